@@ -1,0 +1,68 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { JWT_ISSUER } from './auth/jwt.strategy';
+import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
+import { JwtAuthGuard } from './common/guards/jwt-auth.guard';
+import { RolesGuard } from './common/guards/roles.guard';
+import { AppThrottlerGuard } from './common/guards/throttler.guard';
+import { throttlers } from './common/guards/throttlers';
+import { loggerOptions } from './common/logger';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DashboardModule } from './dashboard/dashboard.module';
+import { dataSourceOptions } from './database/data-source-options';
+import { HealthModule } from './health/health.module';
+import { TransactionsModule } from './transactions/transactions.module';
+import { UsersModule } from './users/users.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerOptions(config)),
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions({
+            url: databaseUrl,
+            poolMax: config.dbPoolMax,
+            statementTimeoutMs: config.dbStatementTimeoutMs,
+          }),
+          migrationsRun: true,
+          autoLoadEntities: false,
+          retryAttempts: 3,
+        }),
+        JwtModule.register({
+          global: true,
+          secret: config.jwtSecret,
+          signOptions: {
+            algorithm: 'HS256',
+            expiresIn: config.jwtAccessTtl,
+            issuer: JWT_ISSUER,
+            audience: JWT_ISSUER,
+          },
+          verifyOptions: { algorithms: ['HS256'], issuer: JWT_ISSUER, audience: JWT_ISSUER },
+        }),
+        ThrottlerModule.forRoot({ throttlers: throttlers(config) }),
+        HealthModule,
+        UsersModule,
+        AuthModule,
+        TransactionsModule,
+        DashboardModule,
+      ],
+      providers: [
+        // Order matters: rate limit first, then authenticate, then authorise.
+        { provide: APP_GUARD, useClass: AppThrottlerGuard },
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,68 @@
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { QueryFailedError } from 'typeorm';
+import { type Problem, sendProblem } from '../problem';
+
+/** Postgres error codes that mean the client sent something the schema refuses. */
+const PG_CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
+  '23505': { status: 409, detail: 'A resource with the same unique value already exists' },
+  '23514': { status: 400, detail: 'A value is outside the allowed range' },
+  '23503': { status: 422, detail: 'A referenced resource does not exist' },
+  '22P02': { status: 400, detail: 'A value has an invalid format' },
+  '22003': { status: 400, detail: 'A number is out of range' },
+  '22007': { status: 400, detail: 'A date or time has an invalid format' },
+  '22008': { status: 400, detail: 'A date or time is out of range' },
+  '22001': { status: 400, detail: 'A value is too long' },
+  '57014': {
+    status: 503,
+    detail: 'The query took too long and was cancelled; narrow the request and retry',
+  },
+};
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const problem = this.toProblem(exception);
+    if (problem.status >= 500) this.logger.error(exception);
+    sendProblem(req, res, problem);
+  }
+
+  private toProblem(exception: unknown): Problem {
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      if (typeof body === 'string') return { status, detail: body };
+      const { message, errors, headers } = body as {
+        message?: unknown;
+        errors?: unknown[];
+        headers?: Record<string, string>;
+      };
+      const detail = Array.isArray(message)
+        ? message.join('; ')
+        : typeof message === 'string'
+          ? message
+          : exception.message;
+      return { status, detail, errors, headers };
+    }
+    if (exception instanceof QueryFailedError) {
+      const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
+      const known = PG_CLIENT_ERRORS[code];
+      if (known) return known;
+    }
+    return {
+      status: 500,
+      detail: 'An unexpected error occurred; quote the requestId when reporting it',
+    };
+  }
+}

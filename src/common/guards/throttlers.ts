@@ -1,0 +1,37 @@
+import { type ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { ThrottlerOptions } from '@nestjs/throttler';
+import type { Request } from 'express';
+import type { AppConfig } from '../../config/app-config';
+
+const LOGIN_THROTTLE = 'loginThrottle';
+/** Marks the login route for the stricter per-IP+email and per-IP limits. */
+export const LoginThrottle = () => SetMetadata(LOGIN_THROTTLE, true);
+
+const notLogin = (ctx: ExecutionContext) =>
+  Reflect.getMetadata(LOGIN_THROTTLE, ctx.getHandler()) !== true;
+
+const loginEmail = (req: Request) => {
+  const email = (req.body as { email?: unknown } | undefined)?.email;
+  return typeof email === 'string' ? email.trim().toLowerCase().slice(0, 254) : '';
+};
+
+/** The three limits of the contract: per caller overall, and two on login attempts. */
+export function throttlers(config: AppConfig): ThrottlerOptions[] {
+  return [
+    { name: 'default', ttl: config.throttle.ttl * 1000, limit: config.throttle.limit },
+    {
+      name: 'login',
+      ttl: 60_000,
+      limit: config.throttle.loginLimit,
+      skipIf: notLogin,
+      getTracker: (req) => `${String(req.ip)}|${loginEmail(req as Request)}`,
+    },
+    {
+      name: 'loginIp',
+      ttl: 60_000,
+      limit: config.throttle.loginIpLimit,
+      skipIf: notLogin,
+      getTracker: (req) => `ip:${String(req.ip)}`,
+    },
+  ];
+}

@@ -1,0 +1,27 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export class FieldError {
+  /** The offending field (dotted path for nested input, `row` for CSV rows). */
+  field!: string;
+  message!: string;
+}
+
+/** RFC 9457 problem details, the body of every error response. */
+export class ProblemResponse {
+  /** A URI reference identifying the problem type; `about:blank` means "see the status code". */
+  @ApiProperty({ example: 'about:blank' })
+  type!: string;
+  @ApiProperty({ example: 'Bad Request' })
+  title!: string;
+  @ApiProperty({ example: 400 })
+  status!: number;
+  @ApiProperty({ example: 'Validation failed' })
+  detail!: string;
+  /** The request path. */
+  @ApiProperty({ example: '/api/v1/transactions' })
+  instance!: string;
+  /** Same id as the `X-Request-Id` response header and the logs. */
+  requestId!: string;
+  /** Every offending field, on validation errors. */
+  errors?: FieldError[];
+}

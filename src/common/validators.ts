@@ -1,0 +1,58 @@
+import { Transform } from 'class-transformer';
+import { ValidateBy, type ValidationOptions } from 'class-validator';
+
+/** Length in Unicode code points (an emoji counts once), as the contract measures it. */
+export const CodePointLength = (min: number, max: number, options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'codePointLength',
+      constraints: [min, max],
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && [...value].length >= min && [...value].length <= max,
+        defaultMessage: (args) => `${args?.property} must be ${min}-${max} characters long`,
+      },
+    },
+    options,
+  );
+
+/** bcrypt reads 72 bytes; anything longer is refused rather than silently cut. */
+export const PasswordBytes = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'passwordBytes',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          Buffer.byteLength(value, 'utf8') >= 8 &&
+          Buffer.byteLength(value, 'utf8') <= 72,
+        defaultMessage: (args) => `${args?.property} must be 8-72 bytes of UTF-8`,
+      },
+    },
+    options,
+  );
+
+export const Trim = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+
+export const TrimLower = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.trim().toLowerCase() : value,
+  );
+
+/** Query booleans arrive as strings; only `true`/`false` are accepted. */
+export const QueryBoolean = () =>
+  Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  );
+
+/** Query integers arrive as strings; a non-integer stays a string so @IsInt reports it. */
+export const QueryInt = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value,
+  );
+
+/** Escapes LIKE wildcards so a user's `%` or `_` matches itself. */
+export function likePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Accepts `900`, `900s`, `15m`, `12h`, `7d`; returns seconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const match = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: 'expected a duration like 900, 15m, 12h or 7d' });
+        return z.NEVER;
+      }
+      const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[
+        match[2] as '' | 's' | 'm' | 'h' | 'd'
+      ];
+      return Number(match[1]) * unit;
+    })
+    .pipe(z.number().int().positive());
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: int(3000, 0, 65535),
+    DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    DATA_DIR: z.string().min(1).default('./.data'),
+    JWT_SECRET: optionalString.pipe(
+      z.string().min(32, 'must be at least 32 characters').optional(),
+    ),
+    JWT_ACCESS_TTL: duration('15m'),
+    JWT_REFRESH_TTL: duration('7d'),
+    BCRYPT_ROUNDS: int(12, 4, 15),
+    ADMIN_EMAIL: optionalString.pipe(z.email().optional()),
+    ADMIN_PASSWORD: optionalString.pipe(
+      z
+        .string()
+        .refine((p) => Buffer.byteLength(p, 'utf8') >= 8 && Buffer.byteLength(p, 'utf8') <= 72, {
+          message: 'must be 8-72 bytes',
+        })
+        .optional(),
+    ),
+    THROTTLE_TTL: int(60, 1, 86400),
+    THROTTLE_LIMIT: int(300, 1, 1_000_000),
+    THROTTLE_LOGIN_LIMIT: int(5, 1, 1_000_000),
+    THROTTLE_LOGIN_IP_LIMIT: int(30, 1, 1_000_000),
+    REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+    TRUST_PROXY: optionalString,
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    CORS_ORIGINS: optionalString.transform((v, ctx) => {
+      if (v === undefined) return [];
+      const origins = v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
+      if (origins.includes('*')) {
+        ctx.addIssue({ code: 'custom', message: 'list the allowed origins; "*" is not accepted' });
+        return z.NEVER;
+      }
+      return origins;
+    }),
+    IMPORT_MAX_BYTES: int(20 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    DOCS_ENABLED: bool(true),
+    DB_POOL_MAX: int(10, 1, 200),
+    DB_STATEMENT_TIMEOUT_MS: int(15_000, 100, 600_000),
+    REPORT_TIME_ZONE: z
+      .string()
+      .default('UTC')
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'is required when NODE_ENV=production',
+      });
+    }
+  });
+
+export type Env = z.output<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/**
+ * The validated configuration, injected by class. Nothing outside this file reads process.env,
+ * so every setting has one name, one default and one validation rule.
+ */
+export class AppConfig {
+  readonly env!: Env['NODE_ENV'];
+  readonly port!: number;
+  readonly databaseUrl?: string;
+  readonly dataDir!: string;
+  readonly jwtSecret!: string;
+  readonly jwtAccessTtl!: number;
+  readonly jwtRefreshTtl!: number;
+  readonly bcryptRounds!: number;
+  readonly adminEmail?: string;
+  readonly adminPassword?: string;
+  readonly throttle!: { ttl: number; limit: number; loginLimit: number; loginIpLimit: number };
+  readonly redisUrl?: string;
+  readonly trustProxy?: string;
+  readonly logLevel!: Env['LOG_LEVEL'];
+  readonly corsOrigins!: string[];
+  readonly importMaxBytes!: number;
+  readonly docsEnabled!: boolean;
+  readonly dbPoolMax!: number;
+  readonly dbStatementTimeoutMs!: number;
+  readonly reportTimeZone!: string;
+
+  static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
+    const parsed = schema.safeParse(source);
+    if (!parsed.success) {
+      const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+      throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    }
+    const e = parsed.data;
+    const dataDir = resolve(e.DATA_DIR);
+    return Object.assign(new AppConfig(), {
+      env: e.NODE_ENV,
+      port: e.PORT,
+      databaseUrl: e.DATABASE_URL,
+      dataDir,
+      jwtSecret: e.JWT_SECRET ?? persistentDevSecret(dataDir),
+      jwtAccessTtl: e.JWT_ACCESS_TTL,
+      jwtRefreshTtl: e.JWT_REFRESH_TTL,
+      bcryptRounds: e.BCRYPT_ROUNDS,
+      adminEmail: e.ADMIN_EMAIL?.toLowerCase(),
+      adminPassword: e.ADMIN_PASSWORD,
+      throttle: {
+        ttl: e.THROTTLE_TTL,
+        limit: e.THROTTLE_LIMIT,
+        loginLimit: e.THROTTLE_LOGIN_LIMIT,
+        loginIpLimit: e.THROTTLE_LOGIN_IP_LIMIT,
+      },
+      redisUrl: e.REDIS_URL,
+      trustProxy: e.TRUST_PROXY,
+      logLevel: e.LOG_LEVEL,
+      corsOrigins: e.CORS_ORIGINS,
+      importMaxBytes: e.IMPORT_MAX_BYTES,
+      docsEnabled: e.DOCS_ENABLED,
+      dbPoolMax: e.DB_POOL_MAX,
+      dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      reportTimeZone: e.REPORT_TIME_ZONE,
+    });
+  }
+}
+
+/** Outside production a missing JWT_SECRET is generated once and kept, so restarts keep sessions. */
+function persistentDevSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,27 @@
+import { join } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+
+export interface DatabaseSettings {
+  url: string;
+  poolMax?: number;
+  statementTimeoutMs?: number;
+}
+
+/** One definition of the connection, shared by the app and the TypeORM CLI (ormconfig.ts). */
+export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: settings.url,
+    entities: [join(__dirname, '..', '**', '*.entity.{ts,js}')],
+    migrations: [join(__dirname, 'migrations', '*.{ts,js}')],
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    extra: {
+      max: settings.poolMax ?? 10,
+      // Bounds every statement so one runaway query cannot hold a pooled connection forever.
+      statement_timeout: settings.statementTimeoutMs ?? 15_000,
+      application_name: 'finance-api',
+    },
+  };
+}

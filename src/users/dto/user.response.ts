@@ -1,0 +1,34 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { PageMeta } from '../../common/pagination';
+import { ROLES, type Role, type User } from '../entities/user.entity';
+
+export class UserResponse {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  name!: string;
+  @ApiProperty({ format: 'email' })
+  email!: string;
+  @ApiProperty({ enum: ROLES, enumName: 'Role' })
+  role!: Role;
+  isActive!: boolean;
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+export class UserListResponse {
+  data!: UserResponse[];
+  meta!: PageMeta;
+}
+
+/** The only way a user leaves the API: lists exactly the public fields, never the hash. */
+export function toUserResponse(user: User): UserResponse {
+  return {
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    role: user.role,
+    isActive: user.isActive,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import * as bcrypt from 'bcrypt';
+import { AppConfig } from '../config/app-config';
+
+@Injectable()
+export class PasswordHasher {
+  // Compared against when the email is unknown, so a miss costs the same time as a wrong password.
+  private readonly dummyHash: string;
+
+  constructor(private readonly config: AppConfig) {
+    this.dummyHash = bcrypt.hashSync('not-a-real-password', config.bcryptRounds);
+  }
+
+  hash(password: string): Promise<string> {
+    return bcrypt.hash(password, this.config.bcryptRounds);
+  }
+
+  /** Always runs one bcrypt comparison; passwords over bcrypt's 72 bytes never match. */
+  async verify(password: string, hash: string | undefined): Promise<boolean> {
+    const fits = Buffer.byteLength(password, 'utf8') <= 72;
+    const matches = await bcrypt.compare(
+      fits ? password : password.slice(0, 72),
+      hash ?? this.dummyHash,
+    );
+    return fits && hash !== undefined && matches;
+  }
+}

@@ -1,0 +1,95 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { Auth } from '../common/decorators/roles.decorator';
+import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import { pageMeta } from '../common/pagination';
+import { ProblemResponse } from '../common/problem.response';
+import { CreateUserDto } from './dto/create-user.dto';
+import { ListUsersDto } from './dto/list-users.dto';
+import { UpdateUserDto } from './dto/update-user.dto';
+import { toUserResponse, UserListResponse, UserResponse } from './dto/user.response';
+import type { User } from './entities/user.entity';
+import { UsersService } from './users.service';
+
+const uuid = new ParseUUIDPipe({ version: undefined });
+
+@ApiTags('users')
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  /** Create a user (admin). */
+  @Post()
+  @Auth('admin')
+  @HttpCode(201)
+  @ApiCreatedResponse({
+    type: UserResponse,
+    description: 'Created; `Location` points at the new user',
+  })
+  @ApiValidationResponse()
+  @ApiConflictResponse({
+    type: ProblemResponse,
+    description: 'The email is taken (case-insensitive)',
+  })
+  async create(
+    @Body() dto: CreateUserDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserResponse> {
+    const user = await this.users.create(dto);
+    res.location(`/api/v1/users/${user.id}`);
+    return toUserResponse(user);
+  }
+
+  /** List users (admin), oldest first. */
+  @Get()
+  @Auth('admin')
+  @ApiOkResponse({ type: UserListResponse })
+  @ApiValidationResponse()
+  async list(@Query() query: ListUsersDto): Promise<UserListResponse> {
+    const { rows, total, page, limit } = await this.users.list(query);
+    return { data: rows.map(toUserResponse), meta: pageMeta(page, limit, total) };
+  }
+
+  /** One user: admins may read anyone, others only themselves. */
+  @Get(':id')
+  @Auth()
+  @ApiOkResponse({ type: UserResponse })
+  @ApiValidationResponse('The id is not a UUID')
+  @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such user, or not yours to see' })
+  async get(@Param('id', uuid) id: string, @CurrentUser() actor: User): Promise<UserResponse> {
+    return toUserResponse(await this.users.findVisible(id, actor));
+  }
+
+  /** Update name, role, activation or password (admin). */
+  @Patch(':id')
+  @Auth('admin')
+  @ApiOkResponse({ type: UserResponse })
+  @ApiValidationResponse()
+  @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such user' })
+  @ApiConflictResponse({
+    type: ProblemResponse,
+    description: 'Would demote or deactivate the last active admin',
+  })
+  async update(@Param('id', uuid) id: string, @Body() dto: UpdateUserDto): Promise<UserResponse> {
+    return toUserResponse(await this.users.update(id, dto));
+  }
+}

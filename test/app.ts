@@ -1,0 +1,129 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Pool } from 'pg';
+import request from 'supertest';
+
+export const ADMIN = { email: 'root@test.local', password: 'root-password-1' };
+export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export interface TestApp {
+  url: string;
+  http: () => ReturnType<typeof request>;
+  sql: Pool;
+  logs: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts the built app (dist/) as a real process on its own fresh database, the way `npm start`
+ * runs it. The e2e tests talk to it over HTTP only.
+ */
+export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const server = process.env.TEST_PG_SERVER_URL;
+  if (!server)
+    throw new Error('TEST_PG_SERVER_URL is not set; run the tests through jest (global setup)');
+  const dbName = `finance_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const databaseUrl = withDatabase(server, dbName);
+
+  const port = await freePort();
+  let output = '';
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'dist', 'src', 'main.js')],
+    {
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        PORT: String(port),
+        DATABASE_URL: databaseUrl,
+        DATA_DIR: mkdtempSync(join(tmpdir(), 'finance-test-data-')),
+        JWT_SECRET,
+        BCRYPT_ROUNDS: '4',
+        ADMIN_EMAIL: ADMIN.email,
+        ADMIN_PASSWORD: ADMIN.password,
+        THROTTLE_LIMIT: '100000',
+        THROTTLE_LOGIN_LIMIT: '100000',
+        THROTTLE_LOGIN_IP_LIMIT: '100000',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitForReady(url, child, () => output);
+
+  const sql = new Pool({ connectionString: databaseUrl, max: 4 });
+  return {
+    url,
+    http: () => request(url),
+    sql,
+    logs: () => output,
+    stop: async () => {
+      await sql.end();
+      await stopProcess(child);
+      const c = new Client({ connectionString: server });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function stopProcess(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill(signal);
+  });
+}
+
+function withDatabase(serverUrl: string, db: string): string {
+  const u = new URL(serverUrl);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+async function waitForReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 45_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const res = await fetch(`${url}/health/ready`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`app did not become ready:\n${output()}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
