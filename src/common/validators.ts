@@ -1,5 +1,7 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { isCalendarDate, MAX_DATE, MIN_DATE } from './dates';
+import { isPositiveMoney, parseMoney } from './money';
 
 /** Length in Unicode code points (an emoji counts once), as the contract measures it. */
 export const CodePointLength = (min: number, max: number, options?: ValidationOptions) =>
@@ -56,3 +58,39 @@ export const QueryInt = () =>
 export function likePattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+/** Money input: a decimal string (`"12.50"`) or a JSON number with at most two decimals, above zero. */
+export const IsMoney = (options?: ValidationOptions & { allowZero?: boolean }) =>
+  ValidateBy(
+    {
+      name: 'isMoney',
+      validator: {
+        validate: (value: unknown) => {
+          const text = parseMoney(value);
+          return text !== undefined && (options?.allowZero === true || isPositiveMoney(text));
+        },
+        defaultMessage: (args) =>
+          `${args?.property} must be a decimal string like "12.50" (up to 12 digits and 2 decimals) greater than zero`,
+      },
+    },
+    options,
+  );
+
+/** Normalises an accepted JSON number to its decimal string, so nothing downstream sees a float. */
+export const MoneyString = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'number' ? (parseMoney(value) ?? value) : value,
+  );
+
+export const IsCalendarDate = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isCalendarDate',
+      validator: {
+        validate: (value: unknown) => isCalendarDate(value),
+        defaultMessage: (args) =>
+          `${args?.property} must be a real date YYYY-MM-DD between ${MIN_DATE} and ${MAX_DATE}`,
+      },
+    },
+    options,
+  );

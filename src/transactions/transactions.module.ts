@@ -1,4 +1,11 @@
 import { Module } from '@nestjs/common';
+import { TransactionsController } from './transactions.controller';
+import { TransactionsRepository } from './transactions.repository';
+import { TransactionsService } from './transactions.service';
 
-@Module({})
+@Module({
+  controllers: [TransactionsController],
+  providers: [TransactionsService, TransactionsRepository],
+  exports: [TransactionsService, TransactionsRepository],
+})
 export class TransactionsModule {}

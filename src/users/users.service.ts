@@ -40,14 +40,12 @@ export class UsersService implements OnApplicationBootstrap {
       // Several instances may start at once; the lock makes exactly one of them bootstrap.
       await m.query('SELECT pg_advisory_xact_lock(727001)');
       if ((await m.getRepository(User).count()) > 0) return false;
-      await m
-        .getRepository(User)
-        .insert({
-          name: 'Administrator',
-          email,
-          role: 'admin',
-          passwordHash: await this.hasher.hash(password),
-        });
+      await m.getRepository(User).insert({
+        name: 'Administrator',
+        email,
+        role: 'admin',
+        passwordHash: await this.hasher.hash(password),
+      });
       return true;
     });
     if (!created) return;

@@ -1,0 +1,99 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsCalendarDate, IsMoney, QueryInt, Trim } from '../../common/validators';
+import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
+
+export const SORTS = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'] as const;
+export type Sort = (typeof SORTS)[number];
+export const DELETED_MODES = ['exclude', 'include', 'only'] as const;
+export type DeletedMode = (typeof DELETED_MODES)[number];
+
+/** The filters shared by the list and the CSV export. */
+export class TransactionFiltersDto {
+  @ApiProperty({ required: false, enum: TRANSACTION_TYPES, enumName: 'TransactionType' })
+  @IsOptional()
+  @IsIn(TRANSACTION_TYPES)
+  type?: TransactionType;
+
+  /** Exact category, compared case-insensitively. */
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @MaxLength(64)
+  category?: string;
+
+  /** Inclusive start date, `YYYY-MM-DD`. */
+  @ApiProperty({ required: false, format: 'date' })
+  @IsOptional()
+  @IsCalendarDate()
+  from?: string;
+
+  /** Inclusive end date, `YYYY-MM-DD`. */
+  @ApiProperty({ required: false, format: 'date' })
+  @IsOptional()
+  @IsCalendarDate()
+  to?: string;
+
+  /** Inclusive lower bound on amount, a decimal string. */
+  @ApiProperty({ required: false, type: String, example: '10.00' })
+  @IsOptional()
+  @IsMoney({ allowZero: true })
+  minAmount?: string;
+
+  /** Inclusive upper bound on amount, a decimal string. */
+  @ApiProperty({ required: false, type: String, example: '500.00' })
+  @IsOptional()
+  @IsMoney({ allowZero: true })
+  maxAmount?: string;
+
+  /** Case-insensitive substring of category or notes. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  q?: string;
+
+  /** Admins only: one owner's rows. */
+  @ApiProperty({ required: false, format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  ownerId?: string;
+
+  /** Admins only: `exclude` (default) hides soft-deleted rows, `include` shows all, `only` shows just them. */
+  @ApiProperty({ required: false, enum: DELETED_MODES, default: 'exclude' })
+  @IsOptional()
+  @IsIn(DELETED_MODES)
+  deleted?: DeletedMode;
+
+  /** Sort key, `-` for descending; ties are broken by id in the same direction. */
+  @ApiProperty({ required: false, enum: SORTS, default: '-date' })
+  @IsOptional()
+  @IsIn(SORTS)
+  sort?: Sort;
+}
+
+export class ListTransactionsDto extends TransactionFiltersDto {
+  /** Page size, 1-100. */
+  @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @QueryInt()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  /** Page mode: 1-based page number (the default mode). Not together with `cursor`. */
+  @ApiProperty({ required: false, minimum: 1, default: 1 })
+  @IsOptional()
+  @QueryInt()
+  @IsInt()
+  @Min(1)
+  @Max(10_000_000)
+  page?: number;
+
+  /** Cursor mode: send it empty for the first page, then `meta.nextCursor`. Not together with `page`. */
+  @ApiProperty({ required: false, type: String })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  cursor?: string;
+}

@@ -1,0 +1,43 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { PageMeta } from '../../common/pagination';
+import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
+
+export class TransactionResponse {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty({ format: 'uuid' })
+  ownerId!: string;
+  @ApiProperty({ enum: TRANSACTION_TYPES, enumName: 'TransactionType' })
+  type!: TransactionType;
+  /** Decimal string with exactly two decimals. */
+  @ApiProperty({ example: '12.50' })
+  amount!: string;
+  category!: string;
+  @ApiProperty({ format: 'date', example: '2026-03-14' })
+  date!: string;
+  @ApiProperty({ type: String, nullable: true })
+  notes!: string | null;
+  createdAt!: Date;
+  updatedAt!: Date;
+  /** Present only when listing with `deleted=include|only`. */
+  @ApiProperty({ required: false, nullable: true, type: Date })
+  deletedAt?: Date | null;
+}
+
+export class CursorMeta {
+  @ApiProperty({ example: 20 })
+  limit!: number;
+  /** Pass as `cursor` for the next page; null at the end. */
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class TransactionPageResponse {
+  data!: TransactionResponse[];
+  meta!: PageMeta;
+}
+
+export class TransactionCursorResponse {
+  data!: TransactionResponse[];
+  meta!: CursorMeta;
+}

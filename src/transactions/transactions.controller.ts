@@ -1,0 +1,163 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { Auth } from '../common/decorators/roles.decorator';
+import { pageMeta } from '../common/pagination';
+import { ProblemResponse } from '../common/problem.response';
+import type { User } from '../users/entities/user.entity';
+import { CreateTransactionDto } from './dto/create-transaction.dto';
+import { ListTransactionsDto } from './dto/list-transactions.dto';
+import {
+  TransactionCursorResponse,
+  TransactionPageResponse,
+  TransactionResponse,
+} from './dto/transaction.response';
+import { UpdateTransactionDto } from './dto/update-transaction.dto';
+import { etagOf } from './etag';
+import { TransactionsService } from './transactions.service';
+
+const uuid = new ParseUUIDPipe();
+
+@ApiTags('transactions')
+@Controller('transactions')
+export class TransactionsController {
+  constructor(private readonly transactions: TransactionsService) {}
+
+  /** Record a transaction (analyst, admin). Admins may record for another active user with `ownerId`. */
+  @Post()
+  @Auth('admin', 'analyst')
+  @HttpCode(201)
+  @ApiCreatedResponse({
+    type: TransactionResponse,
+    description: 'Created; `Location` points at it',
+  })
+  @ApiValidationResponse()
+  @ApiUnprocessableEntityResponse({
+    type: ProblemResponse,
+    description: '`ownerId` is not an active user',
+  })
+  async create(
+    @CurrentUser() actor: User,
+    @Body() dto: CreateTransactionDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TransactionResponse> {
+    const row = await this.transactions.create(actor, dto);
+    res.location(`/api/v1/transactions/${row.id}`).setHeader('ETag', etagOf(row));
+    return row;
+  }
+
+  /**
+   * List your transactions (admins: everyone's, `ownerId` narrows). Page mode by default
+   * (`meta: {page, limit, total, totalPages}`); send `cursor=` (empty) for keyset mode
+   * (`meta: {limit, nextCursor}`), whose cost does not grow with depth.
+   */
+  @Get()
+  @Auth()
+  @ApiExtraModels(TransactionPageResponse, TransactionCursorResponse)
+  @ApiOkResponse({
+    description: 'A page of transactions; the meta shape depends on the mode',
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(TransactionPageResponse) },
+        { $ref: getSchemaPath(TransactionCursorResponse) },
+      ],
+    },
+  })
+  @ApiValidationResponse(
+    'Invalid filter, both page and cursor, a forged cursor, from > to or minAmount > maxAmount',
+  )
+  async list(
+    @CurrentUser() actor: User,
+    @Query() query: ListTransactionsDto,
+  ): Promise<TransactionPageResponse | TransactionCursorResponse> {
+    const result = await this.transactions.list(actor, query);
+    return result.mode === 'page'
+      ? { data: result.rows, meta: pageMeta(result.page, result.limit, result.total) }
+      : { data: result.rows, meta: { limit: result.limit, nextCursor: result.nextCursor } };
+  }
+
+  /** One transaction. Someone else's (for non-admins) or a deleted one is a 404. */
+  @Get(':id')
+  @Auth()
+  @ApiOkResponse({
+    type: TransactionResponse,
+    description: 'The transaction; `ETag` identifies this version',
+  })
+  @ApiValidationResponse('The id is not a UUID')
+  @ApiNotFoundResponse({
+    type: ProblemResponse,
+    description: 'No such live transaction visible to you',
+  })
+  async get(
+    @CurrentUser() actor: User,
+    @Param('id', uuid) id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TransactionResponse> {
+    const row = await this.transactions.findOne(actor, id);
+    res.setHeader('ETag', etagOf(row));
+    return row;
+  }
+
+  /** Change any of type, amount, category, date, notes (admin). */
+  @Patch(':id')
+  @Auth('admin')
+  @ApiOkResponse({ type: TransactionResponse })
+  @ApiValidationResponse()
+  @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
+  async update(
+    @Param('id', uuid) id: string,
+    @Body() dto: UpdateTransactionDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TransactionResponse> {
+    const row = await this.transactions.update(id, dto);
+    res.setHeader('ETag', etagOf(row));
+    return row;
+  }
+
+  /** Soft-delete (admin). A second delete is a 404. */
+  @Delete(':id')
+  @Auth('admin')
+  @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiValidationResponse('The id is not a UUID')
+  @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
+  async remove(@Param('id', uuid) id: string): Promise<void> {
+    await this.transactions.remove(id);
+  }
+
+  /** Undo a soft delete (admin). */
+  @Post(':id/restore')
+  @Auth('admin')
+  @HttpCode(200)
+  @ApiOkResponse({ type: TransactionResponse })
+  @ApiValidationResponse('The id is not a UUID')
+  @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such transaction' })
+  @ApiConflictResponse({ type: ProblemResponse, description: 'The transaction is not deleted' })
+  restore(@Param('id', uuid) id: string): Promise<TransactionResponse> {
+    return this.transactions.restore(id);
+  }
+}

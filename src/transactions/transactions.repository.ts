@@ -1,0 +1,200 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { likePattern } from '../common/validators';
+import { Params, query } from '../database/sql';
+import type { DeletedMode, TransactionFiltersDto } from './dto/list-transactions.dto';
+import type { TransactionResponse } from './dto/transaction.response';
+import type { TransactionType } from './entities/transaction.entity';
+
+/** All SQL of the transactions feature. Request values only ever travel as parameters. */
+
+export type SortKey = 'date' | 'amount' | 'createdAt';
+export interface SortSpec {
+  key: SortKey;
+  desc: boolean;
+}
+export interface Keyset {
+  value: string;
+  id: string;
+}
+export interface ResolvedFilters extends Omit<TransactionFiltersDto, 'sort' | 'deleted'> {
+  deleted: DeletedMode;
+}
+export type TransactionRow = TransactionResponse & { sortKey: string };
+
+// The allow-list: the only strings that ever reach ORDER BY or a keyset comparison.
+const SORT_SQL: Record<SortKey, { column: string; cast: string; text: string }> = {
+  date: { column: 't.date', cast: 'date', text: 't.date::text' },
+  amount: { column: 't.amount', cast: 'numeric', text: 't.amount::text' },
+  createdAt: { column: 't.created_at', cast: 'timestamptz', text: 't.created_at::text' },
+};
+
+const COLUMNS = `t.id, t.owner_id AS "ownerId", t.type, t.amount::text AS amount, t.category,
+  t.date::text AS date, t.notes, t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.deleted_at AS "deletedAt"`;
+
+const EDITABLE = {
+  type: 'type',
+  amount: 'amount',
+  category: 'category',
+  date: 'date',
+  notes: 'notes',
+} as const;
+export type EditableFields = Partial<Record<keyof typeof EDITABLE, string | null>>;
+
+export interface NewTransaction {
+  ownerId: string;
+  type: TransactionType;
+  amount: string;
+  category: string;
+  date: string;
+  notes: string | null;
+}
+
+@Injectable()
+export class TransactionsRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Inserts only when the owner is an active user; no row back means it is not. */
+  async insert(
+    t: NewTransaction,
+    m: EntityManager = this.db.manager,
+  ): Promise<TransactionResponse | undefined> {
+    const [row] = await query<TransactionResponse>(
+      m,
+      `INSERT INTO transactions AS t (owner_id, type, amount, category, date, notes)
+       SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1 AND is_active)
+       RETURNING ${COLUMNS}`,
+      [t.ownerId, t.type, t.amount, t.category, t.date, t.notes],
+    );
+    return row;
+  }
+
+  async findLive(id: string, ownerId?: string): Promise<TransactionResponse | undefined> {
+    const params = new Params();
+    const owner = ownerId ? ` AND t.owner_id = ${params.p(ownerId)}` : '';
+    const [row] = await query<TransactionResponse>(
+      this.db,
+      `SELECT ${COLUMNS} FROM transactions t WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL${owner}`,
+      params.values,
+    );
+    return row;
+  }
+
+  async update(
+    id: string,
+    fields: EditableFields,
+    m: EntityManager = this.db.manager,
+  ): Promise<TransactionResponse | undefined> {
+    const params = new Params();
+    const sets = Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => `${EDITABLE[key as keyof typeof EDITABLE]} = ${params.p(value)}`);
+    const [row] = await query<TransactionResponse>(
+      m,
+      `UPDATE transactions t SET ${[...sets, 'updated_at = now()'].join(', ')}
+       WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL RETURNING ${COLUMNS}`,
+      params.values,
+    );
+    return row;
+  }
+
+  async softDelete(
+    id: string,
+    m: EntityManager = this.db.manager,
+  ): Promise<TransactionResponse | undefined> {
+    const [row] = await query<TransactionResponse>(
+      m,
+      `UPDATE transactions t SET deleted_at = now(), updated_at = now()
+       WHERE t.id = $1 AND t.deleted_at IS NULL RETURNING ${COLUMNS}`,
+      [id],
+    );
+    return row;
+  }
+
+  async restore(
+    id: string,
+    m: EntityManager = this.db.manager,
+  ): Promise<TransactionResponse | undefined> {
+    const [row] = await query<TransactionResponse>(
+      m,
+      `UPDATE transactions t SET deleted_at = NULL, updated_at = now()
+       WHERE t.id = $1 AND t.deleted_at IS NOT NULL RETURNING ${COLUMNS}`,
+      [id],
+    );
+    return row;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await query(this.db, 'SELECT 1 FROM transactions WHERE id = $1', [id])).length > 0;
+  }
+
+  async page(
+    filters: ResolvedFilters,
+    sort: SortSpec,
+    limit: number,
+    offset: number,
+  ): Promise<{ rows: TransactionRow[]; total: number }> {
+    const params = new Params();
+    const where = this.where(filters, params);
+    const countParams = [...params.values];
+    const [rows, [{ total }]] = await Promise.all([
+      query<TransactionRow>(
+        this.db,
+        `SELECT ${COLUMNS} FROM transactions t WHERE ${where} ${this.orderBy(sort)}
+         LIMIT ${params.p(limit)} OFFSET ${params.p(offset)}`,
+        params.values,
+      ),
+      query<{ total: number }>(
+        this.db,
+        `SELECT count(*)::int AS total FROM transactions t WHERE ${where}`,
+        countParams,
+      ),
+    ]);
+    return { rows, total };
+  }
+
+  /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */
+  async cursorPage(
+    filters: ResolvedFilters,
+    sort: SortSpec,
+    limit: number,
+    after?: Keyset,
+  ): Promise<TransactionRow[]> {
+    const params = new Params();
+    let where = this.where(filters, params);
+    const s = SORT_SQL[sort.key];
+    if (after) {
+      const op = sort.desc ? '<' : '>';
+      where += ` AND (${s.column}, t.id) ${op} (${params.p(after.value)}::${s.cast}, ${params.p(after.id)}::uuid)`;
+    }
+    return query<TransactionRow>(
+      this.db,
+      `SELECT ${COLUMNS}, ${s.text} AS "sortKey" FROM transactions t WHERE ${where} ${this.orderBy(sort)} LIMIT ${params.p(limit + 1)}`,
+      params.values,
+    );
+  }
+
+  private orderBy(sort: SortSpec): string {
+    const dir = sort.desc ? 'DESC' : 'ASC';
+    return `ORDER BY ${SORT_SQL[sort.key].column} ${dir}, t.id ${dir}`;
+  }
+
+  private where(f: ResolvedFilters, params: Params): string {
+    const clauses: string[] = [];
+    if (f.deleted === 'exclude') clauses.push('t.deleted_at IS NULL');
+    if (f.deleted === 'only') clauses.push('t.deleted_at IS NOT NULL');
+    if (f.ownerId) clauses.push(`t.owner_id = ${params.p(f.ownerId)}`);
+    if (f.type) clauses.push(`t.type = ${params.p(f.type)}`);
+    if (f.category) clauses.push(`lower(t.category) = lower(${params.p(f.category)})`);
+    if (f.from) clauses.push(`t.date >= ${params.p(f.from)}`);
+    if (f.to) clauses.push(`t.date <= ${params.p(f.to)}`);
+    if (f.minAmount) clauses.push(`t.amount >= ${params.p(f.minAmount)}`);
+    if (f.maxAmount) clauses.push(`t.amount <= ${params.p(f.maxAmount)}`);
+    if (f.q) {
+      const q = params.p(likePattern(f.q));
+      clauses.push(`(t.category ILIKE ${q} OR t.notes ILIKE ${q})`);
+    }
+    return clauses.length > 0 ? clauses.join(' AND ') : 'true';
+  }
+}

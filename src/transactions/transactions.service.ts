@@ -1,0 +1,192 @@
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
+import { CursorCodec } from '../common/cursor';
+import { compareMoney } from '../common/money';
+import type { FieldIssue } from '../common/problem';
+import { validationProblem } from '../common/validation';
+import { AppConfig } from '../config/app-config';
+import type { User } from '../users/entities/user.entity';
+import type { CreateTransactionDto } from './dto/create-transaction.dto';
+import type { ListTransactionsDto, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
+import type { TransactionResponse } from './dto/transaction.response';
+import type { UpdateTransactionDto } from './dto/update-transaction.dto';
+import {
+  type Keyset,
+  type ResolvedFilters,
+  type SortKey,
+  type SortSpec,
+  TransactionsRepository,
+} from './transactions.repository';
+
+interface CursorState {
+  s: Sort;
+  v: string;
+  id: string;
+}
+
+export type TransactionList =
+  | { mode: 'page'; rows: TransactionResponse[]; page: number; limit: number; total: number }
+  | { mode: 'cursor'; rows: TransactionResponse[]; limit: number; nextCursor: string | null };
+
+@Injectable()
+export class TransactionsService {
+  private readonly cursors: CursorCodec;
+
+  constructor(
+    private readonly repo: TransactionsRepository,
+    config: AppConfig,
+  ) {
+    this.cursors = new CursorCodec(config.jwtSecret, 'transactions');
+  }
+
+  async create(actor: User, dto: CreateTransactionDto): Promise<TransactionResponse> {
+    const ownerId = dto.ownerId ?? actor.id;
+    if (ownerId !== actor.id && actor.role !== 'admin') {
+      throw new ForbiddenException('Only admins may record transactions for another user');
+    }
+    const row = await this.repo.insert({
+      ownerId,
+      type: dto.type,
+      amount: dto.amount,
+      category: dto.category,
+      date: dto.date,
+      notes: dto.notes ?? null,
+    });
+    if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
+    return withoutDeletedAt(row);
+  }
+
+  /** Someone else's row and a deleted row are both simply not found. */
+  async findOne(actor: User, id: string): Promise<TransactionResponse> {
+    const row = await this.repo.findLive(id, actor.role === 'admin' ? undefined : actor.id);
+    if (!row) throw new NotFoundException('Transaction not found');
+    return withoutDeletedAt(row);
+  }
+
+  async update(id: string, dto: UpdateTransactionDto): Promise<TransactionResponse> {
+    const fields = {
+      type: dto.type,
+      amount: dto.amount,
+      category: dto.category,
+      date: dto.date,
+      notes: dto.notes,
+    };
+    if (Object.values(fields).every((v) => v === undefined)) {
+      throw validationProblem([
+        { field: 'body', message: 'send at least one of type, amount, category, date, notes' },
+      ]);
+    }
+    const row = await this.repo.update(id, fields);
+    if (!row) throw new NotFoundException('Transaction not found');
+    return withoutDeletedAt(row);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!(await this.repo.softDelete(id))) throw new NotFoundException('Transaction not found');
+  }
+
+  async restore(id: string): Promise<TransactionResponse> {
+    const row = await this.repo.restore(id);
+    if (row) return withoutDeletedAt(row);
+    if (await this.repo.exists(id)) throw new ConflictException('The transaction is not deleted');
+    throw new NotFoundException('Transaction not found');
+  }
+
+  async list(actor: User, query: ListTransactionsDto): Promise<TransactionList> {
+    const filters = this.resolveFilters(actor, query);
+    const sort = parseSort(query.sort ?? '-date');
+    const limit = query.limit ?? 20;
+    if (query.cursor !== undefined && query.page !== undefined) {
+      throw validationProblem([
+        { field: 'cursor', message: 'send either page or cursor, not both' },
+      ]);
+    }
+    if (query.cursor === undefined) {
+      const page = query.page ?? 1;
+      const { rows, total } = await this.repo.page(filters, sort, limit, (page - 1) * limit);
+      return { mode: 'page', rows: rows.map((r) => this.shape(r, filters)), page, limit, total };
+    }
+    const after =
+      query.cursor === '' ? undefined : this.decodeCursor(query.cursor, query.sort ?? '-date');
+    const rows = await this.repo.cursorPage(filters, sort, limit, after);
+    const more = rows.length > limit;
+    const pageRows = more ? rows.slice(0, limit) : rows;
+    const last = pageRows[pageRows.length - 1];
+    const nextCursor =
+      more && last
+        ? this.cursors.encode({
+            s: query.sort ?? '-date',
+            v: last.sortKey,
+            id: last.id,
+          } satisfies CursorState)
+        : null;
+    return { mode: 'cursor', rows: pageRows.map((r) => this.shape(r, filters)), limit, nextCursor };
+  }
+
+  /** Applies the role rules and cross-field checks shared by the list and the export. */
+  resolveFilters(actor: User, f: TransactionFiltersDto): ResolvedFilters {
+    if (actor.role !== 'admin' && (f.ownerId !== undefined || f.deleted !== undefined)) {
+      throw new ForbiddenException('Only admins may filter by ownerId or deleted');
+    }
+    const issues: FieldIssue[] = [];
+    if (f.from && f.to && f.from > f.to)
+      issues.push({ field: 'from', message: 'from must not be after to' });
+    if (f.minAmount && f.maxAmount && compareMoney(f.minAmount, f.maxAmount) > 0) {
+      issues.push({ field: 'minAmount', message: 'minAmount must not exceed maxAmount' });
+    }
+    if (issues.length > 0) throw validationProblem(issues);
+    const { sort: _sort, deleted, ...rest } = f;
+    return {
+      ...rest,
+      ownerId: actor.role === 'admin' ? f.ownerId : actor.id,
+      deleted: deleted ?? 'exclude',
+    };
+  }
+
+  private decodeCursor(cursor: string, sort: Sort): Keyset {
+    const state = this.cursors.decode<CursorState>(cursor);
+    if (!state || typeof state.v !== 'string' || typeof state.id !== 'string') {
+      throw new BadRequestException({
+        message: 'Validation failed',
+        errors: [{ field: 'cursor', message: 'cursor is invalid' }],
+      });
+    }
+    if (state.s !== sort) {
+      throw new BadRequestException({
+        message: 'Validation failed',
+        errors: [
+          {
+            field: 'cursor',
+            message: 'cursor belongs to another sort order; start again with cursor=',
+          },
+        ],
+      });
+    }
+    return { value: state.v, id: state.id };
+  }
+
+  /** `deletedAt` is shown only when the caller asked to see deleted rows. */
+  private shape(
+    row: TransactionResponse & { sortKey?: string },
+    filters: ResolvedFilters,
+  ): TransactionResponse {
+    const { sortKey: _sortKey, ...rest } = row;
+    return filters.deleted === 'exclude' ? withoutDeletedAt(rest) : rest;
+  }
+}
+
+function parseSort(sort: Sort): SortSpec {
+  const desc = sort.startsWith('-');
+  return { key: (desc ? sort.slice(1) : sort) as SortKey, desc };
+}
+
+function withoutDeletedAt(row: TransactionResponse): TransactionResponse {
+  const { deletedAt: _deletedAt, ...rest } = row;
+  return rest;
+}
