@@ -34,7 +34,7 @@ async function bootstrap(): Promise<void> {
     },
   );
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', config.trustProxy ?? false);
+  app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.use(requestId);
   app.use(

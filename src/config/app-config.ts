@@ -61,7 +61,12 @@ const schema = z
     THROTTLE_LOGIN_LIMIT: int(5, 1, 1_000_000),
     THROTTLE_LOGIN_IP_LIMIT: int(30, 1, 1_000_000),
     REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
-    TRUST_PROXY: optionalString,
+    // Express `trust proxy`: a hop count (`1`), `true`/`false`, or addresses/subnets (`loopback, 10.0.0.0/8`).
+    TRUST_PROXY: optionalString.transform((v): boolean | number | string => {
+      if (v === undefined || v === 'false') return false;
+      if (v === 'true') return true;
+      return /^\d{1,2}$/.test(v) ? Number(v) : v;
+    }),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -124,7 +129,7 @@ export class AppConfig {
   readonly adminPassword?: string;
   readonly throttle!: { ttl: number; limit: number; loginLimit: number; loginIpLimit: number };
   readonly redisUrl?: string;
-  readonly trustProxy?: string;
+  readonly trustProxy!: boolean | number | string;
   readonly logLevel!: Env['LOG_LEVEL'];
   readonly corsOrigins!: string[];
   readonly importMaxBytes!: number;

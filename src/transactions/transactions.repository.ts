@@ -175,6 +175,27 @@ export class TransactionsRepository {
     );
   }
 
+  /** Latest live rows by date, then createdAt (dashboard `recent`); ownerId undefined = everyone. */
+  async recent(
+    ownerId: string | undefined,
+    from: string | undefined,
+    to: string | undefined,
+    limit: number,
+  ): Promise<TransactionResponse[]> {
+    const params = new Params();
+    const clauses = ['t.deleted_at IS NULL'];
+    if (ownerId) clauses.push(`t.owner_id = ${params.p(ownerId)}`);
+    if (from) clauses.push(`t.date >= ${params.p(from)}`);
+    if (to) clauses.push(`t.date <= ${params.p(to)}`);
+    const rows = await query<TransactionResponse>(
+      this.db,
+      `SELECT ${COLUMNS} FROM transactions t WHERE ${clauses.join(' AND ')}
+       ORDER BY t.date DESC, t.created_at DESC, t.id DESC LIMIT ${params.p(limit)}`,
+      params.values,
+    );
+    return rows.map(({ deletedAt: _deletedAt, ...row }) => row);
+  }
+
   private orderBy(sort: SortSpec): string {
     const dir = sort.desc ? 'DESC' : 'ASC';
     return `ORDER BY ${SORT_SQL[sort.key].column} ${dir}, t.id ${dir}`;
