@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
+import { TransactionsCsvController } from './csv/transactions-csv.controller';
+import { TransactionsCsvService } from './csv/transactions-csv.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsRepository } from './transactions.repository';
 import { TransactionsService } from './transactions.service';
 
 @Module({
-  controllers: [TransactionsController],
-  providers: [TransactionsService, TransactionsRepository],
+  // The CSV controller comes first so /transactions/export is matched before /transactions/:id.
+  controllers: [TransactionsCsvController, TransactionsController],
+  providers: [TransactionsService, TransactionsRepository, TransactionsCsvService],
   exports: [TransactionsService, TransactionsRepository],
 })
 export class TransactionsModule {}

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { likePattern } from '../common/validators';
 import { Params, query } from '../database/sql';
-import type { DeletedMode, TransactionFiltersDto } from './dto/list-transactions.dto';
+import type { DeletedMode, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
 import type { TransactionResponse } from './dto/transaction.response';
 import type { TransactionType } from './entities/transaction.entity';
 
@@ -175,6 +175,29 @@ export class TransactionsRepository {
     );
   }
 
+  async isActiveUser(id: string): Promise<boolean> {
+    return (
+      (await query(this.db, 'SELECT 1 FROM users WHERE id = $1 AND is_active', [id])).length > 0
+    );
+  }
+
+  /** The export: same filters and order as the list, every matching row. */
+  exportQuery(filters: ResolvedFilters, sort: Sort): { sql: string; params: unknown[] } {
+    const params = new Params();
+    const where = this.where(filters, params);
+    return {
+      sql: `SELECT t.id, t.date::text AS date, t.type, t.amount::text AS amount, t.category, t.notes,
+              t.owner_id AS "ownerId", t.created_at AS "createdAt"
+            FROM transactions t WHERE ${where} ${this.orderBy(parseSort(sort))}`,
+      params: params.values,
+    };
+  }
+
+  /** Bulk insert for imports; the rollup triggers run once for the whole COPY. */
+  copyStatement(): string {
+    return 'COPY transactions (owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)';
+  }
+
   /** Latest live rows by date, then createdAt (dashboard `recent`); ownerId undefined = everyone. */
   async recent(
     ownerId: string | undefined,
@@ -218,4 +241,9 @@ export class TransactionsRepository {
     }
     return clauses.length > 0 ? clauses.join(' AND ') : 'true';
   }
+}
+
+export function parseSort(sort: Sort): SortSpec {
+  const desc = sort.startsWith('-');
+  return { key: (desc ? sort.slice(1) : sort) as SortKey, desc };
 }

@@ -18,9 +18,8 @@ import type { TransactionResponse } from './dto/transaction.response';
 import type { UpdateTransactionDto } from './dto/update-transaction.dto';
 import {
   type Keyset,
+  parseSort,
   type ResolvedFilters,
-  type SortKey,
-  type SortSpec,
   TransactionsRepository,
 } from './transactions.repository';
 
@@ -179,11 +178,6 @@ export class TransactionsService {
     const { sortKey: _sortKey, ...rest } = row;
     return filters.deleted === 'exclude' ? withoutDeletedAt(rest) : rest;
   }
-}
-
-function parseSort(sort: Sort): SortSpec {
-  const desc = sort.startsWith('-');
-  return { key: (desc ? sort.slice(1) : sort) as SortKey, desc };
 }
 
 function withoutDeletedAt(row: TransactionResponse): TransactionResponse {

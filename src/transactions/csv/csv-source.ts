@@ -1,0 +1,84 @@
+import {
+  BadRequestException,
+  PayloadTooLargeException,
+  UnprocessableEntityException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import busboy from 'busboy';
+import type { Request } from 'express';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * The uploaded CSV as a stream of text: a `text/csv` body as is, or the `file` part of a
+ * multipart form. Nothing is buffered beyond a chunk; the size limit is enforced while reading.
+ */
+export function csvUpload(req: Request, maxBytes: number): Promise<Readable> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBytes) throw new PayloadTooLargeException(`The file exceeds ${maxBytes} bytes`);
+  if (req.is('text/csv')) return Promise.resolve(req.pipe(new Utf8Text(maxBytes)));
+  if (!req.is('multipart/form-data')) {
+    throw new UnsupportedMediaTypeException(
+      'Send the CSV as text/csv or as the `file` field of multipart/form-data',
+    );
+  }
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 0, parts: 5 } });
+    } catch {
+      reject(new BadRequestException('Malformed multipart body'));
+      return;
+    }
+    let found = false;
+    parser.on('file', (name, file) => {
+      if (name !== 'file' || found) {
+        file.resume();
+        return;
+      }
+      found = true;
+      const text = new Utf8Text(maxBytes);
+      file.on('error', (e) => text.destroy(e));
+      resolve(file.pipe(text));
+    });
+    parser.on('error', () => reject(new BadRequestException('Malformed multipart body')));
+    parser.on('close', () => {
+      if (!found)
+        reject(new UnprocessableEntityException('The multipart body has no `file` field'));
+    });
+    req.pipe(parser);
+  });
+}
+
+/**
+ * Passes bytes through as text, refusing what is not a CSV: invalid UTF-8 or NUL bytes (binary
+ * files) end the stream with a 422, more than `maxBytes` with a 413.
+ */
+class Utf8Text extends Transform {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private seen = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super({ decodeStrings: true });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.maxBytes)
+      return callback(new PayloadTooLargeException(`The file exceeds ${this.maxBytes} bytes`));
+    if (chunk.includes(0))
+      return callback(new UnprocessableEntityException('The file is binary, not CSV text'));
+    try {
+      callback(null, this.decoder.decode(chunk, { stream: true }));
+    } catch {
+      callback(new UnprocessableEntityException('The file is not valid UTF-8'));
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      callback(null, this.decoder.decode());
+    } catch {
+      callback(new UnprocessableEntityException('The file is not valid UTF-8'));
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import { Controller, Get, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiPayloadTooLargeResponse,
+  ApiProduces,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { ApiValidationResponse } from '../../common/decorators/api-problems.decorator';
+import { CurrentUser } from '../../common/decorators/current-user.decorator';
+import { Auth } from '../../common/decorators/roles.decorator';
+import { ProblemResponse } from '../../common/problem.response';
+import type { User } from '../../users/entities/user.entity';
+import { ImportQueryDto, ImportResultResponse } from '../dto/import-query.dto';
+import { TransactionFiltersDto } from '../dto/list-transactions.dto';
+import { TransactionsCsvService } from './transactions-csv.service';
+
+@ApiTags('transactions')
+@Controller('transactions')
+export class TransactionsCsvController {
+  constructor(private readonly csv: TransactionsCsvService) {}
+
+  /**
+   * Download the transactions matching the list filters as CSV (RFC 4180), streamed. Columns:
+   * id,date,type,amount,category,notes,ownerId,createdAt. Cells starting with = + - @ tab or CR
+   * are prefixed with ' so spreadsheets do not run them as formulas.
+   */
+  @Get('export')
+  @Auth()
+  @ApiProduces('text/csv')
+  @ApiOkResponse({ description: 'CSV file (attachment)', schema: { type: 'string' } })
+  @ApiValidationResponse('Invalid filter, from > to or minAmount > maxAmount')
+  async export(
+    @CurrentUser() actor: User,
+    @Query() filters: TransactionFiltersDto,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.csv.export(actor, filters, res);
+  }
+
+  /**
+   * Import transactions from CSV with header date,type,amount,category[,notes] (any order and
+   * case), as `text/csv` or the `file` field of `multipart/form-data`. Every row is validated
+   * like POST /transactions. Default all-or-nothing: any bad row gives 422 and writes nothing.
+   */
+  @Post('import')
+  @Auth('admin', 'analyst')
+  @ApiConsumes('text/csv', 'multipart/form-data')
+  @ApiBody({
+    description: 'The CSV file',
+    schema: {
+      oneOf: [
+        { type: 'string', description: 'text/csv body' },
+        {
+          type: 'object',
+          properties: { file: { type: 'string', format: 'binary' } },
+          required: ['file'],
+        },
+      ],
+    },
+  })
+  @ApiCreatedResponse({
+    type: ImportResultResponse,
+    description: 'Imported (in partial mode, bad rows are listed)',
+  })
+  @ApiOkResponse({
+    type: ImportResultResponse,
+    description: 'Dry run: what the import would do; nothing written',
+  })
+  @ApiValidationResponse('Invalid query parameters')
+  @ApiPayloadTooLargeResponse({
+    type: ProblemResponse,
+    description: 'The file exceeds IMPORT_MAX_BYTES',
+  })
+  @ApiUnsupportedMediaTypeResponse({
+    type: ProblemResponse,
+    description: 'Neither text/csv nor multipart/form-data',
+  })
+  @ApiUnprocessableEntityResponse({
+    type: ProblemResponse,
+    description:
+      'Bad header, no data rows, not UTF-8 text, bad rows (errors: [{row, field, message}]) or inactive ownerId',
+  })
+  async import(
+    @CurrentUser() actor: User,
+    @Query() q: ImportQueryDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ImportResultResponse> {
+    const { dryRun, ...result } = await this.csv.import(actor, q, req);
+    res.status(dryRun ? HttpStatus.OK : HttpStatus.CREATED);
+    return result;
+  }
+}
