@@ -4,8 +4,10 @@ import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JWT_ISSUER } from './auth/jwt.strategy';
+import { IdempotencyModule } from './common/idempotency/idempotency.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { JwtAuthGuard } from './common/guards/jwt-auth.guard';
 import { RolesGuard } from './common/guards/roles.guard';
@@ -51,6 +53,8 @@ export class AppModule {
         }),
         ThrottlerModule.forRoot({ throttlers: throttlers(config) }),
         HealthModule,
+        AuditModule,
+        IdempotencyModule,
         UsersModule,
         AuthModule,
         TransactionsModule,

@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { jsonBody } from './common/middleware/body.middleware';
 import { requestId } from './common/middleware/request-id.middleware';
+import { requestContext } from './common/request-context';
 import { validationPipe } from './common/validation';
 import { AppConfig, ConfigError } from './config/app-config';
 import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
@@ -37,6 +38,7 @@ async function bootstrap(): Promise<void> {
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
   app.use(requestId);
+  app.use(requestContext);
   app.use(
     helmet({
       contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } },

@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
 import { toUserResponse } from '../users/dto/user.response';
 import type { User } from '../users/entities/user.entity';
@@ -24,13 +25,23 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   /** Unknown email, wrong password and inactive user are indistinguishable, in body and in time. */
   async login(email: string, password: string): Promise<TokenResponse> {
     const user = await this.users.findByEmailWithHash(email);
     const ok = await this.hasher.verify(password, user?.passwordHash);
-    if (!user || !ok || !user.isActive) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    if (!user || !ok || !user.isActive) {
+      await this.audit.record(this.db, {
+        actorId: null,
+        action: 'auth.login_failed',
+        entityType: 'user',
+        entityId: user?.id ?? null,
+        changes: { email },
+      });
+      throw new UnauthorizedException(INVALID_CREDENTIALS);
+    }
     return this.db.transaction((m) => this.issue(m, user, randomUUID()));
   }
 
@@ -48,6 +59,13 @@ export class AuthService {
       if (!stored) return undefined;
       if (stored.usedAt || stored.revokedAt) {
         await this.revokeFamily(m, stored.familyId);
+        await this.audit.record(m, {
+          actorId: null,
+          action: 'auth.refresh_reuse',
+          entityType: 'user',
+          entityId: stored.userId,
+          changes: { familyId: stored.familyId },
+        });
         return undefined;
       }
       if (stored.expiresAt.getTime() <= Date.now()) return undefined;

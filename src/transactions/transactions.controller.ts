@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Headers,
   HttpCode,
   Param,
   ParseUUIDPipe,
@@ -17,7 +18,9 @@ import {
   ApiExtraModels,
   ApiNoContentResponse,
   ApiNotFoundResponse,
+  ApiHeader,
   ApiOkResponse,
+  ApiPreconditionFailedResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
   getSchemaPath,
@@ -37,7 +40,8 @@ import {
   TransactionResponse,
 } from './dto/transaction.response';
 import { UpdateTransactionDto } from './dto/update-transaction.dto';
-import { etagOf } from './etag';
+import { etagOf } from '../common/etag';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { TransactionsService } from './transactions.service';
 
 const uuid = new ParseUUIDPipe();
@@ -51,6 +55,7 @@ export class TransactionsController {
   @Post()
   @Auth('admin', 'analyst')
   @HttpCode(201)
+  @Idempotent(201)
   @ApiCreatedResponse({
     type: TransactionResponse,
     description: 'Created; `Location` points at it',
@@ -128,12 +133,23 @@ export class TransactionsController {
   @ApiOkResponse({ type: TransactionResponse })
   @ApiValidationResponse()
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
+  @ApiPreconditionFailedResponse({
+    type: ProblemResponse,
+    description: '`If-Match` does not match the current ETag',
+  })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'ETag from a previous GET; a stale one gives 412',
+  })
   async update(
+    @CurrentUser() actor: User,
     @Param('id', uuid) id: string,
     @Body() dto: UpdateTransactionDto,
+    @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TransactionResponse> {
-    const row = await this.transactions.update(id, dto);
+    const row = await this.transactions.update(actor, id, dto, ifMatch);
     res.setHeader('ETag', etagOf(row));
     return row;
   }
@@ -145,8 +161,8 @@ export class TransactionsController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
-  async remove(@Param('id', uuid) id: string): Promise<void> {
-    await this.transactions.remove(id);
+  async remove(@CurrentUser() actor: User, @Param('id', uuid) id: string): Promise<void> {
+    await this.transactions.remove(actor, id);
   }
 
   /** Undo a soft delete (admin). */
@@ -157,7 +173,7 @@ export class TransactionsController {
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such transaction' })
   @ApiConflictResponse({ type: ProblemResponse, description: 'The transaction is not deleted' })
-  restore(@Param('id', uuid) id: string): Promise<TransactionResponse> {
-    return this.transactions.restore(id);
+  restore(@CurrentUser() actor: User, @Param('id', uuid) id: string): Promise<TransactionResponse> {
+    return this.transactions.restore(actor, id);
   }
 }

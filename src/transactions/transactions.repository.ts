@@ -70,6 +70,16 @@ export class TransactionsRepository {
     return row;
   }
 
+  /** The live row, locked until the surrounding transaction ends (read-modify-write). */
+  async lockLive(id: string, m: EntityManager): Promise<TransactionResponse | undefined> {
+    const [row] = await query<TransactionResponse>(
+      m,
+      `SELECT ${COLUMNS} FROM transactions t WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE`,
+      [id],
+    );
+    return row;
+  }
+
   async findLive(id: string, ownerId?: string): Promise<TransactionResponse | undefined> {
     const params = new Params();
     const owner = ownerId ? ` AND t.owner_id = ${params.p(ownerId)}` : '';

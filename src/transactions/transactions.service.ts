@@ -6,7 +6,11 @@ import {
   NotFoundException,
   UnprocessableEntityException,
 } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AuditService, diff } from '../audit/audit.service';
 import { CursorCodec } from '../common/cursor';
+import { assertIfMatch } from '../common/etag';
 import { compareMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { validationProblem } from '../common/validation';
@@ -23,6 +27,8 @@ import {
   TransactionsRepository,
 } from './transactions.repository';
 
+const AUDITED_FIELDS = ['ownerId', 'type', 'amount', 'category', 'date', 'notes'] as const;
+
 interface CursorState {
   s: Sort;
   v: string;
@@ -38,27 +44,43 @@ export class TransactionsService {
   private readonly cursors: CursorCodec;
 
   constructor(
+    @InjectDataSource() private readonly db: DataSource,
     private readonly repo: TransactionsRepository,
+    private readonly audit: AuditService,
     config: AppConfig,
   ) {
     this.cursors = new CursorCodec(config.jwtSecret, 'transactions');
   }
 
+  /** Writes the row and its audit entry in one database transaction. */
   async create(actor: User, dto: CreateTransactionDto): Promise<TransactionResponse> {
     const ownerId = dto.ownerId ?? actor.id;
     if (ownerId !== actor.id && actor.role !== 'admin') {
       throw new ForbiddenException('Only admins may record transactions for another user');
     }
-    const row = await this.repo.insert({
-      ownerId,
-      type: dto.type,
-      amount: dto.amount,
-      category: dto.category,
-      date: dto.date,
-      notes: dto.notes ?? null,
+    return this.db.transaction(async (m) => {
+      const row = await this.repo.insert(
+        {
+          ownerId,
+          type: dto.type,
+          amount: dto.amount,
+          category: dto.category,
+          date: dto.date,
+          notes: dto.notes ?? null,
+        },
+        m,
+      );
+      if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
+      const created = withoutDeletedAt(row);
+      await this.audit.record(m, {
+        actorId: actor.id,
+        action: 'transaction.create',
+        entityType: 'transaction',
+        entityId: row.id,
+        changes: diff(null, created, AUDITED_FIELDS),
+      });
+      return created;
     });
-    if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
-    return withoutDeletedAt(row);
   }
 
   /** Someone else's row and a deleted row are both simply not found. */
@@ -68,7 +90,13 @@ export class TransactionsService {
     return withoutDeletedAt(row);
   }
 
-  async update(id: string, dto: UpdateTransactionDto): Promise<TransactionResponse> {
+  /** Partial update under a row lock; a stale `If-Match` is a 412, so concurrent edits cannot both win. */
+  async update(
+    actor: User,
+    id: string,
+    dto: UpdateTransactionDto,
+    ifMatch?: string,
+  ): Promise<TransactionResponse> {
     const fields = {
       type: dto.type,
       amount: dto.amount,
@@ -81,20 +109,54 @@ export class TransactionsService {
         { field: 'body', message: 'send at least one of type, amount, category, date, notes' },
       ]);
     }
-    const row = await this.repo.update(id, fields);
-    if (!row) throw new NotFoundException('Transaction not found');
-    return withoutDeletedAt(row);
+    return this.db.transaction(async (m) => {
+      const before = await this.repo.lockLive(id, m);
+      if (!before) throw new NotFoundException('Transaction not found');
+      assertIfMatch(ifMatch, withoutDeletedAt(before));
+      const after = withoutDeletedAt((await this.repo.update(id, fields, m))!);
+      const changes = diff(before, after, AUDITED_FIELDS);
+      await this.audit.record(m, {
+        actorId: actor.id,
+        action: 'transaction.update',
+        entityType: 'transaction',
+        entityId: id,
+        changes,
+      });
+      return after;
+    });
   }
 
-  async remove(id: string): Promise<void> {
-    if (!(await this.repo.softDelete(id))) throw new NotFoundException('Transaction not found');
+  async remove(actor: User, id: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const row = await this.repo.softDelete(id, m);
+      if (!row) throw new NotFoundException('Transaction not found');
+      await this.audit.record(m, {
+        actorId: actor.id,
+        action: 'transaction.delete',
+        entityType: 'transaction',
+        entityId: id,
+        changes: { deletedAt: { before: null, after: row.deletedAt } },
+      });
+    });
   }
 
-  async restore(id: string): Promise<TransactionResponse> {
-    const row = await this.repo.restore(id);
-    if (row) return withoutDeletedAt(row);
-    if (await this.repo.exists(id)) throw new ConflictException('The transaction is not deleted');
-    throw new NotFoundException('Transaction not found');
+  async restore(actor: User, id: string): Promise<TransactionResponse> {
+    return this.db.transaction(async (m) => {
+      const row = await this.repo.restore(id, m);
+      if (!row) {
+        if (await this.repo.exists(id))
+          throw new ConflictException('The transaction is not deleted');
+        throw new NotFoundException('Transaction not found');
+      }
+      await this.audit.record(m, {
+        actorId: actor.id,
+        action: 'transaction.restore',
+        entityType: 'transaction',
+        entityId: id,
+        changes: { deletedAt: { before: 'deleted', after: null } },
+      });
+      return withoutDeletedAt(row);
+    });
   }
 
   async list(actor: User, query: ListTransactionsDto): Promise<TransactionList> {

@@ -2,6 +2,7 @@ import {
   Body,
   Controller,
   Get,
+  Headers,
   HttpCode,
   Param,
   ParseUUIDPipe,
@@ -13,14 +14,17 @@ import {
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiPreconditionFailedResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import { etagOf } from '../common/etag';
 import { pageMeta } from '../common/pagination';
 import { ProblemResponse } from '../common/problem.response';
 import { CreateUserDto } from './dto/create-user.dto';
@@ -51,12 +55,13 @@ export class UsersController {
     description: 'The email is taken (case-insensitive)',
   })
   async create(
+    @CurrentUser() actor: User,
     @Body() dto: CreateUserDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<UserResponse> {
-    const user = await this.users.create(dto);
-    res.location(`/api/v1/users/${user.id}`);
-    return toUserResponse(user);
+    const user = toUserResponse(await this.users.create(actor, dto));
+    res.location(`/api/v1/users/${user.id}`).setHeader('ETag', etagOf(user));
+    return user;
   }
 
   /** List users (admin), oldest first. */
@@ -75,8 +80,14 @@ export class UsersController {
   @ApiOkResponse({ type: UserResponse })
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such user, or not yours to see' })
-  async get(@Param('id', uuid) id: string, @CurrentUser() actor: User): Promise<UserResponse> {
-    return toUserResponse(await this.users.findVisible(id, actor));
+  async get(
+    @Param('id', uuid) id: string,
+    @CurrentUser() actor: User,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserResponse> {
+    const user = toUserResponse(await this.users.findVisible(id, actor));
+    res.setHeader('ETag', etagOf(user));
+    return user;
   }
 
   /** Update name, role, activation or password (admin). */
@@ -89,7 +100,24 @@ export class UsersController {
     type: ProblemResponse,
     description: 'Would demote or deactivate the last active admin',
   })
-  async update(@Param('id', uuid) id: string, @Body() dto: UpdateUserDto): Promise<UserResponse> {
-    return toUserResponse(await this.users.update(id, dto));
+  @ApiPreconditionFailedResponse({
+    type: ProblemResponse,
+    description: '`If-Match` does not match the current ETag',
+  })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'ETag from a previous GET; a stale one gives 412',
+  })
+  async update(
+    @CurrentUser() actor: User,
+    @Param('id', uuid) id: string,
+    @Body() dto: UpdateUserDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserResponse> {
+    const user = toUserResponse(await this.users.update(actor, id, dto, ifMatch));
+    res.setHeader('ETag', etagOf(user));
+    return user;
   }
 }

@@ -8,14 +8,21 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, type EntityManager, IsNull, QueryFailedError } from 'typeorm';
+import { AuditService, diff } from '../audit/audit.service';
+import { assertIfMatch } from '../common/etag';
 import { AppConfig } from '../config/app-config';
 import { likePattern } from '../common/validators';
 import { RefreshToken } from '../auth/entities/refresh-token.entity';
 import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersDto } from './dto/list-users.dto';
 import type { UpdateUserDto } from './dto/update-user.dto';
+import { toUserResponse } from './dto/user.response';
 import { User } from './entities/user.entity';
 import { PasswordHasher } from './password-hasher';
+
+const AUDITED_FIELDS = ['name', 'email', 'role', 'isActive'] as const;
+// The trail says that a password changed, never what to.
+const PASSWORD_CHANGED = { before: '[redacted]', after: '[redacted]' };
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -25,6 +32,7 @@ export class UsersService implements OnApplicationBootstrap {
     @InjectDataSource() private readonly db: DataSource,
     private readonly hasher: PasswordHasher,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   private get users() {
@@ -58,16 +66,27 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
-  async create(dto: CreateUserDto): Promise<User> {
+  async create(actor: User, dto: CreateUserDto): Promise<User> {
     const passwordHash = await this.hasher.hash(dto.password);
     try {
-      const { identifiers } = await this.users.insert({
-        name: dto.name,
-        email: dto.email,
-        role: dto.role,
-        passwordHash,
+      return await this.db.transaction(async (m) => {
+        const repo = m.getRepository(User);
+        const { identifiers } = await repo.insert({
+          name: dto.name,
+          email: dto.email,
+          role: dto.role,
+          passwordHash,
+        });
+        const user = await repo.findOneByOrFail({ id: identifiers[0].id as string });
+        await this.audit.record(m, {
+          actorId: actor.id,
+          action: 'user.create',
+          entityType: 'user',
+          entityId: user.id,
+          changes: diff(null, user, AUDITED_FIELDS),
+        });
+        return user;
       });
-      return this.users.findOneByOrFail({ id: identifiers[0].id as string });
     } catch (error) {
       throw uniqueEmail(error);
     }
@@ -121,7 +140,8 @@ export class UsersService implements OnApplicationBootstrap {
       .getOne();
   }
 
-  async update(id: string, dto: UpdateUserDto): Promise<User> {
+  /** Applies a stale `If-Match` check, the last-active-admin rule and the audit entry atomically. */
+  async update(actor: User, id: string, dto: UpdateUserDto, ifMatch?: string): Promise<User> {
     const passwordHash =
       dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
     return this.db.transaction(async (m) => {
@@ -132,6 +152,7 @@ export class UsersService implements OnApplicationBootstrap {
         await m.query('SELECT pg_advisory_xact_lock(727002)');
       const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!user) throw new NotFoundException('User not found');
+      assertIfMatch(ifMatch, toUserResponse(user));
       const losesAdmin =
         user.role === 'admin' &&
         user.isActive &&
@@ -145,7 +166,17 @@ export class UsersService implements OnApplicationBootstrap {
       if (Object.keys(changes).length > 0) await repo.update({ id }, changes);
       if (dto.isActive === false || passwordHash !== undefined)
         await this.revokeRefreshTokens(m, id);
-      return repo.findOneByOrFail({ id });
+      const after = await repo.findOneByOrFail({ id });
+      const audited = diff(user, after, AUDITED_FIELDS);
+      if (passwordHash !== undefined) audited.password = PASSWORD_CHANGED;
+      await this.audit.record(m, {
+        actorId: actor.id,
+        action: 'user.update',
+        entityType: 'user',
+        entityId: id,
+        changes: audited,
+      });
+      return after;
     });
   }
 
@@ -154,6 +185,13 @@ export class UsersService implements OnApplicationBootstrap {
     await this.db.transaction(async (m) => {
       await m.getRepository(User).update({ id }, { passwordHash });
       await this.revokeRefreshTokens(m, id);
+      await this.audit.record(m, {
+        actorId: id,
+        action: 'user.update',
+        entityType: 'user',
+        entityId: id,
+        changes: { password: PASSWORD_CHANGED },
+      });
     });
   }
 

@@ -6,16 +6,18 @@ import {
 } from '@nestjs/common';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import type { Hash } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 
 /**
  * The uploaded CSV as a stream of text: a `text/csv` body as is, or the `file` part of a
  * multipart form. Nothing is buffered beyond a chunk; the size limit is enforced while reading.
  */
-export function csvUpload(req: Request, maxBytes: number): Promise<Readable> {
+/** `hash`, when given, is fed every byte of the file (for Idempotency-Key comparisons). */
+export function csvUpload(req: Request, maxBytes: number, hash?: Hash): Promise<Readable> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw new PayloadTooLargeException(`The file exceeds ${maxBytes} bytes`);
-  if (req.is('text/csv')) return Promise.resolve(req.pipe(new Utf8Text(maxBytes)));
+  if (req.is('text/csv')) return Promise.resolve(req.pipe(new Utf8Text(maxBytes, hash)));
   if (!req.is('multipart/form-data')) {
     throw new UnsupportedMediaTypeException(
       'Send the CSV as text/csv or as the `file` field of multipart/form-data',
@@ -36,7 +38,7 @@ export function csvUpload(req: Request, maxBytes: number): Promise<Readable> {
         return;
       }
       found = true;
-      const text = new Utf8Text(maxBytes);
+      const text = new Utf8Text(maxBytes, hash);
       file.on('error', (e) => text.destroy(e));
       resolve(file.pipe(text));
     });
@@ -57,12 +59,16 @@ class Utf8Text extends Transform {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private seen = 0;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly hash?: Hash,
+  ) {
     super({ decodeStrings: true });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length;
+    this.hash?.update(chunk);
     if (this.seen > this.maxBytes)
       return callback(new PayloadTooLargeException(`The file exceeds ${this.maxBytes} bytes`));
     if (chunk.includes(0))

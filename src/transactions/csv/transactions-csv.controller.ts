@@ -1,8 +1,10 @@
 import { Controller, Get, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBody,
+  ApiConflictResponse,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiHeader,
   ApiOkResponse,
   ApiPayloadTooLargeResponse,
   ApiProduces,
@@ -81,6 +83,16 @@ export class TransactionsCsvController {
     type: ProblemResponse,
     description: 'Neither text/csv nor multipart/form-data',
   })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Same key and same file within 24 h replays the first result without importing again (ignored on dry runs)',
+  })
+  @ApiConflictResponse({
+    type: ProblemResponse,
+    description: 'An import with the same Idempotency-Key is still in progress',
+  })
   @ApiUnprocessableEntityResponse({
     type: ProblemResponse,
     description:
@@ -92,8 +104,9 @@ export class TransactionsCsvController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ImportResultResponse> {
-    const { dryRun, ...result } = await this.csv.import(actor, q, req);
+    const { dryRun, replayed, ...result } = await this.csv.import(actor, q, req);
     res.status(dryRun ? HttpStatus.OK : HttpStatus.CREATED);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return result;
   }
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { parse } from 'csv-parse';
 import { type Stringifier, stringify } from 'csv-stringify';
 import type { Request, Response } from 'express';
+import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +11,8 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { AuditService } from '../../audit/audit.service';
+import { IdempotencyService, mismatch } from '../../common/idempotency/idempotency.service';
 import { validatePlain } from '../../common/validation';
 import { AppConfig } from '../../config/app-config';
 import type { User } from '../../users/entities/user.entity';
@@ -48,6 +51,8 @@ export class TransactionsCsvService {
     private readonly transactions: TransactionsService,
     private readonly repo: TransactionsRepository,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
+    private readonly keys: IdempotencyService,
   ) {}
 
   /**
@@ -87,16 +92,49 @@ export class TransactionsCsvService {
   }
 
   /**
+   * With `Idempotency-Key` (not on dry runs): a finished import with the same key and the same
+   * file is replayed without writing; the same key with another file is a 422; one in flight, 409.
+   * The file's hash is only known once it is read, so a replay candidate's upload is hashed first.
+   */
+  async import(actor: User, q: ImportQueryDto, req: Request): Promise<ImportOutcome> {
+    const header = req.headers['idempotency-key'];
+    if (header === undefined || q.dryRun === true) return this.importFile(actor, q, req);
+    const key = IdempotencyService.checkKey(header);
+    const claim = await this.keys.claim(actor.id, key, null);
+    if (claim.kind === 'replay') {
+      const hash = createHash('sha256');
+      const upload = await csvUpload(req, this.config.importMaxBytes, hash);
+      for await (const _chunk of upload); // read it all: the hash is complete at the end
+      if (hash.digest('hex') !== claim.hash) throw mismatch();
+      return { ...(claim.response.body as ImportResultResponse), dryRun: false, replayed: true };
+    }
+    try {
+      const hasher = createHash('sha256');
+      const outcome = await this.importFile(actor, q, req, hasher);
+      await this.keys.complete(actor.id, key, hasher.digest('hex'), {
+        status: 201,
+        body: withoutFlags(outcome),
+        location: null,
+      });
+      return outcome;
+    } catch (error) {
+      await this.keys.release(actor.id, key);
+      throw error;
+    }
+  }
+
+  /**
    * Parses the upload as it arrives, validates each row with the same DTO rules as
    * POST /transactions, and streams the good rows into COPY inside one transaction. That
    * transaction commits only when the outcome calls for it (never on a dry run, never in `all`
    * mode with a bad row), so nothing is half-written; the rollups move in the same transaction.
    */
-  async import(
+  private async importFile(
     actor: User,
     q: ImportQueryDto,
     req: Request,
-  ): Promise<ImportResultResponse & { dryRun: boolean }> {
+    hasher?: Hash,
+  ): Promise<ImportOutcome> {
     const ownerId = q.ownerId ?? actor.id;
     if (ownerId !== actor.id && actor.role !== 'admin')
       throw new ForbiddenException('Only admins may import for another user');
@@ -104,7 +142,7 @@ export class TransactionsCsvService {
       throw new UnprocessableEntityException('ownerId must reference an active user');
     const dryRun = q.dryRun === true;
     const partial = q.mode === 'partial';
-    const text = await csvUpload(req, this.config.importMaxBytes);
+    const text = await csvUpload(req, this.config.importMaxBytes, hasher);
 
     const writer = dryRun ? undefined : new CopyWriter(this.db, this.repo.copyStatement());
     let imported = 0;
@@ -151,8 +189,17 @@ export class TransactionsCsvService {
           errors,
         });
       }
-      await writer?.commit();
-      return { imported: failed ? 0 : imported, skipped, errors, dryRun };
+      const written = failed ? 0 : imported;
+      await writer?.commit((client) =>
+        this.audit.record(client, {
+          actorId: actor.id,
+          action: 'transaction.import',
+          entityType: 'transaction',
+          entityId: null,
+          changes: { ownerId, imported: written, skipped, mode: partial ? 'partial' : 'all' },
+        }),
+      );
+      return { imported: written, skipped, errors, dryRun };
     } catch (error) {
       text.destroy();
       throw asCsvError(error);
@@ -186,13 +233,17 @@ class CopyWriter {
     if (!this.sink!.write(row)) await Promise.race([once(this.sink!, 'drain'), this.done]);
   }
 
-  async commit(): Promise<void> {
+  /** Finishes the COPY, runs `beforeCommit` (the audit entry) in the same transaction, commits. */
+  async commit(beforeCommit: (client: PoolClient) => Promise<void>): Promise<void> {
     if (this.closed) return;
     if (this.sink) {
       this.sink.end();
       await this.done;
-      await this.client!.query('COMMIT');
+    } else {
+      await this.begin();
     }
+    await beforeCommit(this.client!);
+    await this.client!.query('COMMIT');
     await this.close();
   }
 
@@ -201,17 +252,21 @@ class CopyWriter {
     if (this.sink) {
       this.copy!.destroy(new Error('import aborted'));
       await this.done!.catch(() => undefined);
-      await this.client!.query('ROLLBACK').catch(() => undefined);
     }
+    if (this.client) await this.client.query('ROLLBACK').catch(() => undefined);
     await this.close();
   }
 
-  private async open(): Promise<void> {
+  private async begin(): Promise<void> {
     this.runner = this.db.createQueryRunner('master');
     this.client = (await this.runner.connect()) as PoolClient;
     await this.client.query('BEGIN');
     await this.client.query('SET LOCAL statement_timeout = 0');
-    this.copy = this.client.query(copyFrom(this.statement));
+  }
+
+  private async open(): Promise<void> {
+    await this.begin();
+    this.copy = this.client!.query(copyFrom(this.statement));
     this.sink = stringify();
     this.done = pipeline(this.sink, this.copy);
   }
@@ -220,6 +275,16 @@ class CopyWriter {
     this.closed = true;
     await this.runner?.release();
   }
+}
+
+type ImportOutcome = ImportResultResponse & { dryRun: boolean; replayed?: boolean };
+
+function withoutFlags({
+  dryRun: _dryRun,
+  replayed: _replayed,
+  ...result
+}: ImportOutcome): ImportResultResponse {
+  return result;
 }
 
 function checkHeader(record: string[]): string[] {

@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { currentRequest } from '../common/request-context';
+
+export const AUDIT_ACTIONS = [
+  'user.create',
+  'user.update',
+  'transaction.create',
+  'transaction.update',
+  'transaction.delete',
+  'transaction.restore',
+  'transaction.import',
+  'auth.login_failed',
+  'auth.refresh_reuse',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const AUDIT_ENTITY_TYPES = ['user', 'transaction'] as const;
+export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
+
+export type Changes = Record<string, unknown>;
+
+export interface AuditEntry {
+  actorId: string | null;
+  action: AuditAction;
+  entityType: AuditEntityType;
+  entityId: string | null;
+  changes?: Changes;
+}
+
+/** Anything that runs SQL: an EntityManager inside a transaction, or a checked-out pg client. */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+}
+
+@Injectable()
+export class AuditService {
+  /**
+   * Appends one entry through the caller's connection, so it commits or rolls back with the
+   * change it describes. Request id and IP come from the request context.
+   */
+  async record(db: Queryable, entry: AuditEntry): Promise<void> {
+    const ctx = currentRequest();
+    await db.query(
+      `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        entry.actorId,
+        entry.action,
+        entry.entityType,
+        entry.entityId,
+        JSON.stringify(entry.changes ?? {}),
+        ctx?.requestId ?? null,
+        ctx?.ip ?? null,
+      ],
+    );
+  }
+}
+
+/** `{ field: { before, after } }` for the fields whose values differ. */
+export function diff<T extends object>(
+  before: Partial<T> | null,
+  after: Partial<T> | null,
+  fields: readonly (keyof T)[],
+): Changes {
+  const changes: Changes = {};
+  for (const field of fields) {
+    const b = before?.[field] ?? null;
+    const a = after?.[field] ?? null;
+    if (JSON.stringify(b) !== JSON.stringify(a)) changes[String(field)] = { before: b, after: a };
+  }
+  return changes;
+}

@@ -1,0 +1,91 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsCalendarDate, QueryInt } from '../../common/validators';
+import {
+  AUDIT_ACTIONS,
+  AUDIT_ENTITY_TYPES,
+  type AuditAction,
+  type AuditEntityType,
+} from '../audit.service';
+
+export class ListAuditLogsDto {
+  @ApiProperty({ required: false, format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  actorId?: string;
+
+  @ApiProperty({ required: false, enum: AUDIT_ENTITY_TYPES })
+  @IsOptional()
+  @IsIn(AUDIT_ENTITY_TYPES)
+  entityType?: AuditEntityType;
+
+  @ApiProperty({ required: false, format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  entityId?: string;
+
+  @ApiProperty({ required: false, enum: AUDIT_ACTIONS })
+  @IsOptional()
+  @IsIn(AUDIT_ACTIONS)
+  action?: AuditAction;
+
+  /** Inclusive start day (UTC), `YYYY-MM-DD`. */
+  @ApiProperty({ required: false, format: 'date' })
+  @IsOptional()
+  @IsCalendarDate()
+  from?: string;
+
+  /** Inclusive end day (UTC), `YYYY-MM-DD`. */
+  @ApiProperty({ required: false, format: 'date' })
+  @IsOptional()
+  @IsCalendarDate()
+  to?: string;
+
+  /** Page size, 1-100. */
+  @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @QueryInt()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  /** Empty or absent for the first page, then `meta.nextCursor`. */
+  @ApiProperty({ required: false, type: String })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  cursor?: string;
+}
+
+export class AuditLogResponse {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  at!: Date;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  actorId!: string | null;
+  @ApiProperty({ enum: AUDIT_ACTIONS })
+  action!: AuditAction;
+  @ApiProperty({ enum: AUDIT_ENTITY_TYPES })
+  entityType!: AuditEntityType;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  entityId!: string | null;
+  /** Before/after values of the changed fields; never a password, hash or token. */
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  changes!: Record<string, unknown>;
+  @ApiProperty({ type: String, nullable: true })
+  requestId!: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  ip!: string | null;
+}
+
+export class AuditCursorMeta {
+  limit!: number;
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor!: string | null;
+}
+
+export class AuditLogListResponse {
+  data!: AuditLogResponse[];
+  meta!: AuditCursorMeta;
+}
