@@ -12,6 +12,7 @@ import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { JwtAuthGuard } from './common/guards/jwt-auth.guard';
 import { RolesGuard } from './common/guards/roles.guard';
 import { AppThrottlerGuard } from './common/guards/throttler.guard';
+import { SharedThrottlerStorage } from './common/guards/throttler-storage';
 import { throttlers } from './common/guards/throttlers';
 import { loggerOptions } from './common/logger';
 import { AppConfig } from './config/app-config';
@@ -25,6 +26,10 @@ import { UsersModule } from './users/users.module';
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    // In memory for one instance; in Redis when several instances must share the limits.
+    const throttlerStorage = config.redisUrl
+      ? new SharedThrottlerStorage(config.redisUrl)
+      : undefined;
     return {
       module: AppModule,
       imports: [
@@ -51,7 +56,10 @@ export class AppModule {
           },
           verifyOptions: { algorithms: ['HS256'], issuer: JWT_ISSUER, audience: JWT_ISSUER },
         }),
-        ThrottlerModule.forRoot({ throttlers: throttlers(config) }),
+        ThrottlerModule.forRoot({
+          throttlers: throttlers(config),
+          storage: throttlerStorage,
+        }),
         HealthModule,
         AuditModule,
         IdempotencyModule,
@@ -66,6 +74,10 @@ export class AppModule {
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        // Registered so its connection is closed on shutdown.
+        ...(throttlerStorage
+          ? [{ provide: SharedThrottlerStorage, useValue: throttlerStorage }]
+          : []),
       ],
     };
   }

@@ -17,7 +17,9 @@ async function bootstrap(): Promise<void> {
   const config = AppConfig.fromEnv();
   const database: RunningDatabase = config.databaseUrl
     ? { url: config.databaseUrl, stop: () => Promise.resolve() }
-    : await startEmbeddedDatabase(config.dataDir);
+    : await startEmbeddedDatabase(config.dataDir, 'finance', {
+        verbose: ['debug', 'trace'].includes(config.logLevel),
+      });
 
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config, database.url),

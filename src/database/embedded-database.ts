@@ -18,6 +18,7 @@ const logger = new Logger('EmbeddedPostgres');
 export async function startEmbeddedDatabase(
   dataDir: string,
   database = 'finance',
+  { verbose = false }: { verbose?: boolean } = {},
 ): Promise<RunningDatabase> {
   const databaseDir = join(dataDir, 'pg');
   mkdirSync(dataDir, { recursive: true });
@@ -34,7 +35,8 @@ export async function startEmbeddedDatabase(
     persistent: true,
     // Lets the bundled server run when the app itself runs as root (containers, CI).
     createPostgresUser: true,
-    onLog: (message) => logger.debug(String(message).trim()),
+    // The server's own chatter (initdb, checkpoints) only when debugging.
+    onLog: (message) => (verbose ? logger.debug(String(message).trim()) : undefined),
     onError: (message) => logger.warn(String(message).trim()),
   });
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
