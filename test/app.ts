@@ -58,6 +58,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
@@ -79,6 +81,10 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     },
   };
 }
+
+// Never leave an app process behind when a hook fails or times out: it would keep jest alive.
+const running = new Set<ChildProcess>();
+process.once('exit', () => running.forEach((child) => child.kill('SIGKILL')));
 
 export function stopProcess(
   child: ChildProcess,

@@ -1,0 +1,65 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startApp, type TestApp } from '../app';
+
+const SPEC = join(__dirname, '..', '..', 'openapi.json');
+const run = promisify(execFile);
+
+/**
+ * The committed openapi.json is what client generators consume. It must equal what the code
+ * generates (`npm run openapi` rewrites it) and pass Redocly's recommended rules.
+ */
+describe('OpenAPI document', () => {
+  let app: TestApp;
+  let served: Record<string, unknown>;
+
+  beforeAll(async () => {
+    app = await startApp();
+    served = (await app.http().get('/docs-json').expect(200)).body as Record<string, unknown>;
+    if (process.env.UPDATE_OPENAPI === '1')
+      writeFileSync(SPEC, `${JSON.stringify(served, null, 2)}\n`);
+  });
+  afterAll(() => app.stop());
+
+  it('matches the committed openapi.json (run `npm run openapi` after changing the API)', () => {
+    const committed = JSON.parse(readFileSync(SPEC, 'utf8')) as unknown;
+    expect(served).toEqual(committed);
+  });
+
+  it('serves the Swagger UI at /docs', async () => {
+    const res = await app.http().get('/docs').expect(200);
+    expect(res.text).toContain('swagger');
+  });
+
+  it('documents every route under /api/v1 with bearer auth except login, refresh and logout', () => {
+    const paths = served.paths as Record<string, Record<string, { security?: unknown[] }>>;
+    const operations = Object.entries(paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ path, method, op })),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(24);
+    for (const { path, op } of operations) {
+      expect(path.startsWith('/api/v1/')).toBe(true);
+      const isPublic = /\/auth\/(login|refresh|logout)$/.test(path);
+      expect(op.security).toEqual(isPublic ? [] : [{ bearer: [] }]);
+    }
+  });
+
+  it('passes `redocly lint --extends=recommended` without errors', async () => {
+    const bin = join(__dirname, '..', '..', 'node_modules', '.bin', 'redocly');
+    const result = await run(bin, ['lint', '--extends=recommended', '--format=json', SPEC], {
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((error: { stdout?: string; code?: number }) => ({
+      stdout: error.stdout ?? '',
+      code: error.code,
+    }));
+    const report = JSON.parse(result.stdout) as {
+      totals: { errors: number };
+      problems: { severity: string; message: string; location: unknown }[];
+    };
+    const errors = report.problems.filter((p) => p.severity === 'error');
+    expect(errors).toEqual([]);
+    expect(report.totals.errors).toBe(0);
+  });
+});
