@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 
 /** Length in Unicode code points (an emoji counts once), as the contract measures it. */
 export const CodePointLength = (min: number, max: number, options?: ValidationOptions) =>
@@ -31,6 +31,14 @@ export const PasswordBytes = (options?: ValidationOptions) =>
     },
     options,
   );
+
+/**
+ * For PATCH fields: "may be left out", not "may be null". `@IsOptional()` also skips validation
+ * for `null`, which then reaches the database as a NOT NULL violation (a 500); this keeps `null`
+ * under the field's rules, so it is a 400.
+ */
+export const Omittable = (options?: ValidationOptions) =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined, options);
 
 export const Trim = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
