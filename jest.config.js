@@ -5,6 +5,9 @@ module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   maxWorkers: 2,
+  // Jest reads testTimeout from the top level only (a project-level one is ignored); e2e hooks
+  // start a real app and can exceed the 5 s default on a loaded machine.
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -19,7 +22,6 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       transform,
-      testTimeout: 60000,
     },
   ],
 };

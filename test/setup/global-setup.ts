@@ -12,8 +12,8 @@ export default async function globalSetup(): Promise<void> {
     process.env.TEST_PG_SERVER_URL = process.env.TEST_DATABASE_URL;
     return;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startEmbeddedDatabase } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('../../dist/src/database/embedded-database') as typeof import('../../src/database/embedded-database');
   const dir = mkdtempSync(join(tmpdir(), 'finance-test-pg-'));
   const db = await startEmbeddedDatabase(dir, 'postgres');
