@@ -5,7 +5,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   maxWorkers: 2,
-  // e2e hooks start a real app process; generous, since CI machines are shared.
+  // Jest reads testTimeout from the top level only (a project-level one is ignored); e2e hooks
+  // start a real app and can exceed the 5 s default on a loaded machine.
   testTimeout: 60000,
   projects: [
     {

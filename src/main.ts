@@ -2,12 +2,14 @@ import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { jsonBody } from './common/middleware/body.middleware';
 import { requestId } from './common/middleware/request-id.middleware';
 import { requestContext } from './common/request-context';
+import { sendProblem } from './common/problem';
 import { validationPipe } from './common/validation';
 import { AppConfig, ConfigError } from './config/app-config';
 import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
@@ -37,7 +39,7 @@ async function bootstrap(): Promise<void> {
     },
   );
   app.useLogger(app.get(Logger));
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', config.trustProxy ?? false);
   app.disable('x-powered-by');
   app.use(requestId);
   app.use(requestContext);
@@ -52,6 +54,12 @@ async function bootstrap(): Promise<void> {
   app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready'] });
   app.useGlobalPipes(validationPipe);
   if (config.docsEnabled) setupSwagger(app);
+  await app.init();
+  // Nest's not-found handler covers only the global prefix; any other path (`/`, `/users`)
+  // would get Express's HTML page, so it gets the same problem+json 404 here, after every route.
+  app.use((req: Request, res: Response) =>
+    sendProblem(req, res, { status: 404, detail: `Cannot ${req.method} ${req.path}` }),
+  );
 
   await app.listen(config.port);
   NestLogger.log(`listening on port ${config.port}`, 'Bootstrap');

@@ -1,4 +1,9 @@
-import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  BadRequestException,
+  ValidationPipe,
+  type ValidationError,
+} from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidatorOptions } from 'class-validator';
 import type { FieldIssue } from './problem';
@@ -19,6 +24,41 @@ export function validationProblem(
   return new BadRequestException({ message: detail, errors });
 }
 
+/**
+ * Keys that name a member of Object.prototype (`constructor`, `toString`, `__proto__`, ...).
+ * class-transformer skips them silently when it builds the DTO, so `forbidNonWhitelisted` never
+ * sees them and `?toString=1` or `{"valueOf": 1}` would pass as known fields.
+ */
+const isPrototypeKey = (key: string) => key in Object.prototype || key === 'prototype';
+
+/** Parsed JSON and query strings only: never walk a Buffer or a stream byte by byte. */
+const isPlainContainer = (value: unknown): value is object => {
+  if (Array.isArray(value)) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
+function prototypeKeys(value: unknown, path = ''): FieldIssue[] {
+  if (!isPlainContainer(value)) return [];
+  return Object.keys(value).flatMap((key) => {
+    const field = path ? `${path}.${key}` : key;
+    if (isPrototypeKey(key)) return [{ field, message: `property ${field} should not exist` }];
+    return prototypeKeys((value as Record<string, unknown>)[key], field);
+  });
+}
+
+/** The house ValidationPipe, plus the unknown fields class-transformer would hide from it. */
+class StrictValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const issues = prototypeKeys(value);
+      if (issues.length > 0) throw validationProblem(issues);
+    }
+    return super.transform(value, metadata) as Promise<unknown>;
+  }
+}
+
 const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
@@ -26,7 +66,7 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
   validationError: { target: false, value: false },
 };
 
-export const validationPipe = new ValidationPipe({
+export const validationPipe = new StrictValidationPipe({
   ...VALIDATOR_OPTIONS,
   transform: true,
   transformOptions: { enableImplicitConversion: false },

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { isCalendarDate, MAX_DATE, MIN_DATE } from './dates';
 import { isPositiveMoney, parseMoney } from './money';
 
@@ -33,6 +33,14 @@ export const PasswordBytes = (options?: ValidationOptions) =>
     },
     options,
   );
+
+/**
+ * For PATCH fields: "may be left out", not "may be null". `@IsOptional()` also skips validation
+ * for `null`, which then reaches the database as a NOT NULL violation (a 500); this keeps `null`
+ * under the field's rules, so it is a 400.
+ */
+export const Omittable = (options?: ValidationOptions) =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined, options);
 
 export const Trim = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));

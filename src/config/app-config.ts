@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -35,6 +36,50 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** `10.0.0.1` or `10.0.0.0/8` (IPv4 or IPv6). */
+function isAddressOrSubnet(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return (
+    bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))
+  );
+}
+
+/**
+ * Express's `trust proxy`: `true`/`false`, a hop count, or a list of addresses, subnets and the
+ * names loopback/linklocal/uniquelocal. Passed through as a string, `true` would make Express throw
+ * at start-up ("invalid IP address") and `1` would mean the address 0.0.0.1, not one hop.
+ */
+const trustProxy = optionalString.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d{1,3}$/.test(value)) return Number(value);
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const bad = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => !named.has(item) && !isAddressOrSubnet(item));
+  if (bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected true, false, a hop count, or addresses, subnets, loopback, linklocal or uniquelocal; not ${bad.join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return value;
+});
+
+/** A browser's Origin header is exactly `scheme://host[:port]`; anything else would never match. */
+const isOrigin = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+};
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -61,12 +106,7 @@ const schema = z
     THROTTLE_LOGIN_LIMIT: int(5, 1, 1_000_000),
     THROTTLE_LOGIN_IP_LIMIT: int(30, 1, 1_000_000),
     REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
-    // Express `trust proxy`: a hop count (`1`), `true`/`false`, or addresses/subnets (`loopback, 10.0.0.0/8`).
-    TRUST_PROXY: optionalString.transform((v): boolean | number | string => {
-      if (v === undefined || v === 'false') return false;
-      if (v === 'true') return true;
-      return /^\d{1,2}$/.test(v) ? Number(v) : v;
-    }),
+    TRUST_PROXY: trustProxy,
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),
@@ -78,6 +118,14 @@ const schema = z
         .filter(Boolean);
       if (origins.includes('*')) {
         ctx.addIssue({ code: 'custom', message: 'list the allowed origins; "*" is not accepted' });
+        return z.NEVER;
+      }
+      const bad = origins.filter((o) => !isOrigin(o));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `each entry must be an origin like https://app.example.com (no path or trailing slash); not ${bad.join(', ')}`,
+        });
         return z.NEVER;
       }
       return origins;
@@ -129,7 +177,7 @@ export class AppConfig {
   readonly adminPassword?: string;
   readonly throttle!: { ttl: number; limit: number; loginLimit: number; loginIpLimit: number };
   readonly redisUrl?: string;
-  readonly trustProxy!: boolean | number | string;
+  readonly trustProxy?: boolean | number | string;
   readonly logLevel!: Env['LOG_LEVEL'];
   readonly corsOrigins!: string[];
   readonly importMaxBytes!: number;
