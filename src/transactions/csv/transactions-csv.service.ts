@@ -154,15 +154,23 @@ export class TransactionsCsvService {
       );
       text.on('error', (e) => parser.destroy(e));
       let header: string[] | undefined;
+      let records = 0;
+      let breaksInFields = 0;
       for await (const { record, info } of parser as AsyncIterable<{
         record: string[];
-        info: { lines: number };
+        info: { empty_lines: number };
       }>) {
+        // The line the record starts on (header = line 1). csv-parse's own `info.lines` gives the
+        // record's last line and counts a CRLF inside a quoted field twice, so count here: every
+        // earlier record, its line breaks inside quoted fields, and the blank lines skipped.
+        const line = 1 + records + breaksInFields + info.empty_lines;
+        records++;
+        breaksInFields += lineBreaks(record);
         if (!header) {
           header = checkHeader(record);
           continue;
         }
-        const row = rowIssues(header, record, info.lines);
+        const row = rowIssues(header, record, line);
         if (row.errors.length > 0) {
           skipped++;
           for (const e of row.errors) if (errors.length < MAX_REPORTED_ERRORS) errors.push(e);
@@ -331,6 +339,14 @@ function rowIssues(
   });
   const { value, errors } = validatePlain(CreateTransactionDto, plain);
   return { value, errors: errors.map((e) => ({ row: line, field: e.field, message: e.message })) };
+}
+
+/** Line breaks inside a record's (quoted) fields; a CRLF is one. */
+function lineBreaks(record: string[]): number {
+  let n = 0;
+  for (const field of record)
+    if (field.includes('\n') || field.includes('\r')) n += field.match(/\r\n|\r|\n/g)?.length ?? 0;
+  return n;
 }
 
 /** Malformed CSV (an unclosed quote, say) is the client's file, not a server fault. */
