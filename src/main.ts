@@ -1,87 +1,8 @@
-import 'reflect-metadata';
-import { Logger as NestLogger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request, Response } from 'express';
-import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
-import { AppModule } from './app.module';
-import { jsonBody } from './common/middleware/body.middleware';
-import { requestId } from './common/middleware/request-id.middleware';
-import { requestContext } from './common/request-context';
-import { sendProblem } from './common/problem';
-import { validationPipe } from './common/validation';
 import { AppConfig, ConfigError } from './config/app-config';
-import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
-import { setupSwagger } from './swagger';
 
-async function bootstrap(): Promise<void> {
-  const config = AppConfig.fromEnv();
-  const database: RunningDatabase = config.databaseUrl
-    ? { url: config.databaseUrl, stop: () => Promise.resolve() }
-    : await startEmbeddedDatabase(config.dataDir, 'finance', {
-        verbose: ['debug', 'trace'].includes(config.logLevel),
-      });
-
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, database.url),
-    {
-      bufferLogs: true,
-      bodyParser: false,
-      cors:
-        config.corsOrigins.length > 0
-          ? {
-              origin: config.corsOrigins,
-              credentials: true,
-              exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After'],
-            }
-          : false,
-    },
-  );
-  app.useLogger(app.get(Logger));
-  app.set('trust proxy', config.trustProxy ?? false);
-  app.disable('x-powered-by');
-  app.use(requestId);
-  app.use(requestContext);
-  app.use(
-    helmet({
-      contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } },
-    }),
-  );
-  app.use(
-    jsonBody({ limit: '1mb', passThrough: (req) => /\/transactions\/import$/.test(req.path) }),
-  );
-  app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready'] });
-  app.useGlobalPipes(validationPipe);
-  if (config.docsEnabled) setupSwagger(app);
-  await app.init();
-  // Nest's not-found handler covers only the global prefix; any other path (`/`, `/users`)
-  // would get Express's HTML page, so it gets the same problem+json 404 here, after every route.
-  app.use((req: Request, res: Response) =>
-    sendProblem(req, res, { status: 404, detail: `Cannot ${req.method} ${req.path}` }),
-  );
-
-  await app.listen(config.port);
-  NestLogger.log(`listening on port ${config.port}`, 'Bootstrap');
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    NestLogger.log(`${signal} received: finishing in-flight requests`, 'Bootstrap');
-    try {
-      await app.close();
-    } finally {
-      await database.stop();
-      process.exit(0);
-    }
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const)
-    process.once(signal, () => void shutdown(signal));
-}
-
-bootstrap().catch((error: unknown) => {
-  // Configuration errors name the variable; print them plainly rather than as a stack trace.
+// Configuration is checked before Nest and the app are even loaded, so a bad setting stops the
+// start within milliseconds with a message naming the variable.
+function fail(error: unknown): never {
   const message =
     error instanceof ConfigError
       ? error.message
@@ -90,4 +11,13 @@ bootstrap().catch((error: unknown) => {
         : String(error);
   process.stderr.write(`Failed to start: ${message}\n`);
   process.exit(1);
-});
+}
+
+let config: AppConfig;
+try {
+  config = AppConfig.fromEnv();
+} catch (error) {
+  fail(error);
+}
+
+import('./bootstrap.js').then(({ bootstrap }) => bootstrap(config)).catch(fail);

@@ -72,6 +72,7 @@ export class TransactionsCsvService {
       const csv = stringify({
         header: true,
         columns: [...EXPORT_COLUMNS],
+        record_delimiter: 'windows', // CRLF, as RFC 4180 has it
         cast: { string: neutraliseFormula, date: (d) => d.toISOString() },
       });
       res.status(200);

@@ -1,0 +1,81 @@
+import 'reflect-metadata';
+import { Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request, Response } from 'express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { jsonBody } from './common/middleware/body.middleware';
+import { requestId } from './common/middleware/request-id.middleware';
+import { requestContext } from './common/request-context';
+import { sendProblem } from './common/problem';
+import { validationPipe } from './common/validation';
+import type { AppConfig } from './config/app-config';
+import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
+import { setupSwagger } from './swagger';
+
+/** Starts the database (embedded unless DATABASE_URL is set) and the HTTP server. */
+export async function bootstrap(config: AppConfig): Promise<void> {
+  const database: RunningDatabase = config.databaseUrl
+    ? { url: config.databaseUrl, stop: () => Promise.resolve() }
+    : await startEmbeddedDatabase(config.dataDir, 'finance', {
+        verbose: ['debug', 'trace'].includes(config.logLevel),
+      });
+
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, database.url),
+    {
+      bufferLogs: true,
+      bodyParser: false,
+      cors:
+        config.corsOrigins.length > 0
+          ? {
+              origin: config.corsOrigins,
+              credentials: true,
+              exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After'],
+            }
+          : false,
+    },
+  );
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', config.trustProxy ?? false);
+  app.disable('x-powered-by');
+  app.use(requestId);
+  app.use(requestContext);
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } },
+    }),
+  );
+  app.use(
+    jsonBody({ limit: '1mb', passThrough: (req) => /\/transactions\/import$/.test(req.path) }),
+  );
+  app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready'] });
+  app.useGlobalPipes(validationPipe);
+  if (config.docsEnabled) setupSwagger(app);
+  await app.init();
+  // Nest's not-found handler covers only the global prefix; any other path (`/`, `/users`)
+  // would get Express's HTML page, so it gets the same problem+json 404 here, after every route.
+  app.use((req: Request, res: Response) =>
+    sendProblem(req, res, { status: 404, detail: `Cannot ${req.method} ${req.path}` }),
+  );
+
+  await app.listen(config.port);
+  NestLogger.log(`listening on port ${config.port}`, 'Bootstrap');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    NestLogger.log(`${signal} received: finishing in-flight requests`, 'Bootstrap');
+    try {
+      await app.close();
+    } finally {
+      await database.stop();
+      process.exit(0);
+    }
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.once(signal, () => void shutdown(signal));
+}
