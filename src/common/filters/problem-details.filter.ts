@@ -19,6 +19,8 @@ const PG_CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
   '22007': { status: 400, detail: 'A date or time has an invalid format' },
   '22008': { status: 400, detail: 'A date or time is out of range' },
   '22001': { status: 400, detail: 'A value is too long' },
+  // PostgreSQL text cannot hold U+0000; JSON and query strings can carry it.
+  '22021': { status: 400, detail: 'A text value contains a character that cannot be stored' },
   '57014': {
     status: 503,
     detail: 'The query took too long and was cancelled; narrow the request and retry',
