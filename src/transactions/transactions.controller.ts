@@ -31,6 +31,7 @@ import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { pageMeta } from '../common/pagination';
 import { ProblemResponse } from '../common/problem.response';
+import { validationProblem } from '../common/validation';
 import type { User } from '../users/entities/user.entity';
 import { CreateTransactionDto } from './dto/create-transaction.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
@@ -44,7 +45,10 @@ import { etagOf } from '../common/etag';
 import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { TransactionsService } from './transactions.service';
 
-const uuid = new ParseUUIDPipe();
+// A malformed id is a validation error like any other, so it names its field.
+const uuid = new ParseUUIDPipe({
+  exceptionFactory: () => validationProblem([{ field: 'id', message: 'id must be a UUID' }]),
+});
 
 @ApiTags('transactions')
 @Controller('transactions')

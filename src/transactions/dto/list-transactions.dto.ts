@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { IsCalendarDate, IsMoney, QueryInt, Trim } from '../../common/validators';
+import { CodePointLength, IsCalendarDate, IsMoney, QueryInt, Trim } from '../../common/validators';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
 
 export const SORTS = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'] as const;
@@ -15,11 +15,12 @@ export class TransactionFiltersDto {
   @IsIn(TRANSACTION_TYPES)
   type?: TransactionType;
 
-  /** Exact category, compared case-insensitively. */
+  /** Exact category, compared case-insensitively; 1-64 characters like a category itself. */
+  @ApiProperty({ required: false, minLength: 1, maxLength: 64 })
   @IsOptional()
   @Trim()
   @IsString()
-  @MaxLength(64)
+  @CodePointLength(1, 64)
   category?: string;
 
   /** Inclusive start date, `YYYY-MM-DD`. */

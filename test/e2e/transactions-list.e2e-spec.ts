@@ -1,0 +1,246 @@
+import { startApp, type TestApp } from '../app';
+import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { createTx, errorFields, expectProblem, TX, type TxBody } from './transactions.helpers';
+
+// jest-circus reads testTimeout only from the top-level config, not from the e2e project's,
+// so hooks that start the app would otherwise get 5 s on a busy machine.
+jest.setTimeout(60_000);
+
+describe('transactions list: query validation, filters, isolation', () => {
+  let app: TestApp;
+  let admin: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp();
+    admin = await loginAdmin(app);
+  });
+  afterAll(() => app?.stop());
+
+  const get = (user: TestUser, query: string) => app.http().get(`${TX}?${query}`).set(bearer(user));
+  const ids = async (user: TestUser, query: string): Promise<string[]> => {
+    const res = await get(user, `limit=100&${query}`).expect(200);
+    return (res.body.data as TxBody[]).map((r) => r.id);
+  };
+
+  describe('query validation', () => {
+    let analyst: TestUser;
+    beforeAll(async () => {
+      analyst = await createUser(app, admin, 'analyst');
+    });
+
+    it.each([
+      ['an unknown parameter (a typo)', 'catgory=x', 'catgory'],
+      ['a repeated parameter', 'type=income&type=expense', 'type'],
+      ['from after to', 'from=2026-02-01&to=2026-01-31', 'from'],
+      ['minAmount above maxAmount', 'minAmount=10.01&maxAmount=10', 'minAmount'],
+      ['both page and cursor', 'page=1&cursor=', 'cursor'],
+      [
+        'a forged cursor',
+        'cursor=eyJzIjoiLWRhdGUiLCJ2IjoiMjAyNi0wMS0wMSIsImlkIjoiMSJ9.AAAA',
+        'cursor',
+      ],
+      ['limit 0', 'limit=0', 'limit'],
+      ['limit 101', 'limit=101', 'limit'],
+      ['sorting by a column not offered', 'sort=-notes', 'sort'],
+      ['a sort with SQL appended', 'sort=date;drop', 'sort'],
+      ['an impossible date', 'from=2025-02-30', 'from'],
+      ['an amount bound with three decimals', 'minAmount=0.001', 'minAmount'],
+      ['an empty category', 'category=%20', 'category'],
+    ])('refuses %s with a 400 naming the parameter', async (_name, query, field) => {
+      expectProblem(await get(analyst, query), 400, [field]);
+    });
+
+    it.each(['type[]=income', 'type[0]=income', 'type[a]=income'])(
+      'refuses the array- or object-shaped parameter %s',
+      async (query) => {
+        const res = await get(analyst, query);
+        expectProblem(res, 400);
+        expect(errorFields(res)).toEqual([expect.stringMatching(/^type/)]);
+      },
+    );
+
+    it('lists every offending parameter at once', async () => {
+      const res = await get(analyst, 'type=x&limit=0&from=2026-13-01');
+      expectProblem(res, 400, ['from', 'limit', 'type']);
+      expect(errorFields(res)).toHaveLength(3);
+    });
+
+    it('filters by a category of 64 emoji, counting code points as the category does', async () => {
+      const category = '🍕'.repeat(64);
+      const created = await createTx(app, analyst, { category });
+      expect(await ids(analyst, `category=${encodeURIComponent(category)}`)).toEqual([created.id]);
+    });
+
+    it('accepts a q of 100 code points and refuses 101', async () => {
+      await get(analyst, `q=${encodeURIComponent('🍕'.repeat(100))}`).expect(200);
+      expectProblem(await get(analyst, `q=${'a'.repeat(101)}`), 400, ['q']);
+    });
+
+    it('answers 400, not 500, to a q or category containing U+0000', async () => {
+      expectProblem(await get(analyst, 'q=a%00b'), 400);
+      expectProblem(await get(analyst, 'category=a%00b'), 400);
+    });
+  });
+
+  describe('filters', () => {
+    let owner: TestUser;
+    let rival: TestUser;
+    const row: Record<string, TxBody> = {};
+    const set = (...names: string[]) => names.map((n) => row[n].id).sort();
+    const filtered = async (query: string) => (await ids(owner, query)).sort();
+
+    beforeAll(async () => {
+      [owner, rival] = await Promise.all([
+        createUser(app, admin, 'analyst'),
+        createUser(app, admin, 'analyst'),
+      ]);
+      const spec: Record<string, Record<string, unknown>> = {
+        salary: { type: 'income', category: 'Salary', date: '2026-01-01', amount: '1000.00' },
+        lunch: { category: 'Food', date: '2026-01-15', amount: '12.50', notes: 'lunch 50% off' },
+        snack: { category: 'FOOD', date: '2026-01-31', amount: '7.25', notes: 'snack_bar' },
+        stuff: { category: 'Foodstuff', date: '2026-02-01', amount: '30.00' },
+        taxi: {
+          category: 'Travel',
+          date: '2025-12-31',
+          amount: '0.01',
+          notes: 'to the FOOD court',
+        },
+        refund: {
+          type: 'income',
+          category: 'Refund',
+          date: '2026-02-01',
+          amount: '12.49',
+          notes: '50 percent kebab',
+        },
+        // Matches most filters below, but is deleted, so only deleted=include|only may show it.
+        gone: { category: 'Food', date: '2026-01-20', amount: '20.00', notes: 'lunch 50% gone' },
+      };
+      for (const [name, body] of Object.entries(spec)) row[name] = await createTx(app, owner, body);
+      await app.http().delete(`${TX}/${row.gone.id}`).set(bearer(admin)).expect(204);
+      // The rival's rows match the same filters; they must never show up in the owner's lists.
+      await createTx(app, rival, { category: 'Food', notes: 'lunch 50% off', amount: '12.50' });
+      await createTx(app, rival, { category: 'food', notes: 'snack_bar', date: '2026-01-31' });
+    });
+
+    it('hides deleted rows and other users’ rows by default', async () => {
+      expect(await filtered('')).toEqual(
+        set('salary', 'lunch', 'snack', 'stuff', 'taxi', 'refund'),
+      );
+    });
+
+    it('filters by type', async () => {
+      expect(await filtered('type=income')).toEqual(set('salary', 'refund'));
+    });
+
+    it.each(['Food', 'FOOD', 'food'])(
+      'matches category=%s exactly but case-insensitively',
+      async (category) => {
+        expect(await filtered(`category=${category}`)).toEqual(set('lunch', 'snack'));
+      },
+    );
+
+    it('includes both ends of from/to', async () => {
+      expect(await filtered('from=2026-01-15&to=2026-01-31')).toEqual(set('lunch', 'snack'));
+      expect(await filtered('from=2026-02-01&to=2026-02-01')).toEqual(set('stuff', 'refund'));
+    });
+
+    it('includes both ends of minAmount/maxAmount', async () => {
+      expect(await filtered('minAmount=12.49&maxAmount=30')).toEqual(
+        set('lunch', 'stuff', 'refund'),
+      );
+      expect(await filtered('minAmount=0.01&maxAmount=0.01')).toEqual(set('taxi'));
+    });
+
+    it('compares amount bounds as numbers, not text', async () => {
+      expect(await filtered('minAmount=9&maxAmount=100')).toEqual(set('lunch', 'stuff', 'refund'));
+    });
+
+    it('matches q as a case-insensitive substring of category or notes', async () => {
+      expect(await filtered('q=fOoD')).toEqual(set('lunch', 'snack', 'stuff', 'taxi'));
+      expect(await filtered('q=LUNCH')).toEqual(set('lunch'));
+    });
+
+    it('matches % and _ in q literally, not as wildcards', async () => {
+      expect(await filtered('q=50%25')).toEqual(set('lunch'));
+      expect(await filtered('q=k_b')).toEqual(set('snack'));
+    });
+
+    it('combines filters with AND', async () => {
+      expect(await filtered('type=expense&q=food&from=2026-01-01&maxAmount=10')).toEqual(
+        set('snack'),
+      );
+    });
+
+    it('lets an admin narrow to one owner with ownerId', async () => {
+      expect((await ids(admin, `ownerId=${owner.id}`)).sort()).toEqual(
+        set('salary', 'lunch', 'snack', 'stuff', 'taxi', 'refund'),
+      );
+    });
+
+    it('shows an admin deleted rows with deleted=include, each row carrying deletedAt', async () => {
+      const res = await get(admin, `limit=100&ownerId=${owner.id}&deleted=include`).expect(200);
+      const data = res.body.data as TxBody[];
+      expect(data.map((r) => r.id).sort()).toEqual(set(...Object.keys(row)));
+      for (const r of data) {
+        expect(r).toHaveProperty('deletedAt');
+        if (r.id === row.gone.id) expect(Date.parse(r.deletedAt!)).not.toBeNaN();
+        else expect(r.deletedAt).toBeNull();
+      }
+    });
+
+    it('shows an admin only deleted rows with deleted=only', async () => {
+      const res = await get(admin, `ownerId=${owner.id}&deleted=only`).expect(200);
+      expect(res.body.data).toHaveLength(1);
+      expect(res.body.data[0]).toMatchObject({ id: row.gone.id, category: 'Food' });
+      expect(Date.parse(res.body.data[0].deletedAt)).not.toBeNaN();
+    });
+
+    it('leaves deletedAt out with deleted=exclude', async () => {
+      const res = await get(admin, `ownerId=${owner.id}&deleted=exclude`).expect(200);
+      expect(res.body.data.length).toBe(6);
+      for (const r of res.body.data) expect(r).not.toHaveProperty('deletedAt');
+    });
+
+    it.each([
+      ['ownerId naming itself', (u: TestUser) => `ownerId=${u.id}`],
+      ['deleted=exclude', () => 'deleted=exclude'],
+      ['deleted=include', () => 'deleted=include'],
+    ])('forbids a non-admin to send %s', async (_name, query) => {
+      expectProblem(await get(owner, query(owner)), 403);
+      const viewer = await createUser(app, admin, 'viewer');
+      expectProblem(await get(viewer, query(viewer)), 403);
+    });
+
+    describe('ownership isolation', () => {
+      it('shows each analyst only its own rows', async () => {
+        const mine = await ids(owner, '');
+        const theirs = await ids(rival, '');
+        expect(theirs).toHaveLength(2);
+        expect(mine.filter((id) => theirs.includes(id))).toEqual([]);
+        const owners = await app.sql.query(
+          'SELECT DISTINCT owner_id FROM transactions WHERE id = ANY($1)',
+          [theirs],
+        );
+        expect(owners.rows).toEqual([{ owner_id: rival.id }]);
+      });
+
+      it('answers 404 when either analyst asks for the other’s row', async () => {
+        const [theirs] = await ids(rival, '');
+        expectProblem(await app.http().get(`${TX}/${theirs}`).set(bearer(owner)), 404);
+        expectProblem(await app.http().get(`${TX}/${row.lunch.id}`).set(bearer(rival)), 404);
+      });
+
+      it.each(['q=lunch', 'q=50%25', 'q=k_b', 'category=food', 'from=2026-01-31&to=2026-01-31'])(
+        'never leaks the other analyst’s rows through %s',
+        async (query) => {
+          const mine = (await ids(owner, query)).sort();
+          const theirs = (await ids(rival, query)).sort();
+          expect(mine.length).toBeGreaterThan(0);
+          expect(theirs.length).toBeGreaterThan(0);
+          expect(mine.filter((id) => theirs.includes(id))).toEqual([]);
+          expect(mine.every((id) => Object.values(row).some((r) => r.id === id))).toBe(true);
+        },
+      );
+    });
+  });
+});

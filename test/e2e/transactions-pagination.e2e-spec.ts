@@ -1,0 +1,304 @@
+import { startApp, type TestApp } from '../app';
+import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { createTx, expectProblem, TX, type TxBody } from './transactions.helpers';
+
+// jest-circus reads testTimeout only from the top-level config, not from the e2e project's,
+// so hooks that start the app would otherwise get 5 s on a busy machine.
+jest.setTimeout(60_000);
+
+type Sort = 'date' | '-date' | 'amount' | '-amount' | 'createdAt' | '-createdAt';
+const SORTS: Sort[] = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'];
+
+interface Keys {
+  id: string;
+  date: string;
+  amount: string;
+  micros: string;
+}
+
+/**
+ * The order the contract defines, computed here rather than asked of the database: the sort key
+ * (amount as integer cents, createdAt to the microsecond), then id, both in the sort's direction.
+ * A uuid orders like its lower-case text.
+ */
+function expectedOrder(rows: Keys[], sort: Sort): string[] {
+  const desc = sort.startsWith('-');
+  const name = desc ? sort.slice(1) : sort;
+  const key = (r: Keys): string | bigint =>
+    name === 'date'
+      ? r.date
+      : name === 'amount'
+        ? BigInt(r.amount.replace('.', ''))
+        : BigInt(r.micros);
+  const cmp = (a: string | bigint, b: string | bigint) => (a < b ? -1 : a > b ? 1 : 0);
+  const asc = [...rows].sort((a, b) => cmp(key(a), key(b)) || cmp(a.id, b.id)).map((r) => r.id);
+  return desc ? asc.reverse() : asc;
+}
+
+const PAGE_SORTS: Sort[] = ['-date', 'amount', 'createdAt'];
+const BULK_SQL = 300;
+const BULK_API = 15;
+const LIVE = BULK_SQL + BULK_API;
+
+describe('transactions list: sorting and pagination', () => {
+  let app: TestApp;
+  let admin: TestUser;
+  let bulk: TestUser;
+  let bulkKeys: Keys[];
+
+  beforeAll(async () => {
+    app = await startApp();
+    admin = await loginAdmin(app);
+    bulk = await createUser(app, admin, 'analyst');
+    const rival = await createUser(app, admin, 'analyst');
+
+    // Few distinct dates, amounts and creation instants, so nearly every row ties with others;
+    // amounts whose text order differs from their numeric order; ten extra rows soft-deleted.
+    await app.sql.query(
+      `INSERT INTO transactions (owner_id, type, amount, category, date, notes, created_at, deleted_at)
+       SELECT $1,
+         (CASE WHEN i % 3 = 0 THEN 'income' ELSE 'expense' END)::transaction_type,
+         (ARRAY[5, 10, 100, 9.99, 1000, 0.5, 20])[i % 7 + 1],
+         (ARRAY['Food', 'Rent', 'Travel', 'Fun'])[i % 4 + 1],
+         DATE '2026-01-01' + (i % 10),
+         'bulk ' || i,
+         TIMESTAMPTZ '2026-01-01 00:00:00+00' + (i % 25) * INTERVAL '1001 microseconds',
+         CASE WHEN i > $2 THEN now() END
+       FROM generate_series(1, $2 + 10) AS i`,
+      [bulk.id, BULK_SQL],
+    );
+    await Promise.all(
+      Array.from({ length: BULK_API }, (_, k) =>
+        createTx(app, bulk, {
+          date: `2026-01-0${(k % 9) + 1}`,
+          amount: ['5', '10.00', '1000'][k % 3],
+          type: k % 2 ? 'income' : 'expense',
+        }),
+      ),
+    );
+    await Promise.all([createTx(app, rival), createTx(app, rival, { date: '2026-01-05' })]);
+    bulkKeys = await liveKeys(bulk.id);
+    expect(bulkKeys).toHaveLength(LIVE);
+  });
+  afterAll(() => app?.stop());
+
+  const get = (user: TestUser, query: string) => app.http().get(`${TX}?${query}`).set(bearer(user));
+  const ids = async (user: TestUser, query: string): Promise<string[]> => {
+    const res = await get(user, `limit=100&${query}`).expect(200);
+    return (res.body.data as TxBody[]).map((r) => r.id);
+  };
+  /** The live rows of one owner (or of everyone, with null), as raw sort keys. */
+  async function liveKeys(ownerId: string | null, notesLike = '%'): Promise<Keys[]> {
+    const res = await app.sql.query(
+      `SELECT id::text AS id, date::text AS date, amount::text AS amount,
+         (extract(epoch FROM created_at) * 1000000)::bigint::text AS micros
+       FROM transactions
+       WHERE ($1::uuid IS NULL OR owner_id = $1) AND deleted_at IS NULL
+         AND coalesce(notes, '') LIKE $2`,
+      [ownerId, notesLike],
+    );
+    return res.rows as Keys[];
+  }
+
+  /** Follows pages 1, 2, … until the last one, collecting ids and every meta. */
+  async function walkPages(user: TestUser, query: string, limit: number) {
+    const all: string[] = [];
+    const metas: unknown[] = [];
+    for (let page = 1; page <= 100; page++) {
+      const res = await get(user, `${query}&limit=${limit}&page=${page}`).expect(200);
+      all.push(...(res.body.data as TxBody[]).map((r) => r.id));
+      metas.push(res.body.meta);
+      if (page >= res.body.meta.totalPages) break;
+    }
+    return { ids: all, metas };
+  }
+
+  /** Starts with `cursor=` and follows `nextCursor` until it is null. */
+  async function walkCursor(user: TestUser, query: string, limit: number) {
+    const all: string[] = [];
+    const pages: { size: number; meta: { limit: number; nextCursor: string | null } }[] = [];
+    let cursor = '';
+    for (let i = 0; i < 100; i++) {
+      const res = await get(
+        user,
+        `${query}&limit=${limit}&cursor=${encodeURIComponent(cursor)}`,
+      ).expect(200);
+      all.push(...(res.body.data as TxBody[]).map((r) => r.id));
+      pages.push({ size: res.body.data.length, meta: res.body.meta });
+      if (res.body.meta.nextCursor === null) break;
+      cursor = res.body.meta.nextCursor;
+    }
+    return { ids: all, pages };
+  }
+
+  describe('sorting', () => {
+    let sorter: TestUser;
+    let tied: TestUser;
+
+    beforeAll(async () => {
+      [sorter, tied] = await Promise.all([
+        createUser(app, admin, 'analyst'),
+        createUser(app, admin, 'analyst'),
+      ]);
+      for (const [date, amount] of [
+        ['2026-05-01', '10.00'],
+        ['2026-05-02', '5.00'],
+        ['2026-05-02', '5.00'],
+        ['2026-05-02', '5.00'],
+        ['2026-04-30', '100.00'],
+        ['2026-05-03', '9.99'],
+      ]) {
+        await createTx(app, sorter, { date, amount });
+      }
+      // Eight rows equal in date and amount: four through the API, and four inserted by one
+      // statement, so those four also share created_at to the microsecond. The tie tests read them
+      // through an admin's search (q=tie), which no index returns presorted: the database sorts.
+      for (let i = 0; i < 4; i++) {
+        await createTx(app, tied, { date: '2026-06-01', amount: '7.77', notes: 'api tie' });
+      }
+      await app.sql.query(
+        `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
+         SELECT $1, 'expense', 7.77, 'Tie', DATE '2026-06-01', 'sql tie' FROM generate_series(1, 4)`,
+        [tied.id],
+      );
+    });
+
+    it.each(SORTS)('orders by sort=%s, ties broken by id', async (sort) => {
+      const expected = expectedOrder(await liveKeys(sorter.id), sort);
+      expect(await ids(sorter, `sort=${sort}`)).toEqual(expected);
+    });
+
+    it('sorts by -date when no sort is given', async () => {
+      expect(await ids(sorter, '')).toEqual(expectedOrder(await liveKeys(sorter.id), '-date'));
+    });
+
+    it.each(['date', '-date', 'amount', '-amount'] as Sort[])(
+      'breaks ties of date and amount by id in the direction of sort=%s',
+      async (sort) => {
+        const got = await ids(admin, `q=tie&sort=${sort}`);
+        const byId = [...got].sort();
+        expect(got).toHaveLength(8);
+        expect(got).toEqual(sort.startsWith('-') ? byId.reverse() : byId);
+      },
+    );
+
+    it.each(['createdAt', '-createdAt'] as Sort[])(
+      'breaks ties of createdAt by id in the direction of sort=%s',
+      async (sort) => {
+        const sqlRows = (await liveKeys(tied.id, 'sql tie')).map((r) => r.id).sort();
+        expect(sqlRows).toHaveLength(4);
+        const got = await ids(admin, `q=tie&sort=${sort}`);
+        expect(got.filter((id) => sqlRows.includes(id))).toEqual(
+          sort.startsWith('-') ? [...sqlRows].reverse() : sqlRows,
+        );
+        expect(got).toEqual(expectedOrder(await liveKeys(tied.id), sort));
+      },
+    );
+  });
+
+  describe('page mode', () => {
+    it('defaults to page 1 of 20 and reports the totals', async () => {
+      const res = await get(bulk, '').expect(200);
+      expect(res.body.meta).toEqual({ page: 1, limit: 20, total: LIVE, totalPages: 16 });
+      expect(res.body.data).toHaveLength(20);
+    });
+
+    it.each(PAGE_SORTS)(
+      'walks every live row exactly once, in sort=%s order, with a correct meta on each page',
+      async (sort) => {
+        const limit = 17;
+        const totalPages = Math.ceil(LIVE / limit);
+        const walk = await walkPages(bulk, `sort=${sort}`, limit);
+        expect(walk.metas).toEqual(
+          Array.from({ length: totalPages }, (_, i) => ({
+            page: i + 1,
+            limit,
+            total: LIVE,
+            totalPages,
+          })),
+        );
+        expect(new Set(walk.ids).size).toBe(walk.ids.length);
+        expect(walk.ids).toEqual(expectedOrder(bulkKeys, sort));
+      },
+    );
+
+    it('answers a page past the end with no rows and the same totals', async () => {
+      const res = await get(bulk, 'limit=50&page=8').expect(200);
+      expect(res.body).toEqual({
+        data: [],
+        meta: { page: 8, limit: 50, total: LIVE, totalPages: 7 },
+      });
+    });
+  });
+
+  describe('cursor mode', () => {
+    it.each(PAGE_SORTS)(
+      'walks from cursor= to a null nextCursor in sort=%s order, the same as page mode',
+      async (sort) => {
+        // 315 rows at 21 a page end exactly on a page boundary: the 15th page must say null.
+        const limit = 21;
+        const walk = await walkCursor(bulk, `sort=${sort}`, limit);
+        expect(walk.pages).toHaveLength(LIVE / limit);
+        walk.pages.forEach((p, i) => {
+          expect(p.size).toBe(limit);
+          expect(p.meta.limit).toBe(limit);
+          if (i < walk.pages.length - 1) expect(typeof p.meta.nextCursor).toBe('string');
+          else expect(p.meta.nextCursor).toBeNull();
+        });
+        expect(new Set(walk.ids).size).toBe(LIVE);
+        expect(walk.ids).toEqual(expectedOrder(bulkKeys, sort));
+        expect(walk.ids).toEqual((await walkPages(bulk, `sort=${sort}`, limit)).ids);
+      },
+    );
+
+    it('walks a filtered list, ending with a short page', async () => {
+      const walk = await walkCursor(bulk, 'sort=-amount&type=income&minAmount=10', 40);
+      const res = await app.sql.query(
+        `SELECT id::text AS id FROM transactions
+         WHERE owner_id = $1 AND deleted_at IS NULL AND type = 'income' AND amount >= 10`,
+        [bulk.id],
+      );
+      const wanted = new Set(res.rows.map((r: { id: string }) => r.id));
+      const expected = expectedOrder(
+        bulkKeys.filter((k) => wanted.has(k.id)),
+        '-amount',
+      );
+      expect(expected.length % 40).not.toBe(0);
+      expect(walk.ids).toEqual(expected);
+      expect(walk.pages[walk.pages.length - 1].size).toBe(expected.length % 40);
+    });
+
+    // No index orders every owner's rows by amount or createdAt, so here the database really sorts,
+    // and only the id tie-break makes the order (and the pages) deterministic.
+    it.each(['amount', '-createdAt'] as Sort[])(
+      'walks an admin’s list of every owner in sort=%s order, in page and cursor mode alike',
+      async (sort) => {
+        const expected = expectedOrder(await liveKeys(null), sort);
+        expect(expected.length).toBeGreaterThan(LIVE);
+        expect((await walkPages(admin, `sort=${sort}`, 50)).ids).toEqual(expected);
+        expect((await walkCursor(admin, `sort=${sort}`, 50)).ids).toEqual(expected);
+      },
+    );
+
+    it('refuses a cursor issued for another sort order', async () => {
+      const first = await get(bulk, 'sort=-date&limit=5&cursor=').expect(200);
+      const cursor = encodeURIComponent(first.body.meta.nextCursor);
+      for (const sort of ['amount', 'createdAt', 'date']) {
+        expectProblem(await get(bulk, `sort=${sort}&limit=5&cursor=${cursor}`), 400, ['cursor']);
+      }
+      await get(bulk, `sort=-date&limit=5&cursor=${cursor}`).expect(200);
+    });
+
+    it('refuses a cursor whose payload or signature was altered', async () => {
+      const first = await get(bulk, 'sort=amount&limit=5&cursor=').expect(200);
+      const [body, signature] = (first.body.meta.nextCursor as string).split('.');
+      const state = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+      const forgedBody = Buffer.from(JSON.stringify({ ...state, v: '0.00' })).toString('base64url');
+      const flipped = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1);
+      for (const cursor of [`${forgedBody}.${signature}`, `${body}.${flipped}`, body, 'garbage']) {
+        const res = await get(bulk, `sort=amount&limit=5&cursor=${encodeURIComponent(cursor)}`);
+        expectProblem(res, 400, ['cursor']);
+      }
+    });
+  });
+});
