@@ -80,6 +80,7 @@ export class DashboardController {
   /**
    * Income, expenses and net per month, ISO week or year, every period of the range present
    * (zeros filled). With range `all`, periods run from the first transaction to today (analyst, admin).
+   * Weekly trends over more than 10,000 weeks are a 400: narrow the range or use month or year.
    */
   @Get('trends')
   @Auth('admin', 'analyst')

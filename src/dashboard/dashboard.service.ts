@@ -163,7 +163,10 @@ export class DashboardService {
       if (!from) return [];
       if (from > to) return [];
     }
-    if (periodCount(from, to, interval) > MAX_PERIODS) {
+    // Months (at most 13,200 from 1900 to 2999) and years are bounded by the valid dates, so only
+    // weeks are capped: a parameterless /dashboard or /trends must never be refused because one
+    // row sits far in the past or future.
+    if (interval === 'week' && periodCount(from, to, interval) > MAX_PERIODS) {
       throw validationProblem([
         {
           field: 'interval',

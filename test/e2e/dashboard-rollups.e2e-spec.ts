@@ -1,0 +1,288 @@
+import { startApp, type TestApp } from '../app';
+import { dash, type NewTx } from '../dashboard-helpers';
+import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+
+// jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
+jest.setTimeout(60_000);
+
+/**
+ * The dashboard reads only the rollup tables, kept by statement triggers. After a seeded
+ * pseudo-random run of ~300 writes through the API (creates, PATCHes of amount/date/category/type,
+ * soft deletes and restores, 10 at a time), every dashboard figure must equal the same figure
+ * computed straight from the transactions table, and every rollup row must equal a GROUP BY.
+ */
+const ORG = '00000000-0000-0000-0000-000000000000';
+const CATEGORIES = ['Groceries', 'groceries', 'RENT', 'Salary', 'eating Out'];
+const OPERATIONS = 300;
+const BATCH = 10;
+
+/** mulberry32: a small deterministic PRNG, so every run replays the same operations. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Row {
+  id: string;
+  deleted: boolean;
+}
+
+type Summary = Record<string, string | number>;
+interface Category {
+  category: string;
+  type: string;
+  total: string;
+  count: number;
+}
+interface Point {
+  period: string;
+  income: string;
+  expenses: string;
+  net: string;
+}
+
+const cents = (money: string) => BigInt(money.replace('.', ''));
+const byKey = (a: Category, b: Category) =>
+  `${a.type}|${a.category}` < `${b.type}|${b.category}` ? -1 : 1;
+
+describe('dashboard rollups after a random run of writes', () => {
+  let app: TestApp;
+  let admin: TestUser;
+  let users: TestUser[];
+  const tally = { create: 0, patch: 0, delete: 0, restore: 0 };
+
+  beforeAll(async () => {
+    app = await startApp();
+    admin = await loginAdmin(app);
+    users = [
+      await createUser(app, admin, 'analyst'),
+      await createUser(app, admin, 'analyst'),
+      await createUser(app, admin, 'viewer'), // its rows are recorded by the admin
+    ];
+    const rand = prng(20261125);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+    const amount = () => {
+      const c = 1 + Math.floor(rand() * 500_000);
+      return `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`;
+    };
+    const date = () =>
+      new Date(Date.UTC(2023, 0, 1 + Math.floor(rand() * 1096))).toISOString().slice(0, 10);
+    const rows: Row[] = [];
+
+    const create = async () => {
+      const owner = pick(users);
+      const body: NewTx = {
+        type: rand() < 0.35 ? 'income' : 'expense',
+        amount: amount(),
+        category: pick(CATEGORIES),
+        date: date(),
+      };
+      const actor = owner.role === 'viewer' ? admin : owner;
+      if (owner.role === 'viewer') body.ownerId = owner.id;
+      const res = await app.http().post('/api/v1/transactions').set(bearer(actor)).send(body);
+      expect(res.status).toBe(201);
+      rows.push({ id: res.body.id, deleted: false });
+      tally.create++;
+    };
+    const patch = async (row: Row) => {
+      const body: Record<string, string> = {};
+      while (Object.keys(body).length === 0) {
+        if (rand() < 0.5) body.amount = amount();
+        if (rand() < 0.4) body.date = date();
+        if (rand() < 0.4) body.category = pick(CATEGORIES);
+        if (rand() < 0.3) body.type = rand() < 0.5 ? 'income' : 'expense';
+      }
+      const res = await app
+        .http()
+        .patch(`/api/v1/transactions/${row.id}`)
+        .set(bearer(admin))
+        .send(body);
+      expect(res.status).toBe(200);
+      tally.patch++;
+    };
+    const remove = async (row: Row) => {
+      row.deleted = true;
+      await app.http().delete(`/api/v1/transactions/${row.id}`).set(bearer(admin)).expect(204);
+      tally.delete++;
+    };
+    const restore = async (row: Row) => {
+      row.deleted = false;
+      await app
+        .http()
+        .post(`/api/v1/transactions/${row.id}/restore`)
+        .set(bearer(admin))
+        .expect(200);
+      tally.restore++;
+    };
+
+    for (let done = 0; done < OPERATIONS; done += BATCH) {
+      // Plan a batch first: each existing row is touched at most once per batch.
+      const touched = new Set<string>();
+      const free = (deleted: boolean) =>
+        rows.filter((r) => r.deleted === deleted && !touched.has(r.id));
+      const batch: (() => Promise<void>)[] = [];
+      for (let k = 0; k < BATCH; k++) {
+        const roll = done < 80 ? 0 : rand();
+        const live = free(false);
+        const gone = free(true);
+        let op: (() => Promise<void>) | undefined;
+        if (roll >= 0.35 && roll < 0.7 && live.length > 0) {
+          const row = pick(live);
+          op = () => patch(row);
+          touched.add(row.id);
+        } else if (roll >= 0.7 && roll < 0.85 && live.length > 0) {
+          const row = pick(live);
+          op = () => remove(row);
+          touched.add(row.id);
+        } else if (roll >= 0.85 && gone.length > 0) {
+          const row = pick(gone);
+          op = () => restore(row);
+          touched.add(row.id);
+        }
+        batch.push(op ?? create);
+      }
+      await Promise.all(batch.map((op) => op()));
+    }
+  }, 240_000); // ~300 writes; generous for a loaded machine, not a performance bound
+  afterAll(() => app?.stop());
+
+  /** The admin's view of one user (by index) or of the organisation. */
+  const scopes = ['user 1', 'user 2', 'user 3', 'organisation'];
+  const scopeOf = (name: string) => {
+    const user = users[scopes.indexOf(name)];
+    return { query: user ? { userId: user.id } : {}, owner: user?.id };
+  };
+
+  /** WHERE clause over the base table for an owner and an inclusive date range. */
+  function where(owner: string | undefined, from?: string, to?: string) {
+    const clauses = ['deleted_at IS NULL'];
+    const values: string[] = [];
+    for (const [sql, value] of [
+      ['owner_id = $', owner],
+      ['date >= $', from],
+      ['date <= $', to],
+    ] as const) {
+      if (value === undefined) continue;
+      values.push(value);
+      clauses.push(`${sql}${values.length}`);
+    }
+    return { text: clauses.join(' AND '), values };
+  }
+
+  const money = (expr: string) => `coalesce(${expr}, 0)::numeric(20,2)::text`;
+  const inc = `sum(amount) FILTER (WHERE type = 'income')`;
+  const exp = `sum(amount) FILTER (WHERE type = 'expense')`;
+
+  async function summarySql(owner?: string, from?: string, to?: string): Promise<Summary> {
+    const w = where(owner, from, to);
+    const { rows } = await app.sql.query(
+      `SELECT ${money(inc)} AS "totalIncome", ${money(exp)} AS "totalExpenses",
+         ${money(`coalesce(${inc}, 0) - coalesce(${exp}, 0)`)} AS "netBalance",
+         count(*)::int AS "transactionCount"
+       FROM transactions WHERE ${w.text}`,
+      w.values,
+    );
+    return rows[0];
+  }
+
+  async function categoriesSql(owner?: string, from?: string, to?: string) {
+    const w = where(owner, from, to);
+    const { rows } = await app.sql.query<Category>(
+      `SELECT category, type::text AS type, sum(amount)::text AS total, count(*)::int AS count
+       FROM transactions WHERE ${w.text} GROUP BY category, type`,
+      w.values,
+    );
+    return rows.sort(byKey);
+  }
+
+  async function trendsSql(label: string, owner: string | undefined, from: string, to: string) {
+    const w = where(owner, from, to);
+    const { rows } = await app.sql.query<Point>(
+      `SELECT to_char(date, '${label}') AS period, ${money(inc)} AS income, ${money(exp)} AS expenses,
+         ${money(`coalesce(${inc}, 0) - coalesce(${exp}, 0)`)} AS net
+       FROM transactions WHERE ${w.text} GROUP BY 1 ORDER BY 1`,
+      w.values,
+    );
+    return rows;
+  }
+
+  it('ran every kind of write', () => {
+    expect(tally.create + tally.patch + tally.delete + tally.restore).toBe(OPERATIONS);
+    expect(tally.patch).toBeGreaterThan(30);
+    expect(tally.delete).toBeGreaterThan(10);
+    expect(tally.restore).toBeGreaterThan(5);
+  });
+
+  const RANGES: [string, { from?: string; to?: string }][] = [
+    ['all time', {}],
+    ['partial months at both ends', { from: '2023-03-17', to: '2025-08-09' }],
+    ['a span inside one month', { from: '2024-02-03', to: '2024-02-27' }],
+    ['whole months only', { from: '2024-01-01', to: '2024-06-30' }],
+  ];
+
+  describe.each(scopes)('for %s', (scope) => {
+    it.each(RANGES)('matches the base table on /summary over %s', async (_name, range) => {
+      const { query, owner } = scopeOf(scope);
+      const res = await dash(app, admin, '/summary', { ...query, ...range }).expect(200);
+      expect(res.body).toEqual(await summarySql(owner, range.from, range.to));
+    });
+
+    it.each(RANGES)('matches the base table on /categories over %s', async (_name, range) => {
+      const { query, owner } = scopeOf(scope);
+      const res = await dash(app, admin, '/categories', { ...query, ...range }).expect(200);
+      const got = (res.body as Category[]).map(({ category, type, total, count }) => ({
+        category,
+        type,
+        total,
+        count,
+      }));
+      expect([...got].sort(byKey)).toEqual(await categoriesSql(owner, range.from, range.to));
+      for (let k = 1; k < got.length; k++)
+        expect(cents(got[k - 1].total) >= cents(got[k].total)).toBe(true);
+    });
+
+    it.each([
+      { interval: 'month', label: 'YYYY-MM', from: '2023-01-01', to: '2025-12-31', periods: 36 },
+      { interval: 'month', label: 'YYYY-MM', from: '2023-03-17', to: '2025-08-09', periods: 30 },
+      { interval: 'year', label: 'YYYY', from: '2023-03-17', to: '2025-08-09', periods: 3 },
+      { interval: 'week', label: 'IYYY-"W"IW', from: '2024-02-03', to: '2024-05-27', periods: 18 },
+    ])(
+      'matches the base table on /trends?interval=$interval from $from to $to',
+      async ({ interval, label, from, to, periods }) => {
+        const { query, owner } = scopeOf(scope);
+        const res = await dash(app, admin, '/trends', { ...query, interval, from, to });
+        expect(res.status).toBe(200);
+        expect(res.body).toHaveLength(periods);
+        const nonEmpty = (res.body as Point[]).filter(
+          (p: Point) => p.income !== '0.00' || p.expenses !== '0.00',
+        );
+        expect(nonEmpty).toEqual(await trendsSql(label, owner, from, to));
+      },
+    );
+  });
+
+  it.each([
+    ['rollup_daily', 'day', 'date'],
+    ['rollup_monthly', 'month', `date_trunc('month', date)::date`],
+  ])('keeps every %s row equal to a GROUP BY over live transactions', async (table, col, key) => {
+    const { rows: kept } = await app.sql.query(
+      `SELECT scope_id::text AS scope, ${col}::text AS d, type::text AS type, category,
+         total::text AS total, count::int AS count
+       FROM ${table} WHERE NOT (count = 0 AND total = 0) ORDER BY 1, 2, 3, 4`,
+    );
+    const { rows: truth } = await app.sql.query(
+      `SELECT s.scope::text AS scope, ${key}::text AS d, type::text AS type, category,
+         sum(amount)::text AS total, count(*)::int AS count
+       FROM transactions t CROSS JOIN LATERAL (VALUES (t.owner_id), ('${ORG}'::uuid)) s(scope)
+       WHERE deleted_at IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+    );
+    expect(truth.length).toBeGreaterThan(100);
+    expect(kept).toEqual(truth);
+  });
+});
