@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { addDays, addMonths, startOfMonth } from '../common/dates';
-import { ORG_SCOPE } from '../database/migrations/1764000002000-rollups';
+import { type Bounds, dailySource, ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, query } from '../database/sql';
 import type { TransactionType } from '../transactions/entities/transaction.entity';
 import type { Interval } from './dto/dashboard-query.dto';
@@ -20,12 +19,7 @@ import type {
  * on the number of transactions. Sums stay NUMERIC and leave as text with two decimals.
  */
 
-export { ORG_SCOPE };
-
-export interface Bounds {
-  from?: string;
-  to?: string;
-}
+export { type Bounds, ORG_SCOPE };
 
 const money = (expr: string) => `coalesce(${expr}, 0)::numeric(20,2)::text`;
 const income = `sum(s.total) FILTER (WHERE s.type = 'income')`;
@@ -204,31 +198,4 @@ export class DashboardRepository {
     }
     return counts;
   }
-}
-
-/**
- * Rollup rows covering [from, to]: whole months from the monthly table, the ragged edges from the
- * daily table. Columns: scope_id, d (a day or a month start), type, category, total, count.
- */
-function rollupSource(params: Params, scope: string, { from, to }: Bounds): string {
-  const firstFull = from && (from.endsWith('-01') ? from : addMonths(from, 1));
-  const endFull = to && startOfMonth(addDays(to, 1));
-  if (firstFull && endFull && firstFull >= endFull) return dailySource(params, scope, { from, to });
-  const monthly = [`scope_id ${scope}`];
-  if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
-  if (endFull) monthly.push(`month < ${params.p(endFull)}`);
-  const parts = [
-    `SELECT scope_id, month AS d, type, category, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
-  ];
-  if (from && firstFull && firstFull > from)
-    parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
-  if (to && endFull && endFull <= to) parts.push(dailySource(params, scope, { from: endFull, to }));
-  return parts.join(' UNION ALL ');
-}
-
-function dailySource(params: Params, scope: string, { from, to }: Bounds): string {
-  const where = [`scope_id ${scope}`];
-  if (from) where.push(`day >= ${params.p(from)}`);
-  if (to) where.push(`day <= ${params.p(to)}`);
-  return `SELECT scope_id, day AS d, type, category, total, count FROM rollup_daily WHERE ${where.join(' AND ')}`;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { likePattern } from '../common/validators';
+import { ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, query } from '../database/sql';
 import type { DeletedMode, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
 import type { TransactionResponse } from './dto/transaction.response';
@@ -147,21 +148,46 @@ export class TransactionsRepository {
   ): Promise<{ rows: TransactionRow[]; total: number }> {
     const params = new Params();
     const where = this.where(filters, params);
-    const countParams = [...params.values];
-    const [rows, [{ total }]] = await Promise.all([
+    const [rows, total] = await Promise.all([
       query<TransactionRow>(
         this.db,
         `SELECT ${COLUMNS} FROM transactions t WHERE ${where} ${this.orderBy(sort)}
          LIMIT ${params.p(limit)} OFFSET ${params.p(offset)}`,
         params.values,
       ),
-      query<{ total: number }>(
-        this.db,
-        `SELECT count(*)::int AS total FROM transactions t WHERE ${where}`,
-        countParams,
-      ),
+      this.count(filters),
     ]);
     return { rows, total };
+  }
+
+  /**
+   * The page-mode total. Filters the rollups can answer (owner, type, category, date range over
+   * live rows) are counted there, at a cost that does not grow with the number of rows; amount
+   * bounds, search and deleted rows need an exact count over the table.
+   */
+  private async count(f: ResolvedFilters): Promise<number> {
+    const params = new Params();
+    if (f.deleted === 'exclude' && !f.q && !f.minAmount && !f.maxAmount) {
+      const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, {
+        from: f.from,
+        to: f.to,
+      });
+      const where = ['true'];
+      if (f.type) where.push(`s.type = ${params.p(f.type)}`);
+      if (f.category) where.push(`lower(s.category) = lower(${params.p(f.category)})`);
+      const [row] = await query<{ total: number }>(
+        this.db,
+        `SELECT coalesce(sum(s.count), 0)::int AS total FROM (${source}) s WHERE ${where.join(' AND ')}`,
+        params.values,
+      );
+      return row.total;
+    }
+    const [row] = await query<{ total: number }>(
+      this.db,
+      `SELECT count(*)::int AS total FROM transactions t WHERE ${this.where(f, params)}`,
+      params.values,
+    );
+    return row.total;
   }
 
   /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */
