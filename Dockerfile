@@ -29,5 +29,5 @@ EXPOSE 3000
 # Slim images have no curl; Node 24 has fetch built in.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# node runs as PID 1 and handles SIGTERM itself (graceful shutdown in src/main.ts).
+# node runs as PID 1 and handles SIGTERM itself (graceful shutdown in src/bootstrap.ts).
 CMD ["node", "dist/src/main.js"]
