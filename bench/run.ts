@@ -19,20 +19,19 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { freePort } from '../src/database/embedded-database';
-import { ORG_SCOPE } from '../src/database/migrations/1764000002000-rollups';
 import { type AppProcess, startApp } from './app-process';
 import {
   checkTargets,
   markdown,
-  median,
   passResult,
   type PassResult,
   type ScenarioResult,
-  type SingleResult,
   summarise,
 } from './report';
-import { type BenchContext, SCENARIOS, SINGLE_REQUESTS, type Scenario } from './scenarios';
-import { BENCH_ADMIN_EMAIL, BENCH_PASSWORD, benchAnalystEmail, openBenchDatabase } from './shared';
+import { type BenchContext, SCENARIOS, type Scenario } from './scenarios';
+import { openBenchDatabase } from './shared';
+import { prepare, singleRequests } from './setup';
+import { checkRollups, removeCreatedRows } from './cleanup';
 import { Api } from './api';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -105,48 +104,6 @@ function warnIfStale(): void {
   }
 }
 
-async function prepare(api: Api, opts: Options, postMarker: string) {
-  const admin = await api.login(BENCH_ADMIN_EMAIL, BENCH_PASSWORD);
-  const analyst = await api.login(benchAnalystEmail(1), BENCH_PASSWORD);
-  const first = await api.list(analyst.token, 'limit=20');
-  const total = first.meta.total ?? 0;
-  if (total < 20)
-    throw new Error('the bench analyst has under 20 rows: run `npm run bench:data` first');
-  // The deep page must exist and be full, whatever the data size.
-  const depthPage = Math.min(opts.depth, Math.floor(total / 20));
-  const skip = (depthPage - 1) * 20;
-  const ids = first.data.map((r) => r.id);
-  let cursor = '';
-  let walked = 0;
-  const t = performance.now();
-  while (walked < skip) {
-    const page = await api.list(
-      analyst.token,
-      `limit=${Math.min(100, skip - walked)}&cursor=${encodeURIComponent(cursor)}`,
-    );
-    if (page.data.length === 0 || !page.meta.nextCursor) break;
-    walked += page.data.length;
-    ids.push(page.data[0].id, page.data[page.data.length - 1].id);
-    cursor = page.meta.nextCursor;
-  }
-  console.log(
-    `setup: analyst has ${total} live rows; cursor built to page ${depthPage} (${walked} rows) in ${((performance.now() - t) / 1000).toFixed(1)} s; ${ids.length} ids`,
-  );
-  const today = new Date().toISOString().slice(0, 10);
-  const yearAgo = new Date(Date.now() - 365 * 86_400_000).toISOString().slice(0, 10);
-  const ctx: BenchContext = {
-    adminToken: admin.token,
-    analystToken: analyst.token,
-    ids,
-    depthCursor: cursor,
-    depthPage,
-    today,
-    yearAgo,
-    postMarker,
-  };
-  return { ctx, analystId: analyst.userId, analystRows: total };
-}
-
 async function runScenario(
   app: AppProcess,
   api: Api,
@@ -176,25 +133,6 @@ async function runScenario(
     result: passResult(raw, app.rss.window(), await appCpuAfterDrain()),
     path: requests[0].path ?? `${scenario.method} (varies per request)`,
   };
-}
-
-async function singleRequests(api: Api, token: string, count: number): Promise<SingleResult[]> {
-  const out: SingleResult[] = [];
-  for (const { name, path } of SINGLE_REQUESTS) {
-    for (let i = 0; i < 5; i++) await api.timed(token, path); // warm the route
-    const samplesMs: number[] = [];
-    for (let i = 0; i < count; i++) samplesMs.push(await api.timed(token, path));
-    out.push({
-      name,
-      path: path.replace('/api/v1', ''),
-      samplesMs,
-      p50Ms: median(samplesMs),
-      minMs: Math.min(...samplesMs),
-      maxMs: Math.max(...samplesMs),
-      targetMs: 15,
-    });
-  }
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -254,7 +192,7 @@ async function main(): Promise<void> {
 
     const api = new Api(app.baseUrl);
     const postMarker = `bench-post ${stamp}`;
-    const { ctx, analystId, analystRows } = await prepare(api, opts, postMarker);
+    const { ctx, analystId, analystRows } = await prepare(api, opts.depth, postMarker);
     createdBy = [analystId, counts.runStart, postMarker];
     const created: [string, Date, string] = [analystId, counts.runStart, postMarker];
     createdBy = created;
@@ -353,64 +291,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await cleanup();
-  }
-}
-
-/**
- * Removes the rows a POST scenario created, so every pass (and every run) sees the same data.
- * They are soft-deleted first, which takes them out of the rollups through the update trigger;
- * the hard delete then has nothing left to subtract, so the delete trigger is switched off for
- * it (it also fails at the time of writing: rollup_after_delete() names a column `total` that its
- * delete-only UNION does not have). Only rows the UPDATE saw are deleted: one committed in
- * between by a late request stays live, counted, and is removed by the next cleanup.
- */
-async function removeCreatedRows(
-  sql: Client,
-  params: [string, Date, string],
-  settle = false,
-): Promise<void> {
-  const where = `owner_id = $1 AND created_at >= $2 AND notes = $3`;
-  // autocannon closes its sockets at the deadline, but the app still finishes the requests it
-  // had read: wait until the count of created rows stops moving (at most 30 s).
-  for (let last = -1, i = 0; settle && i < 120; i++) {
-    const { rows } = await sql.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM transactions WHERE ${where}`,
-      params,
-    );
-    if (rows[0].n === last) break;
-    last = rows[0].n;
-    await sleep(500);
-  }
-  await sql.query('BEGIN');
-  try {
-    await sql.query(
-      `UPDATE transactions SET deleted_at = now() WHERE ${where} AND deleted_at IS NULL`,
-      params,
-    );
-    await sql.query(`ALTER TABLE transactions DISABLE TRIGGER transactions_rollup_delete`);
-    await sql.query(`DELETE FROM transactions WHERE ${where} AND deleted_at IS NOT NULL`, params);
-    await sql.query(`ALTER TABLE transactions ENABLE TRIGGER transactions_rollup_delete`);
-    await sql.query('COMMIT');
-  } catch (error) {
-    await sql.query('ROLLBACK');
-    throw error;
-  }
-}
-
-/** The organisation rollup must still equal the base table after the POST scenario's cleanup. */
-async function checkRollups(sql: Client): Promise<void> {
-  const { rows } = await sql.query<{ ok: boolean }>(
-    `SELECT (SELECT coalesce(sum(total), 0) FROM rollup_monthly WHERE scope_id = $1) =
-            (SELECT coalesce(sum(amount), 0) FROM transactions WHERE deleted_at IS NULL)
-        AND (SELECT coalesce(sum(count), 0) FROM rollup_monthly WHERE scope_id = $1) =
-            (SELECT count(*) FROM transactions WHERE deleted_at IS NULL) AS ok`,
-    [ORG_SCOPE],
-  );
-  if (!rows[0].ok) {
-    console.error(
-      'warning: the dashboard rollups no longer match the transactions table; run SELECT rollup_rebuild()',
-    );
-    process.exitCode = 1;
   }
 }
 
