@@ -1,0 +1,162 @@
+import type autocannon from 'autocannon';
+import type { Scenario, Target } from './scenarios';
+
+export interface PassResult {
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  meanMs: number;
+  maxMs: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+  durationS: number;
+  rssPeakMb: number;
+  /** The app process's CPU time (user + system) per request sent, until the app has drained. */
+  appCpuMsPerRequest: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  method: string;
+  path: string;
+  passes: PassResult[];
+  median: { rps: number; p50: number; p99: number; rssPeakMb: number; appCpuMsPerRequest: number };
+  non2xx: number;
+  errors: number;
+  status: 'OK' | 'FAIL';
+  target?: { text: string; met: boolean | null };
+}
+
+export interface SingleResult {
+  name: string;
+  path: string;
+  samplesMs: number[];
+  p50Ms: number;
+  minMs: number;
+  maxMs: number;
+  targetMs: number;
+}
+
+export function passResult(r: autocannon.Result, rssPeakMb: number, appCpuMs: number): PassResult {
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) {
+    statusCodes[code] = stat.count ?? 0;
+  }
+  return {
+    rps: round(r.requests.average),
+    p50: r.latency.p50,
+    p90: r.latency.p90,
+    p99: r.latency.p99,
+    meanMs: round(r.latency.average),
+    maxMs: r.latency.max,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCodes,
+    durationS: r.duration,
+    rssPeakMb,
+    appCpuMsPerRequest: r.requests.sent > 0 ? round(appCpuMs / r.requests.sent) : NaN,
+  };
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : round((sorted[mid - 1] + sorted[mid]) / 2);
+}
+
+export function summarise(scenario: Scenario, path: string, passes: PassResult[]): ScenarioResult {
+  const non2xx = passes.reduce((n, p) => n + p.non2xx, 0);
+  const errors = passes.reduce((n, p) => n + p.errors, 0);
+  return {
+    name: scenario.name,
+    title: scenario.title,
+    method: scenario.method,
+    path,
+    passes,
+    median: {
+      rps: median(passes.map((p) => p.rps)),
+      p50: median(passes.map((p) => p.p50)),
+      p99: median(passes.map((p) => p.p99)),
+      rssPeakMb: Math.max(...passes.map((p) => p.rssPeakMb)),
+      appCpuMsPerRequest: median(passes.map((p) => p.appCpuMsPerRequest)),
+    },
+    non2xx,
+    errors,
+    // No completed request at all is a failure too: the scenario measured nothing.
+    status: non2xx === 0 && errors === 0 && passes.every((p) => p.requests > 0) ? 'OK' : 'FAIL',
+  };
+}
+
+/** Fills in each result's target check (issue 7's table); relative targets need their reference. */
+export function checkTargets(results: ScenarioResult[], scenarios: Scenario[]): void {
+  for (const result of results) {
+    const target: Target | undefined = scenarios.find((s) => s.name === result.name)?.target;
+    if (!target) continue;
+    if (target.kind === 'throughput') {
+      const p99 = target.maxP99Ms === undefined || result.median.p99 <= target.maxP99Ms;
+      result.target = {
+        text: `≥ ${target.minRps} req/s${target.maxP99Ms ? `, p99 ≤ ${target.maxP99Ms} ms` : ''}`,
+        met: result.median.rps >= target.minRps && p99,
+      };
+    } else {
+      const ref = results.find((r) => r.name === target.to);
+      const ratio = ref ? result.median.rps / ref.median.rps : NaN;
+      result.target = {
+        text: `within ${target.within * 100} % of ${target.to}${ref ? ` (${Math.round(ratio * 100)} %)` : ''}`,
+        met: ref ? ratio >= 1 - target.within : null,
+      };
+    }
+  }
+}
+
+const mark = (met: boolean | null | undefined) =>
+  met === true ? 'met' : met === false ? 'MISSED' : '';
+
+export function markdown(
+  results: ScenarioResult[],
+  single: SingleResult[],
+  peakRssMb: number,
+  header: string[],
+): string {
+  const lines = [...header, ''];
+  lines.push('| scenario | req/s | p50 ms | p99 ms | non-2xx | status | target | app CPU ms/req |');
+  lines.push('|---|---:|---:|---:|---:|---|---|---:|');
+  for (const r of results) {
+    const target = r.target ? `${r.target.text} ${mark(r.target.met)}`.trim() : '';
+    const bad = r.non2xx + r.errors;
+    lines.push(
+      `| ${r.title} | ${fmt(r.median.rps, 0)} | ${fmt(r.median.p50)} | ${fmt(r.median.p99)} | ${bad} | ${r.status} | ${target} | ${fmt(r.median.appCpuMsPerRequest, 2)} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `App peak RSS (VmHWM): ${fmt(peakRssMb)} MB (target ≤ 250 MB: ${mark(peakRssMb <= 250)})`,
+  );
+  if (single.length > 0) {
+    lines.push('');
+    lines.push('| single request (admin, sequential) | p50 ms | min ms | max ms | target |');
+    lines.push('|---|---:|---:|---:|---|');
+    for (const s of single) {
+      lines.push(
+        `| GET ${s.path} | ${fmt(s.p50Ms, 2)} | ${fmt(s.minMs, 2)} | ${fmt(s.maxMs, 2)} | p50 ≤ ${s.targetMs} ms ${mark(s.p50Ms <= s.targetMs)} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function fmt(n: number, digits = 1): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,162 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type autocannon from 'autocannon';
+import { EXPENSE_CATEGORIES, INCOME_CATEGORIES } from './shared';
+
+/** What the scenarios need from the setup phase (tokens and ids all come from the API). */
+export interface BenchContext {
+  adminToken: string;
+  analystToken: string;
+  /** Ids of the analyst's live rows, spread over its history. */
+  ids: string[];
+  /** A cursor positioned at the start of page `depthPage` (20 rows a page, default sort). */
+  depthCursor: string;
+  depthPage: number;
+  today: string;
+  yearAgo: string;
+  /** Written into the notes of every created row, so the run can remove them afterwards. */
+  postMarker: string;
+}
+
+export type Target =
+  | { kind: 'throughput'; minRps: number; maxP99Ms?: number }
+  | { kind: 'relative'; to: string; within: number };
+
+export interface Scenario {
+  name: string;
+  title: string;
+  method: 'GET' | 'POST';
+  /** Writes rows that the runner removes after each run of the scenario. */
+  writes?: boolean;
+  target?: Target;
+  requests(ctx: BenchContext): { headers: IncomingHttpHeaders; requests: autocannon.Request[] };
+}
+
+const bearer = (token: string): IncomingHttpHeaders => ({ authorization: `Bearer ${token}` });
+
+/** One fixed request. */
+const get =
+  (path: (ctx: BenchContext) => string, who: 'admin' | 'analyst') => (ctx: BenchContext) => ({
+    headers: bearer(who === 'admin' ? ctx.adminToken : ctx.analystToken),
+    requests: [{ method: 'GET' as const, path: `/api/v1${path(ctx)}` }],
+  });
+
+const dashboard = (route: string, who: 'admin' | 'analyst'): Scenario => ({
+  name: `dashboard-${route}-${who}`,
+  title: `dashboard ${route} (${who === 'admin' ? 'admin, whole org' : 'analyst, own'})`,
+  method: 'GET',
+  target: who === 'admin' ? { kind: 'throughput', minRps: 600 } : undefined,
+  requests: get(() => `/dashboard/${route}`, who),
+});
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'list-first-page',
+    title: 'list first page (analyst, page mode + total)',
+    method: 'GET',
+    target: { kind: 'throughput', minRps: 800, maxP99Ms: 100 },
+    requests: get(() => `/transactions?limit=20`, 'analyst'),
+  },
+  {
+    name: 'list-filtered',
+    title: 'list filtered (type + category + 1y range)',
+    method: 'GET',
+    target: { kind: 'throughput', minRps: 500 },
+    requests: get(
+      (ctx) =>
+        `/transactions?type=expense&category=${EXPENSE_CATEGORIES[0]}&from=${ctx.yearAgo}&to=${ctx.today}&limit=20`,
+      'analyst',
+    ),
+  },
+  {
+    name: 'search-q',
+    title: 'search q=coffee (analyst)',
+    method: 'GET',
+    target: { kind: 'throughput', minRps: 300 },
+    requests: get(() => `/transactions?q=coffee&limit=20`, 'analyst'),
+  },
+  {
+    name: 'cursor-depth',
+    title: 'cursor page at depth (analyst)',
+    method: 'GET',
+    target: { kind: 'relative', to: 'list-first-page', within: 0.1 },
+    requests: get(
+      (ctx) => `/transactions?limit=20&cursor=${encodeURIComponent(ctx.depthCursor)}`,
+      'analyst',
+    ),
+  },
+  {
+    name: 'page-depth',
+    title: 'page mode at depth (analyst)',
+    method: 'GET',
+    requests: get((ctx) => `/transactions?limit=20&page=${ctx.depthPage}`, 'analyst'),
+  },
+  {
+    name: 'get-by-id',
+    title: 'get by id (analyst, rotating ids)',
+    method: 'GET',
+    requests: (ctx) => {
+      let i = 0;
+      return {
+        headers: bearer(ctx.analystToken),
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (req) => ({
+              ...req,
+              path: `/api/v1/transactions/${ctx.ids[i++ % ctx.ids.length]}`,
+            }),
+          },
+        ],
+      };
+    },
+  },
+  dashboard('summary', 'admin'),
+  dashboard('categories', 'admin'),
+  dashboard('trends', 'admin'),
+  dashboard('summary', 'analyst'),
+  dashboard('categories', 'analyst'),
+  dashboard('trends', 'analyst'),
+  {
+    name: 'create',
+    title: 'POST /transactions (analyst)',
+    method: 'POST',
+    writes: true,
+    target: { kind: 'throughput', minRps: 800 },
+    requests: (ctx) => {
+      let i = 0;
+      const headers = { ...bearer(ctx.analystToken), 'content-type': 'application/json' };
+      const start = Date.parse(`${ctx.yearAgo}T00:00:00Z`);
+      return {
+        headers,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/v1/transactions',
+            // A different valid body each time: type, amount, category and date all vary.
+            setupRequest: (req) => {
+              const n = i++;
+              const income = n % 10 === 0;
+              const categories = income ? INCOME_CATEGORIES : EXPENSE_CATEGORIES;
+              const cents = income
+                ? 10_000 + ((n * 7919) % 790_000)
+                : 100 + ((n * 104_729) % 49_900);
+              const body = JSON.stringify({
+                type: income ? 'income' : 'expense',
+                amount: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
+                category: categories[n % categories.length],
+                date: new Date(start + (n % 365) * 86_400_000).toISOString().slice(0, 10),
+                notes: ctx.postMarker,
+              });
+              return { ...req, headers: { ...headers }, body };
+            },
+          },
+        ],
+      };
+    },
+  },
+];
+
+export const SINGLE_REQUESTS = [
+  { name: 'dashboard-summary-admin', path: '/api/v1/dashboard/summary' },
+  { name: 'dashboard-trends-admin', path: '/api/v1/dashboard/trends' },
+];
