@@ -47,7 +47,7 @@ export class AppModule {
         }),
         JwtModule.register({
           global: true,
-          secret: config.jwtSecret,
+          secret: config.jwtKey,
           signOptions: {
             algorithm: 'HS256',
             expiresIn: config.jwtAccessTtl,

@@ -90,7 +90,8 @@ export function stopProcess(
   child: ChildProcess,
   signal: NodeJS.Signals = 'SIGTERM',
 ): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  // Already gone (exited, or killed by a signal): the exit event will not fire again.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.once('exit', (code) => {
@@ -110,7 +111,9 @@ function withDatabase(serverUrl: string, db: string): string {
 async function waitForReady(url: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 45_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${output()}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`app exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
+    }
     try {
       const res = await fetch(`${url}/health/ready`);
       if (res.status === 200) return;

@@ -15,7 +15,9 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.jwtSecret,
+      // passport-jwt hands this straight to jsonwebtoken.verify, which takes a KeyObject; its
+      // typings only list string | Buffer.
+      secretOrKey: config.jwtKey as unknown as Buffer,
       algorithms: ['HS256'],
       issuer: JWT_ISSUER,
       audience: JWT_ISSUER,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -170,6 +170,11 @@ export class AppConfig {
   readonly databaseUrl?: string;
   readonly dataDir!: string;
   readonly jwtSecret!: string;
+  /**
+   * The same secret as a KeyObject. jsonwebtoken, handed a string, first tries to parse it as a
+   * public key (and fails) on every verify: about 1 ms of CPU per request, 30x the HMAC itself.
+   */
+  readonly jwtKey!: KeyObject;
   readonly jwtAccessTtl!: number;
   readonly jwtRefreshTtl!: number;
   readonly bcryptRounds!: number;
@@ -194,12 +199,14 @@ export class AppConfig {
     }
     const e = parsed.data;
     const dataDir = resolve(e.DATA_DIR);
+    const jwtSecret = e.JWT_SECRET ?? persistentDevSecret(dataDir);
     return Object.assign(new AppConfig(), {
       env: e.NODE_ENV,
       port: e.PORT,
       databaseUrl: e.DATABASE_URL,
       dataDir,
-      jwtSecret: e.JWT_SECRET ?? persistentDevSecret(dataDir),
+      jwtSecret,
+      jwtKey: createSecretKey(Buffer.from(jwtSecret, 'utf8')),
       jwtAccessTtl: e.JWT_ACCESS_TTL,
       jwtRefreshTtl: e.JWT_REFRESH_TTL,
       bcryptRounds: e.BCRYPT_ROUNDS,

@@ -121,8 +121,8 @@ export class DashboardRepository {
   async extent(scope: string): Promise<{ first: string | null; last: string | null }> {
     const [row] = await query<{ first: string | null; last: string | null }>(
       this.db,
-      `SELECT (SELECT day::text FROM rollup_daily WHERE scope_id = $1 AND count > 0 ORDER BY day LIMIT 1) AS first,
-              (SELECT day::text FROM rollup_daily WHERE scope_id = $1 AND count > 0 ORDER BY day DESC LIMIT 1) AS last`,
+      `SELECT (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day LIMIT 1) AS first,
+              (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day DESC LIMIT 1) AS last`,
       [scope],
     );
     return row;
@@ -173,7 +173,7 @@ export class DashboardRepository {
   async firstMonth(scope: string): Promise<string | null> {
     const [row] = await query<{ first: string | null }>(
       this.db,
-      `SELECT month::text AS first FROM rollup_monthly WHERE scope_id = $1 AND count > 0 ORDER BY month LIMIT 1`,
+      `SELECT r.month::text AS first FROM rollup_monthly r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.month LIMIT 1`,
       [scope],
     );
     return row?.first ?? null;

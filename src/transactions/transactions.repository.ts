@@ -151,8 +151,12 @@ export class TransactionsRepository {
     const [rows, total] = await Promise.all([
       query<TransactionRow>(
         this.db,
-        `SELECT ${COLUMNS} FROM transactions t WHERE ${where} ${this.orderBy(sort)}
-         LIMIT ${params.p(limit)} OFFSET ${params.p(offset)}`,
+        // Deferred join: the offset walks only the index (ids), then 20 full rows are fetched, so
+        // a deep page does not read and sort every skipped row.
+        `SELECT ${COLUMNS} FROM transactions t
+         JOIN (SELECT t.id FROM transactions t WHERE ${where} ${this.orderBy(sort)}
+               LIMIT ${params.p(limit)} OFFSET ${params.p(offset)}) page ON page.id = t.id
+         ${this.orderBy(sort)}`,
         params.values,
       ),
       this.count(filters),

@@ -18,7 +18,7 @@ const delta = (parts: ('new' | 'old')[]) =>
     .map((p) =>
       p === 'new'
         ? `SELECT owner_id, date, type, category, amount AS total, 1 AS n FROM new_rows WHERE deleted_at IS NULL`
-        : `SELECT owner_id, date, type, category, -amount, -1 FROM old_rows WHERE deleted_at IS NULL`,
+        : `SELECT owner_id, date, type, category, -amount AS total, -1 AS n FROM old_rows WHERE deleted_at IS NULL`,
     )
     .join(' UNION ALL ');
 
@@ -42,6 +42,44 @@ const apply = (parts: ('new' | 'old')[]) => `
     ON CONFLICT (scope_id, month, type, category)
     DO UPDATE SET total = r.total + EXCLUDED.total, count = r.count + EXCLUDED.count;`;
 
+export const ROLLUP_TRIGGERS = [
+  { op: 'insert', parts: ['new'], referencing: 'NEW TABLE AS new_rows' },
+  {
+    op: 'update',
+    parts: ['new', 'old'],
+    referencing: 'OLD TABLE AS old_rows NEW TABLE AS new_rows',
+  },
+  { op: 'delete', parts: ['old'], referencing: 'OLD TABLE AS old_rows' },
+] as const;
+
+// Only classes and strings are exported here: TypeORM treats every exported function of a
+// migration file as a migration class.
+export const ROLLUP_FUNCTION_SQL = Object.fromEntries(
+  ROLLUP_TRIGGERS.map(({ op, parts }) => [
+    op,
+    `CREATE OR REPLACE FUNCTION rollup_after_${op}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       ${apply([...parts])}
+       RETURN NULL;
+     END $$`,
+  ]),
+) as Record<(typeof ROLLUP_TRIGGERS)[number]['op'], string>;
+
+// Rows are written in key order, so each scope's rollup rows sit together on disk.
+export const ROLLUP_REBUILD_SQL = `
+  CREATE OR REPLACE FUNCTION rollup_rebuild() RETURNS void LANGUAGE sql AS $$
+    TRUNCATE rollup_daily, rollup_monthly;
+    INSERT INTO rollup_daily (scope_id, day, type, category, total, count)
+    SELECT scope_id, date, type, category, sum(amount), count(*)
+    FROM transactions t
+    CROSS JOIN LATERAL (VALUES (t.owner_id), ('${ORG_SCOPE}'::uuid)) s(scope_id)
+    WHERE deleted_at IS NULL
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+    INSERT INTO rollup_monthly (scope_id, month, type, category, total, count)
+    SELECT scope_id, date_trunc('month', day)::date, type, category, sum(total), sum(count)
+    FROM rollup_daily GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+  $$`;
+
 export class Rollups1764000002000 implements MigrationInterface {
   name = 'Rollups1764000002000';
 
@@ -62,36 +100,15 @@ export class Rollups1764000002000 implements MigrationInterface {
         )`);
     }
 
-    for (const [op, parts, referencing] of [
-      ['insert', ['new'], 'NEW TABLE AS new_rows'],
-      ['update', ['new', 'old'], 'OLD TABLE AS old_rows NEW TABLE AS new_rows'],
-      ['delete', ['old'], 'OLD TABLE AS old_rows'],
-    ] as const) {
-      await q.query(`
-        CREATE FUNCTION rollup_after_${op}() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          ${apply([...parts])}
-          RETURN NULL;
-        END $$`);
+    for (const { op, referencing } of ROLLUP_TRIGGERS) {
+      await q.query(ROLLUP_FUNCTION_SQL[op]);
       await q.query(`
         CREATE TRIGGER transactions_rollup_${op} AFTER ${op.toUpperCase()} ON transactions
         REFERENCING ${referencing} FOR EACH STATEMENT EXECUTE FUNCTION rollup_after_${op}()`);
     }
 
     // Rebuilds both rollups from the base table: the backfill below, and a repair tool.
-    await q.query(`
-      CREATE FUNCTION rollup_rebuild() RETURNS void LANGUAGE sql AS $$
-        TRUNCATE rollup_daily, rollup_monthly;
-        INSERT INTO rollup_daily (scope_id, day, type, category, total, count)
-        SELECT scope_id, date, type, category, sum(amount), count(*)
-        FROM transactions t
-        CROSS JOIN LATERAL (VALUES (t.owner_id), ('${ORG_SCOPE}'::uuid)) s(scope_id)
-        WHERE deleted_at IS NULL
-        GROUP BY 1, 2, 3, 4;
-        INSERT INTO rollup_monthly (scope_id, month, type, category, total, count)
-        SELECT scope_id, date_trunc('month', day)::date, type, category, sum(total), sum(count)
-        FROM rollup_daily GROUP BY 1, 2, 3, 4;
-      $$`);
+    await q.query(ROLLUP_REBUILD_SQL);
     await q.query(`SELECT rollup_rebuild()`);
   }
 
