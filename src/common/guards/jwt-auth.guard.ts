@@ -1,4 +1,9 @@
-import { type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  type ExecutionContext,
+  HttpException,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
@@ -20,6 +25,9 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   // One generic 401 whatever went wrong (missing, expired, forged token, inactive user).
   override handleRequest<TUser>(err: unknown, user: TUser | false): TUser {
+    // Failing to load the user (the database is down) is the server's fault, not the token's: a
+    // 401 would tell every client to drop its session during an outage. It surfaces as a 5xx.
+    if (err instanceof Error && !(err instanceof HttpException)) throw err;
     if (err || !user) throw new UnauthorizedException('Authentication required');
     return user;
   }

@@ -17,7 +17,8 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 export function csvUpload(req: Request, maxBytes: number, hash?: Hash): Promise<Readable> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw new PayloadTooLargeException(`The file exceeds ${maxBytes} bytes`);
-  if (req.is('text/csv')) return Promise.resolve(req.pipe(new Utf8Text(maxBytes, hash)));
+  if (req.is('text/csv'))
+    return Promise.resolve(req.pipe(guarded(req, new Utf8Text(maxBytes, hash))));
   if (!req.is('multipart/form-data')) {
     throw new UnsupportedMediaTypeException(
       'Send the CSV as text/csv or as the `file` field of multipart/form-data',
@@ -38,8 +39,9 @@ export function csvUpload(req: Request, maxBytes: number, hash?: Hash): Promise<
         return;
       }
       found = true;
-      const text = new Utf8Text(maxBytes, hash);
-      file.on('error', (e) => text.destroy(e));
+      const text = guarded(req, new Utf8Text(maxBytes, hash));
+      // A truncated or malformed form is the client's fault (400), not a server error.
+      file.on('error', () => text.destroy(new BadRequestException('Malformed multipart body')));
       resolve(file.pipe(text));
     });
     parser.on('error', () => reject(new BadRequestException('Malformed multipart body')));
@@ -49,6 +51,25 @@ export function csvUpload(req: Request, maxBytes: number, hash?: Hash): Promise<
     });
     req.pipe(parser);
   });
+}
+
+/**
+ * Two ways an upload fails before or while it is read, both of which used to take the service
+ * down: the body turns out malformed in the very tick the stream is handed over, before the reader
+ * has attached its handlers (an unhandled 'error' event crashes the process), and the client goes
+ * away mid-body (the stream would never end, and the import would hold its COPY connection and
+ * transaction open forever). The error is kept on the stream (`errored`) for the reader's
+ * `pipeline`, and an interrupted request ends the stream with a 400.
+ */
+function guarded(req: Request, text: Utf8Text): Utf8Text {
+  text.on('error', () => undefined);
+  const interrupted = () => {
+    if (!req.complete)
+      text.destroy(new BadRequestException('The upload ended before the body was complete'));
+  };
+  if (req.destroyed) interrupted();
+  else req.once('close', interrupted);
+  return text;
 }
 
 /**

@@ -150,10 +150,14 @@ export class TransactionsCsvService {
     let skipped = 0;
     const errors: ImportRowError[] = [];
     try {
-      const parser = text.pipe(
-        parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true }),
-      );
-      text.on('error', (e) => parser.destroy(e));
+      const parser = parse({
+        bom: true,
+        skip_empty_lines: true,
+        relax_column_count: true,
+        info: true,
+      });
+      // pipeline, not pipe: it also hands on an error the upload hit before this line ran.
+      pipeline(text, parser).catch(() => undefined);
       let header: string[] | undefined;
       let records = 0;
       let breaksInFields = 0;
