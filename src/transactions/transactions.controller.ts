@@ -18,15 +18,13 @@ import {
   ApiExtraModels,
   ApiNoContentResponse,
   ApiNotFoundResponse,
-  ApiHeader,
   ApiOkResponse,
-  ApiPreconditionFailedResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import { ApiIfMatch, ApiValidationResponse } from '../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { pageMeta } from '../common/pagination';
@@ -137,15 +135,7 @@ export class TransactionsController {
   @ApiOkResponse({ type: TransactionResponse })
   @ApiValidationResponse()
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
-  @ApiPreconditionFailedResponse({
-    type: ProblemResponse,
-    description: '`If-Match` does not match the current ETag',
-  })
-  @ApiHeader({
-    name: 'If-Match',
-    required: false,
-    description: 'ETag from a previous GET; a stale one gives 412',
-  })
+  @ApiIfMatch()
   async update(
     @CurrentUser() actor: User,
     @Param('id', uuid) id: string,

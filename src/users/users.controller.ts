@@ -14,16 +14,14 @@ import {
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiPreconditionFailedResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
-import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import { ApiIfMatch, ApiValidationResponse } from '../common/decorators/api-problems.decorator';
 import { etagOf } from '../common/etag';
 import { pageMeta } from '../common/pagination';
 import { ProblemResponse } from '../common/problem.response';
@@ -100,15 +98,7 @@ export class UsersController {
     type: ProblemResponse,
     description: 'Would demote or deactivate the last active admin',
   })
-  @ApiPreconditionFailedResponse({
-    type: ProblemResponse,
-    description: '`If-Match` does not match the current ETag',
-  })
-  @ApiHeader({
-    name: 'If-Match',
-    required: false,
-    description: 'ETag from a previous GET; a stale one gives 412',
-  })
+  @ApiIfMatch()
   async update(
     @CurrentUser() actor: User,
     @Param('id', uuid) id: string,

@@ -1,4 +1,10 @@
-import { ApiBadRequestResponse, ApiTooManyRequestsResponse } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiHeader,
+  ApiPreconditionFailedResponse,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
 import { ProblemResponse } from '../problem.response';
 
 export const ApiValidationResponse = (
@@ -10,3 +16,17 @@ export const ApiRateLimitResponse = () =>
     type: ProblemResponse,
     description: 'Rate limit exceeded; see `Retry-After`',
   });
+
+/** Documents optimistic concurrency on a PATCH: the optional `If-Match` header and its 412. */
+export const ApiIfMatch = () =>
+  applyDecorators(
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description: 'ETag from a previous GET; a stale one gives 412',
+    }),
+    ApiPreconditionFailedResponse({
+      type: ProblemResponse,
+      description: '`If-Match` does not match the current ETag',
+    }),
+  );
