@@ -1,6 +1,7 @@
+import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { IsCalendarDate, QueryInt } from '../../common/validators';
+import { QueryInt } from '../../common/validators';
 import {
   AUDIT_ACTIONS,
   AUDIT_ENTITY_TYPES,
@@ -30,15 +31,11 @@ export class ListAuditLogsDto {
   action?: AuditAction;
 
   /** Inclusive start day (UTC), `YYYY-MM-DD`. */
-  @ApiProperty({ required: false, format: 'date' })
-  @IsOptional()
-  @IsCalendarDate()
+  @OptionalDate()
   from?: string;
 
   /** Inclusive end day (UTC), `YYYY-MM-DD`. */
-  @ApiProperty({ required: false, format: 'date' })
-  @IsOptional()
-  @IsCalendarDate()
+  @OptionalDate()
   to?: string;
 
   /** Page size, 1-100. */

@@ -1,6 +1,7 @@
+import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
-import { IsCalendarDate, QueryInt } from '../../common/validators';
+import { QueryInt } from '../../common/validators';
 import {
   TRANSACTION_TYPES,
   type TransactionType,
@@ -13,15 +14,11 @@ export type Interval = (typeof INTERVALS)[number];
 
 export class DashboardQueryDto {
   /** Inclusive start date; not together with `range`. */
-  @ApiProperty({ required: false, format: 'date' })
-  @IsOptional()
-  @IsCalendarDate()
+  @OptionalDate()
   from?: string;
 
   /** Inclusive end date; not together with `range`. */
-  @ApiProperty({ required: false, format: 'date' })
-  @IsOptional()
-  @IsCalendarDate()
+  @OptionalDate()
   to?: string;
 
   /**

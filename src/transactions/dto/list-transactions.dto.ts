@@ -1,6 +1,7 @@
+import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { CodePointLength, IsCalendarDate, IsMoney, QueryInt, Trim } from '../../common/validators';
+import { CodePointLength, IsMoney, QueryInt, Trim } from '../../common/validators';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
 
 export const SORTS = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'] as const;
@@ -24,15 +25,11 @@ export class TransactionFiltersDto {
   category?: string;
 
   /** Inclusive start date, `YYYY-MM-DD`. */
-  @ApiProperty({ required: false, format: 'date' })
-  @IsOptional()
-  @IsCalendarDate()
+  @OptionalDate()
   from?: string;
 
   /** Inclusive end date, `YYYY-MM-DD`. */
-  @ApiProperty({ required: false, format: 'date' })
-  @IsOptional()
-  @IsCalendarDate()
+  @OptionalDate()
   to?: string;
 
   /** Inclusive lower bound on amount, a decimal string. */
