@@ -1,6 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 
@@ -727,6 +729,23 @@ describe('CSV import and export', () => {
         ['2026-04-02', 'income', '0.01', '日本', 'she said "hi"'],
         ['2026-04-03', 'expense', '10.00', 'Rent, flat', 'line one\r\nline two'],
         ['2026-04-04', 'income', '7.50', 'Ünïcödé ✓ 🍣', null],
+      ]);
+    });
+
+    it('imports the README example file examples/transactions.csv as documented', async () => {
+      const user = await analyst();
+      const res = await importMultipart(
+        user,
+        readFileSync(join(__dirname, '..', '..', 'examples', 'transactions.csv')),
+      );
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({ imported: 4, skipped: 0, errors: [] });
+      const rows = await listAll(user, { sort: 'date' });
+      expect(rows.map((r) => [r.date, r.type, r.amount, r.category, r.notes])).toEqual([
+        ['2026-03-01', 'income', '2500.00', 'Salary', 'March salary'],
+        ['2026-03-02', 'expense', '42.50', 'Groceries', 'Milk, bread and "good" coffee'],
+        ['2026-03-03', 'expense', '9.99', 'Café', null],
+        ['2026-03-04', 'expense', '120.00', 'Utilities', 'Electricity\r\nand water'],
       ]);
     });
 
