@@ -4,11 +4,7 @@ import { ORG_SCOPE } from '../src/database/migrations/1764000002000-rollups';
 
 /**
  * Removes the rows a POST scenario created, so every pass (and every run) sees the same data.
- * They are soft-deleted first, which takes them out of the rollups through the update trigger;
- * the hard delete then has nothing left to subtract, so the delete trigger is switched off for
- * it (it also fails at the time of writing: rollup_after_delete() names a column `total` that its
- * delete-only UNION does not have). Only rows the UPDATE saw are deleted: one committed in
- * between by a late request stays live, counted, and is removed by the next cleanup.
+ * A plain DELETE: the rollups' delete trigger subtracts the rows in the same statement.
  */
 export async function removeCreatedRows(
   sql: Client,
@@ -27,20 +23,7 @@ export async function removeCreatedRows(
     last = rows[0].n;
     await sleep(500);
   }
-  await sql.query('BEGIN');
-  try {
-    await sql.query(
-      `UPDATE transactions SET deleted_at = now() WHERE ${where} AND deleted_at IS NULL`,
-      params,
-    );
-    await sql.query(`ALTER TABLE transactions DISABLE TRIGGER transactions_rollup_delete`);
-    await sql.query(`DELETE FROM transactions WHERE ${where} AND deleted_at IS NOT NULL`, params);
-    await sql.query(`ALTER TABLE transactions ENABLE TRIGGER transactions_rollup_delete`);
-    await sql.query('COMMIT');
-  } catch (error) {
-    await sql.query('ROLLBACK');
-    throw error;
-  }
+  await sql.query(`DELETE FROM transactions WHERE ${where}`, params);
 }
 
 /** The organisation rollup must still equal the base table after the POST scenario's cleanup. */

@@ -54,10 +54,7 @@ export class TransactionsService {
 
   /** Writes the row and its audit entry in one database transaction. */
   async create(actor: User, dto: CreateTransactionDto): Promise<TransactionResponse> {
-    const ownerId = dto.ownerId ?? actor.id;
-    if (ownerId !== actor.id && actor.role !== 'admin') {
-      throw new ForbiddenException('Only admins may record transactions for another user');
-    }
+    const ownerId = this.ownerFor(actor, dto.ownerId);
     return this.db.transaction(async (m) => {
       const row = await this.repo.insert(
         {
@@ -188,6 +185,15 @@ export class TransactionsService {
           } satisfies CursorState)
         : null;
     return { mode: 'cursor', rows: pageRows.map((r) => this.shape(r, filters)), limit, nextCursor };
+  }
+
+  /** Whose rows a write creates: the caller's own, or (admins only) the named user's. */
+  ownerFor(actor: User, requested: string | undefined): string {
+    const ownerId = requested ?? actor.id;
+    if (ownerId !== actor.id && actor.role !== 'admin') {
+      throw new ForbiddenException('Only admins may record transactions for another user');
+    }
+    return ownerId;
   }
 
   /** Applies the role rules and cross-field checks shared by the list and the export. */

@@ -1,4 +1,4 @@
-import { ForbiddenException, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import { Injectable, UnprocessableEntityException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { parse } from 'csv-parse';
 import { type Stringifier, stringify } from 'csv-stringify';
@@ -136,9 +136,7 @@ export class TransactionsCsvService {
     req: Request,
     hasher?: Hash,
   ): Promise<ImportOutcome> {
-    const ownerId = q.ownerId ?? actor.id;
-    if (ownerId !== actor.id && actor.role !== 'admin')
-      throw new ForbiddenException('Only admins may import for another user');
+    const ownerId = this.transactions.ownerFor(actor, q.ownerId);
     if (!(await this.repo.isActiveUser(ownerId)))
       throw new UnprocessableEntityException('ownerId must reference an active user');
     const dryRun = q.dryRun === true;
