@@ -29,7 +29,11 @@ export async function startApp(options: {
   const log = createWriteStream(options.logFile);
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), join(options.root, 'dist/src/main.js')],
+    [
+      ...productionNodeFlags(options.root),
+      ...(options.nodeArgs ?? []),
+      join(options.root, 'dist/src/main.js'),
+    ],
     {
       cwd: options.root,
       env: {
@@ -95,6 +99,14 @@ export async function startApp(options: {
       log.end();
     },
   };
+}
+
+/** The node flags of `npm run start:prod` (the heap limits), so the bench runs what production runs. */
+function productionNodeFlags(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  return pkg.scripts['start:prod'].split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 
 /**

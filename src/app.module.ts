@@ -12,7 +12,7 @@ import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { JwtAuthGuard } from './common/guards/jwt-auth.guard';
 import { RolesGuard } from './common/guards/roles.guard';
 import { AppThrottlerGuard } from './common/guards/throttler.guard';
-import { SharedThrottlerStorage } from './common/guards/throttler-storage';
+import { MemoryThrottlerStorage, SharedThrottlerStorage } from './common/guards/throttler-storage';
 import { throttlers } from './common/guards/throttlers';
 import { loggerOptions } from './common/logger';
 import { AppConfig } from './config/app-config';
@@ -29,7 +29,7 @@ export class AppModule {
     // In memory for one instance; in Redis when several instances must share the limits.
     const throttlerStorage = config.redisUrl
       ? new SharedThrottlerStorage(config.redisUrl)
-      : undefined;
+      : new MemoryThrottlerStorage();
     return {
       module: AppModule,
       imports: [
@@ -74,10 +74,8 @@ export class AppModule {
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-        // Registered so its connection is closed on shutdown.
-        ...(throttlerStorage
-          ? [{ provide: SharedThrottlerStorage, useValue: throttlerStorage }]
-          : []),
+        // Registered so its connection or timer is closed on shutdown.
+        { provide: 'THROTTLER_STORAGE_INSTANCE', useValue: throttlerStorage },
       ],
     };
   }

@@ -52,8 +52,21 @@ export interface NewTransaction {
   notes: string | null;
 }
 
+const EXACT_COUNTS_KEPT = 1000;
+
+/**
+ * The write version of one owner's transactions, or of everyone's: each write replaces one of
+ * the owner's version rows with a fresh, larger sequence value, so the sum grows with every write.
+ */
+function versionOf(ownerId: string | undefined, params: Params): string {
+  const owner = ownerId ? ` WHERE owner_id = ${params.p(ownerId)}` : '';
+  return `(SELECT coalesce(sum(version), 0)::text FROM transaction_versions${owner})`;
+}
+
 @Injectable()
 export class TransactionsRepository {
+  private readonly exactCounts = new Map<string, { version: string; total: number }>();
+
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Inserts only when the owner is an active user; no row back means it is not. */
@@ -167,11 +180,11 @@ export class TransactionsRepository {
   /**
    * The page-mode total. Filters the rollups can answer (owner, type, category, date range over
    * live rows) are counted there, at a cost that does not grow with the number of rows; amount
-   * bounds, search and deleted rows need an exact count over the table.
+   * bounds, search and deleted rows need an exact count over the table, which is cached.
    */
   private async count(f: ResolvedFilters): Promise<number> {
-    const params = new Params();
     if (f.deleted === 'exclude' && !f.q && !f.minAmount && !f.maxAmount) {
+      const params = new Params();
       const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, {
         from: f.from,
         to: f.to,
@@ -186,11 +199,50 @@ export class TransactionsRepository {
       );
       return row.total;
     }
-    const [row] = await query<{ total: number }>(
+    return this.exactCount(f);
+  }
+
+  /**
+   * An exact count, remembered with the owners' write version it was taken at (see the
+   * search-and-versions migration) and reused while that version is unchanged: paging through a
+   * search costs one count, not one per page. Version and count are read in one statement, so
+   * they describe the same snapshot; a write by any instance changes the version.
+   */
+  private async exactCount(f: ResolvedFilters): Promise<number> {
+    const key = JSON.stringify([
+      f.deleted,
+      f.ownerId,
+      f.type,
+      f.category,
+      f.from,
+      f.to,
+      f.minAmount,
+      f.maxAmount,
+      f.q,
+    ]);
+    const cached = this.exactCounts.get(key);
+    if (cached) {
+      const params = new Params();
+      const [row] = await query<{ version: string }>(
+        this.db,
+        `SELECT ${versionOf(f.ownerId, params)} AS version`,
+        params.values,
+      );
+      if (row.version === cached.version) return cached.total;
+    }
+    const params = new Params();
+    const [row] = await query<{ version: string; total: number }>(
       this.db,
-      `SELECT count(*)::int AS total FROM transactions t WHERE ${this.where(f, params)}`,
+      `SELECT ${versionOf(f.ownerId, params)} AS version,
+              (SELECT count(*)::int FROM transactions t WHERE ${this.where(f, params)}) AS total`,
       params.values,
     );
+    this.exactCounts.delete(key);
+    this.exactCounts.set(key, row);
+    // Oldest first: a Map iterates in insertion order.
+    if (this.exactCounts.size > EXACT_COUNTS_KEPT) {
+      this.exactCounts.delete(this.exactCounts.keys().next().value!);
+    }
     return row.total;
   }
 
