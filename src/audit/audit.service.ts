@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { currentRequest } from '../common/request-context';
+import { Params } from '../database/sql';
 
 export const AUDIT_ACTIONS = [
   'user.create',
@@ -38,21 +39,25 @@ export class AuditService {
    * change it describes. Request id and IP come from the request context.
    */
   async record(db: Queryable, entry: AuditEntry): Promise<void> {
-    const ctx = currentRequest();
-    await db.query(
-      `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        entry.actorId,
-        entry.action,
-        entry.entityType,
-        entry.entityId,
-        JSON.stringify(entry.changes ?? {}),
-        ctx?.requestId ?? null,
-        ctx?.ip ?? null,
-      ],
-    );
+    const params = new Params();
+    await db.query(insertSql(params, entry, params.p(entry.entityId)), params.values);
   }
+
+  /**
+   * The same INSERT as a data-modifying CTE of the caller's own statement: one entry per row of
+   * `source`, whose `id` is the entity id. The change and its entry then commit in one statement.
+   */
+  insertFrom(params: Params, source: string, entry: Omit<AuditEntry, 'entityId'>): string {
+    return `${insertSql(params, { ...entry, entityId: null }, `${source}.id`)} FROM ${source}`;
+  }
+}
+
+function insertSql(params: Params, entry: AuditEntry, entityId: string): string {
+  const ctx = currentRequest();
+  return `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip)
+    SELECT ${params.p(entry.actorId)}::uuid, ${params.p(entry.action)}, ${params.p(entry.entityType)},
+      ${entityId}::uuid, ${params.p(JSON.stringify(entry.changes ?? {}))}::jsonb,
+      ${params.p(ctx?.requestId ?? null)}, ${params.p(ctx?.ip ?? null)}`;
 }
 
 /** `{ field: { before, after } }` for the fields whose values differ. */

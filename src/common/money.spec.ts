@@ -1,4 +1,4 @@
-import { compareMoney, isPositiveMoney, parseMoney } from './money';
+import { compareMoney, isPositiveMoney, normalizeMoney, parseMoney } from './money';
 
 describe('parseMoney', () => {
   it.each([
@@ -51,5 +51,20 @@ describe('compareMoney', () => {
     ['999999999999.99', '999999999999.98', 1],
   ])('compares %s with %s', (a, b, expected) => {
     expect(Math.sign(compareMoney(a, b))).toBe(expected);
+  });
+});
+
+describe('normalizeMoney', () => {
+  it.each([
+    ['12', '12.00'],
+    ['12.5', '12.50'],
+    ['12.05', '12.05'],
+    ['007.5', '7.50'],
+    ['0', '0.00'],
+    ['0.1', '0.10'],
+    ['000', '0.00'],
+    ['999999999999.99', '999999999999.99'],
+  ])('prints %s as NUMERIC(14,2) does: %s', (input, printed) => {
+    expect(normalizeMoney(input)).toBe(printed);
   });
 });

@@ -13,6 +13,12 @@ export function parseMoney(value: unknown): string | undefined {
   return MONEY.test(text) ? text : undefined;
 }
 
+/** The money string as NUMERIC(14,2) prints it: `"007.5"` → `"7.50"`. */
+export function normalizeMoney(text: string): string {
+  const [int, frac = ''] = text.split('.');
+  return `${int.replace(/^0+(?=\d)/, '')}.${frac.padEnd(2, '0')}`;
+}
+
 /** A money string above zero (`"0.00"` is not an amount). */
 export function isPositiveMoney(text: string): boolean {
   return MONEY.test(text) && /[1-9]/.test(text);

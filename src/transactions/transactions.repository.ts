@@ -69,17 +69,31 @@ export class TransactionsRepository {
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Inserts only when the owner is an active user; no row back means it is not. */
+  /**
+   * Inserts only when the owner is an active user; no row back means it is not. `alongside`
+   * adds a data-modifying CTE over the new row (named by its second argument) to the same
+   * statement, so the row and, for example, its audit entry commit together in one round trip.
+   */
   async insert(
     t: NewTransaction,
-    m: EntityManager = this.db.manager,
+    alongside?: (params: Params, source: string) => string,
   ): Promise<TransactionResponse | undefined> {
+    const params = new Params();
+    const owner = params.p(t.ownerId);
+    const values = [
+      owner,
+      ...[t.type, t.amount, t.category, t.date, t.notes].map((v) => params.p(v)),
+    ];
+    const also = alongside ? `, alongside AS (${alongside(params, 'inserted')})` : '';
     const [row] = await query<TransactionResponse>(
-      m,
-      `INSERT INTO transactions AS t (owner_id, type, amount, category, date, notes)
-       SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1 AND is_active)
-       RETURNING ${COLUMNS}`,
-      [t.ownerId, t.type, t.amount, t.category, t.date, t.notes],
+      this.db,
+      `WITH inserted AS (
+         INSERT INTO transactions AS t (owner_id, type, amount, category, date, notes)
+         SELECT ${values.join(', ')} WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
+         RETURNING ${COLUMNS}
+       )${also}
+       SELECT * FROM inserted`,
+      params.values,
     );
     return row;
   }

@@ -11,7 +11,7 @@ import { DataSource } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { CursorCodec } from '../common/cursor';
 import { assertIfMatch } from '../common/etag';
-import { compareMoney } from '../common/money';
+import { compareMoney, normalizeMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -22,6 +22,7 @@ import type { TransactionResponse } from './dto/transaction.response';
 import type { UpdateTransactionDto } from './dto/update-transaction.dto';
 import {
   type Keyset,
+  type NewTransaction,
   parseSort,
   type ResolvedFilters,
   TransactionsRepository,
@@ -55,29 +56,25 @@ export class TransactionsService {
   /** Writes the row and its audit entry in one database transaction. */
   async create(actor: User, dto: CreateTransactionDto): Promise<TransactionResponse> {
     const ownerId = this.ownerFor(actor, dto.ownerId);
-    return this.db.transaction(async (m) => {
-      const row = await this.repo.insert(
-        {
-          ownerId,
-          type: dto.type,
-          amount: dto.amount,
-          category: dto.category,
-          date: dto.date,
-          notes: dto.notes ?? null,
-        },
-        m,
-      );
-      if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
-      const created = withoutDeletedAt(row);
-      await this.audit.record(m, {
+    const values: NewTransaction = {
+      ownerId,
+      type: dto.type,
+      amount: dto.amount,
+      category: dto.category,
+      date: dto.date,
+      notes: dto.notes ?? null,
+    };
+    // One statement (row + audit entry): a create is the hottest write and each round trip counts.
+    const row = await this.repo.insert(values, (params, inserted) =>
+      this.audit.insertFrom(params, inserted, {
         actorId: actor.id,
         action: 'transaction.create',
         entityType: 'transaction',
-        entityId: row.id,
-        changes: diff(null, created, AUDITED_FIELDS),
-      });
-      return created;
-    });
+        changes: diff(null, { ...values, amount: normalizeMoney(values.amount) }, AUDITED_FIELDS),
+      }),
+    );
+    if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
+    return withoutDeletedAt(row);
   }
 
   /** Someone else's row and a deleted row are both simply not found. */

@@ -401,6 +401,45 @@ describe('reliability', () => {
       expect(text).not.toContain('$2b$');
     });
 
+    it('records every field of a create as stored, amounts printed as the database prints them', async () => {
+      const created = await create(
+        analyst,
+        undefined,
+        tx({ amount: '007.5', category: '  Coffee ', notes: 'flat white' }),
+      ).expect(201);
+      expect(created.body).toMatchObject({ amount: '7.50', category: 'Coffee' });
+      const onCreate = await entryOf(created, 'transaction.create');
+      expect(onCreate.changes).toEqual({
+        ownerId: { before: null, after: analyst.id },
+        type: { before: null, after: 'expense' },
+        amount: { before: null, after: '7.50' },
+        category: { before: null, after: 'Coffee' },
+        date: { before: null, after: '2026-03-01' },
+        notes: { before: null, after: 'flat white' },
+      });
+    });
+
+    it('writes neither a row nor an entry when the create is refused', async () => {
+      const count = async () =>
+        (
+          await app.sql.query<{ n: number }>(
+            `SELECT (SELECT count(*) FROM audit_logs WHERE action = 'transaction.create')
+                  + (SELECT count(*) FROM transactions) AS n`,
+          )
+        ).rows[0].n;
+      const before = await count();
+      const gone = await createUser(app, admin, 'viewer');
+      await app
+        .http()
+        .patch(`/api/v1/users/${gone.id}`)
+        .set(bearer(admin))
+        .send({ isActive: false })
+        .expect(200);
+      const res = await create(admin, undefined, tx({ ownerId: gone.id }));
+      expect(res.status).toBe(422);
+      expect(await count()).toBe(before);
+    });
+
     it('records transaction.create, update, delete and restore with before/after of what changed', async () => {
       const created = await create(analyst, undefined, tx({ notes: 'audited row' })).expect(201);
       const id = created.body.id as string;
