@@ -67,3 +67,13 @@ export async function createUser(
 }
 
 export const bearer = (user: { token: string }) => ({ Authorization: `Bearer ${user.token}` });
+
+/** Deactivates a user through the API as the admin, and fails loudly unless it is a 200. */
+export async function deactivate(app: TestApp, admin: TestUser, user: { id: string }) {
+  await app
+    .http()
+    .patch(`/api/v1/users/${user.id}`)
+    .set(bearer(admin))
+    .send({ isActive: false })
+    .expect(200);
+}

@@ -1,7 +1,7 @@
 import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
 import { createAll, createTx, dash, pluck, type TxRow } from '../dashboard-helpers';
-import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
 
 // jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
 jest.setTimeout(60_000);
@@ -47,12 +47,7 @@ describe('dashboard access and validation', () => {
     ben = await createUser(app, admin, 'analyst', { name: 'Ben' });
     vic = await createUser(app, admin, 'viewer', { name: 'Vic' });
     ivy = await createUser(app, admin, 'viewer', { name: 'Ivy' });
-    await app
-      .http()
-      .patch(`/api/v1/users/${ivy.id}`)
-      .set(bearer(admin))
-      .send({ isActive: false })
-      .expect(200);
+    await deactivate(app, admin, ivy);
     await createTx(app, admin, {
       type: 'income',
       amount: '10.00',

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { Client } from 'pg';
 import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
-import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
 import { expectNoLeak, expectProblem } from '../problems';
 
 /**
@@ -429,12 +429,7 @@ describe('reliability', () => {
         ).rows[0].n;
       const before = await count();
       const gone = await createUser(app, admin, 'viewer');
-      await app
-        .http()
-        .patch(`/api/v1/users/${gone.id}`)
-        .set(bearer(admin))
-        .send({ isActive: false })
-        .expect(200);
+      await deactivate(app, admin, gone);
       const res = await create(admin, undefined, tx({ ownerId: gone.id }));
       expect(res.status).toBe(422);
       expect(await count()).toBe(before);

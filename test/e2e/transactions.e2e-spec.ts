@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../app';
-import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
 import {
   createTx,
   errorFields,
@@ -158,12 +158,7 @@ describe('transactions: roles, ownership on create, validation, exact money', ()
 
     it('refuses a deactivated owner with 422', async () => {
       const gone = await createUser(app, admin, 'analyst');
-      await app
-        .http()
-        .patch(`/api/v1/users/${gone.id}`)
-        .set(bearer(admin))
-        .send({ isActive: false })
-        .expect(200);
+      await deactivate(app, admin, gone);
       expectProblem(await post(admin, validTx({ ownerId: gone.id })), 422);
       const rows = await app.sql.query('SELECT 1 FROM transactions WHERE owner_id = $1', [gone.id]);
       expect(rows.rowCount).toBe(0);
