@@ -55,8 +55,8 @@ export interface NewTransaction {
 const EXACT_COUNTS_KEPT = 1000;
 
 /**
- * The write version of one owner's transactions, or of everyone's: each write replaces one of
- * the owner's version rows with a fresh, larger sequence value, so the sum grows with every write.
+ * The write version of one owner's transactions, or of everyone's: the sum of the write counters
+ * (see the search-and-versions migration), which every committed write raises.
  */
 function versionOf(ownerId: string | undefined, params: Params): string {
   const owner = ownerId ? ` WHERE owner_id = ${params.p(ownerId)}` : '';
@@ -242,7 +242,11 @@ export class TransactionsRepository {
         `SELECT ${versionOf(f.ownerId, params)} AS version`,
         params.values,
       );
-      if (row.version === cached.version) return cached.total;
+      if (row.version === cached.version) {
+        this.exactCounts.delete(key); // most recently used last: eviction takes the oldest
+        this.exactCounts.set(key, cached);
+        return cached.total;
+      }
     }
     const params = new Params();
     const [row] = await query<{ version: string; total: number }>(

@@ -186,7 +186,8 @@ export class TransactionsService {
 
   /** Whose rows a write creates: the caller's own, or (admins only) the named user's. */
   ownerFor(actor: User, requested: string | undefined): string {
-    const ownerId = requested ?? actor.id;
+    // A UUID may arrive in upper case; ids are compared, stored and audited in lower case.
+    const ownerId = requested?.toLowerCase() ?? actor.id;
     if (ownerId !== actor.id && actor.role !== 'admin') {
       throw new ForbiddenException('Only admins may record transactions for another user');
     }

@@ -419,6 +419,17 @@ describe('reliability', () => {
       });
     });
 
+    it('records an owner id sent in upper case as it is stored, in lower case', async () => {
+      const created = await create(
+        admin,
+        undefined,
+        tx({ ownerId: analyst.id.toUpperCase() }),
+      ).expect(201);
+      expect(created.body.ownerId).toBe(analyst.id);
+      const onCreate = await entryOf(created, 'transaction.create');
+      expect(onCreate.changes).toMatchObject({ ownerId: { before: null, after: analyst.id } });
+    });
+
     it('writes neither a row nor an entry when the create is refused', async () => {
       const count = async () =>
         (

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { createTx, TX } from './transactions.helpers';
@@ -115,6 +116,64 @@ describe('transactions list: exact totals stay exact across every kind of write'
     ]);
     expect(await total(analyst, 'q=espresso')).toBe(0);
     expect(await total(analyst, 'minAmount=1000.00')).toBe(bigBefore);
+  });
+
+  it('sees a write that had to wait for another writer of the same owner', async () => {
+    // Writers whose backends share a version slot (pid % 16) queue on its row; the one that
+    // waited must still move the version forward when it commits, whatever ran in between.
+    const owner = await createUser(app, admin, 'analyst');
+    const clients: Client[] = [];
+    const slots = new Map<number, Client[]>();
+    let pair: Client[] | undefined;
+    let other: Client | undefined;
+    try {
+      while (!pair || !other) {
+        const c = new Client({ connectionString: app.databaseUrl });
+        await c.connect();
+        clients.push(c);
+        const { rows } = await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        const slot = rows[0].pid % 16;
+        slots.set(slot, [...(slots.get(slot) ?? []), c]);
+        pair = [...slots.values()].find((cs) => cs.length >= 2);
+        other = pair && [...slots.values()].find((cs) => cs[0] !== pair![0])?.[0];
+      }
+      const [first, waiter] = pair;
+      // A category per row, so the writers do not also queue on the same rollup rows.
+      let n = 0;
+      const insert = (c: Client) =>
+        c.query(
+          `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
+           VALUES ($1, 'expense', 1.00, $2, '2026-01-05', 'abacus')`,
+          [owner.id, `abacus-${++n}`],
+        );
+      const sqlCount = async () =>
+        Number(
+          (
+            await app.sql.query(
+              `SELECT count(*) AS n FROM transactions WHERE owner_id = $1 AND deleted_at IS NULL`,
+              [owner.id],
+            )
+          ).rows[0].n,
+        );
+
+      await insert(other);
+      await first.query('BEGIN');
+      await insert(first);
+      await waiter.query('BEGIN');
+      const waiting = insert(waiter); // blocks on the slot row that `first` holds
+      await new Promise((r) => setTimeout(r, 300));
+      await insert(other);
+      await insert(first);
+      await first.query('COMMIT');
+      await waiting;
+      expect(await total(owner, 'q=abacus')).toBe(await sqlCount());
+      await waiter.query('COMMIT');
+      await insert(other);
+      expect(await sqlCount()).toBe(6);
+      expect(await total(owner, 'q=abacus')).toBe(6);
+    } finally {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    }
   });
 
   it('counts from zero again after the table is truncated', async () => {

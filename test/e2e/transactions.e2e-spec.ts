@@ -172,6 +172,12 @@ describe('transactions: roles, ownership on create, validation, exact money', ()
       const res = await post(analyst, validTx({ ownerId: analyst.id })).expect(201);
       expect(res.body.ownerId).toBe(analyst.id);
     });
+
+    it('lets an analyst name itself as owner in upper case, and still forbids another', async () => {
+      const res = await post(analyst, validTx({ ownerId: analyst.id.toUpperCase() })).expect(201);
+      expect(res.body.ownerId).toBe(analyst.id);
+      expectProblem(await post(analyst, validTx({ ownerId: other.id.toUpperCase() })), 403);
+    });
   });
 
   describe('body validation', () => {

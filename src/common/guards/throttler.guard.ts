@@ -9,6 +9,7 @@ import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
 } from '@nestjs/throttler';
+import { clientAddress } from './throttlers';
 import type { Request } from 'express';
 
 /**
@@ -36,7 +37,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
         // An invalid token is throttled by IP; the JWT guard rejects it next.
       }
     }
-    return Promise.resolve(`ip:${req.ip ?? 'unknown'}`);
+    return Promise.resolve(`ip:${clientAddress(req)}`);
   }
 
   // Limits are per caller, not per route.

@@ -1,5 +1,5 @@
 import { type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { ThrottlerOptions } from '@nestjs/throttler';
+import { normalizeIp, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request } from 'express';
 import type { AppConfig } from '../../config/app-config';
 
@@ -9,6 +9,12 @@ export const LoginThrottle = () => SetMetadata(LOGIN_THROTTLE, true);
 
 const notLogin = (ctx: ExecutionContext) =>
   Reflect.getMetadata(LOGIN_THROTTLE, ctx.getHandler()) !== true;
+
+/**
+ * The caller's address for per-IP limits. An IPv6 client usually holds a whole /64, so limits
+ * apply to the /64 (the library's default tracker does the same); IPv4 addresses stay as they are.
+ */
+export const clientAddress = (req: Request): string => normalizeIp(req.ip ?? 'unknown');
 
 const loginEmail = (req: Request) => {
   const email = (req.body as { email?: unknown } | undefined)?.email;
@@ -24,14 +30,14 @@ export function throttlers(config: AppConfig): ThrottlerOptions[] {
       ttl: 60_000,
       limit: config.throttle.loginLimit,
       skipIf: notLogin,
-      getTracker: (req) => `${String(req.ip)}|${loginEmail(req as Request)}`,
+      getTracker: (req) => `${clientAddress(req as Request)}|${loginEmail(req as Request)}`,
     },
     {
       name: 'loginIp',
       ttl: 60_000,
       limit: config.throttle.loginIpLimit,
       skipIf: notLogin,
-      getTracker: (req) => `ip:${String(req.ip)}`,
+      getTracker: (req) => `ip:${clientAddress(req as Request)}`,
     },
   ];
 }

@@ -8,14 +8,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *    every owner's matches with all of the owner's rows. GIN serves any subset of its columns
  *    equally well, so an admin's search across owners uses it as before.
  * 2. A write version per owner: every statement that writes transactions (insert, update, soft
- *    delete, restore, COPY import, TRUNCATE) gives the owners it touched a fresh value from one
- *    sequence, in the same transaction. An owner's version is the sum of its rows here: each write
- *    replaces one of them with a value larger than any before, so the sum grows with every write
- *    and never returns to an earlier value. Exact page-mode totals that the rollups cannot answer
+ *    delete, restore, COPY import, TRUNCATE) adds 1 to a counter of each owner it touched, in
+ *    the same transaction. An owner's version is the sum of its counters: the increment runs
+ *    under the counter row's lock on its latest committed value, so every committed write raises
+ *    the sum and nothing lowers it. Exact page-mode totals that the rollups cannot answer
  *    (search, amount bounds, deleted rows) are cached by the app under the version they were
  *    counted at, and counted again only when a write has changed it.
- *    Each owner has up to 16 rows (slots), picked by the writing connection's backend pid: a
- *    version row stays locked until its writer commits, and with one row per owner, concurrent
+ *    Each owner has up to 16 counters (slots), picked by the writing connection's backend pid: a
+ *    counter row stays locked until its writer commits, and with one row per owner, concurrent
  *    writes for the same owner would queue behind each other's commits.
  */
 const OWNERS: Record<string, string> = {
@@ -42,7 +42,6 @@ export class SearchAndVersions1764000006000 implements MigrationInterface {
     await q.query(`DROP INDEX transactions_category_trgm_idx`);
     await q.query(`DROP INDEX transactions_notes_trgm_idx`);
 
-    await q.query(`CREATE SEQUENCE transaction_version_seq`);
     await q.query(`
       CREATE TABLE transaction_versions (
         owner_id uuid NOT NULL,
@@ -52,7 +51,7 @@ export class SearchAndVersions1764000006000 implements MigrationInterface {
       )`);
     await q.query(`
       INSERT INTO transaction_versions (owner_id, slot, version)
-      SELECT owner_id, 0, nextval('transaction_version_seq') FROM (SELECT DISTINCT owner_id FROM transactions) o`);
+      SELECT DISTINCT owner_id, 0, 1 FROM transactions`);
 
     for (const op of ['insert', 'update', 'delete']) {
       // Owners in key order, so two multi-owner statements lock their version rows alike.
@@ -60,9 +59,8 @@ export class SearchAndVersions1764000006000 implements MigrationInterface {
         CREATE FUNCTION transaction_version_after_${op}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           INSERT INTO transaction_versions AS v (owner_id, slot, version)
-          SELECT owner_id, pg_backend_pid() % 16, nextval('transaction_version_seq')
-          FROM (${OWNERS[op]} ORDER BY 1) o
-          ON CONFLICT (owner_id, slot) DO UPDATE SET version = EXCLUDED.version;
+          SELECT owner_id, pg_backend_pid() % 16, 1 FROM (${OWNERS[op]} ORDER BY 1) o
+          ON CONFLICT (owner_id, slot) DO UPDATE SET version = v.version + 1;
           RETURN NULL;
         END $$`);
       await q.query(`
@@ -73,7 +71,7 @@ export class SearchAndVersions1764000006000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION transaction_version_after_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        UPDATE transaction_versions SET version = nextval('transaction_version_seq');
+        UPDATE transaction_versions SET version = version + 1;
         RETURN NULL;
       END $$`);
     await q.query(`
@@ -87,7 +85,6 @@ export class SearchAndVersions1764000006000 implements MigrationInterface {
       await q.query(`DROP FUNCTION transaction_version_after_${op}()`);
     }
     await q.query(`DROP TABLE transaction_versions`);
-    await q.query(`DROP SEQUENCE transaction_version_seq`);
     await q.query(
       `CREATE INDEX transactions_category_trgm_idx ON transactions USING gin (category gin_trgm_ops)`,
     );
