@@ -242,11 +242,7 @@ export class TransactionsRepository {
         `SELECT ${versionOf(f.ownerId, params)} AS version`,
         params.values,
       );
-      if (row.version === cached.version) {
-        this.exactCounts.delete(key); // most recently used last: eviction takes the oldest
-        this.exactCounts.set(key, cached);
-        return cached.total;
-      }
+      if (row.version === cached.version) return this.remember(key, cached);
     }
     const params = new Params();
     const [row] = await query<{ version: string; total: number }>(
@@ -255,13 +251,18 @@ export class TransactionsRepository {
               (SELECT count(*)::int FROM transactions t WHERE ${this.where(f, params)}) AS total`,
       params.values,
     );
+    return this.remember(key, row);
+  }
+
+  /** Keeps the entry as the most recently used; past the limit, the least recently used goes. */
+  private remember(key: string, entry: { version: string; total: number }): number {
     this.exactCounts.delete(key);
-    this.exactCounts.set(key, row);
-    // Oldest first: a Map iterates in insertion order.
+    this.exactCounts.set(key, entry);
+    // A Map iterates in insertion order, so the first key is the least recently used.
     if (this.exactCounts.size > EXACT_COUNTS_KEPT) {
       this.exactCounts.delete(this.exactCounts.keys().next().value!);
     }
-    return row.total;
+    return entry.total;
   }
 
   /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */

@@ -125,9 +125,9 @@ describe('transactions list: exact totals stay exact across every kind of write'
     const clients: Client[] = [];
     const slots = new Map<number, Client[]>();
     let pair: Client[] | undefined;
-    let other: Client | undefined;
+    let bystander: Client | undefined;
     try {
-      while (!pair || !other) {
+      while (!pair || !bystander) {
         const c = new Client({ connectionString: app.databaseUrl });
         await c.connect();
         clients.push(c);
@@ -135,7 +135,7 @@ describe('transactions list: exact totals stay exact across every kind of write'
         const slot = rows[0].pid % 16;
         slots.set(slot, [...(slots.get(slot) ?? []), c]);
         pair = [...slots.values()].find((cs) => cs.length >= 2);
-        other = pair && [...slots.values()].find((cs) => cs[0] !== pair![0])?.[0];
+        bystander = pair && [...slots.values()].find((cs) => cs[0] !== pair![0])?.[0];
       }
       const [first, waiter] = pair;
       // A category per row, so the writers do not also queue on the same rollup rows.
@@ -156,19 +156,19 @@ describe('transactions list: exact totals stay exact across every kind of write'
           ).rows[0].n,
         );
 
-      await insert(other);
+      await insert(bystander);
       await first.query('BEGIN');
       await insert(first);
       await waiter.query('BEGIN');
       const waiting = insert(waiter); // blocks on the slot row that `first` holds
       await new Promise((r) => setTimeout(r, 300));
-      await insert(other);
+      await insert(bystander);
       await insert(first);
       await first.query('COMMIT');
       await waiting;
       expect(await total(owner, 'q=abacus')).toBe(await sqlCount());
       await waiter.query('COMMIT');
-      await insert(other);
+      await insert(bystander);
       expect(await sqlCount()).toBe(6);
       expect(await total(owner, 'q=abacus')).toBe(6);
     } finally {
