@@ -73,6 +73,9 @@ export class TransactionsCsvService {
         header: true,
         columns: [...EXPORT_COLUMNS],
         record_delimiter: 'windows', // CRLF, as RFC 4180 has it
+        // Naming a record delimiter turns this off by default, and a bare LF or CR inside a field
+        // would then go out unquoted and split the record for every reader.
+        quote_record_delimiter: true,
         cast: { string: neutraliseFormula, date: (d) => d.toISOString() },
       });
       res.status(200);
