@@ -17,6 +17,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/no-extraneous-class': 'off',
       'no-console': 'error',
+      // Transactions open through database/transaction.ts, which marks the scope that holds a
+      // connection so the pool guard can refuse a second checkout (pool starvation).
+      'no-restricted-properties': [
+        'error',
+        { property: 'transaction', message: 'Use inTransaction() from src/database/transaction.ts' },
+        { property: 'createQueryRunner', message: 'Use inTransaction() or holding() from src/database/transaction.ts' },
+      ],
     },
   },
   {

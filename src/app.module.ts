@@ -2,7 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -20,6 +21,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { guardPool } from './database/transaction';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { UsersModule } from './users/users.module';
@@ -41,6 +43,7 @@ export class AppModule {
             url: databaseUrl,
             poolMax: config.dbPoolMax,
             statementTimeoutMs: config.dbStatementTimeoutMs,
+            poolTimeoutMs: config.dbPoolTimeoutMs,
           }),
           migrationsRun: true,
           autoLoadEntities: false,
@@ -75,6 +78,14 @@ export class AppModule {
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: 'POOL_GUARD',
+          inject: [getDataSourceToken()],
+          useFactory: (db: DataSource) => {
+            guardPool(db);
+            return true;
+          },
+        },
         // Registered so its connection or timer is closed on shutdown.
         { provide: 'THROTTLER_STORAGE_INSTANCE', useValue: throttlerStorage },
       ],

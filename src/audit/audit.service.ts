@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { currentRequest } from '../common/request-context';
-import { Params } from '../database/sql';
+import { Params, type Queryable } from '../database/sql';
 
 export const AUDIT_ACTIONS = [
   'user.create',
@@ -25,11 +25,6 @@ export interface AuditEntry {
   entityType: AuditEntityType;
   entityId: string | null;
   changes?: Changes;
-}
-
-/** Anything that runs SQL: an EntityManager inside a transaction, or a checked-out pg client. */
-export interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
 @Injectable()

@@ -1,16 +1,18 @@
-import { BadRequestException, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../config/app-config';
+import { inTransaction } from '../database/transaction';
 import { toUserResponse } from '../users/dto/user.response';
 import type { User } from '../users/entities/user.entity';
 import { PasswordHasher } from '../users/password-hasher';
+import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
 import type { TokenResponse } from './dto/token.response';
-import { RefreshToken } from './entities/refresh-token.entity';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
 
 const INVALID_CREDENTIALS = 'Invalid email or password';
 const INVALID_REFRESH = 'Invalid refresh token';
@@ -21,7 +23,9 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 export class AuthService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly users: UsersService,
+    private readonly users: UsersRepository,
+    private readonly userService: UsersService,
+    private readonly tokens: RefreshTokensRepository,
     private readonly hasher: PasswordHasher,
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
@@ -42,73 +46,67 @@ export class AuthService {
       });
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
-    return this.db.transaction((m) => this.issue(m, user, randomUUID()));
+    const refreshToken = await inTransaction(this.db, (m) => this.store(m, user, randomUUID()));
+    return this.pair(user, refreshToken);
   }
 
   /**
    * Rotates a refresh token. Each token works once: presenting a used (or revoked) one means it
-   * leaked, so the whole family descended from that login is revoked.
+   * leaked, so the whole family descended from that login is revoked. Concurrent presentations of
+   * one token queue on its row lock, so exactly one of them rotates it.
    */
   async refresh(token: string): Promise<TokenResponse> {
-    const outcome = await this.db.transaction(async (m) => {
-      const repo = m.getRepository(RefreshToken);
-      const stored = await repo.findOne({
-        where: { tokenHash: hashToken(token) },
-        lock: { mode: 'pessimistic_write' },
-      });
+    const outcome = await inTransaction(this.db, async (m) => {
+      const stored = await this.tokens.lockByHash(m, hashToken(token));
       if (!stored) return undefined;
       if (stored.usedAt || stored.revokedAt) {
-        await this.revokeFamily(m, stored.familyId);
-        await this.audit.record(m, {
-          actorId: null,
-          action: 'auth.refresh_reuse',
-          entityType: 'user',
-          entityId: stored.userId,
-          changes: { familyId: stored.familyId },
-        });
+        // One reuse, one entry: only the presentation that finds the family still live records it
+        // (the ones queued behind it, or a later replay of any token of the family, find nothing
+        // left to revoke).
+        if ((await this.tokens.revokeFamily(m, stored.familyId)) > 0) {
+          await this.audit.record(m, {
+            actorId: null,
+            action: 'auth.refresh_reuse',
+            entityType: 'user',
+            entityId: stored.userId,
+            changes: { familyId: stored.familyId },
+          });
+        }
         return undefined;
       }
       if (stored.expiresAt.getTime() <= Date.now()) return undefined;
-      const user = await this.users.findActiveById(stored.userId);
+      const user = await this.users.findActiveById(stored.userId, m);
       if (!user) return undefined;
-      await repo.update({ id: stored.id }, { usedAt: new Date() });
-      return this.issue(m, user, stored.familyId);
+      await this.tokens.markUsed(m, stored.id);
+      return { user, refreshToken: await this.store(m, user, stored.familyId) };
     });
     if (!outcome) throw new UnauthorizedException(INVALID_REFRESH);
-    return outcome;
+    return this.pair(outcome.user, outcome.refreshToken);
   }
 
   /** Revokes the token's family; an unknown token is accepted silently (nothing to reveal). */
   async logout(token: string): Promise<void> {
-    const stored = await this.db
-      .getRepository(RefreshToken)
-      .findOneBy({ tokenHash: hashToken(token) });
-    if (stored) await this.revokeFamily(this.db.manager, stored.familyId);
+    await this.tokens.revokeFamilyOfHash(hashToken(token));
   }
 
-  async changePassword(
-    userId: string,
-    currentPassword: string,
-    newPassword: string,
-  ): Promise<void> {
-    const user = await this.users.findWithHash(userId);
-    if (!user || !(await this.hasher.verify(currentPassword, user.passwordHash))) {
-      throw new BadRequestException({
-        message: 'Validation failed',
-        errors: [{ field: 'currentPassword', message: 'currentPassword is incorrect' }],
-      });
-    }
-    await this.users.changePassword(userId, newPassword);
+  changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {
+    return this.userService.changePassword(userId, currentPassword, newPassword);
   }
 
-  private async issue(m: EntityManager, user: User, familyId: string): Promise<TokenResponse> {
+  /** Stores a new refresh token of the family and returns it (the only time it exists in clear). */
+  private async store(m: EntityManager, user: User, familyId: string): Promise<string> {
     const refreshToken = randomBytes(32).toString('base64url');
-    await m.getRepository(RefreshToken).insert({
+    await this.tokens.insert(m, {
       userId: user.id,
       familyId,
       tokenHash: hashToken(refreshToken),
       expiresAt: new Date(Date.now() + this.config.jwtRefreshTtl * 1000),
     });
+    return refreshToken;
+  }
+
+  /** Signs the access token after the transaction, so no connection is held while signing. */
+  private async pair(user: User, refreshToken: string): Promise<TokenResponse> {
     const accessToken = await this.jwt.signAsync({ sub: user.id, role: user.role });
     return {
       accessToken,
@@ -117,15 +115,5 @@ export class AuthService {
       expiresIn: this.config.jwtAccessTtl,
       user: toUserResponse(user),
     };
-  }
-
-  private async revokeFamily(m: EntityManager, familyId: string): Promise<void> {
-    await m
-      .getRepository(RefreshToken)
-      .createQueryBuilder()
-      .update()
-      .set({ revokedAt: () => 'now()' })
-      .where('family_id = :familyId AND revoked_at IS NULL', { familyId })
-      .execute();
   }
 }

@@ -134,6 +134,10 @@ const schema = z
     DOCS_ENABLED: bool(true),
     DB_POOL_MAX: int(10, 1, 200),
     DB_STATEMENT_TIMEOUT_MS: int(15_000, 100, 600_000),
+    DB_POOL_TIMEOUT_MS: int(5_000, 1, 600_000),
+    IDEMPOTENCY_LEASE: duration('60s'),
+    IMPORT_CONCURRENCY: int(2, 1, 100),
+    IMPORT_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
     REPORT_TIME_ZONE: z
       .string()
       .default('UTC')
@@ -189,6 +193,11 @@ export class AppConfig {
   readonly docsEnabled!: boolean;
   readonly dbPoolMax!: number;
   readonly dbStatementTimeoutMs!: number;
+  readonly dbPoolTimeoutMs!: number;
+  /** Seconds after which an unfinished Idempotency-Key claim may be taken over by a retry. */
+  readonly idempotencyLease!: number;
+  readonly importConcurrency!: number;
+  readonly importIdleTimeoutMs!: number;
   readonly reportTimeZone!: string;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -226,6 +235,10 @@ export class AppConfig {
       docsEnabled: e.DOCS_ENABLED,
       dbPoolMax: e.DB_POOL_MAX,
       dbStatementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+      dbPoolTimeoutMs: e.DB_POOL_TIMEOUT_MS,
+      idempotencyLease: e.IDEMPOTENCY_LEASE,
+      importConcurrency: e.IMPORT_CONCURRENCY,
+      importIdleTimeoutMs: e.IMPORT_IDLE_TIMEOUT_MS,
       reportTimeZone: e.REPORT_TIME_ZONE,
     });
   }

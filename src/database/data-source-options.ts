@@ -5,6 +5,7 @@ export interface DatabaseSettings {
   url: string;
   poolMax?: number;
   statementTimeoutMs?: number;
+  poolTimeoutMs?: number;
 }
 
 /** One definition of the connection, shared by the app and the TypeORM CLI (ormconfig.ts). */
@@ -19,6 +20,8 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     migrationsRun: false,
     extra: {
       max: settings.poolMax ?? 10,
+      // Waiting for a free connection is bounded too: past it the request is a 503, not a hang.
+      connectionTimeoutMillis: settings.poolTimeoutMs ?? 5_000,
       // Bounds every statement so one runaway query cannot hold a pooled connection forever.
       statement_timeout: settings.statementTimeoutMs ?? 15_000,
       application_name: 'finance-api',

@@ -37,10 +37,15 @@ import {
   TransactionCursorResponse,
   TransactionPageResponse,
   TransactionResponse,
+  transactionPath,
 } from './dto/transaction.response';
 import { UpdateTransactionDto } from './dto/update-transaction.dto';
 import { etagOf } from '../common/etag';
-import { Idempotent } from '../common/idempotency/idempotency.interceptor';
+import {
+  HeldIdempotencyClaim,
+  Idempotent,
+  type KeyedClaim,
+} from '../common/idempotency/idempotency.interceptor';
 import { TransactionsService } from './transactions.service';
 
 // A malformed id is a validation error like any other, so it names its field.
@@ -57,7 +62,7 @@ export class TransactionsController {
   @Post()
   @Auth('admin', 'analyst')
   @HttpCode(201)
-  @Idempotent(201)
+  @Idempotent()
   @ApiCreatedResponse({
     type: TransactionResponse,
     description: 'Created; `Location` points at it',
@@ -71,9 +76,10 @@ export class TransactionsController {
     @CurrentUser() actor: User,
     @Body() dto: CreateTransactionDto,
     @Res({ passthrough: true }) res: Response,
+    @HeldIdempotencyClaim() claim?: KeyedClaim,
   ): Promise<TransactionResponse> {
-    const row = await this.transactions.create(actor, dto);
-    res.location(`/api/v1/transactions/${row.id}`).setHeader('ETag', etagOf(row));
+    const row = await this.transactions.create(actor, dto, claim);
+    res.location(transactionPath(row.id)).setHeader('ETag', etagOf(row));
     return row;
   }
 

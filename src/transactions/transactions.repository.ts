@@ -1,9 +1,15 @@
 import { Injectable } from '@nestjs/common';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import QueryStream from 'pg-query-stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { likePattern } from '../common/validators';
 import { ORG_SCOPE, rollupSource } from '../database/rollups';
-import { Params, query } from '../database/sql';
+import { Params, type Queryable, query } from '../database/sql';
 import type { DeletedMode, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
 import type { TransactionResponse } from './dto/transaction.response';
 import type { TransactionType } from './entities/transaction.entity';
@@ -75,6 +81,7 @@ export class TransactionsRepository {
    * statement, so the row and, for example, its audit entry commit together in one round trip.
    */
   async insert(
+    db: Queryable,
     t: NewTransaction,
     alongside?: (params: Params, source: string) => string,
   ): Promise<TransactionResponse | undefined> {
@@ -86,7 +93,7 @@ export class TransactionsRepository {
     ];
     const also = alongside ? `, alongside AS (${alongside(params, 'inserted')})` : '';
     const [row] = await query<TransactionResponse>(
-      this.db,
+      db,
       `WITH inserted AS (
          INSERT INTO transactions AS t (owner_id, type, amount, category, date, notes)
          SELECT ${values.join(', ')} WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
@@ -122,7 +129,7 @@ export class TransactionsRepository {
   async update(
     id: string,
     fields: EditableFields,
-    m: EntityManager = this.db.manager,
+    m: EntityManager,
   ): Promise<TransactionResponse | undefined> {
     const params = new Params();
     const sets = Object.entries(fields)
@@ -139,7 +146,7 @@ export class TransactionsRepository {
 
   async softDelete(
     id: string,
-    m: EntityManager = this.db.manager,
+    m: EntityManager,
   ): Promise<TransactionResponse | undefined> {
     const [row] = await query<TransactionResponse>(
       m,
@@ -152,7 +159,7 @@ export class TransactionsRepository {
 
   async restore(
     id: string,
-    m: EntityManager = this.db.manager,
+    m: EntityManager,
   ): Promise<TransactionResponse | undefined> {
     const [row] = await query<TransactionResponse>(
       m,
@@ -163,8 +170,8 @@ export class TransactionsRepository {
     return row;
   }
 
-  async exists(id: string): Promise<boolean> {
-    return (await query(this.db, 'SELECT 1 FROM transactions WHERE id = $1', [id])).length > 0;
+  async exists(id: string, m: EntityManager): Promise<boolean> {
+    return (await query(m, 'SELECT 1 FROM transactions WHERE id = $1', [id])).length > 0;
   }
 
   async page(
@@ -292,21 +299,32 @@ export class TransactionsRepository {
     );
   }
 
-  /** The export: same filters and order as the list, every matching row. */
-  exportQuery(filters: ResolvedFilters, sort: Sort): { sql: string; params: unknown[] } {
+  /**
+   * The export: same filters and order as the list, every matching row, streamed from a
+   * server-side cursor on `client` (which must be inside a transaction).
+   */
+  exportRows(client: PoolClient, filters: ResolvedFilters, sort: Sort): Readable {
     const params = new Params();
     const where = this.where(filters, params);
-    return {
-      sql: `SELECT t.id, t.date::text AS date, t.type, t.amount::text AS amount, t.category, t.notes,
-              t.owner_id AS "ownerId", t.created_at AS "createdAt"
-            FROM transactions t WHERE ${where} ${this.orderBy(parseSort(sort))}`,
-      params: params.values,
-    };
+    const sql = `SELECT t.id, t.date::text AS date, t.type, t.amount::text AS amount, t.category, t.notes,
+        t.owner_id AS "ownerId", t.created_at AS "createdAt"
+      FROM transactions t WHERE ${where} ${this.orderBy(parseSort(sort))}`;
+    return client.query(new QueryStream(sql, params.values, { batchSize: 2000 }));
   }
 
-  /** Bulk insert for imports; the rollup triggers run once for the whole COPY. */
-  copyStatement(): string {
-    return 'COPY transactions (owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)';
+  /**
+   * Bulk insert for imports: streams a file of CSV rows (owner_id, type, amount, category, date,
+   * notes) into one COPY on `client`; the rollup and version triggers run once for the whole COPY.
+   */
+  async copyFromFile(client: PoolClient, path: string): Promise<void> {
+    await pipeline(
+      createReadStream(path),
+      client.query(
+        copyFrom(
+          'COPY transactions (owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)',
+        ),
+      ),
+    );
   }
 
   /** Latest live rows by date, then createdAt (dashboard `recent`); ownerId undefined = everyone. */

@@ -15,10 +15,14 @@ import { compareMoney, normalizeMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
+import type { Queryable } from '../database/sql';
+import { inTransaction } from '../database/transaction';
+import type { KeyedClaim } from '../common/idempotency/idempotency.interceptor';
+import { IdempotencyService } from '../common/idempotency/idempotency.service';
 import type { User } from '../users/entities/user.entity';
 import type { CreateTransactionDto } from './dto/create-transaction.dto';
 import type { ListTransactionsDto, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
-import type { TransactionResponse } from './dto/transaction.response';
+import { type TransactionResponse, transactionPath } from './dto/transaction.response';
 import type { UpdateTransactionDto } from './dto/update-transaction.dto';
 import {
   type Keyset,
@@ -48,13 +52,22 @@ export class TransactionsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly repo: TransactionsRepository,
     private readonly audit: AuditService,
+    private readonly keys: IdempotencyService,
     config: AppConfig,
   ) {
     this.cursors = new CursorCodec(config.jwtSecret, 'transactions');
   }
 
-  /** Writes the row and its audit entry in one statement, so they commit together. */
-  async create(actor: User, dto: CreateTransactionDto): Promise<TransactionResponse> {
+  /**
+   * Writes the row and its audit entry in one statement, so they commit together. With an
+   * Idempotency-Key the stored response joins them in one transaction: a request that dies
+   * leaves either all three or none.
+   */
+  async create(
+    actor: User,
+    dto: CreateTransactionDto,
+    claim?: KeyedClaim,
+  ): Promise<TransactionResponse> {
     const ownerId = this.ownerFor(actor, dto.ownerId);
     const values: NewTransaction = {
       ownerId,
@@ -64,17 +77,29 @@ export class TransactionsService {
       date: dto.date,
       notes: dto.notes ?? null,
     };
-    // A create is the hottest write: one round trip instead of BEGIN, two INSERTs and COMMIT.
-    const row = await this.repo.insert(values, (params, inserted) =>
-      this.audit.insertFrom(params, inserted, {
-        actorId: actor.id,
-        action: 'transaction.create',
-        entityType: 'transaction',
-        changes: diff(null, { ...values, amount: normalizeMoney(values.amount) }, AUDITED_FIELDS),
-      }),
-    );
-    if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
-    return withoutDeletedAt(row);
+    const write = async (db: Queryable) => {
+      const row = await this.repo.insert(db, values, (params, inserted) =>
+        this.audit.insertFrom(params, inserted, {
+          actorId: actor.id,
+          action: 'transaction.create',
+          entityType: 'transaction',
+          changes: diff(null, { ...values, amount: normalizeMoney(values.amount) }, AUDITED_FIELDS),
+        }),
+      );
+      if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
+      return withoutDeletedAt(row);
+    };
+    // Without a key, the hottest write stays one round trip instead of BEGIN, INSERT and COMMIT.
+    if (!claim) return write(this.db);
+    return inTransaction(this.db, async (m) => {
+      const row = await write(m);
+      await this.keys.complete(m, claim, claim.hash, {
+        status: 201,
+        body: row,
+        location: transactionPath(row.id),
+      });
+      return row;
+    });
   }
 
   /** Someone else's row and a deleted row are both simply not found. */
@@ -103,7 +128,7 @@ export class TransactionsService {
         { field: 'body', message: 'send at least one of type, amount, category, date, notes' },
       ]);
     }
-    return this.db.transaction(async (m) => {
+    return inTransaction(this.db, async (m) => {
       const before = await this.repo.lockLive(id, m);
       if (!before) throw new NotFoundException('Transaction not found');
       assertIfMatch(ifMatch, withoutDeletedAt(before));
@@ -121,7 +146,7 @@ export class TransactionsService {
   }
 
   async remove(actor: User, id: string): Promise<void> {
-    await this.db.transaction(async (m) => {
+    await inTransaction(this.db, async (m) => {
       const row = await this.repo.softDelete(id, m);
       if (!row) throw new NotFoundException('Transaction not found');
       await this.audit.record(m, {
@@ -135,10 +160,10 @@ export class TransactionsService {
   }
 
   async restore(actor: User, id: string): Promise<TransactionResponse> {
-    return this.db.transaction(async (m) => {
+    return inTransaction(this.db, async (m) => {
       const row = await this.repo.restore(id, m);
       if (!row) {
-        if (await this.repo.exists(id))
+        if (await this.repo.exists(id, m))
           throw new ConflictException('The transaction is not deleted');
         throw new NotFoundException('Transaction not found');
       }
@@ -192,6 +217,12 @@ export class TransactionsService {
       throw new ForbiddenException('Only admins may record transactions for another user');
     }
     return ownerId;
+  }
+
+  /** Imports write through COPY, which cannot check the owner row by row as a create does. */
+  async assertActiveOwner(ownerId: string): Promise<void> {
+    if (!(await this.repo.isActiveUser(ownerId)))
+      throw new UnprocessableEntityException('ownerId must reference an active user');
   }
 
   /** Applies the role rules and cross-field checks shared by the list and the export. */

@@ -7,23 +7,27 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { DataSource, type EntityManager, IsNull, QueryFailedError } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
+import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
 import { assertIfMatch } from '../common/etag';
+import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
-import { query } from '../database/sql';
-import { likePattern } from '../common/validators';
-import { RefreshToken } from '../auth/entities/refresh-token.entity';
+import { inTransaction } from '../database/transaction';
 import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersDto } from './dto/list-users.dto';
 import type { UpdateUserDto } from './dto/update-user.dto';
 import { toUserResponse } from './dto/user.response';
 import { User } from './entities/user.entity';
 import { PasswordHasher } from './password-hasher';
+import { type UserChanges, UsersRepository } from './users.repository';
 
 const AUDITED_FIELDS = ['name', 'email', 'role', 'isActive'] as const;
 // The trail says that a password changed, never what to.
 const PASSWORD_CHANGED = { before: '[redacted]', after: '[redacted]' };
+// pg_advisory_xact_lock keys.
+const BOOTSTRAP_LOCK = 727001;
+const ADMIN_CHANGE_LOCK = 727002;
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -31,30 +35,25 @@ export class UsersService implements OnApplicationBootstrap {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly users: UsersRepository,
+    private readonly tokens: RefreshTokensRepository,
     private readonly hasher: PasswordHasher,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {}
 
-  private get users() {
-    return this.db.getRepository(User);
-  }
-
   /** First start with no users: create the admin from ADMIN_EMAIL/ADMIN_PASSWORD or a generated one. */
   async onApplicationBootstrap(): Promise<void> {
+    if ((await this.users.count(this.db.manager)) > 0) return;
     const email = this.config.adminEmail ?? 'admin@example.com';
     const generated = this.config.adminPassword === undefined;
     const password = this.config.adminPassword ?? randomBytes(12).toString('base64url');
-    const created = await this.db.transaction(async (m) => {
+    const passwordHash = await this.hasher.hash(password);
+    const created = await inTransaction(this.db, async (m) => {
       // Several instances may start at once; the lock makes exactly one of them bootstrap.
-      await m.query('SELECT pg_advisory_xact_lock(727001)');
-      if ((await m.getRepository(User).count()) > 0) return false;
-      await m.getRepository(User).insert({
-        name: 'Administrator',
-        email,
-        role: 'admin',
-        passwordHash: await this.hasher.hash(password),
-      });
+      await this.users.lockKey(m, BOOTSTRAP_LOCK);
+      if ((await this.users.count(m)) > 0) return false;
+      await this.users.insert(m, { name: 'Administrator', email, role: 'admin', passwordHash });
       return true;
     });
     if (!created) return;
@@ -70,15 +69,13 @@ export class UsersService implements OnApplicationBootstrap {
   async create(actor: User, dto: CreateUserDto): Promise<User> {
     const passwordHash = await this.hasher.hash(dto.password);
     try {
-      return await this.db.transaction(async (m) => {
-        const repo = m.getRepository(User);
-        const { identifiers } = await repo.insert({
+      return await inTransaction(this.db, async (m) => {
+        const user = await this.users.insert(m, {
           name: dto.name,
           email: dto.email,
           role: dto.role,
           passwordHash,
         });
-        const user = await repo.findOneByOrFail({ id: identifiers[0].id as string });
         await this.audit.record(m, {
           actorId: actor.id,
           action: 'user.create',
@@ -98,84 +95,58 @@ export class UsersService implements OnApplicationBootstrap {
   ): Promise<{ rows: User[]; total: number; page: number; limit: number }> {
     const page = query.page ?? 1;
     const limit = query.limit ?? 20;
-    const qb = this.users.createQueryBuilder('u');
-    if (query.role) qb.andWhere('u.role = :role', { role: query.role });
-    if (query.isActive !== undefined)
-      qb.andWhere('u.is_active = :isActive', { isActive: query.isActive });
-    if (query.q) qb.andWhere('(u.name ILIKE :q OR u.email ILIKE :q)', { q: likePattern(query.q) });
-    const [rows, total] = await qb
-      .orderBy('u.created_at', 'ASC')
-      .addOrderBy('u.id', 'ASC')
-      .skip((page - 1) * limit)
-      .take(limit)
-      .getManyAndCount();
+    const [rows, total] = await this.users.list(query, page, limit);
     return { rows, total, page, limit };
   }
 
   /** Admins see anyone; everyone else only themselves (another id is simply not found). */
   async findVisible(id: string, actor: User): Promise<User> {
     if (actor.role !== 'admin' && actor.id !== id) throw new NotFoundException('User not found');
-    const user = await this.users.findOneBy({ id });
+    const user = await this.users.findById(id);
     if (!user) throw new NotFoundException('User not found');
     return user;
   }
 
   /** The per-request reload behind the JWT guard: one primary-key lookup. */
-  // Plain SQL rather than the repository's find(): it runs on every request, and the ORM's query
-  // building and hydration cost more than the lookup itself (profiled under load).
-  async findActiveById(id: string): Promise<User | null> {
-    const [user] = await query<User>(
-      this.db,
-      `SELECT id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"
-       FROM users WHERE id = $1 AND is_active`,
-      [id],
-    );
-    return user ?? null;
+  findActiveById(id: string): Promise<User | null> {
+    return this.users.findActiveById(id);
   }
 
   findByEmailWithHash(email: string): Promise<User | null> {
-    return this.users
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('u.email = :email', { email })
-      .getOne();
+    return this.users.findByEmailWithHash(email);
   }
 
   findWithHash(id: string): Promise<User | null> {
-    return this.users
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('u.id = :id', { id })
-      .getOne();
+    return this.users.findWithHash(id);
   }
 
   /** Applies a stale `If-Match` check, the last-active-admin rule and the audit entry atomically. */
   async update(actor: User, id: string, dto: UpdateUserDto, ifMatch?: string): Promise<User> {
     const passwordHash =
       dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
-    return this.db.transaction(async (m) => {
-      const repo = m.getRepository(User);
+    return inTransaction(this.db, async (m) => {
       // Role and activation changes are serialised, so two admins demoting each other at the
       // same moment cannot both pass the last-active-admin check.
       if (dto.role !== undefined || dto.isActive !== undefined)
-        await m.query('SELECT pg_advisory_xact_lock(727002)');
-      const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+        await this.users.lockKey(m, ADMIN_CHANGE_LOCK);
+      const user = await this.users.lock(m, id);
       if (!user) throw new NotFoundException('User not found');
       assertIfMatch(ifMatch, toUserResponse(user));
       const losesAdmin =
         user.role === 'admin' &&
         user.isActive &&
         ((dto.role !== undefined && dto.role !== 'admin') || dto.isActive === false);
-      if (losesAdmin) await this.assertAnotherActiveAdmin(m, id);
-      const changes: Partial<User> = {};
+      if (losesAdmin && (await this.users.countOtherActiveAdmins(m, id)) === 0) {
+        throw new ConflictException('This is the last active admin; promote another admin first');
+      }
+      const changes: UserChanges = {};
       if (dto.name !== undefined) changes.name = dto.name;
       if (dto.role !== undefined) changes.role = dto.role;
       if (dto.isActive !== undefined) changes.isActive = dto.isActive;
       if (passwordHash !== undefined) changes.passwordHash = passwordHash;
-      if (Object.keys(changes).length > 0) await repo.update({ id }, changes);
+      const after = await this.users.update(m, id, changes);
       if (dto.isActive === false || passwordHash !== undefined)
-        await this.revokeRefreshTokens(m, id);
-      const after = await repo.findOneByOrFail({ id });
+        await this.tokens.revokeAllOfUser(m, id);
       const audited = diff(user, after, AUDITED_FIELDS);
       if (passwordHash !== undefined) audited.password = PASSWORD_CHANGED;
       await this.audit.record(m, {
@@ -189,11 +160,21 @@ export class UsersService implements OnApplicationBootstrap {
     });
   }
 
-  async changePassword(id: string, newPassword: string): Promise<void> {
+  /**
+   * Changes the caller's own password after checking the current one. The bcrypt work runs before
+   * any connection is taken; the write then succeeds only if the hash is still the one checked,
+   * so of two concurrent changes with the same current password exactly one wins.
+   */
+  async changePassword(id: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.users.findWithHash(id);
+    if (!user || !(await this.hasher.verify(currentPassword, user.passwordHash))) {
+      throw wrongCurrentPassword();
+    }
     const passwordHash = await this.hasher.hash(newPassword);
-    await this.db.transaction(async (m) => {
-      await m.getRepository(User).update({ id }, { passwordHash });
-      await this.revokeRefreshTokens(m, id);
+    await inTransaction(this.db, async (m) => {
+      if (!(await this.users.replacePasswordHash(m, id, user.passwordHash, passwordHash)))
+        throw wrongCurrentPassword();
+      await this.tokens.revokeAllOfUser(m, id);
       await this.audit.record(m, {
         actorId: id,
         action: 'user.update',
@@ -203,23 +184,10 @@ export class UsersService implements OnApplicationBootstrap {
       });
     });
   }
+}
 
-  private async revokeRefreshTokens(m: EntityManager, userId: string): Promise<void> {
-    await m
-      .getRepository(RefreshToken)
-      .update({ userId, revokedAt: IsNull() }, { revokedAt: new Date() });
-  }
-
-  private async assertAnotherActiveAdmin(m: EntityManager, exceptId: string): Promise<void> {
-    const others = await m
-      .getRepository(User)
-      .createQueryBuilder('u')
-      .where(`u.role = 'admin' AND u.is_active AND u.id <> :exceptId`, { exceptId })
-      .getCount();
-    if (others === 0) {
-      throw new ConflictException('This is the last active admin; promote another admin first');
-    }
-  }
+function wrongCurrentPassword() {
+  return validationProblem([{ field: 'currentPassword', message: 'currentPassword is incorrect' }]);
 }
 
 function uniqueEmail(error: unknown): unknown {

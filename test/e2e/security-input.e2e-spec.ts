@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
@@ -733,6 +736,9 @@ describe('security: hostile input', () => {
         ).rows[0].n,
       );
 
+    // The app spools uploads in the OS temp directory, which it shares with this process.
+    const spoolFiles = () => readdirSync(tmpdir()).filter((f) => f.startsWith('finance-import-'));
+
     const waitFor = async (what: string, check: () => Promise<boolean>, ms = 15_000) => {
       const deadline = Date.now() + ms;
       while (Date.now() < deadline) {
@@ -770,10 +776,11 @@ describe('security: hostile input', () => {
         '--zzz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n',
       ],
     ])(
-      'rolls back a %s import the client abandons mid-body and frees its database connection',
+      'holds no database connection while a %s upload is in flight, and an abandoned one leaves nothing behind',
       async (_name, contentType, preamble) => {
         const { port } = new URL(app.url);
         const head = `${preamble}date,type,amount,category\n${'2026-02-01,expense,1.00,Abandoned\n'.repeat(200)}`;
+        const before = new Set(spoolFiles());
         const socket = connect(Number(port), '127.0.0.1');
         socket.on('error', () => undefined);
         await new Promise((r) => socket.once('connect', r));
@@ -781,10 +788,19 @@ describe('security: hostile input', () => {
           `POST /api/v1/transactions/import HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${analyst.token}\r\n` +
             `Content-Type: ${contentType}\r\nContent-Length: 1000000\r\n\r\n${head}`,
         );
-        // The import is streaming into COPY when the client goes away.
-        await waitFor('the import to start copying', async () => (await activeCopies()) > 0);
+        // The rows are read and spooled to a temporary file as they arrive ...
+        await waitFor('the upload to be spooled', async () =>
+          Promise.resolve(
+            spoolFiles().some((f) => !before.has(f) && statSync(join(tmpdir(), f)).size > 0),
+          ),
+        );
+        // ... but no COPY and no transaction is open until the whole file is in.
+        expect(await activeCopies()).toBe(0);
         socket.destroy();
-        await waitFor('the import to roll back', async () => (await activeCopies()) === 0);
+        await waitFor('the spool file to be removed', async () =>
+          Promise.resolve(spoolFiles().every((f) => before.has(f))),
+        );
+        expect(await activeCopies()).toBe(0);
         expect(await tableCounts()).toEqual(counts);
         await app.http().get('/health/ready').expect(200);
       },

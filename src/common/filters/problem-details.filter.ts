@@ -7,10 +7,13 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
+import { isPoolTimeout } from '../../database/pool-errors';
 import { type Problem, sendProblem } from '../problem';
 
+const RETRY_SOON = { 'Retry-After': '1' };
+
 /** Postgres error codes that mean the client sent something the schema refuses. */
-const PG_CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
+const PG_CLIENT_ERRORS: Record<string, Problem> = {
   '23505': { status: 409, detail: 'A resource with the same unique value already exists' },
   '23514': { status: 400, detail: 'A value is outside the allowed range' },
   '23503': { status: 422, detail: 'A referenced resource does not exist' },
@@ -24,6 +27,7 @@ const PG_CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
   '57014': {
     status: 503,
     detail: 'The query took too long and was cancelled; narrow the request and retry',
+    headers: RETRY_SOON,
   },
 };
 
@@ -61,6 +65,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
       const known = PG_CLIENT_ERRORS[code];
       if (known) return known;
+    }
+    if (isPoolTimeout(exception)) {
+      return {
+        status: 503,
+        detail: 'The server is busy (no database connection came free in time); retry shortly',
+        headers: RETRY_SOON,
+      };
     }
     return {
       status: 500,

@@ -3,9 +3,9 @@ import {
   type ExecutionContext,
   Injectable,
   type NestInterceptor,
-  SetMetadata,
   UseInterceptors,
   applyDecorators,
+  createParamDecorator,
 } from '@nestjs/common';
 import { ApiHeader, ApiConflictResponse, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -15,20 +15,23 @@ import { catchError, mergeMap } from 'rxjs/operators';
 import type { User } from '../../users/entities/user.entity';
 import { etagOf } from '../etag';
 import { ProblemResponse } from '../problem.response';
-import { IdempotencyService } from './idempotency.service';
+import { type HeldClaim, IdempotencyService } from './idempotency.service';
 
-const SUCCESS_STATUS = 'idempotentSuccessStatus';
+const CLAIM = Symbol('idempotencyClaim');
 
-/** Marks a JSON POST as replay-safe with `Idempotency-Key`; `status` is the route's success code. */
-export const Idempotent = (status: number) =>
+/**
+ * Marks a JSON POST as replay-safe with `Idempotency-Key`. The interceptor claims the key and
+ * replays finished requests; the handler receives the claim through `@HeldIdempotencyClaim()` and
+ * must store its response with `IdempotencyService.complete` inside the transaction of its write.
+ */
+export const Idempotent = () =>
   applyDecorators(
-    SetMetadata(SUCCESS_STATUS, status),
     UseInterceptors(IdempotencyInterceptor),
     ApiHeader({
       name: 'Idempotency-Key',
       required: false,
       description:
-        'Makes retries safe: the same key and body within 24 h replay the first response (1-255 printable characters)',
+        'Makes retries safe: the same key and body within 24 h replay the first response (1-255 printable characters). A claim whose request died is taken over by a retry after IDEMPOTENCY_LEASE (60 s)',
     }),
     ApiConflictResponse({
       type: ProblemResponse,
@@ -40,12 +43,23 @@ export const Idempotent = (status: number) =>
     }),
   );
 
+/** The claim the interceptor took for this request, or undefined without `Idempotency-Key`. */
+export const HeldIdempotencyClaim = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): KeyedClaim | undefined =>
+    context.switchToHttp().getRequest<Request & { [CLAIM]?: KeyedClaim }>()[CLAIM],
+);
+
+/** A held claim plus the hash of the request it was claimed for. */
+export interface KeyedClaim extends HeldClaim {
+  hash: string;
+}
+
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(private readonly keys: IdempotencyService) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<Request & { [CLAIM]?: KeyedClaim }>();
     const res = context.switchToHttp().getResponse<Response>();
     const header = req.headers['idempotency-key'];
     if (header === undefined) return next.handle();
@@ -62,22 +76,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (body && typeof body === 'object') res.setHeader('ETag', etagOf(body));
       return of(body);
     }
-    const status = Reflect.getMetadata(SUCCESS_STATUS, context.getHandler()) as number;
+    req[CLAIM] = { ...claim.claim, hash };
     return next.handle().pipe(
-      mergeMap((body: unknown) =>
-        from(
-          this.keys
-            .complete(userId, key, hash, {
-              status,
-              body,
-              location: (res.getHeader('Location') as string | undefined) ?? null,
-            })
-            .then(() => body),
-        ),
-      ),
       // A failed request frees its key so the client can retry; the original error still surfaces.
       catchError((error: unknown) =>
-        from(this.keys.release(userId, key)).pipe(mergeMap(() => throwError(() => error))),
+        from(this.keys.release(claim.claim)).pipe(mergeMap(() => throwError(() => error))),
       ),
     );
   }

@@ -1,5 +1,4 @@
 import {
-  BadRequestException,
   ConflictException,
   Injectable,
   Logger,
@@ -8,8 +7,11 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { query } from '../../database/sql';
+import { AppConfig } from '../../config/app-config';
+import { type Queryable, query } from '../../database/sql';
+import { validationProblem } from '../validation';
 
 const KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
 const TTL = "interval '24 hours'";
@@ -20,20 +22,36 @@ export interface StoredResponse {
   location: string | null;
 }
 
+/** A claim this request holds: only the holder of `token` can complete or release it. */
+export interface HeldClaim {
+  userId: string;
+  key: string;
+  token: string;
+}
+
 export type Claim =
-  { kind: 'claimed' } | { kind: 'replay'; hash: string; response: StoredResponse };
+  | { kind: 'claimed'; claim: HeldClaim }
+  | { kind: 'replay'; hash: string; response: StoredResponse };
 
 /**
  * `Idempotency-Key` bookkeeping in PostgreSQL: the primary key (user, key) makes exactly one
  * request win the claim across instances; the winner stores its response for replays within
  * 24 hours. Keys are scoped to the user, so two users cannot collide or read each other's.
+ *
+ * The response is stored by `complete` inside the same database transaction as the write it
+ * answers, so a claim that never completed is a claim under which nothing was committed. Once its
+ * lease (IDEMPOTENCY_LEASE) has passed, a retry may take it over; the request that held it, if it
+ * is somehow still running, then fails its own `complete` and rolls back.
  */
 @Injectable()
 export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(IdempotencyService.name);
   private timer?: NodeJS.Timeout;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   onApplicationBootstrap(): void {
     void this.purge();
@@ -47,43 +65,46 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
 
   static checkKey(key: string | string[]): string {
     if (typeof key !== 'string' || !KEY.test(key)) {
-      throw new BadRequestException({
-        message: 'Validation failed',
-        errors: [
-          {
-            field: 'Idempotency-Key',
-            message: 'Idempotency-Key must be 1-255 printable ASCII characters',
-          },
-        ],
-      });
+      throw validationProblem([
+        {
+          field: 'Idempotency-Key',
+          message: 'Idempotency-Key must be 1-255 printable ASCII characters',
+        },
+      ]);
     }
     return key;
   }
 
   /**
-   * Claims the key, or finds the finished request that holds it. A request still in flight is a
-   * 409. `hash` may be null when the body is not known yet (streamed uploads); the caller then
-   * compares hashes itself and stores its own with `complete`.
+   * Claims the key, or finds the finished request that holds it. A request still in flight (its
+   * lease not yet over) is a 409. `hash` may be null when the body is not known yet (streamed
+   * uploads); the caller then compares hashes itself and stores its own with `complete`.
    */
   async claim(userId: string, key: string, hash: string | null): Promise<Claim> {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    const claim: HeldClaim = { userId, key, token: randomUUID() };
+    const lease = this.config.idempotencyLease;
+    for (let attempt = 0; attempt < 3; attempt++) {
       const inserted = await query(
         this.db,
-        `INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
-        [userId, key, hash ?? ''],
+        `INSERT INTO idempotency_keys (user_id, key, request_hash, claim_token) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING RETURNING 1`,
+        [userId, key, hash ?? '', claim.token],
       );
-      if (inserted.length > 0) return { kind: 'claimed' };
+      if (inserted.length > 0) return { kind: 'claimed', claim };
       const [row] = await query<{
         hash: string;
         status: number | null;
         body: string | null;
         location: string | null;
         expired: boolean;
+        lapsed: boolean;
       }>(
         this.db,
-        `SELECT request_hash AS hash, status_code AS status, response AS body, location, created_at < now() - ${TTL} AS expired
+        `SELECT request_hash AS hash, status_code AS status, response AS body, location,
+           created_at < now() - ${TTL} AS expired,
+           claimed_at < now() - make_interval(secs => $3) AS lapsed
          FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
-        [userId, key],
+        [userId, key, lease],
       );
       if (!row) continue;
       if (row.expired) {
@@ -94,8 +115,21 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
         );
         continue;
       }
-      if (row.status === null)
-        throw new ConflictException('A request with this Idempotency-Key is still in progress');
+      if (row.status === null) {
+        if (!row.lapsed) throw inFlight();
+        // The request that claimed it died before committing anything: take the claim over.
+        const taken = await query(
+          this.db,
+          `UPDATE idempotency_keys
+           SET claim_token = $3, request_hash = $4, claimed_at = now(), created_at = now()
+           WHERE user_id = $1 AND key = $2 AND completed_at IS NULL
+             AND claimed_at < now() - make_interval(secs => $5)
+           RETURNING 1`,
+          [userId, key, claim.token, hash ?? '', lease],
+        );
+        if (taken.length > 0) return { kind: 'claimed', claim };
+        continue;
+      }
       if (hash !== null && row.hash !== hash) throw mismatch();
       // Stored as text, not jsonb, so the replay is byte-for-byte the first response.
       const body: unknown = row.body === null ? null : JSON.parse(row.body);
@@ -105,29 +139,44 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
         response: { status: row.status, body, location: row.location },
       };
     }
-    throw new ConflictException('A request with this Idempotency-Key is still in progress');
+    throw inFlight();
   }
 
+  /**
+   * Stores the response through `db`, the connection of the transaction that makes the change,
+   * so the two commit together. A claim taken over by a retry meanwhile fails here (409), which
+   * rolls the change back.
+   */
   async complete(
-    userId: string,
-    key: string,
+    db: Queryable,
+    claim: HeldClaim,
     hash: string,
     response: StoredResponse,
   ): Promise<void> {
-    await query(
-      this.db,
-      `UPDATE idempotency_keys SET request_hash = $3, status_code = $4, response = $5, location = $6, completed_at = now()
-       WHERE user_id = $1 AND key = $2`,
-      [userId, key, hash, response.status, JSON.stringify(response.body), response.location],
+    const rows = await query(
+      db,
+      `UPDATE idempotency_keys SET request_hash = $4, status_code = $5, response = $6, location = $7, completed_at = now()
+       WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND completed_at IS NULL
+       RETURNING 1`,
+      [
+        claim.userId,
+        claim.key,
+        claim.token,
+        hash,
+        response.status,
+        JSON.stringify(response.body),
+        response.location,
+      ],
     );
+    if (rows.length === 0) throw inFlight();
   }
 
-  /** A failed request frees its key, so the client may retry with it. */
-  async release(userId: string, key: string): Promise<void> {
+  /** A failed request frees its key, so the client may retry with it at once. */
+  async release(claim: HeldClaim): Promise<void> {
     await query(
       this.db,
-      `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND completed_at IS NULL`,
-      [userId, key],
+      `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND completed_at IS NULL`,
+      [claim.userId, claim.key, claim.token],
     );
   }
 
@@ -138,6 +187,10 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
       this.logger.warn(`could not purge expired idempotency keys: ${String(error)}`);
     }
   }
+}
+
+function inFlight(): ConflictException {
+  return new ConflictException('A request with this Idempotency-Key is still in progress');
 }
 
 export function mismatch(): UnprocessableEntityException {

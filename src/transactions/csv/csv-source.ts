@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   PayloadTooLargeException,
+  RequestTimeoutException,
   UnprocessableEntityException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
@@ -9,16 +10,26 @@ import type { Request } from 'express';
 import type { Hash } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 
+export interface UploadLimits {
+  maxBytes: number;
+  /** An upload that sends nothing for this long is abandoned with a 408. */
+  idleTimeoutMs: number;
+}
+
 /**
  * The uploaded CSV as a stream of text: a `text/csv` body as is, or the `file` part of a
  * multipart form. Nothing is buffered beyond a chunk; the size limit is enforced while reading.
+ * `hash`, when given, is fed every byte of the file (for Idempotency-Key comparisons).
  */
-/** `hash`, when given, is fed every byte of the file (for Idempotency-Key comparisons). */
-export function csvUpload(req: Request, maxBytes: number, hash?: Hash): Promise<Readable> {
+export function csvUpload(
+  req: Request,
+  { maxBytes, idleTimeoutMs }: UploadLimits,
+  hash?: Hash,
+): Promise<Readable> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw new PayloadTooLargeException(`The file exceeds ${maxBytes} bytes`);
   if (req.is('text/csv'))
-    return Promise.resolve(req.pipe(guarded(req, new Utf8Text(maxBytes, hash))));
+    return Promise.resolve(req.pipe(guarded(req, idleTimeoutMs, new Utf8Text(maxBytes, hash))));
   if (!req.is('multipart/form-data')) {
     throw new UnsupportedMediaTypeException(
       'Send the CSV as text/csv or as the `file` field of multipart/form-data',
@@ -39,7 +50,7 @@ export function csvUpload(req: Request, maxBytes: number, hash?: Hash): Promise<
         return;
       }
       found = true;
-      const text = guarded(req, new Utf8Text(maxBytes, hash));
+      const text = guarded(req, idleTimeoutMs, new Utf8Text(maxBytes, hash));
       // A truncated or malformed form is the client's fault (400), not a server error.
       file.on('error', () => text.destroy(new BadRequestException('Malformed multipart body')));
       resolve(file.pipe(text));
@@ -54,14 +65,15 @@ export function csvUpload(req: Request, maxBytes: number, hash?: Hash): Promise<
 }
 
 /**
- * Two ways an upload fails before or while it is read, both of which used to take the service
- * down: the body turns out malformed in the very tick the stream is handed over, before the reader
- * has attached its handlers (an unhandled 'error' event crashes the process), and the client goes
- * away mid-body (the stream would never end, and the import would hold its COPY connection and
- * transaction open forever). The error is kept on the stream (`errored`) for the reader's
- * `pipeline`, and an interrupted request ends the stream with a 400.
+ * Three ways an upload fails before or while it is read: the body turns out malformed in the very
+ * tick the stream is handed over, before the reader has attached its handlers (an unhandled
+ * 'error' event would crash the process); the client goes away mid-body (the stream would never
+ * end); the client stops sending (it would hold its socket and the import's spool file until the
+ * request timeout). The error is kept on the stream (`errored`) for the reader's `pipeline`; an
+ * interrupted request ends the stream with a 400, a stalled one with a 408 that closes the
+ * connection.
  */
-function guarded(req: Request, text: Utf8Text): Utf8Text {
+function guarded(req: Request, idleTimeoutMs: number, text: Utf8Text): Utf8Text {
   text.on('error', () => undefined);
   const interrupted = () => {
     if (!req.complete)
@@ -69,6 +81,16 @@ function guarded(req: Request, text: Utf8Text): Utf8Text {
   };
   if (req.destroyed) interrupted();
   else req.once('close', interrupted);
+  req.setTimeout(idleTimeoutMs, () =>
+    text.destroy(
+      new RequestTimeoutException({
+        message: `The upload sent nothing for ${idleTimeoutMs} ms and was abandoned`,
+        headers: { Connection: 'close' },
+      }),
+    ),
+  );
+  // The idle timer is the socket's: a kept-alive connection must not inherit it.
+  text.once('close', () => req.setTimeout(0));
   return text;
 }
 

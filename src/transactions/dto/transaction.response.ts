@@ -41,3 +41,6 @@ export class TransactionCursorResponse {
   data!: TransactionResponse[];
   meta!: CursorMeta;
 }
+
+/** Where a transaction lives (the `Location` of a create, also stored for idempotent replays). */
+export const transactionPath = (id: string) => `/api/v1/transactions/${id}`;

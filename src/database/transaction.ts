@@ -1,0 +1,98 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Pool, PoolClient } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * The one rule that keeps the pool from starving: code that holds a pooled connection (inside a
+ * transaction, or a checked-out client streaming a COPY or an export) does all its work on that
+ * connection and never waits for a second one. With N connections and N such requests each
+ * waiting for another, nothing moves until the timeouts fire.
+ *
+ * `inTransaction` and `holding` mark the async scope that holds a connection; `guardPool` makes
+ * the pool refuse a checkout from inside such a scope at once, so a repository call that forgot
+ * its transaction's manager fails loudly in every test instead of deadlocking under load.
+ */
+const holdingConnection = new AsyncLocalStorage<true>();
+
+export class NestedConnectionError extends Error {
+  constructor() {
+    super(
+      'A pooled connection was requested while this request already holds one (inside a transaction): pass the transaction manager instead',
+    );
+  }
+}
+
+/** Runs `fn` in one database transaction; everything inside must use `m`. */
+export function inTransaction<T>(
+  db: DataSource,
+  fn: (m: EntityManager) => Promise<T>,
+): Promise<T> {
+  // eslint-disable-next-line no-restricted-properties -- the one place a transaction is opened
+  return db.transaction((m) => holdingConnection.run(true, () => fn(m)));
+}
+
+/**
+ * Runs `fn` with a checked-out pg client (COPY, a streamed export), inside the guarded scope. A
+ * client whose work failed is discarded rather than returned to the pool mid-statement.
+ */
+export async function withClient<T>(
+  db: DataSource,
+  fn: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await poolOf(db).connect();
+  let failed = false;
+  try {
+    return await holdingConnection.run(true, () => fn(client));
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    client.release(failed);
+  }
+}
+
+/**
+ * A transaction on a checked-out client, for streams (a COPY, an export's cursor): BEGIN with
+ * `begin`, no statement timeout (a stream is many messages, not one runaway statement), COMMIT
+ * when `fn` resolves, ROLLBACK when it throws.
+ */
+export function inClientTransaction<T>(
+  db: DataSource,
+  begin: 'BEGIN' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  fn: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  return withClient(db, async (client) => {
+    await client.query(begin);
+    try {
+      await client.query('SET LOCAL statement_timeout = 0');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/** Installs the guard on the data source's pool (once, after it is initialised). */
+export function guardPool(db: DataSource): void {
+  const pool = poolOf(db);
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  pool.connect = ((...args: unknown[]) => {
+    if (holdingConnection.getStore()) {
+      const error = new NestedConnectionError();
+      const callback = args[0];
+      if (typeof callback === 'function') {
+        (callback as (e: Error) => void)(error);
+        return undefined;
+      }
+      return Promise.reject(error);
+    }
+    return connect(...args);
+  }) as Pool['connect'];
+}
+
+function poolOf(db: DataSource): Pool {
+  return (db.driver as unknown as { master: Pool }).master;
+}

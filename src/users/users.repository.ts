@@ -1,0 +1,115 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { likePattern } from '../common/validators';
+import { query } from '../database/sql';
+import type { ListUsersDto } from './dto/list-users.dto';
+import { User } from './entities/user.entity';
+
+export type UserChanges = Partial<Pick<User, 'name' | 'role' | 'isActive' | 'passwordHash'>>;
+
+/**
+ * Every query on `users`. Methods that take an `EntityManager` run inside the caller's
+ * transaction; the others use the pool and must not be called from inside one.
+ */
+@Injectable()
+export class UsersRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The per-request reload behind the JWT guard, or the user a refresh token belongs to. */
+  // Plain SQL rather than the repository's find(): it runs on every request, and the ORM's query
+  // building and hydration cost more than the lookup itself (profiled under load).
+  async findActiveById(id: string, m: EntityManager = this.db.manager): Promise<User | null> {
+    const [user] = await query<User>(
+      m,
+      `SELECT id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"
+       FROM users WHERE id = $1 AND is_active`,
+      [id],
+    );
+    return user ?? null;
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.db.getRepository(User).findOneBy({ id });
+  }
+
+  findByEmailWithHash(email: string): Promise<User | null> {
+    return this.withHash().where('u.email = :email', { email }).getOne();
+  }
+
+  findWithHash(id: string): Promise<User | null> {
+    return this.withHash().where('u.id = :id', { id }).getOne();
+  }
+
+  async list(q: ListUsersDto, page: number, limit: number): Promise<[User[], number]> {
+    const qb = this.db.getRepository(User).createQueryBuilder('u');
+    if (q.role) qb.andWhere('u.role = :role', { role: q.role });
+    if (q.isActive !== undefined) qb.andWhere('u.is_active = :isActive', { isActive: q.isActive });
+    if (q.q) qb.andWhere('(u.name ILIKE :q OR u.email ILIKE :q)', { q: likePattern(q.q) });
+    return qb
+      .orderBy('u.created_at', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .skip((page - 1) * limit)
+      .take(limit)
+      .getManyAndCount();
+  }
+
+  /**
+   * Sets a new password hash only if the stored one is still `expectedHash` (the one the caller
+   * verified the current password against), so two concurrent changes cannot both win.
+   */
+  async replacePasswordHash(
+    m: EntityManager,
+    id: string,
+    expectedHash: string,
+    newHash: string,
+  ): Promise<boolean> {
+    const rows = await query(
+      m,
+      `UPDATE users SET password_hash = $3, updated_at = now()
+       WHERE id = $1 AND password_hash = $2 RETURNING 1`,
+      [id, expectedHash, newHash],
+    );
+    return rows.length > 0;
+  }
+
+  async insert(
+    m: EntityManager,
+    user: Pick<User, 'name' | 'email' | 'role' | 'passwordHash'>,
+  ): Promise<User> {
+    const repo = m.getRepository(User);
+    const { identifiers } = await repo.insert(user);
+    return repo.findOneByOrFail({ id: identifiers[0].id as string });
+  }
+
+  count(m: EntityManager): Promise<number> {
+    return m.getRepository(User).count();
+  }
+
+  lock(m: EntityManager, id: string): Promise<User | null> {
+    return m.getRepository(User).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(m: EntityManager, id: string, changes: UserChanges): Promise<User> {
+    const repo = m.getRepository(User);
+    if (Object.keys(changes).length > 0) await repo.update({ id }, changes);
+    return repo.findOneByOrFail({ id });
+  }
+
+  countOtherActiveAdmins(m: EntityManager, exceptId: string): Promise<number> {
+    return m
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .where(`u.role = 'admin' AND u.is_active AND u.id <> :exceptId`, { exceptId })
+      .getCount();
+  }
+
+  /** Serialises the callers of one `key` until the transaction ends (pg_advisory_xact_lock). */
+  async lockKey(m: EntityManager, key: number): Promise<void> {
+    await m.query('SELECT pg_advisory_xact_lock($1)', [key]);
+  }
+
+  private withHash() {
+    return this.db.getRepository(User).createQueryBuilder('u').addSelect('u.passwordHash');
+  }
+}
