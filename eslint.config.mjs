@@ -17,12 +17,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/no-extraneous-class': 'off',
       'no-console': 'error',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
       // Transactions open through database/transaction.ts, which marks the scope that holds a
       // connection so the pool guard can refuse a second checkout (pool starvation).
       'no-restricted-properties': [
         'error',
         { property: 'transaction', message: 'Use inTransaction() from src/database/transaction.ts' },
-        { property: 'createQueryRunner', message: 'Use inTransaction() or holding() from src/database/transaction.ts' },
+        { property: 'createQueryRunner', message: 'Use inClientTransaction() or withClient() from src/database/transaction.ts' },
       ],
     },
   },
