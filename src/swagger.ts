@@ -10,6 +10,7 @@ Finance records with role-based access.
 * **Money** is a decimal string with two decimals (\`"1234.50"\`), never a float.
 * **Unknown** body fields and query parameters are rejected with 400; a repeated query parameter too.
 * **Rate limits**: per user (per IP when anonymous), plus stricter limits on login; 429 carries \`Retry-After\`.
+* **Busy**: any route may answer 503 with \`Retry-After\` when no database connection comes free within \`DB_POOL_TIMEOUT_MS\` or a query runs past its timeout; retrying later is safe (use \`Idempotency-Key\` on creates and imports).
 `.trim();
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {

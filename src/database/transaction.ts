@@ -23,10 +23,7 @@ export class NestedConnectionError extends Error {
 }
 
 /** Runs `fn` in one database transaction; everything inside must use `m`. */
-export function inTransaction<T>(
-  db: DataSource,
-  fn: (m: EntityManager) => Promise<T>,
-): Promise<T> {
+export function inTransaction<T>(db: DataSource, fn: (m: EntityManager) => Promise<T>): Promise<T> {
   // eslint-disable-next-line no-restricted-properties -- the one place a transaction is opened
   return db.transaction((m) => holdingConnection.run(true, () => fn(m)));
 }

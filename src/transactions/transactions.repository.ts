@@ -144,10 +144,7 @@ export class TransactionsRepository {
     return row;
   }
 
-  async softDelete(
-    id: string,
-    m: EntityManager,
-  ): Promise<TransactionResponse | undefined> {
+  async softDelete(id: string, m: EntityManager): Promise<TransactionResponse | undefined> {
     const [row] = await query<TransactionResponse>(
       m,
       `UPDATE transactions t SET deleted_at = now(), updated_at = now()
@@ -157,10 +154,7 @@ export class TransactionsRepository {
     return row;
   }
 
-  async restore(
-    id: string,
-    m: EntityManager,
-  ): Promise<TransactionResponse | undefined> {
+  async restore(id: string, m: EntityManager): Promise<TransactionResponse | undefined> {
     const [row] = await query<TransactionResponse>(
       m,
       `UPDATE transactions t SET deleted_at = NULL, updated_at = now()

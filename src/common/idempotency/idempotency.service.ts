@@ -171,6 +171,27 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     if (rows.length === 0) throw inFlight();
   }
 
+  /**
+   * Keeps renewing the claim's lease while a long request (an upload) runs, so a retry cannot take
+   * over a claim whose request is alive; returns the function that stops it.
+   */
+  keepAlive(claim: HeldClaim): () => void {
+    const timer = setInterval(
+      () =>
+        void query(
+          this.db,
+          `UPDATE idempotency_keys SET claimed_at = now()
+           WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND completed_at IS NULL`,
+          [claim.userId, claim.key, claim.token],
+        ).catch((error: unknown) =>
+          this.logger.warn(`could not renew an idempotency lease: ${String(error)}`),
+        ),
+      (this.config.idempotencyLease * 1000) / 3,
+    );
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   /** A failed request frees its key, so the client may retry with it at once. */
   async release(claim: HeldClaim): Promise<void> {
     await query(

@@ -8,6 +8,8 @@ import {
   ApiOkResponse,
   ApiPayloadTooLargeResponse,
   ApiProduces,
+  ApiRequestTimeoutResponse,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
@@ -49,6 +51,7 @@ export class TransactionsCsvController {
    * Import transactions from CSV with header date,type,amount,category[,notes] (any order and
    * case), as `text/csv` or the `file` field of `multipart/form-data`. Every row is validated
    * like POST /transactions. Default all-or-nothing: any bad row gives 422 and writes nothing.
+   * The whole upload is received and checked before anything is written.
    */
   @Post('import')
   @Auth('admin', 'analyst')
@@ -75,6 +78,15 @@ export class TransactionsCsvController {
     description: 'Dry run: what the import would do; nothing written',
   })
   @ApiValidationResponse('Invalid query parameters')
+  @ApiRequestTimeoutResponse({
+    type: ProblemResponse,
+    description: 'The upload sent nothing for IMPORT_IDLE_TIMEOUT_MS; the connection is closed',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ProblemResponse,
+    description:
+      'IMPORT_CONCURRENCY imports are already writing on this server; retry after `Retry-After` seconds',
+  })
   @ApiPayloadTooLargeResponse({
     type: ProblemResponse,
     description: 'The file exceeds IMPORT_MAX_BYTES',

@@ -119,11 +119,14 @@ export class TransactionsCsvService {
       if (hash.digest('hex') !== claim.hash) throw mismatch();
       return { ...(claim.response.body as ImportResultResponse), dryRun: false, replayed: true };
     }
+    const stopRenewing = this.keys.keepAlive(claim.claim);
     try {
       return await this.importFile(actor, q, req, claim.claim);
     } catch (error) {
       await this.keys.release(claim.claim);
       throw error;
+    } finally {
+      stopRenewing();
     }
   }
 

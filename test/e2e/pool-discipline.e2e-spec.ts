@@ -1,0 +1,361 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import type { Pool } from 'pg';
+import { startApp, stopProcess, type TestApp } from '../app';
+import { bearer, createUser, login, loginAdmin, type TestUser } from '../factories';
+import { expectProblem } from '../problems';
+
+/**
+ * The rules that keep one request from holding a pooled connection while it waits for another
+ * (API.md section 8), checked where they would break first: an instance with ONE connection.
+ * There, any code path that asks the pool for a second connection inside a transaction either
+ * trips the pool guard (a 500) or waits for itself until DB_POOL_TIMEOUT_MS (a 503); so every
+ * write path answering its contract status below proves it does all its work on one connection.
+ */
+
+const marker = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const tx = (over: Record<string, unknown> = {}) => ({
+  type: 'expense',
+  amount: '10.00',
+  category: 'Food',
+  date: '2026-03-01',
+  ...over,
+});
+
+const csv = (notes: string, rows = 3) =>
+  `date,type,amount,category,notes\n${Array.from({ length: rows }, (_, i) => `2026-03-0${i + 1},expense,1.0${i},Import,${notes}`).join('\n')}\n`;
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+const rowsWithNotes = async (sql: Pool, notes: string) =>
+  (
+    await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM transactions WHERE notes = $1', [
+      notes,
+    ])
+  ).rows[0].n;
+
+/** The app's backends that are inside a transaction (waiting on a lock, copying, or idle in one). */
+const openTransactions = async (sql: Pool) =>
+  (
+    await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+         AND application_name = 'finance-api'`,
+    )
+  ).rows[0].n;
+
+describe('one pooled connection (DB_POOL_MAX=1)', () => {
+  let app: TestApp;
+  let admin: TestUser;
+
+  beforeAll(async () => {
+    // A short pool wait turns a request waiting for itself into a quick 503 instead of a hang.
+    app = await startApp({ DB_POOL_MAX: '1', DB_POOL_TIMEOUT_MS: '3000' });
+    admin = await loginAdmin(app);
+  });
+  afterAll(() => app.stop());
+
+  const as = (user: TestUser) => ({
+    get: (path: string) => app.http().get(path).set(bearer(user)),
+    post: (path: string) => app.http().post(path).set(bearer(user)),
+    patch: (path: string) => app.http().patch(path).set(bearer(user)),
+    del: (path: string) => app.http().delete(path).set(bearer(user)),
+  });
+
+  it('answers every auth write with its contract status', async () => {
+    const user = await createUser(app, admin, 'viewer');
+    const first = await login(app, user.email, user.password);
+    const rotated = await app
+      .http()
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: first.refreshToken })
+      .expect(200);
+    // Reuse: revokes the family and writes the audit entry, all in the refresh's transaction.
+    expectProblem(
+      await app.http().post('/api/v1/auth/refresh').send({ refreshToken: first.refreshToken }),
+      401,
+    );
+    expectProblem(
+      await app
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: rotated.body.refreshToken }),
+      401,
+    );
+    const again = await login(app, user.email, user.password);
+    await app
+      .http()
+      .post('/api/v1/auth/logout')
+      .send({ refreshToken: again.refreshToken })
+      .expect(204);
+    await as({ ...user, token: again.accessToken })
+      .post('/api/v1/auth/password')
+      .send({ currentPassword: user.password, newPassword: 'a-new-password-1' })
+      .expect(204);
+    expectProblem(
+      await as({ ...user, token: again.accessToken })
+        .post('/api/v1/auth/password')
+        .send({ currentPassword: user.password, newPassword: 'another-password-2' }),
+      400,
+    );
+    expectProblem(
+      await app
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: 'wrong-one' }),
+      401,
+    );
+  });
+
+  it('answers every user write with its contract status', async () => {
+    const user = await createUser(app, admin, 'analyst');
+    const path = `/api/v1/users/${user.id}`;
+    const read = await as(admin).get(path).expect(200);
+    await as(admin)
+      .patch(path)
+      .set('If-Match', read.headers.etag)
+      .send({ name: 'Renamed' })
+      .expect(200);
+    expectProblem(
+      await as(admin).patch(path).set('If-Match', read.headers.etag).send({ name: 'Stale' }),
+      412,
+    );
+    await as(admin)
+      .patch(path)
+      .send({ role: 'viewer', password: 'changed-password-1' })
+      .expect(200);
+    await as(admin).patch(path).send({ isActive: false }).expect(200);
+    expectProblem(await as(admin).patch(`/api/v1/users/${admin.id}`).send({ role: 'viewer' }), 409);
+    expectProblem(
+      await as(admin)
+        .post('/api/v1/users')
+        .send({ name: 'Twin', email: user.email, password: 'password-123', role: 'viewer' }),
+      409,
+    );
+  });
+
+  it('answers every transaction write with its contract status', async () => {
+    const notes = marker('one-connection');
+    const created = await as(admin).post('/api/v1/transactions').send(tx({ notes })).expect(201);
+    const path = `/api/v1/transactions/${created.body.id as string}`;
+    const key = marker('key');
+    const keyed = await as(admin)
+      .post('/api/v1/transactions')
+      .set('Idempotency-Key', key)
+      .send(tx({ notes }))
+      .expect(201);
+    const replay = await as(admin)
+      .post('/api/v1/transactions')
+      .set('Idempotency-Key', key)
+      .send(tx({ notes }))
+      .expect(201);
+    expect(replay.body.id).toBe(keyed.body.id);
+    await as(admin)
+      .patch(path)
+      .set('If-Match', created.headers.etag)
+      .send({ amount: '11.00' })
+      .expect(200);
+    expectProblem(
+      await as(admin).patch(path).set('If-Match', created.headers.etag).send({ amount: '12.00' }),
+      412,
+    );
+    await as(admin).del(path).expect(204);
+    expectProblem(await as(admin).del(path), 404);
+    await as(admin).post(`${path}/restore`).expect(200);
+    // The 409 of restoring a live row is decided by a second query inside the restore's transaction.
+    expectProblem(await as(admin).post(`${path}/restore`), 409);
+    expect(await rowsWithNotes(app.sql, notes)).toBe(2);
+  });
+
+  it('imports, replays a keyed import and exports on one connection', async () => {
+    const notes = marker('one-connection-import');
+    const key = marker('import-key');
+    const send = () =>
+      as(admin)
+        .post('/api/v1/transactions/import')
+        .set('Content-Type', 'text/csv')
+        .set('Idempotency-Key', key)
+        .send(csv(notes));
+    expect((await send().expect(201)).body).toEqual({ imported: 3, skipped: 0, errors: [] });
+    const replay = await send().expect(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    await as(admin)
+      .post('/api/v1/transactions/import?mode=partial')
+      .set('Content-Type', 'text/csv')
+      .send(`${csv(notes, 1)}not-a-date,expense,1.00,Import,${notes}\n`)
+      .expect(201);
+    expect(await rowsWithNotes(app.sql, notes)).toBe(4);
+    const exported = await as(admin).get('/api/v1/transactions/export').expect(200);
+    expect(exported.text.split(notes).length - 1).toBe(4);
+    await as(admin).get('/api/v1/dashboard').expect(200);
+  });
+});
+
+describe('a stalled upload (IMPORT_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1)', () => {
+  let app: TestApp;
+  let analyst: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp({ DB_POOL_MAX: '1', IMPORT_IDLE_TIMEOUT_MS: '1000' });
+    analyst = await createUser(app, await loginAdmin(app), 'analyst');
+  });
+  afterAll(() => app.stop());
+
+  it('holds no connection while it stalls, and is cut off with a 408 that closes the connection', async () => {
+    const notes = marker('stalled');
+    const spools = () => readdirSync(tmpdir()).filter((f) => f.startsWith('finance-import-'));
+    const before = new Set(spools());
+    const socket = connect(Number(new URL(app.url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    await new Promise((r) => socket.once('connect', r));
+    const started = Date.now();
+    socket.write(
+      `POST /api/v1/transactions/import HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${analyst.token}\r\n` +
+        `Content-Type: text/csv\r\nContent-Length: 100000\r\n\r\n${csv(notes, 5)}`,
+    );
+    // While the upload stalls, the only pooled connection serves everyone else at once.
+    await sleep(200);
+    await app.http().get('/api/v1/transactions').set(bearer(analyst)).expect(200);
+    expect(await openTransactions(app.sql)).toBe(0);
+
+    await closed;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toMatch(/content-type: application\/problem\+json/i);
+    expect(answer).toMatch(/connection: close/i);
+    expect(await rowsWithNotes(app.sql, notes)).toBe(0);
+    await waitFor('the spool file to be removed', () =>
+      Promise.resolve(spools().every((f) => before.has(f))),
+    );
+  });
+});
+
+describe('an Idempotency-Key whose request died (IDEMPOTENCY_LEASE)', () => {
+  let app: TestApp;
+  let admin: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp();
+    admin = await loginAdmin(app);
+  });
+  afterAll(() => app.stop());
+
+  it('answers 409 until the lease passes, then lets a retry take the claim over and write exactly once', async () => {
+    // A second instance on the same database: the one that is killed mid-request.
+    const doomed = await startApp({}, { databaseUrl: app.databaseUrl });
+    const notes = marker('lease');
+    const key = marker('lease-key');
+    const body = tx({ notes });
+    const lock = await app.sql.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE transactions IN SHARE MODE');
+      const inFlight = doomed
+        .http()
+        .post('/api/v1/transactions')
+        .set(bearer(admin))
+        .set('Idempotency-Key', key)
+        .send(body)
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+      // The request has claimed the key and its INSERT waits for the lock: kill the instance.
+      await waitFor('the INSERT to wait for its lock', async () => {
+        const { rows } = await app.sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO transactions%'`,
+        );
+        return rows[0].n > 0;
+      });
+      await stopProcess(doomed.child, 'SIGKILL');
+      await inFlight;
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
+    await doomed.stop();
+    // Its backend notices the closed socket and rolls back: nothing was committed under the claim.
+    await waitFor('the dead request to roll back', async () => {
+      const { rows } = await app.sql.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE '%INSERT INTO transactions%' AND pid <> pg_backend_pid()`,
+      );
+      return rows[0].n === 0;
+    });
+    expect(await rowsWithNotes(app.sql, notes)).toBe(0);
+
+    const retry = () =>
+      app
+        .http()
+        .post('/api/v1/transactions')
+        .set(bearer(admin))
+        .set('Idempotency-Key', key)
+        .send(body);
+    expectProblem(await retry(), 409);
+    // Let the 60 s lease pass without waiting for it.
+    await app.sql.query(
+      `UPDATE idempotency_keys SET claimed_at = claimed_at - interval '61 seconds' WHERE key = $1`,
+      [key],
+    );
+    const taken = await retry().expect(201);
+    expect(taken.headers['idempotent-replayed']).toBeUndefined();
+    const replay = await retry().expect(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body.id).toBe(taken.body.id);
+    expect(await rowsWithNotes(app.sql, notes)).toBe(1);
+  });
+
+  it('keeps a claim whose lease has not passed: a retry gets 409 while the first request still runs', async () => {
+    const notes = marker('lease-live');
+    const key = marker('lease-live-key');
+    const lock = await app.sql.connect();
+    let first: Promise<number> | undefined;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE transactions IN SHARE MODE');
+      first = app
+        .http()
+        .post('/api/v1/transactions')
+        .set(bearer(admin))
+        .set('Idempotency-Key', key)
+        .send(tx({ notes }))
+        .then((r) => r.status);
+      await waitFor('the first request to claim the key', async () => {
+        const { rows } = await app.sql.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [
+          key,
+        ]);
+        return rows.length > 0;
+      });
+      expectProblem(
+        await app
+          .http()
+          .post('/api/v1/transactions')
+          .set(bearer(admin))
+          .set('Idempotency-Key', key)
+          .send(tx({ notes })),
+        409,
+      );
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
+    expect(await first).toBe(201);
+    expect(await rowsWithNotes(app.sql, notes)).toBe(1);
+  });
+});
