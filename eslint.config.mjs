@@ -32,6 +32,14 @@ export default tseslint.config(
     },
   },
   {
+    // Migrations are history: shared SQL and constants live in src/database/, never in a migration.
+    files: ['src/**/*.ts'],
+    ignores: ['src/database/migrations/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/migrations/*'], message: 'Runtime code never imports a migration' }] }],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', '**/*.spec.ts'],
     rules: {
       'no-console': 'off',

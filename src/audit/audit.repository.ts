@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { addDays } from '../common/dates';
-import { Params, query } from '../database/sql';
+import { Params, type Queryable, query } from '../database/sql';
 import type { AuditLogResponse, ListAuditLogsDto } from './dto/list-audit-logs.dto';
 
 export interface AuditKeyset {
@@ -10,9 +10,34 @@ export interface AuditKeyset {
   id: string;
 }
 
+/** An entry as written: who, what, and the request it came from. */
+export interface AuditRow {
+  actorId: string | null;
+  action: string;
+  entityType: string;
+  changes: Record<string, unknown>;
+  requestId: string | null;
+  ip: string | null;
+}
+
+/** Every query on `audit_logs` (append-only: a trigger refuses UPDATE, DELETE and TRUNCATE). */
 @Injectable()
 export class AuditRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Appends one entry through `db`, the connection of the change it describes. */
+  async insert(db: Queryable, entry: AuditRow & { entityId: string | null }): Promise<void> {
+    const params = new Params();
+    await db.query(insertSql(params, entry, params.p(entry.entityId)), params.values);
+  }
+
+  /**
+   * The same INSERT as a data-modifying CTE body for the caller's own statement: one entry per
+   * row of `source`, whose `id` is the entity id, so a change and its entries are one statement.
+   */
+  insertFrom(params: Params, source: string, entry: AuditRow): string {
+    return `${insertSql(params, entry, `${source}.id`)} FROM ${source}`;
+  }
 
   /** Newest first; `after` continues strictly past the last row of the previous page. */
   list(
@@ -39,4 +64,11 @@ export class AuditRepository {
       params.values,
     );
   }
+}
+
+function insertSql(params: Params, entry: AuditRow, entityId: string): string {
+  return `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip)
+    SELECT ${params.p(entry.actorId)}::uuid, ${params.p(entry.action)}, ${params.p(entry.entityType)},
+      ${entityId}::uuid, ${params.p(JSON.stringify(entry.changes))}::jsonb,
+      ${params.p(entry.requestId)}, ${params.p(entry.ip)}`;
 }

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
+import { CursorCodec, keysetPage } from '../common/cursor';
 import { currentRequest } from '../common/request-context';
-import { Params, type Queryable } from '../database/sql';
+import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
+import { AppConfig } from '../config/app-config';
+import type { Params, Queryable } from '../database/sql';
+import { type AuditKeyset, AuditRepository, type AuditRow } from './audit.repository';
+import type { AuditLogListResponse, ListAuditLogsDto } from './dto/list-audit-logs.dto';
 
 export const AUDIT_ACTIONS = [
   'user.create',
@@ -29,30 +35,59 @@ export interface AuditEntry {
 
 @Injectable()
 export class AuditService {
+  private readonly cursors: CursorCodec;
+
+  constructor(
+    private readonly repo: AuditRepository,
+    config: AppConfig,
+  ) {
+    this.cursors = new CursorCodec(config.jwtSecret, 'audit');
+  }
+
   /**
    * Appends one entry through the caller's connection, so it commits or rolls back with the
    * change it describes. Request id and IP come from the request context.
    */
-  async record(db: Queryable, entry: AuditEntry): Promise<void> {
-    const params = new Params();
-    await db.query(insertSql(params, entry, params.p(entry.entityId)), params.values);
+  record(db: Queryable, entry: AuditEntry): Promise<void> {
+    return this.repo.insert(db, { ...withRequest(entry), entityId: entry.entityId });
   }
 
-  /**
-   * The same INSERT as a data-modifying CTE of the caller's own statement: one entry per row of
-   * `source`, whose `id` is the entity id. The change and its entry then commit in one statement.
-   */
+  /** `record` as a data-modifying CTE of the caller's own statement, one entry per `source` row. */
   insertFrom(params: Params, source: string, entry: Omit<AuditEntry, 'entityId'>): string {
-    return `${insertSql(params, { ...entry, entityId: null }, `${source}.id`)} FROM ${source}`;
+    return this.repo.insertFrom(params, source, withRequest(entry));
+  }
+
+  async list(q: ListAuditLogsDto): Promise<AuditLogListResponse> {
+    const range = dateRangeIssues(q.from, q.to);
+    if (range.length > 0) throw validationProblem(range);
+    const limit = q.limit ?? DEFAULT_PAGE_LIMIT;
+    let after: AuditKeyset | undefined;
+    if (q.cursor) {
+      after = this.cursors.decode<AuditKeyset>(q.cursor);
+      if (!after || typeof after.at !== 'string' || typeof after.id !== 'string')
+        throw invalidCursor();
+    }
+    const page = keysetPage(await this.repo.list(q, limit, after), limit, this.cursors, (last) => ({
+      at: last.atKey,
+      id: last.id,
+    }));
+    return {
+      data: page.rows.map(({ atKey: _atKey, ...row }) => row),
+      meta: { limit, nextCursor: page.nextCursor },
+    };
   }
 }
 
-function insertSql(params: Params, entry: AuditEntry, entityId: string): string {
+function withRequest(entry: Omit<AuditEntry, 'entityId'>): AuditRow {
   const ctx = currentRequest();
-  return `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip)
-    SELECT ${params.p(entry.actorId)}::uuid, ${params.p(entry.action)}, ${params.p(entry.entityType)},
-      ${entityId}::uuid, ${params.p(JSON.stringify(entry.changes ?? {}))}::jsonb,
-      ${params.p(ctx?.requestId ?? null)}, ${params.p(ctx?.ip ?? null)}`;
+  return {
+    actorId: entry.actorId,
+    action: entry.action,
+    entityType: entry.entityType,
+    changes: entry.changes ?? {},
+    requestId: ctx?.requestId ?? null,
+    ip: ctx?.ip ?? null,
+  };
 }
 
 /** `{ field: { before, after } }` for the fields whose values differ. */

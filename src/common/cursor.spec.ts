@@ -1,4 +1,4 @@
-import { CursorCodec } from './cursor';
+import { CursorCodec, keysetPage } from './cursor';
 
 describe('CursorCodec', () => {
   const sut = new CursorCodec('a-secret-that-is-long-enough-for-tests', 'transactions');
@@ -26,5 +26,24 @@ describe('CursorCodec', () => {
 
   it.each(['', 'abc', 'a.b.c', '.', 'eyJ2IjoxfQ.', '%%%.###'])('rejects garbage %p', (garbage) => {
     expect(sut.decode(garbage)).toBeUndefined();
+  });
+});
+
+describe('keysetPage', () => {
+  const codec = new CursorCodec('a-secret-that-is-long-enough-for-tests', 'audit');
+  const rows = [1, 2, 3, 4].map((n) => ({ id: `id-${n}` }));
+
+  it('returns the first limit rows and a cursor after the last of them when more exist', () => {
+    const sut = keysetPage(rows, 3, codec, (last) => ({ id: last.id }));
+    expect(sut.rows).toEqual(rows.slice(0, 3));
+    expect(codec.decode(sut.nextCursor!)).toEqual({ id: 'id-3' });
+  });
+
+  it('returns every row and no cursor at the end', () => {
+    expect(keysetPage(rows, 4, codec, (last) => ({ id: last.id }))).toEqual({
+      rows,
+      nextCursor: null,
+    });
+    expect(keysetPage([], 4, codec, () => ({}))).toEqual({ rows: [], nextCursor: null });
   });
 });

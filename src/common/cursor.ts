@@ -34,3 +34,18 @@ export class CursorCodec {
     return createHmac('sha256', this.key).update(body).digest('base64url');
   }
 }
+
+/**
+ * One keyset page from `limit + 1` fetched rows: the first `limit`, and the cursor that continues
+ * after the last of them, or null when the extra row shows there is nothing more.
+ */
+export function keysetPage<R>(
+  rows: R[],
+  limit: number,
+  codec: CursorCodec,
+  keyOf: (last: R) => object,
+): { rows: R[]; nextCursor: string | null } {
+  if (rows.length <= limit) return { rows, nextCursor: null };
+  const page = rows.slice(0, limit);
+  return { rows: page, nextCursor: codec.encode(keyOf(page[page.length - 1])) };
+}

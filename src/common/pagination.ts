@@ -1,6 +1,28 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 import { QueryInt } from './validators';
+
+/** Page sizes of every list: users, transactions, the audit log. */
+export const DEFAULT_PAGE_LIMIT = 20;
+const MAX_PAGE_LIMIT = 100;
+
+/** The `limit` query parameter of a list. */
+export const PageLimit = () =>
+  applyDecorators(
+    ApiProperty({
+      required: false,
+      minimum: 1,
+      maximum: MAX_PAGE_LIMIT,
+      default: DEFAULT_PAGE_LIMIT,
+      description: `Page size, 1-${MAX_PAGE_LIMIT}.`,
+    }),
+    IsOptional(),
+    QueryInt(),
+    IsInt(),
+    Min(1),
+    Max(MAX_PAGE_LIMIT),
+  );
 
 export class PageQueryDto {
   /** 1-based page number. */
@@ -11,12 +33,7 @@ export class PageQueryDto {
   @Max(1_000_000)
   page?: number;
 
-  /** Page size, 1-100. */
-  @IsOptional()
-  @QueryInt()
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit()
   limit?: number;
 }
 

@@ -1,6 +1,7 @@
 import {
   type ArgumentMetadata,
   BadRequestException,
+  ParseUUIDPipe,
   ValidationPipe,
   type ValidationError,
 } from '@nestjs/common';
@@ -15,6 +16,20 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
     const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
     return [...own, ...flattenValidationErrors(error.children ?? [], field)];
   });
+}
+
+/** The `:id` of every route: a malformed one is a validation error naming its field. */
+export const ParseId = new ParseUUIDPipe({
+  exceptionFactory: () => validationProblem([{ field: 'id', message: 'id must be a UUID' }]),
+});
+
+/** A cursor that was forged, truncated or belongs to another listing. */
+export const invalidCursor = (message = 'cursor is invalid') =>
+  validationProblem([{ field: 'cursor', message }]);
+
+/** The one rule for inclusive date ranges (`from`/`to` are YYYY-MM-DD, so text order is date order). */
+export function dateRangeIssues(from: string | undefined, to: string | undefined): FieldIssue[] {
+  return from && to && from > to ? [{ field: 'from', message: 'from must not be after to' }] : [];
 }
 
 export function validationProblem(

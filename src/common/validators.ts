@@ -2,6 +2,7 @@ import { Transform } from 'class-transformer';
 import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { isCalendarDate, MAX_DATE, MIN_DATE } from './dates';
 import { isPositiveMoney, parseMoney } from './money';
+import { PASSWORD_RULE, passwordFits } from './password-rule';
 
 /** Length in Unicode code points (an emoji counts once), as the contract measures it. */
 export const CodePointLength = (min: number, max: number, options?: ValidationOptions) =>
@@ -18,17 +19,14 @@ export const CodePointLength = (min: number, max: number, options?: ValidationOp
     options,
   );
 
-/** bcrypt reads 72 bytes; anything longer is refused rather than silently cut. */
+/** The password rule (see password-rule.ts). */
 export const PasswordBytes = (options?: ValidationOptions) =>
   ValidateBy(
     {
       name: 'passwordBytes',
       validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' &&
-          Buffer.byteLength(value, 'utf8') >= 8 &&
-          Buffer.byteLength(value, 'utf8') <= 72,
-        defaultMessage: (args) => `${args?.property} must be 8-72 bytes of UTF-8`,
+        validate: (value: unknown) => typeof value === 'string' && passwordFits(value),
+        defaultMessage: (args) => `${args?.property} must be ${PASSWORD_RULE}`,
       },
     },
     options,

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { PASSWORD_RULE, passwordFits } from '../common/password-rule';
 
 /** Accepts `900`, `900s`, `15m`, `12h`, `7d`; returns seconds. */
 const duration = (fallback: string) =>
@@ -96,9 +97,7 @@ const schema = z
     ADMIN_PASSWORD: optionalString.pipe(
       z
         .string()
-        .refine((p) => Buffer.byteLength(p, 'utf8') >= 8 && Buffer.byteLength(p, 'utf8') <= 72, {
-          message: 'must be 8-72 bytes',
-        })
+        .refine(passwordFits, { message: `must be ${PASSWORD_RULE}` })
         .optional(),
     ),
     THROTTLE_TTL: int(60, 1, 86400),

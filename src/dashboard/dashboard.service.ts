@@ -1,4 +1,5 @@
-import { ForbiddenException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { assertMayNarrow, ownRowsOf, readsOrganisation } from '../common/access';
 import {
   addDays,
   addMonths,
@@ -7,7 +8,7 @@ import {
   startOfYear,
   todayIn,
 } from '../common/dates';
-import { validationProblem } from '../common/validation';
+import { dateRangeIssues, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import { TransactionsRepository } from '../transactions/transactions.repository';
 import type { TransactionResponse } from '../transactions/dto/transaction.response';
@@ -110,7 +111,7 @@ export class DashboardService {
       this.repo.categories(scope.id, bounds),
       this.trendsFor(scope, bounds, 'month'),
     ]);
-    if (actor.role !== 'admin') return { summary, recent, categories, trends };
+    if (!readsOrganisation(actor)) return { summary, recent, categories, trends };
     const [byUser, users] = await Promise.all([
       this.repo.summaryByUser(bounds, q.userId),
       this.repo.userCounts(),
@@ -120,10 +121,9 @@ export class DashboardService {
 
   /** Admins see the organisation or, with userId, one user; everyone else only themselves. */
   private async scope(actor: User, userId: string | undefined): Promise<Scope> {
-    if (actor.role !== 'admin') {
-      if (userId !== undefined) throw new ForbiddenException('Only admins may choose userId');
-      return { id: actor.id, ownerId: actor.id };
-    }
+    assertMayNarrow(actor, userId === undefined ? [] : ['userId']);
+    const own = ownRowsOf(actor);
+    if (own !== undefined) return { id: own, ownerId: own };
     if (userId === undefined) return { id: ORG_SCOPE };
     await this.users.findVisible(userId, actor);
     return { id: userId, ownerId: userId };
@@ -136,8 +136,8 @@ export class DashboardService {
         { field: 'range', message: 'send either range or from/to, not both' },
       ]);
     }
-    if (q.from && q.to && q.from > q.to)
-      throw validationProblem([{ field: 'from', message: 'from must not be after to' }]);
+    const range = dateRangeIssues(q.from, q.to);
+    if (range.length > 0) throw validationProblem(range);
     if (q.range === undefined || q.range === 'all') return { from: q.from, to: q.to };
     const today = todayIn(this.config.reportTimeZone);
     const from = {

@@ -1,12 +1,16 @@
 import { addDays, addMonths, startOfMonth } from '../common/dates';
-import { ORG_SCOPE } from './migrations/1764000002000-rollups';
 import type { Params } from './sql';
 
 /**
  * Reading the rollup tables (see the rollups migration). Shared by the dashboard and by the
  * transaction list's page totals, which count from the rollups when the filters allow.
  */
-export { ORG_SCOPE };
+
+/**
+ * The rollup scope of the whole organisation (the nil UUID). The rollups migration writes the
+ * same literal; migrations are history and runtime code never imports them.
+ */
+export const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
 
 /** Inclusive calendar-date bounds; either may be open. */
 export interface Bounds {

@@ -6,7 +6,6 @@ import {
   Headers,
   HttpCode,
   Param,
-  ParseUUIDPipe,
   Patch,
   Post,
   Query,
@@ -29,7 +28,7 @@ import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { pageMeta } from '../common/pagination';
 import { ProblemResponse } from '../common/problem.response';
-import { validationProblem } from '../common/validation';
+import { ParseId } from '../common/validation';
 import type { User } from '../users/entities/user.entity';
 import { CreateTransactionDto } from './dto/create-transaction.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
@@ -47,11 +46,6 @@ import {
   type KeyedClaim,
 } from '../common/idempotency/idempotency.interceptor';
 import { TransactionsService } from './transactions.service';
-
-// A malformed id is a validation error like any other, so it names its field.
-const uuid = new ParseUUIDPipe({
-  exceptionFactory: () => validationProblem([{ field: 'id', message: 'id must be a UUID' }]),
-});
 
 @ApiTags('transactions')
 @Controller('transactions')
@@ -127,7 +121,7 @@ export class TransactionsController {
   })
   async get(
     @CurrentUser() actor: User,
-    @Param('id', uuid) id: string,
+    @Param('id', ParseId) id: string,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TransactionResponse> {
     const row = await this.transactions.findOne(actor, id);
@@ -144,7 +138,7 @@ export class TransactionsController {
   @ApiIfMatch()
   async update(
     @CurrentUser() actor: User,
-    @Param('id', uuid) id: string,
+    @Param('id', ParseId) id: string,
     @Body() dto: UpdateTransactionDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
@@ -161,7 +155,7 @@ export class TransactionsController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
-  async remove(@CurrentUser() actor: User, @Param('id', uuid) id: string): Promise<void> {
+  async remove(@CurrentUser() actor: User, @Param('id', ParseId) id: string): Promise<void> {
     await this.transactions.remove(actor, id);
   }
 
@@ -173,7 +167,10 @@ export class TransactionsController {
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such transaction' })
   @ApiConflictResponse({ type: ProblemResponse, description: 'The transaction is not deleted' })
-  restore(@CurrentUser() actor: User, @Param('id', uuid) id: string): Promise<TransactionResponse> {
+  restore(
+    @CurrentUser() actor: User,
+    @Param('id', ParseId) id: string,
+  ): Promise<TransactionResponse> {
     return this.transactions.restore(actor, id);
   }
 }

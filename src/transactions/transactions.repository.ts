@@ -7,35 +7,26 @@ import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { likePattern } from '../common/validators';
 import { ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, type Queryable, query } from '../database/sql';
-import type { DeletedMode, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
+import { CountCache } from './count-cache';
+import {
+  afterKeysetSql,
+  filterSql,
+  type Keyset,
+  orderBySql,
+  parseSort,
+  type ResolvedFilters,
+  type SortSpec,
+  sortValueSql,
+} from './transaction-filters.sql';
+import type { Sort } from './dto/list-transactions.dto';
 import type { TransactionResponse } from './dto/transaction.response';
 import type { TransactionType } from './entities/transaction.entity';
 
 /** All SQL of the transactions feature. Request values only ever travel as parameters. */
 
-export type SortKey = 'date' | 'amount' | 'createdAt';
-export interface SortSpec {
-  key: SortKey;
-  desc: boolean;
-}
-export interface Keyset {
-  value: string;
-  id: string;
-}
-export interface ResolvedFilters extends Omit<TransactionFiltersDto, 'sort' | 'deleted'> {
-  deleted: DeletedMode;
-}
 export type TransactionRow = TransactionResponse & { sortKey: string };
-
-// The allow-list: the only strings that ever reach ORDER BY or a keyset comparison.
-const SORT_SQL: Record<SortKey, { column: string; cast: string; text: string }> = {
-  date: { column: 't.date', cast: 'date', text: 't.date::text' },
-  amount: { column: 't.amount', cast: 'numeric', text: 't.amount::text' },
-  createdAt: { column: 't.created_at', cast: 'timestamptz', text: 't.created_at::text' },
-};
 
 const COLUMNS = `t.id, t.owner_id AS "ownerId", t.type, t.amount::text AS amount, t.category,
   t.date::text AS date, t.notes, t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.deleted_at AS "deletedAt"`;
@@ -58,8 +49,6 @@ export interface NewTransaction {
   notes: string | null;
 }
 
-const EXACT_COUNTS_KEPT = 1000;
-
 /**
  * The write version of one owner's transactions, or of everyone's: the sum of the write counters
  * (see the search-and-versions migration), which every committed write raises.
@@ -71,7 +60,7 @@ function versionOf(ownerId: string | undefined, params: Params): string {
 
 @Injectable()
 export class TransactionsRepository {
-  private readonly exactCounts = new Map<string, { version: string; total: number }>();
+  private readonly exactCounts = new CountCache();
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -175,16 +164,16 @@ export class TransactionsRepository {
     offset: number,
   ): Promise<{ rows: TransactionRow[]; total: number }> {
     const params = new Params();
-    const where = this.where(filters, params);
+    const where = filterSql(filters, params);
     const [rows, total] = await Promise.all([
       query<TransactionRow>(
         this.db,
         // Deferred join: the offset walks only the index (ids), then 20 full rows are fetched, so
         // a deep page does not read and sort every skipped row.
         `SELECT ${COLUMNS} FROM transactions t
-         JOIN (SELECT t.id FROM transactions t WHERE ${where} ${this.orderBy(sort)}
+         JOIN (SELECT t.id FROM transactions t WHERE ${where} ${orderBySql(sort)}
                LIMIT ${params.p(limit)} OFFSET ${params.p(offset)}) page ON page.id = t.id
-         ${this.orderBy(sort)}`,
+         ${orderBySql(sort)}`,
         params.values,
       ),
       this.count(filters),
@@ -235,35 +224,24 @@ export class TransactionsRepository {
       f.maxAmount,
       f.q,
     ]);
-    const cached = this.exactCounts.get(key);
-    if (cached) {
+    if (this.exactCounts.has(key)) {
       const params = new Params();
       const [row] = await query<{ version: string }>(
         this.db,
         `SELECT ${versionOf(f.ownerId, params)} AS version`,
         params.values,
       );
-      if (row.version === cached.version) return this.remember(key, cached);
+      const total = this.exactCounts.current(key, row.version);
+      if (total !== undefined) return total;
     }
     const params = new Params();
     const [row] = await query<{ version: string; total: number }>(
       this.db,
       `SELECT ${versionOf(f.ownerId, params)} AS version,
-              (SELECT count(*)::int FROM transactions t WHERE ${this.where(f, params)}) AS total`,
+              (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
       params.values,
     );
-    return this.remember(key, row);
-  }
-
-  /** Keeps the entry as the most recently used; past the limit, the least recently used goes. */
-  private remember(key: string, entry: { version: string; total: number }): number {
-    this.exactCounts.delete(key);
-    this.exactCounts.set(key, entry);
-    // A Map iterates in insertion order, so the first key is the least recently used.
-    if (this.exactCounts.size > EXACT_COUNTS_KEPT) {
-      this.exactCounts.delete(this.exactCounts.keys().next().value!);
-    }
-    return entry.total;
+    return this.exactCounts.remember(key, row);
   }
 
   /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */
@@ -274,15 +252,11 @@ export class TransactionsRepository {
     after?: Keyset,
   ): Promise<TransactionRow[]> {
     const params = new Params();
-    let where = this.where(filters, params);
-    const s = SORT_SQL[sort.key];
-    if (after) {
-      const op = sort.desc ? '<' : '>';
-      where += ` AND (${s.column}, t.id) ${op} (${params.p(after.value)}::${s.cast}, ${params.p(after.id)}::uuid)`;
-    }
+    let where = filterSql(filters, params);
+    if (after) where += ` AND ${afterKeysetSql(sort, after, params)}`;
     return query<TransactionRow>(
       this.db,
-      `SELECT ${COLUMNS}, ${s.text} AS "sortKey" FROM transactions t WHERE ${where} ${this.orderBy(sort)} LIMIT ${params.p(limit + 1)}`,
+      `SELECT ${COLUMNS}, ${sortValueSql(sort)} AS "sortKey" FROM transactions t WHERE ${where} ${orderBySql(sort)} LIMIT ${params.p(limit + 1)}`,
       params.values,
     );
   }
@@ -299,10 +273,10 @@ export class TransactionsRepository {
    */
   exportRows(client: PoolClient, filters: ResolvedFilters, sort: Sort): Readable {
     const params = new Params();
-    const where = this.where(filters, params);
+    const where = filterSql(filters, params);
     const sql = `SELECT t.id, t.date::text AS date, t.type, t.amount::text AS amount, t.category, t.notes,
         t.owner_id AS "ownerId", t.created_at AS "createdAt"
-      FROM transactions t WHERE ${where} ${this.orderBy(parseSort(sort))}`;
+      FROM transactions t WHERE ${where} ${orderBySql(parseSort(sort))}`;
     return client.query(new QueryStream(sql, params.values, { batchSize: 2000 }));
   }
 
@@ -341,32 +315,4 @@ export class TransactionsRepository {
     );
     return rows.map(({ deletedAt: _deletedAt, ...row }) => row);
   }
-
-  private orderBy(sort: SortSpec): string {
-    const dir = sort.desc ? 'DESC' : 'ASC';
-    return `ORDER BY ${SORT_SQL[sort.key].column} ${dir}, t.id ${dir}`;
-  }
-
-  private where(f: ResolvedFilters, params: Params): string {
-    const clauses: string[] = [];
-    if (f.deleted === 'exclude') clauses.push('t.deleted_at IS NULL');
-    if (f.deleted === 'only') clauses.push('t.deleted_at IS NOT NULL');
-    if (f.ownerId) clauses.push(`t.owner_id = ${params.p(f.ownerId)}`);
-    if (f.type) clauses.push(`t.type = ${params.p(f.type)}`);
-    if (f.category) clauses.push(`lower(t.category) = lower(${params.p(f.category)})`);
-    if (f.from) clauses.push(`t.date >= ${params.p(f.from)}`);
-    if (f.to) clauses.push(`t.date <= ${params.p(f.to)}`);
-    if (f.minAmount) clauses.push(`t.amount >= ${params.p(f.minAmount)}`);
-    if (f.maxAmount) clauses.push(`t.amount <= ${params.p(f.maxAmount)}`);
-    if (f.q) {
-      const q = params.p(likePattern(f.q));
-      clauses.push(`(t.category ILIKE ${q} OR t.notes ILIKE ${q})`);
-    }
-    return clauses.length > 0 ? clauses.join(' AND ') : 'true';
-  }
-}
-
-export function parseSort(sort: Sort): SortSpec {
-  const desc = sort.startsWith('-');
-  return { key: (desc ? sort.slice(1) : sort) as SortKey, desc };
 }

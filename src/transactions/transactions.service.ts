@@ -1,7 +1,5 @@
 import {
-  BadRequestException,
   ConflictException,
-  ForbiddenException,
   Injectable,
   NotFoundException,
   UnprocessableEntityException,
@@ -9,11 +7,13 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
-import { CursorCodec } from '../common/cursor';
+import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
+import { assertMayNarrow, ownRowsOf, writeOwner } from '../common/access';
+import { CursorCodec, keysetPage } from '../common/cursor';
 import { assertIfMatch } from '../common/etag';
 import { compareMoney, normalizeMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
-import { validationProblem } from '../common/validation';
+import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import type { Queryable } from '../database/sql';
 import { inTransaction } from '../database/transaction';
@@ -24,13 +24,8 @@ import type { CreateTransactionDto } from './dto/create-transaction.dto';
 import type { ListTransactionsDto, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
 import { type TransactionResponse, transactionPath } from './dto/transaction.response';
 import type { UpdateTransactionDto } from './dto/update-transaction.dto';
-import {
-  type Keyset,
-  type NewTransaction,
-  parseSort,
-  type ResolvedFilters,
-  TransactionsRepository,
-} from './transactions.repository';
+import { type Keyset, parseSort, type ResolvedFilters } from './transaction-filters.sql';
+import { type NewTransaction, TransactionsRepository } from './transactions.repository';
 
 const AUDITED_FIELDS = ['ownerId', 'type', 'amount', 'category', 'date', 'notes'] as const;
 
@@ -68,7 +63,7 @@ export class TransactionsService {
     dto: CreateTransactionDto,
     claim?: KeyedClaim,
   ): Promise<TransactionResponse> {
-    const ownerId = this.ownerFor(actor, dto.ownerId);
+    const ownerId = writeOwner(actor, dto.ownerId);
     const values: NewTransaction = {
       ownerId,
       type: dto.type,
@@ -104,7 +99,7 @@ export class TransactionsService {
 
   /** Someone else's row and a deleted row are both simply not found. */
   async findOne(actor: User, id: string): Promise<TransactionResponse> {
-    const row = await this.repo.findLive(id, actor.role === 'admin' ? undefined : actor.id);
+    const row = await this.repo.findLive(id, ownRowsOf(actor));
     if (!row) throw new NotFoundException('Transaction not found');
     return withoutDeletedAt(row);
   }
@@ -181,7 +176,7 @@ export class TransactionsService {
   async list(actor: User, query: ListTransactionsDto): Promise<TransactionList> {
     const filters = this.resolveFilters(actor, query);
     const sort = parseSort(query.sort ?? '-date');
-    const limit = query.limit ?? 20;
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
     if (query.cursor !== undefined && query.page !== undefined) {
       throw validationProblem([
         { field: 'cursor', message: 'send either page or cursor, not both' },
@@ -195,28 +190,17 @@ export class TransactionsService {
     const after =
       query.cursor === '' ? undefined : this.decodeCursor(query.cursor, query.sort ?? '-date');
     const rows = await this.repo.cursorPage(filters, sort, limit, after);
-    const more = rows.length > limit;
-    const pageRows = more ? rows.slice(0, limit) : rows;
-    const last = pageRows[pageRows.length - 1];
-    const nextCursor =
-      more && last
-        ? this.cursors.encode({
-            s: query.sort ?? '-date',
-            v: last.sortKey,
-            id: last.id,
-          } satisfies CursorState)
-        : null;
-    return { mode: 'cursor', rows: pageRows.map((r) => this.shape(r, filters)), limit, nextCursor };
-  }
-
-  /** Whose rows a write creates: the caller's own, or (admins only) the named user's. */
-  ownerFor(actor: User, requested: string | undefined): string {
-    // A UUID may arrive in upper case; ids are compared, stored and audited in lower case.
-    const ownerId = requested?.toLowerCase() ?? actor.id;
-    if (ownerId !== actor.id && actor.role !== 'admin') {
-      throw new ForbiddenException('Only admins may record transactions for another user');
-    }
-    return ownerId;
+    const page = keysetPage(rows, limit, this.cursors, (last): CursorState => ({
+      s: query.sort ?? '-date',
+      v: last.sortKey,
+      id: last.id,
+    }));
+    return {
+      mode: 'cursor',
+      rows: page.rows.map((r) => this.shape(r, filters)),
+      limit,
+      nextCursor: page.nextCursor,
+    };
   }
 
   /** Imports write through COPY, which cannot check the owner row by row as a create does. */
@@ -227,12 +211,11 @@ export class TransactionsService {
 
   /** Applies the role rules and cross-field checks shared by the list and the export. */
   resolveFilters(actor: User, f: TransactionFiltersDto): ResolvedFilters {
-    if (actor.role !== 'admin' && (f.ownerId !== undefined || f.deleted !== undefined)) {
-      throw new ForbiddenException('Only admins may filter by ownerId or deleted');
-    }
-    const issues: FieldIssue[] = [];
-    if (f.from && f.to && f.from > f.to)
-      issues.push({ field: 'from', message: 'from must not be after to' });
+    assertMayNarrow(
+      actor,
+      (['ownerId', 'deleted'] as const).filter((name) => f[name] !== undefined),
+    );
+    const issues: FieldIssue[] = dateRangeIssues(f.from, f.to);
     if (f.minAmount && f.maxAmount && compareMoney(f.minAmount, f.maxAmount) > 0) {
       issues.push({ field: 'minAmount', message: 'minAmount must not exceed maxAmount' });
     }
@@ -240,7 +223,7 @@ export class TransactionsService {
     const { sort: _sort, deleted, ...rest } = f;
     return {
       ...rest,
-      ownerId: actor.role === 'admin' ? f.ownerId : actor.id,
+      ownerId: ownRowsOf(actor) ?? f.ownerId,
       deleted: deleted ?? 'exclude',
     };
   }
@@ -248,21 +231,10 @@ export class TransactionsService {
   private decodeCursor(cursor: string, sort: Sort): Keyset {
     const state = this.cursors.decode<CursorState>(cursor);
     if (!state || typeof state.v !== 'string' || typeof state.id !== 'string') {
-      throw new BadRequestException({
-        message: 'Validation failed',
-        errors: [{ field: 'cursor', message: 'cursor is invalid' }],
-      });
+      throw invalidCursor();
     }
     if (state.s !== sort) {
-      throw new BadRequestException({
-        message: 'Validation failed',
-        errors: [
-          {
-            field: 'cursor',
-            message: 'cursor belongs to another sort order; start again with cursor=',
-          },
-        ],
-      });
+      throw invalidCursor('cursor belongs to another sort order; start again with cursor=');
     }
     return { value: state.v, id: state.id };
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import * as bcrypt from 'bcrypt';
+import { PASSWORD_MAX_BYTES } from '../common/password-rule';
 import { AppConfig } from '../config/app-config';
 
 @Injectable()
@@ -17,9 +18,9 @@ export class PasswordHasher {
 
   /** Always runs one bcrypt comparison; passwords over bcrypt's 72 bytes never match. */
   async verify(password: string, hash: string | undefined): Promise<boolean> {
-    const fits = Buffer.byteLength(password, 'utf8') <= 72;
+    const fits = Buffer.byteLength(password, 'utf8') <= PASSWORD_MAX_BYTES;
     const matches = await bcrypt.compare(
-      fits ? password : password.slice(0, 72),
+      fits ? password : password.slice(0, PASSWORD_MAX_BYTES),
       hash ?? this.dummyHash,
     );
     return fits && hash !== undefined && matches;

@@ -5,7 +5,6 @@ import {
   Headers,
   HttpCode,
   Param,
-  ParseUUIDPipe,
   Patch,
   Post,
   Query,
@@ -25,14 +24,13 @@ import { ApiIfMatch, ApiValidationResponse } from '../common/decorators/api-prob
 import { etagOf } from '../common/etag';
 import { pageMeta } from '../common/pagination';
 import { ProblemResponse } from '../common/problem.response';
+import { ParseId } from '../common/validation';
 import { CreateUserDto } from './dto/create-user.dto';
 import { ListUsersDto } from './dto/list-users.dto';
 import { UpdateUserDto } from './dto/update-user.dto';
 import { toUserResponse, UserListResponse, UserResponse } from './dto/user.response';
 import type { User } from './entities/user.entity';
 import { UsersService } from './users.service';
-
-const uuid = new ParseUUIDPipe({ version: undefined });
 
 @ApiTags('users')
 @Controller('users')
@@ -79,7 +77,7 @@ export class UsersController {
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such user, or not yours to see' })
   async get(
-    @Param('id', uuid) id: string,
+    @Param('id', ParseId) id: string,
     @CurrentUser() actor: User,
     @Res({ passthrough: true }) res: Response,
   ): Promise<UserResponse> {
@@ -101,7 +99,7 @@ export class UsersController {
   @ApiIfMatch()
   async update(
     @CurrentUser() actor: User,
-    @Param('id', uuid) id: string,
+    @Param('id', ParseId) id: string,
     @Body() dto: UpdateUserDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,

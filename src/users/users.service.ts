@@ -9,7 +9,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
+import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
+import { mayReadUser } from '../common/access';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -94,14 +96,14 @@ export class UsersService implements OnApplicationBootstrap {
     query: ListUsersDto,
   ): Promise<{ rows: User[]; total: number; page: number; limit: number }> {
     const page = query.page ?? 1;
-    const limit = query.limit ?? 20;
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
     const [rows, total] = await this.users.list(query, page, limit);
     return { rows, total, page, limit };
   }
 
   /** Admins see anyone; everyone else only themselves (another id is simply not found). */
   async findVisible(id: string, actor: User): Promise<User> {
-    if (actor.role !== 'admin' && actor.id !== id) throw new NotFoundException('User not found');
+    if (!mayReadUser(actor, id)) throw new NotFoundException('User not found');
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundException('User not found');
     return user;

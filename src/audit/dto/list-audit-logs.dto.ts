@@ -1,7 +1,7 @@
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
-import { QueryInt } from '../../common/validators';
+import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { PageLimit } from '../../common/pagination';
 import {
   AUDIT_ACTIONS,
   AUDIT_ENTITY_TYPES,
@@ -38,13 +38,7 @@ export class ListAuditLogsDto {
   @OptionalDate()
   to?: string;
 
-  /** Page size, 1-100. */
-  @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @QueryInt()
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit()
   limit?: number;
 
   /** Empty or absent for the first page, then `meta.nextCursor`. */

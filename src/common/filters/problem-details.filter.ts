@@ -8,6 +8,7 @@ import {
 import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { isPoolTimeout } from '../../database/pool-errors';
+import { AccessDenied } from '../access';
 import { type Problem, sendProblem } from '../problem';
 
 const RETRY_SOON = { 'Retry-After': '1' };
@@ -61,6 +62,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
           : exception.message;
       return { status, detail, errors, headers };
     }
+    if (exception instanceof AccessDenied) return { status: 403, detail: exception.message };
     if (exception instanceof QueryFailedError) {
       const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
       const known = PG_CLIENT_ERRORS[code];

@@ -6,15 +6,13 @@ import {
   type OnApplicationShutdown,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
-import { type Queryable, query } from '../../database/sql';
+import type { Queryable } from '../../database/sql';
 import { validationProblem } from '../validation';
+import { type HeldClaim, IdempotencyRepository } from './idempotency.repository';
 
 const KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;
-const TTL = "interval '24 hours'";
 
 export interface StoredResponse {
   status: number;
@@ -22,12 +20,7 @@ export interface StoredResponse {
   location: string | null;
 }
 
-/** A claim this request holds: only the holder of `token` can complete or release it. */
-export interface HeldClaim {
-  userId: string;
-  key: string;
-  token: string;
-}
+export type { HeldClaim };
 
 export type Claim =
   | { kind: 'claimed'; claim: HeldClaim }
@@ -49,7 +42,7 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: IdempotencyRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -84,50 +77,17 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     const claim: HeldClaim = { userId, key, token: randomUUID() };
     const lease = this.config.idempotencyLease;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const inserted = await query(
-        this.db,
-        `INSERT INTO idempotency_keys (user_id, key, request_hash, claim_token) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING RETURNING 1`,
-        [userId, key, hash ?? '', claim.token],
-      );
-      if (inserted.length > 0) return { kind: 'claimed', claim };
-      const [row] = await query<{
-        hash: string;
-        status: number | null;
-        body: string | null;
-        location: string | null;
-        expired: boolean;
-        lapsed: boolean;
-      }>(
-        this.db,
-        `SELECT request_hash AS hash, status_code AS status, response AS body, location,
-           created_at < now() - ${TTL} AS expired,
-           claimed_at < now() - make_interval(secs => $3) AS lapsed
-         FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
-        [userId, key, lease],
-      );
+      if (await this.repo.insert(claim, hash ?? '')) return { kind: 'claimed', claim };
+      const row = await this.repo.find(userId, key, lease);
       if (!row) continue;
       if (row.expired) {
-        await query(
-          this.db,
-          `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < now() - ${TTL}`,
-          [userId, key],
-        );
+        await this.repo.deleteExpired(userId, key);
         continue;
       }
       if (row.status === null) {
         if (!row.lapsed) throw inFlight();
         // The request that claimed it died before committing anything: take the claim over.
-        const taken = await query(
-          this.db,
-          `UPDATE idempotency_keys
-           SET claim_token = $3, request_hash = $4, claimed_at = now(), created_at = now()
-           WHERE user_id = $1 AND key = $2 AND completed_at IS NULL
-             AND claimed_at < now() - make_interval(secs => $5)
-           RETURNING 1`,
-          [userId, key, claim.token, hash ?? '', lease],
-        );
-        if (taken.length > 0) return { kind: 'claimed', claim };
+        if (await this.repo.takeOver(claim, hash ?? '', lease)) return { kind: 'claimed', claim };
         continue;
       }
       if (hash !== null && row.hash !== hash) throw mismatch();
@@ -153,22 +113,13 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
     hash: string,
     response: StoredResponse,
   ): Promise<void> {
-    const rows = await query(
-      db,
-      `UPDATE idempotency_keys SET request_hash = $4, status_code = $5, response = $6, location = $7, completed_at = now()
-       WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND completed_at IS NULL
-       RETURNING 1`,
-      [
-        claim.userId,
-        claim.key,
-        claim.token,
-        hash,
-        response.status,
-        JSON.stringify(response.body),
-        response.location,
-      ],
-    );
-    if (rows.length === 0) throw inFlight();
+    const stored = await this.repo.complete(db, claim, {
+      hash,
+      status: response.status,
+      body: JSON.stringify(response.body),
+      location: response.location,
+    });
+    if (!stored) throw inFlight();
   }
 
   /**
@@ -178,14 +129,11 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   keepAlive(claim: HeldClaim): () => void {
     const timer = setInterval(
       () =>
-        void query(
-          this.db,
-          `UPDATE idempotency_keys SET claimed_at = now()
-           WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND completed_at IS NULL`,
-          [claim.userId, claim.key, claim.token],
-        ).catch((error: unknown) =>
-          this.logger.warn(`could not renew an idempotency lease: ${String(error)}`),
-        ),
+        void this.repo
+          .renew(claim)
+          .catch((error: unknown) =>
+            this.logger.warn(`could not renew an idempotency lease: ${String(error)}`),
+          ),
       (this.config.idempotencyLease * 1000) / 3,
     );
     timer.unref();
@@ -193,17 +141,13 @@ export class IdempotencyService implements OnApplicationBootstrap, OnApplication
   }
 
   /** A failed request frees its key, so the client may retry with it at once. */
-  async release(claim: HeldClaim): Promise<void> {
-    await query(
-      this.db,
-      `DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND claim_token = $3 AND completed_at IS NULL`,
-      [claim.userId, claim.key, claim.token],
-    );
+  release(claim: HeldClaim): Promise<void> {
+    return this.repo.release(claim);
   }
 
   private async purge(): Promise<void> {
     try {
-      await query(this.db, `DELETE FROM idempotency_keys WHERE created_at < now() - ${TTL}`);
+      await this.repo.purgeExpired();
     } catch (error) {
       this.logger.warn(`could not purge expired idempotency keys: ${String(error)}`);
     }

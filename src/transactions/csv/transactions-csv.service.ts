@@ -4,12 +4,12 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { stringify } from 'csv-stringify';
 import type { Request, Response } from 'express';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
+import { writeOwner } from '../../common/access';
 import {
   type HeldClaim,
   IdempotencyService,
@@ -23,24 +23,9 @@ import type { TransactionFiltersDto } from '../dto/list-transactions.dto';
 import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
+import { exportFormatter } from './export-format';
 import { readImportRows } from './import-rows';
 import { Spool } from './spool';
-
-export const EXPORT_COLUMNS = [
-  'id',
-  'date',
-  'type',
-  'amount',
-  'category',
-  'notes',
-  'ownerId',
-  'createdAt',
-] as const;
-
-/** A spreadsheet would run a cell starting with one of these as a formula (CSV injection). */
-const FORMULA_START = /^[=+\-@\t\r]/;
-export const neutraliseFormula = (value: string) =>
-  FORMULA_START.test(value) ? `'${value}` : value;
 
 // Seconds a client turned away by the import limit is asked to wait.
 const IMPORT_RETRY_AFTER = '5';
@@ -78,22 +63,13 @@ export class TransactionsCsvService {
         'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
         async (client) => {
           const rows = this.repo.exportRows(client, resolved, filters.sort ?? '-date');
-          const csv = stringify({
-            header: true,
-            columns: [...EXPORT_COLUMNS],
-            record_delimiter: 'windows', // CRLF, as RFC 4180 has it
-            // Naming a record delimiter turns this off by default, and a bare LF or CR inside a
-            // field would then go out unquoted and split the record for every reader.
-            quote_record_delimiter: true,
-            cast: { string: neutraliseFormula, date: (d) => d.toISOString() },
-          });
           res.status(200);
           res.setHeader('Content-Type', 'text/csv; charset=utf-8');
           res.setHeader(
             'Content-Disposition',
             `attachment; filename="transactions-${new Date().toISOString().slice(0, 10)}.csv"`,
           );
-          await pipeline(rows, csv, res);
+          await pipeline(rows, exportFormatter(), res);
         },
       );
     } catch (error) {
@@ -142,7 +118,7 @@ export class TransactionsCsvService {
     req: Request,
     claim?: HeldClaim,
   ): Promise<ImportOutcome> {
-    const ownerId = this.transactions.ownerFor(actor, q.ownerId);
+    const ownerId = writeOwner(actor, q.ownerId);
     await this.transactions.assertActiveOwner(ownerId);
     const dryRun = q.dryRun === true;
     const partial = q.mode === 'partial';

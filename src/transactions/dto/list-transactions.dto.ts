@@ -1,6 +1,7 @@
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { PageLimit } from '../../common/pagination';
 import { CodePointLength, IsMoney, QueryInt, Trim } from '../../common/validators';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
 
@@ -70,13 +71,7 @@ export class TransactionFiltersDto {
 }
 
 export class ListTransactionsDto extends TransactionFiltersDto {
-  /** Page size, 1-100. */
-  @ApiProperty({ required: false, minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @QueryInt()
-  @IsInt()
-  @Min(1)
-  @Max(100)
+  @PageLimit()
   limit?: number;
 
   /** Page mode: 1-based page number (the default mode). Not together with `cursor`. */

@@ -1,0 +1,30 @@
+import { type Stringifier, stringify } from 'csv-stringify';
+
+export const EXPORT_COLUMNS = [
+  'id',
+  'date',
+  'type',
+  'amount',
+  'category',
+  'notes',
+  'ownerId',
+  'createdAt',
+] as const;
+
+/** A spreadsheet would run a cell starting with one of these as a formula (CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+export const neutraliseFormula = (value: string) =>
+  FORMULA_START.test(value) ? `'${value}` : value;
+
+/** The export's CSV formatter: header line, RFC 4180 quoting, CRLF, formula cells neutralised. */
+export function exportFormatter(): Stringifier {
+  return stringify({
+    header: true,
+    columns: [...EXPORT_COLUMNS],
+    record_delimiter: 'windows', // CRLF, as RFC 4180 has it
+    // Naming a record delimiter turns this off by default, and a bare LF or CR inside a field
+    // would then go out unquoted and split the record for every reader.
+    quote_record_delimiter: true,
+    cast: { string: neutraliseFormula, date: (d) => d.toISOString() },
+  });
+}
