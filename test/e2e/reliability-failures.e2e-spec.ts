@@ -1,0 +1,179 @@
+import { request as httpRequest } from 'node:http';
+import { readdirSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import type { Response } from 'supertest';
+import { startApp, type TestApp } from '../app';
+import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { expectNoLeak } from '../problems';
+import { transactionCreator, tx } from '../reliability-helpers';
+
+/**
+ * Reliability when things fail underneath: losing every database connection, the database
+ * refusing connections, and SIGTERM with an import in flight.
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+describe('reliability', () => {
+  let app: TestApp;
+  let analyst: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp();
+    analyst = await createUser(app, await loginAdmin(app), 'analyst');
+  });
+  afterAll(() => app.stop());
+
+  const create = transactionCreator(() => app);
+
+  describe('losing the database connections', () => {
+    it('recovers by itself after every connection of the pool is terminated', async () => {
+      const { rows } = await app.sql.query(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
+      expect(rows[0].n).toBeGreaterThan(0);
+      // The first requests may fail on a dead connection; none may leak a stack trace or SQL.
+      const seen: Response[] = [];
+      await waitFor('readiness and a normal read', async () => {
+        const ready = await app.http().get('/health/ready');
+        const read = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
+        seen.push(ready, read);
+        return ready.status === 200 && read.status === 200;
+      });
+      seen.forEach(expectNoLeak);
+      await create(analyst, undefined, tx({ notes: 'after reconnect' })).expect(201);
+    });
+
+    it('reports 503 on readiness while the database refuses connections, and 200 once it accepts them', async () => {
+      const dbName = new URL(app.databaseUrl).pathname.slice(1);
+      const server = new Client({ connectionString: process.env.TEST_PG_SERVER_URL });
+      await server.connect();
+      try {
+        await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS false`);
+        await server.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`,
+          [dbName],
+        );
+        const seen: Response[] = [];
+        await waitFor('readiness to report 503', async () => {
+          const res = await app.http().get('/health/ready');
+          seen.push(res);
+          return res.status === 503;
+        });
+        seen.forEach(expectNoLeak);
+        const read = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
+        expect(read.status).toBeGreaterThanOrEqual(500);
+        expectNoLeak(read);
+      } finally {
+        await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS true`);
+        await server.end();
+      }
+      await waitFor(
+        'readiness to recover',
+        async () => (await app.http().get('/health/ready')).status === 200,
+      );
+      await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst)).expect(200);
+    });
+  });
+});
+
+describe('graceful shutdown', () => {
+  let app: TestApp;
+  let token: string;
+
+  beforeAll(async () => {
+    app = await startApp();
+    token = (await loginAdmin(app)).token;
+  });
+  afterAll(() => app.stop());
+
+  it('finishes the import in flight on SIGTERM, stops taking requests and exits with code 0', async () => {
+    const { port } = new URL(app.url);
+    const exited = new Promise<number | null>((resolve) => app.child.once('exit', resolve));
+    const rows = (from: number, n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) => `2026-04-01,expense,1.${String((from + i) % 100).padStart(2, '0')},Shutdown\n`,
+      ).join('');
+
+    let response = '';
+    let status = 0;
+    // The app spools uploads in the OS temp directory, which it shares with this process.
+    const spoolFiles = () => readdirSync(tmpdir()).filter((f) => f.startsWith('finance-import-'));
+    const before = new Set(spoolFiles());
+    const done = new Promise<void>((resolve, reject) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port: Number(port),
+        method: 'POST',
+        path: '/api/v1/transactions/import',
+        agent: false,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'text/csv',
+          'Transfer-Encoding': 'chunked',
+        },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        status = res.statusCode ?? 0;
+        res.on('data', (c: Buffer) => (response += c.toString()));
+        res.on('end', resolve);
+      });
+      req.write(`date,type,amount,category\n${rows(0, 1000)}`);
+      void (async () => {
+        // The import is spooling the rows it has read: the request is in flight for certain.
+        await waitFor('the import to spool rows', async () =>
+          Promise.resolve(
+            spoolFiles().some((f) => !before.has(f) && statSync(join(tmpdir(), f)).size > 0),
+          ),
+        );
+        app.child.kill('SIGTERM');
+        // Readiness goes down (503) or the port closes while the import is still open.
+        await waitFor('readiness to go down', async () => {
+          try {
+            const res = await fetch(`${app.url}/health/ready`, {
+              signal: AbortSignal.timeout(2000),
+            });
+            return res.status === 503;
+          } catch {
+            return true;
+          }
+        });
+        req.end(rows(1000, 2000));
+      })().catch(reject);
+    });
+
+    await done;
+    expect(status).toBe(201);
+    expect(JSON.parse(response)).toEqual({ imported: 3000, skipped: 0, errors: [] });
+    expect(await exited).toBe(0);
+    const { rows: stored } = await app.sql.query(
+      "SELECT count(*)::int AS n FROM transactions WHERE category = 'Shutdown'",
+    );
+    expect(stored[0].n).toBe(3000);
+    await expect(
+      new Promise((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve('accepted');
+        });
+        socket.once('error', reject);
+      }),
+    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
