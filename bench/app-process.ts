@@ -16,7 +16,8 @@ export interface AppProcess {
 
 /**
  * Starts the built app (dist/src/main.js) the way production runs it, against `databaseUrl`,
- * and resolves once /health/ready answers 200. Its output goes to `logFile`.
+ * and resolves once /health/ready answers 200. Its output goes to `logFile`. With `script`, it
+ * starts that file instead (the baseline server), with the same node flags and `env` added.
  */
 export async function startApp(options: {
   root: string;
@@ -25,15 +26,15 @@ export async function startApp(options: {
   logFile: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Relative to root; default dist/src/main.js. */
+  script?: string;
+  env?: NodeJS.ProcessEnv;
 }): Promise<AppProcess> {
+  const script = options.script ?? 'dist/src/main.js';
   const log = createWriteStream(options.logFile);
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      ...productionNodeFlags(options.root),
-      ...(options.nodeArgs ?? []),
-      join(options.root, 'dist/src/main.js'),
-    ],
+    [...productionNodeFlags(options.root), ...(options.nodeArgs ?? []), join(options.root, script)],
     {
       cwd: options.root,
       env: {
@@ -47,6 +48,7 @@ export async function startApp(options: {
         LOG_LEVEL: 'warn',
         // The limiter must never answer 429 during a run: ~2,000 req/s x 60 s stays far below this.
         THROTTLE_LIMIT: '1000000',
+        ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -62,7 +64,7 @@ export async function startApp(options: {
   for (;;) {
     if (exitCode !== undefined) {
       throw new Error(
-        `the app exited with code ${exitCode} before it was ready; see ${options.logFile}`,
+        `${script} exited with code ${exitCode} before it was ready; see ${options.logFile}`,
       );
     }
     try {
@@ -74,7 +76,7 @@ export async function startApp(options: {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the app was not ready after 120 s; see ${options.logFile}`);
+      throw new Error(`${script} was not ready after 120 s; see ${options.logFile}`);
     }
     await sleep(250);
   }
@@ -92,7 +94,7 @@ export async function startApp(options: {
       child.kill('SIGTERM');
       const timeout = sleep(15_000).then(() => 'timeout' as const);
       if ((await Promise.race([exited, timeout])) === 'timeout') {
-        console.warn('the app did not stop within 15 s of SIGTERM; killing it');
+        console.warn(`${script} did not stop within 15 s of SIGTERM; killing it`);
         child.kill('SIGKILL');
         await exited;
       }

@@ -1,4 +1,5 @@
 import type autocannon from 'autocannon';
+import type { KindStat } from './mixed';
 import type { Scenario, Target } from './scenarios';
 
 export interface PassResult {
@@ -17,6 +18,8 @@ export interface PassResult {
   rssPeakMb: number;
   /** The app process's CPU time (user + system) per request sent, until the app has drained. */
   appCpuMsPerRequest: number;
+  /** Mixed scenarios: count, non-2xx and latency per request kind. */
+  kinds?: Record<string, KindStat>;
 }
 
 export interface ScenarioResult {
@@ -25,7 +28,15 @@ export interface ScenarioResult {
   method: string;
   path: string;
   passes: PassResult[];
-  median: { rps: number; p50: number; p99: number; rssPeakMb: number; appCpuMsPerRequest: number };
+  median: {
+    rps: number;
+    p50: number;
+    p99: number;
+    rssPeakMb: number;
+    appCpuMsPerRequest: number;
+    /** Per kind: medians of p50 and p99 over the passes, requests and non-2xx summed. */
+    kinds?: Record<string, KindStat>;
+  };
   non2xx: number;
   errors: number;
   status: 'OK' | 'FAIL';
@@ -42,7 +53,12 @@ export interface SingleResult {
   targetMs: number;
 }
 
-export function passResult(r: autocannon.Result, rssPeakMb: number, appCpuMs: number): PassResult {
+export function passResult(
+  r: autocannon.Result,
+  rssPeakMb: number,
+  appCpuMs: number,
+  kinds?: Record<string, KindStat>,
+): PassResult {
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) {
     statusCodes[code] = stat.count ?? 0;
@@ -62,7 +78,25 @@ export function passResult(r: autocannon.Result, rssPeakMb: number, appCpuMs: nu
     durationS: r.duration,
     rssPeakMb,
     appCpuMsPerRequest: r.requests.sent > 0 ? round(appCpuMs / r.requests.sent) : NaN,
+    kinds,
   };
+}
+
+function medianKinds(passes: PassResult[]): Record<string, KindStat> | undefined {
+  if (!passes.some((p) => p.kinds)) return undefined;
+  const names = [...new Set(passes.flatMap((p) => Object.keys(p.kinds ?? {})))].sort();
+  const stats = (name: string) => passes.map((p) => p.kinds?.[name]).filter((k) => k !== undefined);
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      {
+        requests: stats(name).reduce((n, k) => n + k.requests, 0),
+        non2xx: stats(name).reduce((n, k) => n + k.non2xx, 0),
+        p50: median(stats(name).map((k) => k.p50)),
+        p99: median(stats(name).map((k) => k.p99)),
+      },
+    ]),
+  );
 }
 
 export function median(values: number[]): number {
@@ -87,6 +121,7 @@ export function summarise(scenario: Scenario, path: string, passes: PassResult[]
       p99: median(passes.map((p) => p.p99)),
       rssPeakMb: Math.max(...passes.map((p) => p.rssPeakMb)),
       appCpuMsPerRequest: median(passes.map((p) => p.appCpuMsPerRequest)),
+      kinds: medianKinds(passes),
     },
     non2xx,
     errors,
@@ -136,6 +171,7 @@ export function markdown(
       `| ${r.title} | ${fmt(r.median.rps, 0)} | ${fmt(r.median.p50)} | ${fmt(r.median.p99)} | ${bad} | ${r.status} | ${target} | ${fmt(r.median.appCpuMsPerRequest, 2)} |`,
     );
   }
+  lines.push(...kindsTable(results));
   lines.push('');
   lines.push(
     `App peak RSS (VmHWM): ${fmt(peakRssMb)} MB (target ≤ 250 MB: ${mark(peakRssMb <= 250)})`,
@@ -150,6 +186,59 @@ export function markdown(
       );
     }
   }
+  return lines.join('\n');
+}
+
+/** Per request kind of the mixed scenarios; with `baseline`, both servers side by side. */
+function kindsTable(results: ScenarioResult[], baseline?: ScenarioResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results.filter((x) => x.median.kinds)) {
+    const b = baseline?.find((x) => x.name === r.name)?.median.kinds;
+    lines.push(
+      '',
+      `| ${r.title}: kind | requests | p50 ms | p99 ms |${b ? ' baseline requests | baseline p50 ms | baseline p99 ms |' : ''}`,
+    );
+    lines.push(`|---|---:|---:|---:|${b ? '---:|---:|---:|' : ''}`);
+    for (const [kind, k] of Object.entries(r.median.kinds ?? {})) {
+      const bk = b?.[kind];
+      const extra = b
+        ? ` ${bk?.requests ?? '-'} | ${fmt(bk?.p50 ?? NaN)} | ${fmt(bk?.p99 ?? NaN)} |`
+        : '';
+      lines.push(`| ${kind} | ${k.requests} | ${fmt(k.p50)} | ${fmt(k.p99)} |${extra}`);
+    }
+  }
+  return lines;
+}
+
+/**
+ * Product against baseline, per scenario: the ratio is product req/s over baseline req/s, the
+ * share of the ceiling the product reaches on the same data, database and machine.
+ */
+export function comparison(
+  product: ScenarioResult[],
+  baseline: ScenarioResult[],
+  peakRssMb: { product: number; baseline: number },
+): string {
+  // App CPU per request tells each server's own cost apart from waiting for a CPU on a busy
+  // machine, where req/s of two runs minutes apart can differ for reasons of their own.
+  const lines = [
+    '| scenario | product req/s | p50 / p99 ms | baseline req/s | p50 / p99 ms | product/baseline | CPU ms/req product / baseline |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const p of product) {
+    const b = baseline.find((x) => x.name === p.name);
+    if (!b) continue;
+    const flag = (r: ScenarioResult) => (r.status === 'FAIL' ? ' FAIL' : '');
+    const cpu = `${fmt(p.median.appCpuMsPerRequest, 2)} / ${fmt(b.median.appCpuMsPerRequest, 2)}`;
+    lines.push(
+      `| ${p.title} | ${fmt(p.median.rps, 0)}${flag(p)} | ${fmt(p.median.p50)} / ${fmt(p.median.p99)} | ${fmt(b.median.rps, 0)}${flag(b)} | ${fmt(b.median.p50)} / ${fmt(b.median.p99)} | ${fmt(p.median.rps / b.median.rps, 2)} | ${cpu} |`,
+    );
+  }
+  lines.push(...kindsTable(product, baseline));
+  lines.push('');
+  lines.push(
+    `Peak RSS (VmHWM): product ${fmt(peakRssMb.product)} MB, baseline ${fmt(peakRssMb.baseline)} MB`,
+  );
   return lines.join('\n');
 }
 

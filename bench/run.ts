@@ -1,143 +1,66 @@
 /**
- * The benchmark of issue 7:
+ * The benchmark of issues 7 and 15:
  *
  *   npm run build
  *   npm run bench:data -- --users 20 --transactions 1000000 --reset
  *   npm run bench [-- --duration 10 --passes 3 --connections 32 --only name1,name2 --warmup 1 --depth 2000]
+ *   npm run bench -- --baseline     # then the same scenarios against bench/baseline, and the ratios
+ *   npm run bench -- --check        # only: do the product and the baseline answer alike?
  *
  * Starts the built app in production mode against DATABASE_URL (else the embedded server in
  * DATA_DIR, started here), logs in as the bench admin and analyst, prepares ids and a deep cursor
  * through the API, then drives each scenario with autocannon and prints the medians as Markdown.
+ * With --baseline, the app is stopped and the baseline server (dist/bench/baseline/server.js)
+ * runs the same scenarios with the same tokens, cursor and ids on the same data.
  * Results go to bench/results/<timestamp>-<rows>.json. Any non-2xx response fails its scenario.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { Client } from 'pg';
 import { freePort } from '../src/database/embedded-database';
-import { type AppProcess, startApp } from './app-process';
-import {
-  checkTargets,
-  markdown,
-  passResult,
-  type PassResult,
-  type ScenarioResult,
-  summarise,
-} from './report';
-import { type BenchContext, SCENARIOS, type Scenario } from './scenarios';
-import { openBenchDatabase } from './shared';
-import { prepare, singleRequests } from './setup';
-import { checkRollups, removeCreatedRows } from './cleanup';
 import { Api } from './api';
+import { type AppProcess, startApp } from './app-process';
+import { type CheckResult, compare, probe } from './check';
+import { checkRollups, removeCreatedRows } from './cleanup';
+import { benchmark, type Server } from './drive';
+import { type Options, parseOptions, warnIfStale } from './options';
+import { comparison, markdown, type ScenarioResult, type SingleResult } from './report';
+import type { BenchContext } from './scenarios';
+import { SCENARIOS } from './scenarios';
+import { prepare, singleRequests } from './setup';
+import { openBenchDatabase } from './shared';
 
 const ROOT = resolve(__dirname, '..', '..');
+const BASELINE_SCRIPT = 'dist/bench/baseline/server.js';
 
-interface Options {
-  duration: number;
-  passes: number;
-  connections: number;
-  warmup: number;
-  depth: number;
-  single: number;
-  only?: string[];
-  cpuProf: boolean;
-}
-
-function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '10' },
-      passes: { type: 'string', default: '3' },
-      connections: { type: 'string', default: '32' },
-      warmup: { type: 'string', default: '1' },
-      depth: { type: 'string', default: '2000' },
-      single: { type: 'string', default: '20' },
-      only: { type: 'string' },
-      list: { type: 'boolean', default: false },
-      'cpu-prof': { type: 'boolean', default: false },
-    },
-  });
-  if (values.list) {
-    for (const s of SCENARIOS) console.log(`${s.name.padEnd(28)} ${s.title}`);
-    process.exit(0);
-  }
-  const num = (name: string, value: string, min: number) => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
-    return n;
-  };
-  const only = values.only
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];
-  if (unknown.length > 0) {
-    throw new Error(`unknown scenario(s) ${unknown.join(', ')}; --list shows them`);
-  }
-  return {
-    duration: num('duration', values.duration, 1),
-    passes: Math.floor(num('passes', values.passes, 1)),
-    connections: Math.floor(num('connections', values.connections, 1)),
-    warmup: num('warmup', values.warmup, 0),
-    depth: Math.floor(num('depth', values.depth, 1)),
-    single: Math.floor(num('single', values.single, 0)),
-    only,
-    cpuProf: values['cpu-prof'],
-  };
-}
-
-/** Warns when src/ changed after the last build: the bench would measure stale code. */
-function warnIfStale(): void {
-  const built = statSync(join(ROOT, 'dist/src/main.js'), { throwIfNoEntry: false });
-  if (!built) throw new Error('dist/src/main.js is missing: run `npm run build` first');
-  const newest = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts'))
-    .reduce((max, f) => Math.max(max, statSync(join(ROOT, 'src', f)).mtimeMs), 0);
-  if (newest > built.mtimeMs) {
-    console.warn(
-      'warning: src/ is newer than dist/; run `npm run build` to measure the current code',
-    );
-  }
-}
-
-async function runScenario(
-  app: AppProcess,
-  api: Api,
-  scenario: Scenario,
+/** Starts the baseline with a static map of the tokens the product issued to the bench users. */
+async function startBaseline(
+  databaseUrl: string,
+  logFile: string,
   ctx: BenchContext,
-  opts: Options,
-  duration: number,
-): Promise<{ result: PassResult; path: string }> {
-  const { headers, requests } = scenario.requests(ctx);
-  app.rss.window();
-  const cpuBefore = app.rss.cpuMs();
-  // The app's CPU until it has answered everything the scenario sent, late ones included.
-  const appCpuAfterDrain = async () => {
-    await api.drain();
-    return app.rss.cpuMs() - cpuBefore;
+  ids: { adminId: string; analystId: string },
+): Promise<AppProcess> {
+  const tokens = {
+    [ctx.adminToken]: { userId: ids.adminId, role: 'admin' },
+    [ctx.analystToken]: { userId: ids.analystId, role: 'analyst' },
   };
-  const raw = await autocannon({
-    url: app.baseUrl,
-    connections: opts.connections,
-    duration,
-    method: scenario.method,
-    headers,
-    requests,
-    timeout: 10,
+  return startApp({
+    root: ROOT,
+    port: await freePort(),
+    databaseUrl,
+    logFile,
+    script: BASELINE_SCRIPT,
+    env: { BASELINE_TOKENS: JSON.stringify(tokens) },
   });
-  return {
-    result: passResult(raw, app.rss.window(), await appCpuAfterDrain()),
-    path: requests[0].path ?? `${scenario.method} (varies per request)`,
-  };
 }
 
 async function main(): Promise<void> {
   const opts = parseOptions();
-  warnIfStale();
+  warnIfStale(ROOT);
+  if (opts.baseline && !existsSync(join(ROOT, BASELINE_SCRIPT)))
+    throw new Error(`${BASELINE_SCRIPT} is missing: run \`npm run build\` first`);
   const scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -145,7 +68,6 @@ async function main(): Promise<void> {
 
   const db = await openBenchDatabase();
   const sql = new Client({ connectionString: db.url });
-  let app: AppProcess | undefined;
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     for (const c of cleanups.splice(0).reverse()) await c().catch((e) => console.error(e));
@@ -155,12 +77,14 @@ async function main(): Promise<void> {
   try {
     await sql.connect();
     cleanups.push(() => sql.end());
-    // Runs once the app has stopped (cleanups run in reverse), so nothing is still in flight.
-    let createdBy: [string, Date, string] | undefined;
+    // Runs once the servers have stopped (cleanups run in reverse), so nothing is in flight.
+    // Filled in once the analyst's id is known.
+    const createdBy: [string, Date, string][] = [];
     cleanups.push(async () => {
-      if (!createdBy) return;
-      await removeCreatedRows(sql, createdBy);
-      await checkRollups(sql);
+      for (const c of createdBy) {
+        await removeCreatedRows(sql, c);
+        await checkRollups(sql);
+      }
     });
     const [counts] = (
       await sql.query<{ live: string; deleted: string; runStart: Date }>(
@@ -177,7 +101,7 @@ async function main(): Promise<void> {
     const logFile = join(tmpdir(), `finance-bench-${stamp}.log`);
     // --cpu-prof: V8 writes the app's profile when it exits (open it in Chrome DevTools).
     const profileDir = join(ROOT, 'bench/results');
-    app = await startApp({
+    const app = await startApp({
       root: ROOT,
       port: await freePort(),
       databaseUrl: db.url,
@@ -186,111 +110,144 @@ async function main(): Promise<void> {
         ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${stamp}-app.cpuprofile`]
         : [],
     });
-    const running = app;
-    cleanups.push(() => running.stop());
+    cleanups.push(() => app.stop());
     console.log(`app: pid ${app.pid} ready at ${app.baseUrl} (log ${logFile})`);
 
-    const api = new Api(app.baseUrl);
+    const product: Server = { label: 'product', app, api: new Api(app.baseUrl) };
     const postMarker = `bench-post ${stamp}`;
-    const { ctx, analystId, analystRows } = await prepare(api, opts.depth, postMarker);
-    createdBy = [analystId, counts.runStart, postMarker];
+    const { ctx, adminId, analystId, analystRows } = await prepare(
+      product.api,
+      opts.depth,
+      postMarker,
+    );
     const created: [string, Date, string] = [analystId, counts.runStart, postMarker];
-    createdBy = created;
+    createdBy.push(created);
     const removePosts = () => removeCreatedRows(sql, created, true);
 
-    if (opts.warmup > 0) {
-      console.log(`warm-up: ${opts.warmup} s per scenario`);
-      for (const s of scenarios) {
-        const { result } = await runScenario(app, api, s, ctx, opts, opts.warmup);
-        if (s.writes) await removePosts();
-        if (result.non2xx + result.errors > 0) {
-          console.warn(
-            `  ${s.name}: ${result.non2xx} non-2xx, ${result.errors} errors during warm-up`,
-            result.statusCodes,
-          );
-        }
-      }
+    // The product's answers for the agreement check, taken before any load.
+    let productProbes = opts.baseline ? await probe(app.baseUrl, scenarios, ctx) : [];
+    if (productProbes.some((p) => p.method !== 'GET')) await removePosts();
+
+    let single: SingleResult[] = [];
+    let results: ScenarioResult[] = [];
+    if (!opts.check) {
+      results = await benchmark(product, scenarios, ctx, opts, removePosts, async () => {
+        if (opts.single === 0) return;
+        single = await singleRequests(product.api, ctx.adminToken, opts.single);
+        for (const s of single) console.log(`single: ${s.path} p50 ${s.p50Ms.toFixed(2)} ms`);
+      });
     }
-
-    const single = opts.single > 0 ? await singleRequests(api, ctx.adminToken, opts.single) : [];
-    for (const s of single) console.log(`single: ${s.path} p50 ${s.p50Ms.toFixed(2)} ms`);
-
-    const passes = new Map<string, { path: string; results: PassResult[] }>();
-    for (let pass = 1; pass <= opts.passes; pass++) {
-      for (const s of scenarios) {
-        const { result, path } = await runScenario(app, api, s, ctx, opts, opts.duration);
-        if (s.writes) await removePosts();
-        const entry = passes.get(s.name) ?? { path, results: [] };
-        entry.results.push(result);
-        passes.set(s.name, entry);
-        console.log(
-          `pass ${pass}/${opts.passes} ${s.name.padEnd(28)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  app CPU ${result.appCpuMsPerRequest} ms/req  non-2xx ${result.non2xx}${result.errors ? `  errors ${result.errors}` : ''}`,
-        );
-        await sleep(500);
-      }
-    }
-
-    const results: ScenarioResult[] = scenarios.map((s) => {
-      const entry = passes.get(s.name)!;
-      return summarise(s, entry.path, entry.results);
-    });
-    checkTargets(results, scenarios);
     const peakRssMb = app.rss.peakMb();
+
+    let baseline: { results: ScenarioResult[]; peakRssMb: number; check: CheckResult } | undefined;
+    if (opts.baseline) {
+      // One after the other: the product is stopped before the baseline starts.
+      await app.stop();
+      const baselineLog = join(tmpdir(), `finance-bench-${stamp}-baseline.log`);
+      const server = await startBaseline(db.url, baselineLog, ctx, { adminId, analystId });
+      cleanups.push(() => server.stop());
+      console.log(`baseline: pid ${server.pid} ready at ${server.baseUrl} (log ${baselineLog})`);
+      const baselineProbes = await probe(server.baseUrl, scenarios, ctx);
+      if (baselineProbes.some((p) => p.method !== 'GET')) await removePosts();
+      const check = compare(productProbes, baselineProbes);
+      productProbes = [];
+      console.log(`agreement check: ${check.agreed}/${check.compared} requests answer alike`);
+      for (const line of check.lines) console.log(line);
+      const baselineServer: Server = {
+        label: 'baseline',
+        app: server,
+        api: new Api(server.baseUrl),
+      };
+      const baselineResults = opts.check
+        ? []
+        : await benchmark(baselineServer, scenarios, ctx, opts, removePosts);
+      baseline = { results: baselineResults, peakRssMb: server.rss.peakMb(), check };
+      await server.stop();
+    }
+    if (opts.check) {
+      if (baseline && baseline.check.mismatches.length > 0) process.exitCode = 1;
+      return;
+    }
+
     load.end = loadavg().map((l) => Math.round(l * 100) / 100);
     const commit = gitCommit();
     const header = [
       `### ${rows.toLocaleString('en-US')} transactions (${Number(counts.live).toLocaleString('en-US')} live; analyst ${analystRows.toLocaleString('en-US')}), ${startedAt.toISOString()}`,
       '',
-      `\`npm run bench -- --duration ${opts.duration} --passes ${opts.passes} --connections ${opts.connections}${opts.only ? ` --only ${opts.only.join(',')}` : ''}\` ` +
+      `\`npm run bench -- --duration ${opts.duration} --passes ${opts.passes} --connections ${opts.connections}${opts.only ? ` --only ${opts.only.join(',')}` : ''}${opts.baseline ? ' --baseline' : ''}\` ` +
         `— commit ${commit}, node ${process.version}, ${cpus().length} CPUs, medians of ${opts.passes} pass(es); ` +
         `depth = page ${ctx.depthPage} of 20 rows; load average ${load.start.join(' ')} → ${load.end.join(' ')}`,
     ];
-    const report = markdown(results, single, peakRssMb, header);
+    let report = markdown(results, single, peakRssMb, header);
+    if (baseline) {
+      const { agreed, compared } = baseline.check;
+      report += `\n\n#### Product against the baseline (bench/baseline; answers agree: ${agreed}/${compared})\n\n`;
+      report += comparison(results, baseline.results, {
+        product: peakRssMb,
+        baseline: baseline.peakRssMb,
+      });
+    }
     console.log(`\n${report}\n`);
-
-    mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    const file = join(ROOT, 'bench/results', `${stamp}-${rows}.json`);
-    writeFileSync(
-      file,
-      JSON.stringify(
-        {
-          startedAt,
-          finishedAt: new Date(),
-          commit,
-          node: process.version,
-          machine: {
-            cpus: cpus().length,
-            model: cpus()[0]?.model,
-            memoryMb: Math.round(totalmem() / 2 ** 20),
-            load,
-          },
-          database: {
-            embedded: db.embedded,
-            transactions: rows,
-            live: Number(counts.live),
-            analystLiveRows: analystRows,
-          },
-          options: { ...opts, depthPage: ctx.depthPage },
-          peakRssMb,
-          single,
-          scenarios: results,
-          markdown: report,
-        },
-        null,
-        2,
-      ),
-    );
-    console.log(`results: ${file}`);
+    writeResults(`${stamp}-${rows}.json`, {
+      startedAt,
+      finishedAt: new Date(),
+      commit,
+      node: process.version,
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        memoryMb: Math.round(totalmem() / 2 ** 20),
+        load,
+      },
+      database: {
+        embedded: db.embedded,
+        transactions: rows,
+        live: Number(counts.live),
+        analystLiveRows: analystRows,
+      },
+      options: { ...opts, depthPage: ctx.depthPage },
+      peakRssMb,
+      single,
+      scenarios: results,
+      baseline,
+      markdown: report,
+    });
     if (opts.cpuProf) {
       console.log(`profile: ${join(ROOT, 'bench/results', `${stamp}-app.cpuprofile`)} (on exit)`);
     }
-    const failed = results.filter((r) => r.status === 'FAIL');
-    if (failed.length > 0) {
-      console.error(`FAIL: non-2xx responses or errors in ${failed.map((r) => r.name).join(', ')}`);
-      process.exitCode = 1;
-    }
+    reportFailures(opts, results, baseline);
   } finally {
     await cleanup();
+  }
+}
+
+function writeResults(name: string, content: object): void {
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, 'bench/results', name);
+  writeFileSync(file, JSON.stringify(content, null, 2));
+  console.log(`results: ${file}`);
+}
+
+function reportFailures(
+  opts: Options,
+  results: ScenarioResult[],
+  baseline?: { results: ScenarioResult[]; check: CheckResult },
+): void {
+  const failed = [
+    ...results.filter((r) => r.status === 'FAIL').map((r) => r.name),
+    ...(baseline?.results ?? [])
+      .filter((r) => r.status === 'FAIL')
+      .map((r) => `baseline ${r.name}`),
+  ];
+  if (failed.length > 0) {
+    console.error(`FAIL: non-2xx responses or errors in ${failed.join(', ')}`);
+    process.exitCode = 1;
+  }
+  if (opts.baseline && baseline && baseline.check.mismatches.length > 0) {
+    console.error(
+      `FAIL: the baseline answers ${baseline.check.mismatches.length} request(s) differently (see the agreement check above)`,
+    );
+    process.exitCode = 1;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type autocannon from 'autocannon';
-import { EXPENSE_CATEGORIES, INCOME_CATEGORIES } from './shared';
+import { bearer, createBody, type KindLatencies, mixedScenario } from './mixed';
+import { EXPENSE_CATEGORIES } from './shared';
 
 /** What the scenarios need from the setup phase (tokens and ids all come from the API). */
 export interface BenchContext {
@@ -27,11 +28,18 @@ export interface Scenario {
   method: 'GET' | 'POST';
   /** Writes rows that the runner removes after each run of the scenario. */
   writes?: boolean;
+  /** Overrides --connections (the mixed scenarios are defined at 16). */
+  connections?: number;
+  /** What the results show as the path, when the requests vary. */
+  path?: string;
   target?: Target;
-  requests(ctx: BenchContext): { headers: IncomingHttpHeaders; requests: autocannon.Request[] };
+  requests(ctx: BenchContext): {
+    headers: IncomingHttpHeaders;
+    requests: autocannon.Request[];
+    /** Set by scenarios that mix request kinds: latency per kind. */
+    kinds?: KindLatencies;
+  };
 }
-
-const bearer = (token: string): IncomingHttpHeaders => ({ authorization: `Bearer ${token}` });
 
 /** One fixed request. */
 const get =
@@ -125,35 +133,36 @@ export const SCENARIOS: Scenario[] = [
     requests: (ctx) => {
       let i = 0;
       const headers = { ...bearer(ctx.analystToken), 'content-type': 'application/json' };
-      const start = Date.parse(`${ctx.yearAgo}T00:00:00Z`);
       return {
         headers,
         requests: [
           {
             method: 'POST',
             path: '/api/v1/transactions',
-            // A different valid body each time: type, amount, category and date all vary.
-            setupRequest: (req) => {
-              const n = i++;
-              const income = n % 10 === 0;
-              const categories = income ? INCOME_CATEGORIES : EXPENSE_CATEGORIES;
-              const cents = income
-                ? 10_000 + ((n * 7919) % 790_000)
-                : 100 + ((n * 104_729) % 49_900);
-              const body = JSON.stringify({
-                type: income ? 'income' : 'expense',
-                amount: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
-                category: categories[n % categories.length],
-                date: new Date(start + (n % 365) * 86_400_000).toISOString().slice(0, 10),
-                notes: ctx.postMarker,
-              });
-              return { ...req, headers: { ...headers }, body };
-            },
+            setupRequest: (req) => ({
+              ...req,
+              headers: { ...headers },
+              body: createBody(ctx, i++),
+            }),
           },
         ],
       };
     },
   },
+  {
+    name: 'search-org-page',
+    title: 'search q=coffee (admin, whole org, page mode + total)',
+    method: 'GET',
+    requests: get(() => `/transactions?q=coffee&limit=20`, 'admin'),
+  },
+  {
+    name: 'search-org-cursor',
+    title: 'search q=coffee (admin, whole org, cursor mode)',
+    method: 'GET',
+    requests: get(() => `/transactions?q=coffee&limit=20&cursor=`, 'admin'),
+  },
+  mixedScenario('mixed', true),
+  mixedScenario('mixed-no-search', false),
 ];
 
 export const SINGLE_REQUESTS = [

@@ -43,7 +43,7 @@ export async function prepare(api: Api, depth: number, postMarker: string) {
     yearAgo,
     postMarker,
   };
-  return { ctx, analystId: analyst.userId, analystRows: total };
+  return { ctx, adminId: admin.userId, analystId: analyst.userId, analystRows: total };
 }
 
 /** Sequential requests on an otherwise idle app: the single-request latency of issue 5. */

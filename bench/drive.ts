@@ -1,0 +1,114 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import type { Api } from './api';
+import type { AppProcess } from './app-process';
+import type { Options } from './options';
+import {
+  checkTargets,
+  passResult,
+  type PassResult,
+  type ScenarioResult,
+  summarise,
+} from './report';
+import type { BenchContext, Scenario } from './scenarios';
+
+/** A server under load: the product or the baseline, with its process and API client. */
+export interface Server {
+  label: 'product' | 'baseline';
+  app: AppProcess;
+  api: Api;
+}
+
+async function runScenario(
+  server: Server,
+  scenario: Scenario,
+  ctx: BenchContext,
+  opts: Options,
+  duration: number,
+): Promise<{ result: PassResult; path: string }> {
+  const { app, api } = server;
+  const { headers, requests, kinds } = scenario.requests(ctx);
+  app.rss.window();
+  const cpuBefore = app.rss.cpuMs();
+  // The app's CPU until it has answered everything the scenario sent, late ones included.
+  const appCpuAfterDrain = async () => {
+    await api.drain();
+    return app.rss.cpuMs() - cpuBefore;
+  };
+  const raw = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: app.baseUrl,
+        connections: scenario.connections ?? opts.connections,
+        duration,
+        method: scenario.method,
+        headers,
+        requests,
+        timeout: 10,
+      },
+      (error, result) => (error ? reject(error as Error) : resolve(result)),
+    );
+    if (kinds) instance.on('response', (_client, status, _bytes, ms) => kinds.record(status, ms));
+  });
+  return {
+    result: passResult(raw, app.rss.window(), await appCpuAfterDrain(), kinds?.stats()),
+    path: scenario.path ?? requests[0].path ?? `${scenario.method} (varies per request)`,
+  };
+}
+
+/**
+ * Warm-up, then `opts.passes` passes over the scenarios against one server; rows written by a
+ * scenario are removed after each of its runs (`removePosts`), so every run sees the same data.
+ */
+export async function benchmark(
+  server: Server,
+  scenarios: Scenario[],
+  ctx: BenchContext,
+  opts: Options,
+  removePosts: () => Promise<void>,
+  /** Runs between the warm-up and pass 1 (the single-request latencies). */
+  beforePasses?: () => Promise<void>,
+): Promise<ScenarioResult[]> {
+  const tag = opts.baseline ? `${server.label} ` : '';
+  if (opts.warmup > 0) {
+    console.log(`${tag}warm-up: ${opts.warmup} s per scenario`);
+    for (const s of scenarios) {
+      const { result } = await runScenario(server, s, ctx, opts, opts.warmup);
+      if (s.writes) await removePosts();
+      if (result.non2xx + result.errors > 0) {
+        console.warn(
+          `  ${s.name}: ${result.non2xx} non-2xx, ${result.errors} errors during warm-up`,
+          result.statusCodes,
+        );
+      }
+    }
+  }
+
+  await beforePasses?.();
+  const passes = new Map<string, { path: string; results: PassResult[] }>();
+  for (let pass = 1; pass <= opts.passes; pass++) {
+    for (const s of scenarios) {
+      const { result, path } = await runScenario(server, s, ctx, opts, opts.duration);
+      if (s.writes) await removePosts();
+      const entry = passes.get(s.name) ?? { path, results: [] };
+      entry.results.push(result);
+      passes.set(s.name, entry);
+      console.log(
+        `${tag}pass ${pass}/${opts.passes} ${s.name.padEnd(28)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  app CPU ${result.appCpuMsPerRequest} ms/req  non-2xx ${result.non2xx}${result.errors ? `  errors ${result.errors}` : ''}`,
+      );
+      for (const [kind, k] of Object.entries(result.kinds ?? {})) {
+        console.log(
+          `    ${kind.padEnd(8)} ${String(k.requests).padStart(6)} requests  p50 ${k.p50} ms  p99 ${k.p99} ms${k.non2xx ? `  non-2xx ${k.non2xx}` : ''}`,
+        );
+      }
+      await sleep(500);
+    }
+  }
+
+  const results = scenarios.map((s) => {
+    const entry = passes.get(s.name)!;
+    return summarise(s, entry.path, entry.results);
+  });
+  checkTargets(results, scenarios);
+  return results;
+}
