@@ -23,8 +23,8 @@ describe('CountCache', () => {
     sut.remember('b', { version: '1', total: 2 });
     expect(sut.current('a', '1')).toBe(1); // a is now the most recently used
     sut.remember('c', { version: '1', total: 3 });
-    expect(sut.has('b')).toBe(false);
-    expect(sut.has('a')).toBe(true);
-    expect(sut.has('c')).toBe(true);
+    expect(sut.current('b', '1')).toBeUndefined();
+    expect(sut.current('a', '1')).toBe(1);
+    expect(sut.current('c', '1')).toBe(3);
   });
 });

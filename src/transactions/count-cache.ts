@@ -24,10 +24,6 @@ export class CountCache {
     return entry.total;
   }
 
-  has(key: string): boolean {
-    return this.entries.has(key);
-  }
-
   /** Keeps the entry as the most recently used; past the capacity, the least recently used goes. */
   remember(key: string, entry: CountedAt): number {
     this.entries.delete(key);

@@ -9,7 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, type Queryable, query } from '../database/sql';
-import { CountCache } from './count-cache';
+import { CountCache, type CountedAt } from './count-cache';
 import {
   afterKeysetSql,
   filterSql,
@@ -61,6 +61,7 @@ function versionOf(ownerId: string | undefined, params: Params): string {
 @Injectable()
 export class TransactionsRepository {
   private readonly exactCounts = new CountCache();
+  private readonly countsRunning = new Map<string, Promise<CountedAt>>();
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
@@ -209,8 +210,9 @@ export class TransactionsRepository {
   /**
    * An exact count, remembered with the owners' write version it was taken at (see the
    * search-and-versions migration) and reused while that version is unchanged: paging through a
-   * search costs one count, not one per page. Version and count are read in one statement, so
-   * they describe the same snapshot; a write by any instance changes the version.
+   * search costs one count, not one per page. A count already running for the same filter is
+   * shared when it describes a snapshot no older than this request's start (its version is at
+   * least the one read here), so a burst of identical requests after a write counts once.
    */
   private async exactCount(f: ResolvedFilters): Promise<number> {
     const key = JSON.stringify([
@@ -224,24 +226,32 @@ export class TransactionsRepository {
       f.maxAmount,
       f.q,
     ]);
-    if (this.exactCounts.has(key)) {
-      const params = new Params();
-      const [row] = await query<{ version: string }>(
-        this.db,
-        `SELECT ${versionOf(f.ownerId, params)} AS version`,
-        params.values,
-      );
-      const total = this.exactCounts.current(key, row.version);
-      if (total !== undefined) return total;
+    const versionParams = new Params();
+    const [{ version }] = await query<{ version: string }>(
+      this.db,
+      `SELECT ${versionOf(f.ownerId, versionParams)} AS version`,
+      versionParams.values,
+    );
+    const cached = this.exactCounts.current(key, version);
+    if (cached !== undefined) return cached;
+    const running = this.countsRunning.get(key);
+    if (running) {
+      const shared = await running;
+      if (BigInt(shared.version) >= BigInt(version)) return shared.total;
     }
     const params = new Params();
-    const [row] = await query<{ version: string; total: number }>(
+    const counting = query<CountedAt>(
       this.db,
       `SELECT ${versionOf(f.ownerId, params)} AS version,
               (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
       params.values,
-    );
-    return this.exactCounts.remember(key, row);
+    ).then(([row]) => row);
+    this.countsRunning.set(key, counting);
+    try {
+      return this.exactCounts.remember(key, await counting);
+    } finally {
+      if (this.countsRunning.get(key) === counting) this.countsRunning.delete(key);
+    }
   }
 
   /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */

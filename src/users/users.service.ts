@@ -22,6 +22,7 @@ import type { UpdateUserDto } from './dto/update-user.dto';
 import { toUserResponse } from './dto/user.response';
 import { User } from './entities/user.entity';
 import { PasswordHasher } from './password-hasher';
+import { UserCache } from './user-cache';
 import { type UserChanges, UsersRepository } from './users.repository';
 
 const AUDITED_FIELDS = ['name', 'email', 'role', 'isActive'] as const;
@@ -42,6 +43,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly hasher: PasswordHasher,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly cache: UserCache,
   ) {}
 
   /** First start with no users: create the admin from ADMIN_EMAIL/ADMIN_PASSWORD or a generated one. */
@@ -109,9 +111,9 @@ export class UsersService implements OnApplicationBootstrap {
     return user;
   }
 
-  /** The per-request reload behind the JWT guard: one primary-key lookup. */
+  /** The per-request reload behind the JWT guard, answered from the user cache when it can be. */
   findActiveById(id: string): Promise<User | null> {
-    return this.users.findActiveById(id);
+    return this.cache.get(id, () => this.users.findActiveById(id));
   }
 
   findByEmailWithHash(email: string): Promise<User | null> {
@@ -126,7 +128,7 @@ export class UsersService implements OnApplicationBootstrap {
   async update(actor: User, id: string, dto: UpdateUserDto, ifMatch?: string): Promise<User> {
     const passwordHash =
       dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
-    return inTransaction(this.db, async (m) => {
+    const updated = await inTransaction(this.db, async (m) => {
       // Role and activation changes are serialised, so two admins demoting each other at the
       // same moment cannot both pass the last-active-admin check.
       if (dto.role !== undefined || dto.isActive !== undefined)
@@ -160,6 +162,9 @@ export class UsersService implements OnApplicationBootstrap {
       });
       return after;
     });
+    // This instance sees the change on its very next request; the others hear the NOTIFY.
+    this.cache.invalidate(id);
+    return updated;
   }
 
   /**
@@ -185,6 +190,7 @@ export class UsersService implements OnApplicationBootstrap {
         changes: { password: PASSWORD_CHANGED },
       });
     });
+    this.cache.invalidate(id);
   }
 }
 
