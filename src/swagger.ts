@@ -76,12 +76,19 @@ const RATE_LIMIT_HEADERS: Record<string, HeaderObject> = {
 const RETRY_AFTER: HeaderObject = count('Seconds to wait before retrying');
 const headerRef = (name: string): ReferenceObject => ({ $ref: `#/components/headers/${name}` });
 
+type Operation = {
+  requestBody?: { content?: Record<string, unknown> };
+  responses?: Record<string, ResponseObject>;
+};
+
 /**
  * What the decorators cannot say, applied to the whole document in one place:
  * - error bodies are `application/problem+json` (the one exception filter sends every one of them),
  *   whatever the operation produces when it succeeds (CSV for the export);
  * - every operation is rate limited (429 with `Retry-After`) and may be busy (503 with
- *   `Retry-After`), and every response carries the rate-limit headers;
+ *   `Retry-After`), and its responses carry the rate-limit headers;
+ * - a JSON body is refused with 413 or 415 by the body middleware, before routing and so before
+ *   the rate limiter (those two carry no rate-limit headers);
  * - the plugin wraps each enum reference in a one-member `allOf`, which says nothing more than the
  *   reference itself (Redocly's `no-illogical-composition-keywords`).
  */
@@ -91,20 +98,26 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
     headers: { ...RATE_LIMIT_HEADERS, 'Retry-After': RETRY_AFTER },
   };
   for (const item of Object.values(document.paths)) {
-    for (const operation of Object.values(item)) {
-      const responses = (operation as { responses?: Record<string, ResponseObject> }).responses;
+    for (const operation of Object.values(item) as Operation[]) {
+      const responses = operation.responses;
       if (!responses) continue;
       responses['429'] ??= { description: 'Rate limit exceeded; see `Retry-After`' };
       responses['503'] ??= {
         description: 'Busy: no database connection came free in time, or a query timed out',
       };
       for (const [status, response] of Object.entries(responses)) {
-        if (Number(status) >= 400) response.content = { 'application/problem+json': PROBLEM };
         const headers: Record<string, ReferenceObject> = Object.fromEntries(
           Object.keys(RATE_LIMIT_HEADERS).map((name) => [name, headerRef(name)]),
         );
         if (status === '429' || status === '503') headers['Retry-After'] = headerRef('Retry-After');
         response.headers = { ...response.headers, ...headers };
+      }
+      if (operation.requestBody?.content?.['application/json']) {
+        responses['413'] ??= { description: 'The JSON body exceeds 1 MiB' };
+        responses['415'] ??= { description: 'The body is not `application/json`' };
+      }
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400) response.content = { 'application/problem+json': PROBLEM };
       }
     }
   }

@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startApp, type TestApp } from '../app';
 
-const SPEC = join(__dirname, '..', '..', 'openapi.json');
+const ROOT = join(__dirname, '..', '..');
+const SPEC = join(ROOT, 'openapi.json');
+const CLIENT_TYPES = join(ROOT, 'clients', 'typescript', 'schema.d.ts');
+const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name);
 const run = promisify(execFile);
 
 /**
@@ -47,10 +51,13 @@ describe('OpenAPI document', () => {
   });
 
   it('passes `redocly lint --extends=recommended` without errors or warnings', async () => {
-    const bin = join(__dirname, '..', '..', 'node_modules', '.bin', 'redocly');
-    const result = await run(bin, ['lint', '--extends=recommended', '--format=json', SPEC], {
-      maxBuffer: 16 * 1024 * 1024,
-    }).catch((error: { stdout?: string; code?: number }) => ({
+    const result = await run(
+      bin('redocly'),
+      ['lint', '--extends=recommended', '--format=json', SPEC],
+      {
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    ).catch((error: { stdout?: string; code?: number }) => ({
       stdout: error.stdout ?? '',
       code: error.code,
     }));
@@ -72,5 +79,12 @@ describe('OpenAPI document', () => {
     expect(ids).toEqual(
       expect.arrayContaining(['login', 'listTransactions', 'getDashboardSummary']),
     );
+  });
+
+  it('has the typed client in clients/typescript generated from it (`npm run openapi` regenerates it)', async () => {
+    const generated = join(mkdtempSync(join(tmpdir(), 'finance-client-')), 'schema.d.ts');
+    await run(bin('openapi-typescript'), [SPEC, '--output', generated]);
+    if (process.env.UPDATE_OPENAPI === '1') copyFileSync(generated, CLIENT_TYPES);
+    expect(readFileSync(CLIENT_TYPES, 'utf8')).toBe(readFileSync(generated, 'utf8'));
   });
 });
