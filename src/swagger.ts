@@ -16,7 +16,7 @@ Finance records with role-based access.
 * **Errors** are RFC 9457 \`application/problem+json\` bodies with a \`requestId\`; validation errors list every field in \`errors\`.
 * **Money** is a decimal string with two decimals (\`"1234.50"\`), never a float.
 * **Unknown** body fields and query parameters are rejected with 400; a repeated query parameter too.
-* **Rate limits**: per user (per IP when anonymous), plus stricter limits on login. Every response under \`/api/v1\` carries \`RateLimit-Limit\`, \`RateLimit-Remaining\` and \`RateLimit-Reset\` for the caller's bucket closest to exhaustion; a 429 also carries \`Retry-After\`.
+* **Rate limits**: per user (per IP when anonymous), plus stricter limits on login. Responses carry \`RateLimit-Limit\`, \`RateLimit-Remaining\` and \`RateLimit-Reset\` (seconds) for the caller's bucket closest to exhaustion; a 429 also carries \`Retry-After\`. A body refused before routing (413, 415, malformed JSON) is not counted and carries none.
 * **Busy**: any route may answer 503 with \`Retry-After\` when no database connection comes free within \`DB_POOL_TIMEOUT_MS\` or a query runs past its timeout; retrying later is safe (use \`Idempotency-Key\` on creates and imports).
 `.trim();
 
