@@ -85,8 +85,9 @@ type Operation = {
  * What the decorators cannot say, applied to the whole document in one place:
  * - error bodies are `application/problem+json` (the one exception filter sends every one of them),
  *   whatever the operation produces when it succeeds (CSV for the export);
- * - every operation is rate limited (429 with `Retry-After`) and may be busy (503 with
- *   `Retry-After`), and its responses carry the rate-limit headers;
+ * - every operation is rate limited (429 with `Retry-After`), may be busy (503 with
+ *   `Retry-After`) or fail unexpectedly (500, no details but the `requestId`), and its responses
+ *   carry the rate-limit headers;
  * - a JSON body is refused with 413 or 415 by the body middleware, before routing and so before
  *   the rate limiter (those two carry no rate-limit headers);
  * - the plugin wraps each enum reference in a one-member `allOf`, which says nothing more than the
@@ -104,6 +105,9 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
       responses['429'] ??= { description: 'Rate limit exceeded; see `Retry-After`' };
       responses['503'] ??= {
         description: 'Busy: no database connection came free in time, or a query timed out',
+      };
+      responses['500'] ??= {
+        description: 'Unexpected error (e.g. the database is unreachable); quote `requestId`',
       };
       for (const [status, response] of Object.entries(responses)) {
         const headers: Record<string, ReferenceObject> = Object.fromEntries(
