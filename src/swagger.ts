@@ -1,5 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import {
+  DocumentBuilder,
+  type HeaderObject,
+  type OpenAPIObject,
+  type ReferenceObject,
+  type ResponseObject,
+  SwaggerModule,
+} from '@nestjs/swagger';
 
 const DESCRIPTION = `
 Finance records with role-based access.
@@ -9,9 +16,128 @@ Finance records with role-based access.
 * **Errors** are RFC 9457 \`application/problem+json\` bodies with a \`requestId\`; validation errors list every field in \`errors\`.
 * **Money** is a decimal string with two decimals (\`"1234.50"\`), never a float.
 * **Unknown** body fields and query parameters are rejected with 400; a repeated query parameter too.
-* **Rate limits**: per user (per IP when anonymous), plus stricter limits on login; 429 carries \`Retry-After\`.
+* **Rate limits**: per user (per IP when anonymous), plus stricter limits on login. Responses carry \`RateLimit-Limit\`, \`RateLimit-Remaining\` and \`RateLimit-Reset\` (seconds) for the caller's bucket closest to exhaustion; a 429 also carries \`Retry-After\`. A body refused before routing (413, 415, malformed JSON) is not counted and carries none.
 * **Busy**: any route may answer 503 with \`Retry-After\` when no database connection comes free within \`DB_POOL_TIMEOUT_MS\` or a query runs past its timeout; retrying later is safe (use \`Idempotency-Key\` on creates and imports).
 `.trim();
+
+/**
+ * operationIds are the names a generated client exposes, so they are part of the public contract:
+ * verb + resource in camelCase, listed here rather than derived from method names so that renaming
+ * a controller method never renames a client function. A route missing here stops the document
+ * from being built (every e2e test fails at once), so none ships unnamed.
+ */
+const OPERATION_IDS: Record<string, string> = {
+  'AuthController.login': 'login',
+  'AuthController.refresh': 'refreshTokens',
+  'AuthController.logout': 'logout',
+  'AuthController.me': 'getCurrentUser',
+  'AuthController.changePassword': 'changePassword',
+  'UsersController.create': 'createUser',
+  'UsersController.list': 'listUsers',
+  'UsersController.get': 'getUser',
+  'UsersController.update': 'updateUser',
+  'TransactionsController.create': 'createTransaction',
+  'TransactionsController.list': 'listTransactions',
+  'TransactionsController.get': 'getTransaction',
+  'TransactionsController.update': 'updateTransaction',
+  'TransactionsController.remove': 'deleteTransaction',
+  'TransactionsController.restore': 'restoreTransaction',
+  'TransactionsCsvController.export': 'exportTransactions',
+  'TransactionsCsvController.import': 'importTransactions',
+  'DashboardController.overview': 'getDashboard',
+  'DashboardController.summary': 'getDashboardSummary',
+  'DashboardController.recent': 'getRecentTransactions',
+  'DashboardController.categories': 'getCategoryTotals',
+  'DashboardController.trends': 'getTrends',
+  'DashboardController.forecast': 'getForecast',
+  'AuditController.list': 'listAuditLogs',
+};
+
+function operationId(controllerKey: string, methodKey: string): string {
+  const id = OPERATION_IDS[`${controllerKey}.${methodKey}`];
+  if (!id)
+    throw new Error(`No operationId for ${controllerKey}.${methodKey}: add one in swagger.ts`);
+  return id;
+}
+
+const PROBLEM = { schema: { $ref: '#/components/schemas/ProblemResponse' } };
+const count = (description: string): HeaderObject => ({
+  description,
+  schema: { type: 'integer', minimum: 0 },
+});
+/** API.md section 7. The throttler guard sets them on every response of every operation. */
+const RATE_LIMIT_HEADERS: Record<string, HeaderObject> = {
+  'RateLimit-Limit': count(
+    "Requests allowed per window in the caller's bucket closest to exhaustion (login counts against three)",
+  ),
+  'RateLimit-Remaining': count('Requests left in that window'),
+  'RateLimit-Reset': count('Seconds until that window resets'),
+};
+const RETRY_AFTER: HeaderObject = count('Seconds to wait before retrying');
+const headerRef = (name: string): ReferenceObject => ({ $ref: `#/components/headers/${name}` });
+
+type Operation = {
+  requestBody?: { content?: Record<string, unknown> };
+  responses?: Record<string, ResponseObject>;
+};
+
+/**
+ * What the decorators cannot say, applied to the whole document in one place:
+ * - error bodies are `application/problem+json` (the one exception filter sends every one of them),
+ *   whatever the operation produces when it succeeds (CSV for the export);
+ * - every operation is rate limited (429 with `Retry-After`), may be busy (503 with
+ *   `Retry-After`) or fail unexpectedly (500, no details but the `requestId`), and its responses
+ *   carry the rate-limit headers;
+ * - a JSON body is refused with 413 or 415 by the body middleware, before routing and so before
+ *   the rate limiter (those two carry no rate-limit headers);
+ * - the plugin wraps each enum reference in a one-member `allOf`, which says nothing more than the
+ *   reference itself (Redocly's `no-illogical-composition-keywords`).
+ */
+export function finishDocument(document: OpenAPIObject): OpenAPIObject {
+  document.components = {
+    ...document.components,
+    headers: { ...RATE_LIMIT_HEADERS, 'Retry-After': RETRY_AFTER },
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as Operation[]) {
+      const responses = operation.responses;
+      if (!responses) continue;
+      responses['429'] ??= { description: 'Rate limit exceeded; see `Retry-After`' };
+      responses['503'] ??= {
+        description: 'Busy: no database connection came free in time, or a query timed out',
+      };
+      responses['500'] ??= {
+        description: 'Unexpected error (e.g. the database is unreachable); quote `requestId`',
+      };
+      for (const [status, response] of Object.entries(responses)) {
+        const headers: Record<string, ReferenceObject> = Object.fromEntries(
+          Object.keys(RATE_LIMIT_HEADERS).map((name) => [name, headerRef(name)]),
+        );
+        if (status === '429' || status === '503') headers['Retry-After'] = headerRef('Retry-After');
+        response.headers = { ...response.headers, ...headers };
+      }
+      if (operation.requestBody?.content?.['application/json']) {
+        responses['413'] ??= { description: 'The JSON body exceeds 1 MiB' };
+        responses['415'] ??= { description: 'The body is not `application/json`' };
+      }
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) >= 400) response.content = { 'application/problem+json': PROBLEM };
+      }
+    }
+  }
+  return unwrapSingleAllOf(document) as OpenAPIObject;
+}
+
+function unwrapSingleAllOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(unwrapSingleAllOf);
+  if (node === null || typeof node !== 'object') return node;
+  const object = Object.fromEntries(
+    Object.entries(node).map(([key, value]: [string, unknown]) => [key, unwrapSingleAllOf(value)]),
+  ) as Record<string, unknown>;
+  const { allOf, ...rest } = object;
+  const single = Array.isArray(allOf) && allOf.length === 1 && Object.keys(rest).length === 0;
+  return single ? (allOf[0] as unknown) : object;
+}
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -22,10 +148,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addServer('/', 'This server')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  return SwaggerModule.createDocument(app, config, {
-    operationIdFactory: (controllerKey, methodKey) =>
-      `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
-  });
+  return finishDocument(
+    SwaggerModule.createDocument(app, config, { operationIdFactory: operationId }),
+  );
 }
 
 export function setupSwagger(app: INestApplication): void {

@@ -5,13 +5,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
-import request from 'supertest';
+import type request from 'supertest';
+import { contractCheckedRequest } from './contract';
 
 export const ADMIN = { email: 'root@test.local', password: 'root-password-1' };
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
 export interface TestApp {
   url: string;
+  /** supertest against the app; every response of a documented operation is checked against openapi.json. */
   http: () => ReturnType<typeof request>;
   sql: Pool;
   logs: () => string;
@@ -90,7 +92,7 @@ export async function startApp(
   sql.on('error', () => undefined);
   return {
     url,
-    http: () => request(url),
+    http: () => contractCheckedRequest(url),
     sql,
     logs: () => output,
     databaseUrl,

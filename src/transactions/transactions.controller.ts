@@ -14,13 +14,11 @@ import {
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiExtraModels,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
-  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiIfMatch, ApiValidationResponse } from '../common/decorators/api-problems.decorator';
@@ -33,8 +31,7 @@ import type { User } from '../users/entities/user.entity';
 import { CreateTransactionDto } from './dto/create-transaction.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
 import {
-  TransactionCursorResponse,
-  TransactionPageResponse,
+  TransactionListResponse,
   TransactionResponse,
   transactionPath,
 } from './dto/transaction.response';
@@ -84,15 +81,9 @@ export class TransactionsController {
    */
   @Get()
   @Auth()
-  @ApiExtraModels(TransactionPageResponse, TransactionCursorResponse)
   @ApiOkResponse({
+    type: TransactionListResponse,
     description: 'A page of transactions; the meta shape depends on the mode',
-    schema: {
-      oneOf: [
-        { $ref: getSchemaPath(TransactionPageResponse) },
-        { $ref: getSchemaPath(TransactionCursorResponse) },
-      ],
-    },
   })
   @ApiValidationResponse(
     'Invalid filter, both page and cursor, a forged cursor, from > to or minAmount > maxAmount',
@@ -100,7 +91,7 @@ export class TransactionsController {
   async list(
     @CurrentUser() actor: User,
     @Query() query: ListTransactionsDto,
-  ): Promise<TransactionPageResponse | TransactionCursorResponse> {
+  ): Promise<TransactionListResponse> {
     const result = await this.transactions.list(actor, query);
     return result.mode === 'page'
       ? { data: result.rows, meta: pageMeta(result.page, result.limit, result.total) }

@@ -27,6 +27,19 @@ function expectTooManyRequests(res: Response): void {
   const seconds = Number(res.headers['retry-after']);
   expect(seconds).toBeGreaterThanOrEqual(1);
   expect(seconds).toBeLessThanOrEqual(60);
+  expect(res.headers['ratelimit-remaining']).toBe('0');
+  expect(Number(res.headers['ratelimit-reset'])).toBe(seconds);
+}
+
+/** The RateLimit-* headers of API.md section 7, as numbers. */
+function rateLimit(res: Response): { limit: number; remaining: number; reset: number } {
+  for (const name of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'])
+    expect(res.headers[name]).toMatch(/^\d+$/);
+  return {
+    limit: Number(res.headers['ratelimit-limit']),
+    remaining: Number(res.headers['ratelimit-remaining']),
+    reset: Number(res.headers['ratelimit-reset']),
+  };
 }
 
 describe('rate limiting', () => {
@@ -111,6 +124,54 @@ describe('rate limiting', () => {
       for (let i = 0; i < 3; i++) await loginFrom(first, target).expect(401);
       expectTooManyRequests(await loginFrom(first, target));
       await loginFrom(freshIp(), target).expect(401);
+    });
+  });
+
+  describe('RateLimit headers', () => {
+    it("count down the caller's bucket on every response, with Reset in seconds until the window resets", async () => {
+      const token = await userToken();
+      const seen = [];
+      for (let i = 0; i < 20; i++) seen.push(rateLimit(await meAs(token).expect(200)));
+      expect(seen.map((h) => h.limit)).toEqual(Array(20).fill(20));
+      expect(seen.map((h) => h.remaining)).toEqual([...Array(20).keys()].map((i) => 19 - i));
+      for (const { reset } of seen) {
+        expect(reset).toBeGreaterThanOrEqual(1);
+        expect(reset).toBeLessThanOrEqual(60);
+      }
+      // One fixed window: the reset only counts down.
+      for (let i = 1; i < seen.length; i++)
+        expect(seen[i].reset).toBeLessThanOrEqual(seen[i - 1].reset);
+      const blocked = await meAs(token);
+      expectTooManyRequests(blocked);
+      expect(rateLimit(blocked).limit).toBe(20);
+    });
+
+    it('are on error responses too (an anonymous 401 counts against the IP)', async () => {
+      const ip = freshIp();
+      const first = await app.http().get('/api/v1/auth/me').set('X-Forwarded-For', ip).expect(401);
+      const second = await app.http().get('/api/v1/auth/me').set('X-Forwarded-For', ip).expect(401);
+      expect(rateLimit(first)).toMatchObject({ limit: 20, remaining: 19 });
+      expect(rateLimit(second)).toMatchObject({ limit: 20, remaining: 18 });
+    });
+
+    it('on login report the limit closest to exhaustion (3 per IP+email before 5 per IP before 20)', async () => {
+      const ip = freshIp();
+      const target = email('headers');
+      const first = await loginFrom(ip, target).expect(401);
+      expect(rateLimit(first)).toMatchObject({ limit: 3, remaining: 2 });
+      // Other emails from the same IP: the per-IP login limit (5) is now the tighter one.
+      await loginFrom(ip, email('h1')).expect(401);
+      await loginFrom(ip, email('h2')).expect(401);
+      const fourth = await loginFrom(ip, email('h3')).expect(401);
+      expect(rateLimit(fourth)).toMatchObject({ limit: 5, remaining: 1 });
+    });
+
+    it('are absent from the health routes, which are not rate limited', async () => {
+      for (const path of ['/health/live', '/health/ready']) {
+        const res = await app.http().get(path).set('X-Forwarded-For', freshIp()).expect(200);
+        expect(res.headers['ratelimit-limit']).toBeUndefined();
+        expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+      }
     });
   });
 

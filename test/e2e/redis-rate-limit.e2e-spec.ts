@@ -73,6 +73,24 @@ describe('rate limits across instances', () => {
       expectTooManyRequests(await me(redisB!, token));
     });
 
+    it('reports the shared budget in RateLimit-* headers on either instance, and Retry-After on 429', async () => {
+      const token = await freshUserToken(redisA!);
+      const remaining: number[] = [];
+      for (let i = 0; i < LIMIT; i++) {
+        const res = await me(i % 2 ? redisB! : redisA!, token).expect(200);
+        expect(res.headers['ratelimit-limit']).toBe(String(LIMIT));
+        const reset = Number(res.headers['ratelimit-reset']);
+        expect(reset).toBeGreaterThanOrEqual(1);
+        expect(reset).toBeLessThanOrEqual(60);
+        remaining.push(Number(res.headers['ratelimit-remaining']));
+      }
+      expect(remaining).toEqual([...Array(LIMIT).keys()].map((i) => LIMIT - 1 - i));
+      const blocked = await me(redisB!, token);
+      expectTooManyRequests(blocked);
+      expect(blocked.headers['ratelimit-remaining']).toBe('0');
+      expect(blocked.headers['ratelimit-reset']).toBe(blocked.headers['retry-after']);
+    });
+
     it('keeps the budget per user: another user is untouched on both instances', async () => {
       const limited = await freshUserToken(redisA!);
       const other = await freshUserToken(redisA!);
@@ -100,8 +118,10 @@ describe('rate limits across instances', () => {
       const token = await freshUserToken(memoryC);
       for (let i = 0; i < LIMIT; i++) await me(memoryC, token).expect(200);
       expectTooManyRequests(await me(memoryC, token));
-      // The other instance has counted nothing for this user.
-      for (let i = 0; i < LIMIT; i++) await me(memoryD, token).expect(200);
+      // The other instance has counted nothing for this user, and its headers say so.
+      const first = await me(memoryD, token).expect(200);
+      expect(first.headers['ratelimit-remaining']).toBe(String(LIMIT - 1));
+      for (let i = 1; i < LIMIT; i++) await me(memoryD, token).expect(200);
     });
 
     it('without TRUST_PROXY ignores X-Forwarded-For, so spoofing it does not escape the login IP limit', async () => {

@@ -4,13 +4,39 @@ import { Reflector } from '@nestjs/core';
 import {
   type ThrottlerLimitDetail,
   type ThrottlerModuleOptions,
+  type ThrottlerRequest,
   ThrottlerGuard,
   type ThrottlerStorage,
   InjectThrottlerOptions,
   InjectThrottlerStorage,
 } from '@nestjs/throttler';
 import { clientAddress } from './throttlers';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+
+interface Bucket {
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets (or, once blocked, until the block ends). */
+  reset: number;
+}
+
+/**
+ * Reports a bucket in the RateLimit-* headers of API.md section 7, unless the response already
+ * reports one with fewer requests left (ties: the later reset). Login counts against three limits;
+ * a client that paces itself by these headers then never meets a 429 it was not warned of.
+ */
+function report(res: Response, bucket: Bucket): void {
+  const shown = res.getHeader('RateLimit-Remaining');
+  if (shown !== undefined) {
+    const remaining = Number(shown);
+    const reset = Number(res.getHeader('RateLimit-Reset'));
+    if (remaining < bucket.remaining) return;
+    if (remaining === bucket.remaining && reset >= bucket.reset) return;
+  }
+  res.setHeader('RateLimit-Limit', String(bucket.limit));
+  res.setHeader('RateLimit-Remaining', String(bucket.remaining));
+  res.setHeader('RateLimit-Reset', String(bucket.reset));
+}
 
 /**
  * Runs before authentication, so it identifies the caller itself: the `sub` of a correctly signed
@@ -38,6 +64,36 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       }
     }
     return Promise.resolve(`ip:${clientAddress(req)}`);
+  }
+
+  /**
+   * The library's version, minus its headers: it writes X-RateLimit-* once per throttler (with the
+   * throttler's name appended), while the contract has one RateLimit-* set for the caller's bucket.
+   * Counting and blocking stay with the storage; `ignoreUserAgents` is not used here.
+   */
+  protected override async handleRequest({
+    context,
+    limit,
+    ttl,
+    throttler,
+    blockDuration,
+    getTracker,
+    generateKey,
+  }: ThrottlerRequest): Promise<boolean> {
+    const { req, res } = this.getRequestResponse(context);
+    const name = throttler.name ?? 'default';
+    const tracker = await getTracker(req, context);
+    const key = generateKey(context, tracker, name);
+    const record = await this.storageService.increment(key, ttl, limit, blockDuration, name);
+    report(res as Response, {
+      limit,
+      remaining: Math.max(0, limit - record.totalHits),
+      reset: record.isBlocked ? record.timeToBlockExpire : record.timeToExpire,
+    });
+    if (record.isBlocked) {
+      await this.throwThrottlingException(context, { limit, ttl, key, tracker, ...record });
+    }
+    return true;
   }
 
   // Limits are per caller, not per route.

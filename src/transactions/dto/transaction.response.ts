@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, getSchemaPath } from '@nestjs/swagger';
 import { PageMeta } from '../../common/pagination';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
 
@@ -32,14 +32,16 @@ export class CursorMeta {
   nextCursor!: string | null;
 }
 
-export class TransactionPageResponse {
+/**
+ * One page of a list. Page mode and cursor mode differ only in `meta`, so the choice sits there:
+ * two whole-page schemas in a `oneOf` would overlap on `data` (nothing tells them apart).
+ */
+@ApiExtraModels(PageMeta, CursorMeta)
+export class TransactionListResponse {
   data!: TransactionResponse[];
-  meta!: PageMeta;
-}
-
-export class TransactionCursorResponse {
-  data!: TransactionResponse[];
-  meta!: CursorMeta;
+  /** `{page, limit, total, totalPages}` in page mode, `{limit, nextCursor}` in cursor mode. */
+  @ApiProperty({ oneOf: [{ $ref: getSchemaPath(PageMeta) }, { $ref: getSchemaPath(CursorMeta) }] })
+  meta!: PageMeta | CursorMeta;
 }
 
 /** Where a transaction lives (the `Location` of a create, also stored for idempotent replays). */
