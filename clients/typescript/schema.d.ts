@@ -811,6 +811,8 @@ export interface operations {
     listUsers: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
                 role?: "admin" | "analyst" | "viewer";
                 isActive?: boolean;
                 /** @description Case-insensitive substring of name or email. */
