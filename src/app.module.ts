@@ -42,10 +42,12 @@ export class AppModule {
           ...dataSourceOptions({
             url: databaseUrl,
             poolMax: config.dbPoolMax,
-            statementTimeoutMs: config.dbStatementTimeoutMs,
+            // With DATABASE_DIRECT_URL set, DATABASE_URL is a pooler that refuses the parameter.
+            statementTimeoutMs: config.databaseDirectUrl ? undefined : config.dbStatementTimeoutMs,
             poolTimeoutMs: config.dbPoolTimeoutMs,
           }),
-          migrationsRun: true,
+          // bootstrap.ts migrates first, under a lock, on a direct connection (database/migrate.ts).
+          migrationsRun: false,
           autoLoadEntities: false,
           retryAttempts: 3,
         }),

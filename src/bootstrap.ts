@@ -13,6 +13,7 @@ import { sendProblem } from './common/problem';
 import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
+import { assertMigrated, migrate } from './database/migrate';
 import { setupSwagger } from './swagger';
 
 /** Starts the database (embedded unless DATABASE_URL is set) and the HTTP server. */
@@ -22,6 +23,10 @@ export async function bootstrap(config: AppConfig): Promise<void> {
     : await startEmbeddedDatabase(config.dataDir, 'finance', {
         verbose: ['debug', 'trace'].includes(config.logLevel),
       });
+
+  const direct = config.databaseDirectUrl ?? database.url;
+  if (config.migrationsRun) await migrate(direct);
+  else await assertMigrated(direct);
 
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config, database.url),

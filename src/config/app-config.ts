@@ -86,6 +86,8 @@ const schema = z
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: int(3000, 0, 65535),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    DATABASE_DIRECT_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    MIGRATIONS_RUN: bool(true),
     DATA_DIR: z.string().min(1).default('./.data'),
     JWT_SECRET: optionalString.pipe(
       z.string().min(32, 'must be at least 32 characters').optional(),
@@ -171,6 +173,12 @@ export class AppConfig {
   readonly env!: Env['NODE_ENV'];
   readonly port!: number;
   readonly databaseUrl?: string;
+  /**
+   * A real session to the same database for what a transaction-pooling PgBouncer cannot carry:
+   * the migration lock and LISTEN. Unset: DATABASE_URL (or the embedded server).
+   */
+  readonly databaseDirectUrl?: string;
+  readonly migrationsRun!: boolean;
   readonly dataDir!: string;
   readonly jwtSecret!: string;
   /**
@@ -212,6 +220,8 @@ export class AppConfig {
       env: e.NODE_ENV,
       port: e.PORT,
       databaseUrl: e.DATABASE_URL,
+      databaseDirectUrl: e.DATABASE_DIRECT_URL,
+      migrationsRun: e.MIGRATIONS_RUN,
       dataDir,
       jwtSecret,
       jwtKey: createSecretKey(Buffer.from(jwtSecret, 'utf8')),

@@ -4,6 +4,10 @@ import type { DataSourceOptions } from 'typeorm';
 export interface DatabaseSettings {
   url: string;
   poolMax?: number;
+  /**
+   * Sent in the startup packet. Undefined: none is sent, as a transaction-pooling PgBouncer
+   * refuses the parameter; the pooler's server connections then carry it (README).
+   */
   statementTimeoutMs?: number;
   poolTimeoutMs?: number;
 }
@@ -23,7 +27,9 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       // Waiting for a free connection is bounded too: past it the request is a 503, not a hang.
       connectionTimeoutMillis: settings.poolTimeoutMs ?? 5_000,
       // Bounds every statement so one runaway query cannot hold a pooled connection forever.
-      statement_timeout: settings.statementTimeoutMs ?? 15_000,
+      ...(settings.statementTimeoutMs === undefined
+        ? {}
+        : { statement_timeout: settings.statementTimeoutMs }),
       application_name: 'finance-api',
     },
   };

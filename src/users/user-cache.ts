@@ -7,6 +7,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
 import type { User } from './entities/user.entity';
 
 const CHANNEL = 'finance_users';
@@ -36,7 +37,10 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
   // Bumped by every invalidation: a lookup that raced one must not store what it read.
   private epoch = 0;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.listen();
@@ -72,7 +76,8 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
   private async listen(): Promise<void> {
     if (this.stopped) return;
     const client = new Client({
-      connectionString: (this.db.options as { url?: string }).url,
+      // LISTEN needs a session of its own: never through a transaction-pooling PgBouncer.
+      connectionString: this.config.databaseDirectUrl ?? (this.db.options as { url?: string }).url,
       application_name: 'finance-api-listener',
       // A connection that dies without a FIN (a network cut) is found by keepalive probes.
       keepAlive: true,
