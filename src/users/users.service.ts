@@ -116,14 +116,6 @@ export class UsersService implements OnApplicationBootstrap {
     return this.cache.get(id, () => this.users.findActiveById(id));
   }
 
-  findByEmailWithHash(email: string): Promise<User | null> {
-    return this.users.findByEmailWithHash(email);
-  }
-
-  findWithHash(id: string): Promise<User | null> {
-    return this.users.findWithHash(id);
-  }
-
   /** Applies a stale `If-Match` check, the last-active-admin rule and the audit entry atomically. */
   async update(actor: User, id: string, dto: UpdateUserDto, ifMatch?: string): Promise<User> {
     const passwordHash =
