@@ -138,7 +138,7 @@ const schema = z
     DB_POOL_TIMEOUT_MS: int(5_000, 1, 600_000),
     IDEMPOTENCY_LEASE: duration('60s'),
     IMPORT_CONCURRENCY: int(2, 1, 100),
-    IMPORT_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
+    CSV_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
     REPORT_TIME_ZONE: z
       .string()
       .default('UTC')
@@ -204,7 +204,7 @@ export class AppConfig {
   /** Seconds after which an unfinished Idempotency-Key claim may be taken over by a retry. */
   readonly idempotencyLease!: number;
   readonly importConcurrency!: number;
-  readonly importIdleTimeoutMs!: number;
+  readonly csvIdleTimeoutMs!: number;
   readonly reportTimeZone!: string;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -247,7 +247,7 @@ export class AppConfig {
       dbPoolTimeoutMs: e.DB_POOL_TIMEOUT_MS,
       idempotencyLease: e.IDEMPOTENCY_LEASE,
       importConcurrency: e.IMPORT_CONCURRENCY,
-      importIdleTimeoutMs: e.IMPORT_IDLE_TIMEOUT_MS,
+      csvIdleTimeoutMs: e.CSV_IDLE_TIMEOUT_MS,
       reportTimeZone: e.REPORT_TIME_ZONE,
     });
   }

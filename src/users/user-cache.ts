@@ -79,8 +79,10 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
       // LISTEN needs a session of its own: never through a transaction-pooling PgBouncer.
       connectionString: this.config.databaseDirectUrl ?? (this.db.options as { url?: string }).url,
       application_name: 'finance-api-listener',
-      // A connection that dies without a FIN (a network cut) is found by keepalive probes.
+      // A connection that dies without a FIN (a network cut) is found by keepalive probes; the
+      // 30 s maximum age bounds what is served until then.
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     client.on('notification', (message) => {
       if (message.payload) this.invalidate(message.payload);
@@ -102,10 +104,11 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
-      // Anything cached before this point may have missed a notification.
+      // Anything cached before this point may have missed a notification; and if the connection
+      // was lost while LISTEN was on its way, `lost` has already handed over to a new attempt.
       this.epoch++;
       this.entries.clear();
-      this.listening = !this.stopped;
+      this.listening = !this.stopped && this.listener === client;
     } catch (error) {
       lost(error);
     }

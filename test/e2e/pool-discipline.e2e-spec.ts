@@ -202,12 +202,12 @@ describe('one pooled connection (DB_POOL_MAX=1)', () => {
   });
 });
 
-describe('a stalled upload (IMPORT_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1)', () => {
+describe('stalled uploads and downloads (CSV_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1)', () => {
   let app: TestApp;
   let analyst: TestUser;
 
   beforeAll(async () => {
-    app = await startApp({ DB_POOL_MAX: '1', IMPORT_IDLE_TIMEOUT_MS: '1000' });
+    app = await startApp({ DB_POOL_MAX: '1', CSV_IDLE_TIMEOUT_MS: '1000' });
     analyst = await createUser(app, await loginAdmin(app), 'analyst');
   });
   afterAll(() => app.stop());
@@ -242,6 +242,94 @@ describe('a stalled upload (IMPORT_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1)', () => 
     await waitFor('the spool file to be removed', () =>
       Promise.resolve(spools().every((f) => before.has(f))),
     );
+  });
+
+  /** Opens a raw connection, sends `head` and then nothing; resolves with what came back. */
+  async function stall(head: string) {
+    const socket = connect(Number(new URL(app.url).port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString()));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(head);
+    return { socket, closed, answer: () => answer };
+  }
+
+  it('cuts off a multipart upload that stalls before its file part with a 408, and frees its Idempotency-Key', async () => {
+    const key = marker('multipart-stall');
+    const upload = await stall(
+      `POST /api/v1/transactions/import HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${analyst.token}\r\n` +
+        `Idempotency-Key: ${key}\r\nContent-Type: multipart/form-data; boundary=zzz\r\nContent-Length: 100000\r\n\r\n--zzz\r\n`,
+    );
+    await upload.closed;
+    expect(upload.answer()).toMatch(/^HTTP\/1\.1 408 /);
+    // The claim was released with the failed request: the retry imports at once.
+    const notes = marker('after-stall');
+    const retry = await app
+      .http()
+      .post('/api/v1/transactions/import')
+      .set(bearer(analyst))
+      .set('Idempotency-Key', key)
+      .set('Content-Type', 'text/csv')
+      .send(csv(notes));
+    expect(retry.status).toBe(201);
+    expect(await rowsWithNotes(app.sql, notes)).toBe(3);
+  });
+
+  it('cuts off an export the client stops reading, refusing a second export meanwhile, and frees its connection', async () => {
+    // Far more than the sockets' buffers hold (about 30 MB of CSV).
+    await app.sql.query(
+      `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
+       SELECT $1, 'expense', 1.00, 'Bulk', DATE '2026-01-01' + (i % 300), repeat('x', 120)
+       FROM generate_series(1, 150000) i`,
+      [analyst.id],
+    );
+    const download = await stall(
+      `GET /api/v1/transactions/export HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${analyst.token}\r\n\r\n`,
+    );
+    download.socket.pause();
+    await waitFor('the export to start', async () => (await openTransactions(app.sql)) > 0);
+    const second = await app.http().get('/api/v1/transactions/export').set(bearer(analyst));
+    expectProblem(second, 503);
+    expect(second.headers['retry-after']).toMatch(/^\d+$/);
+    await waitFor(
+      'the stalled export to be cut off',
+      async () => (await openTransactions(app.sql)) === 0,
+    );
+    await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst)).expect(200);
+    // What the client gets once it reads again is a cut-off response: no final chunk.
+    download.socket.resume();
+    await download.closed;
+    expect(download.answer()).toMatch(/^HTTP\/1\.1 200 /);
+    expect(download.answer().endsWith('0\r\n\r\n')).toBe(false);
+    await app.sql.query(`DELETE FROM transactions WHERE category = 'Bulk'`);
+  }, 90_000);
+});
+
+describe('a spool directory that cannot be written (TMPDIR missing)', () => {
+  let app: TestApp;
+  let analyst: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp({ TMPDIR: `/nonexistent-${randomBytes(4).toString('hex')}` });
+    analyst = await createUser(app, await loginAdmin(app), 'analyst');
+  });
+  afterAll(() => app.stop());
+
+  it('answers an import with 503 and Retry-After and keeps serving', async () => {
+    const notes = marker('no-spool');
+    const res = await app
+      .http()
+      .post('/api/v1/transactions/import')
+      .set(bearer(analyst))
+      .set('Content-Type', 'text/csv')
+      .send(csv(notes));
+    expectProblem(res, 503);
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    await app.http().get('/health/live').expect(200);
+    await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst)).expect(200);
+    expect(await rowsWithNotes(app.sql, notes)).toBe(0);
   });
 });
 

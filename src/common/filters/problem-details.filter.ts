@@ -41,7 +41,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const problem = this.toProblem(exception);
-    if (problem.status >= 500) this.logger.error(exception);
+    if (problem.status >= 500) this.logger.error(forTheLog(exception));
     sendProblem(req, res, problem);
   }
 
@@ -80,4 +80,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       detail: 'An unexpected error occurred; quote the requestId when reporting it',
     };
   }
+}
+
+/**
+ * A failed query carries its SQL parameters (emails, password hashes, notes): the log gets the
+ * database's error code and message, and the stack, but never the values.
+ */
+function forTheLog(exception: unknown): unknown {
+  if (!(exception instanceof QueryFailedError)) return exception;
+  const code = (exception.driverError as { code?: string } | undefined)?.code ?? 'unknown';
+  const logged = new Error(`database error ${code}: ${exception.message}`);
+  logged.stack = `${logged.message}\n${exception.stack?.split('\n').slice(1).join('\n') ?? ''}`;
+  return logged;
 }

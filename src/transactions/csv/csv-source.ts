@@ -60,7 +60,23 @@ export function csvUpload(
       if (!found)
         reject(new UnprocessableEntityException('The multipart body has no `file` field'));
     });
+    // Until the `file` part starts, the same two failures are watched on the request itself: a
+    // client that stalls or goes away before it would otherwise leave this promise open forever.
+    req.setTimeout(idleTimeoutMs, () => {
+      if (!found) reject(stalled(idleTimeoutMs));
+    });
+    req.once('close', () => {
+      if (!found && !req.complete)
+        reject(new BadRequestException('The upload ended before the body was complete'));
+    });
     req.pipe(parser);
+  });
+}
+
+function stalled(idleTimeoutMs: number): RequestTimeoutException {
+  return new RequestTimeoutException({
+    message: `The upload sent nothing for ${idleTimeoutMs} ms and was abandoned`,
+    headers: { Connection: 'close' },
   });
 }
 
@@ -81,14 +97,7 @@ function guarded(req: Request, idleTimeoutMs: number, text: Utf8Text): Utf8Text 
   };
   if (req.destroyed) interrupted();
   else req.once('close', interrupted);
-  req.setTimeout(idleTimeoutMs, () =>
-    text.destroy(
-      new RequestTimeoutException({
-        message: `The upload sent nothing for ${idleTimeoutMs} ms and was abandoned`,
-        headers: { Connection: 'close' },
-      }),
-    ),
-  );
+  req.setTimeout(idleTimeoutMs, () => text.destroy(stalled(idleTimeoutMs)));
   // The idle timer is the socket's: a kept-alive connection must not inherit it.
   text.once('close', () => req.setTimeout(0));
   return text;

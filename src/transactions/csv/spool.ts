@@ -1,40 +1,85 @@
+import { Logger, ServiceUnavailableException } from '@nestjs/common';
 import { type Stringifier, stringify } from 'csv-stringify';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { readdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
+
+// finance-import-<pid>-<uuid>.csv: the pid tells which spool files belong to a process that is gone.
+const PREFIX = 'finance-import-';
+const OWN_FILE = /^finance-import-(\d+)-[0-9a-f-]{36}\.csv$/;
 
 /**
  * A temporary file of rows in the CSV form COPY reads, written while an upload is parsed, so the
  * database connection is taken only once the whole upload is in and then held just for the COPY.
+ * A file that cannot be written (disk full, too many open files) fails the import with a 503, not
+ * the process.
  */
 export class Spool {
-  readonly path = join(tmpdir(), `finance-import-${randomUUID()}.csv`);
-  private readonly file: WriteStream;
-  private readonly csv: Stringifier;
+  readonly path = join(tmpdir(), `${PREFIX}${process.pid}-${randomUUID()}.csv`);
+  private readonly csv: Stringifier = stringify();
+  // The default quoting (fields with a delimiter, quote, CR or LF) is what COPY's CSV needs.
+  private readonly written: Promise<void>;
 
   constructor() {
-    this.file = createWriteStream(this.path, { flags: 'wx', mode: 0o600 });
-    // The default quoting (fields with a delimiter, quote, CR or LF) is what COPY's CSV needs.
-    this.csv = stringify();
-    this.csv.pipe(this.file);
+    this.written = pipeline(
+      this.csv,
+      createWriteStream(this.path, { flags: 'wx', mode: 0o600 }),
+    ).catch((error: unknown) => {
+      throw storageProblem(error);
+    });
+    // Observed by write() and finish(); a failure nobody waits for must not crash the process.
+    this.written.catch(() => undefined);
   }
 
   async write(row: unknown[]): Promise<void> {
-    if (!this.csv.write(row)) await once(this.csv, 'drain');
+    if (!this.csv.write(row)) await Promise.race([once(this.csv, 'drain'), this.written]);
   }
 
   async finish(): Promise<void> {
     this.csv.end();
-    await finished(this.file);
+    await this.written;
   }
 
   async dispose(): Promise<void> {
     this.csv.destroy();
-    this.file.destroy();
+    await this.written.catch(() => undefined);
     await unlink(this.path).catch(() => undefined);
   }
+
+  /** Removes the spool files of processes that died mid-import (kill -9, a crash). */
+  static async sweepOrphans(logger: Logger): Promise<void> {
+    const names = await readdir(tmpdir()).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(OWN_FILE.exec(name)?.[1]);
+      if (!pid || pid === process.pid || isAlive(pid)) continue;
+      await unlink(join(tmpdir(), name)).then(
+        () => logger.warn(`removed the spool file ${name} of a process that is gone`),
+        () => undefined,
+      );
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function storageProblem(error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === undefined || !/^(ENOSPC|EDQUOT|EMFILE|ENFILE|EIO|EROFS|EACCES|ENOENT|ENOTDIR)$/.test(code))
+    return error;
+  return new ServiceUnavailableException({
+    message: `The server cannot store the upload right now (${code}); retry later`,
+    headers: { 'Retry-After': '30' },
+  });
 }

@@ -80,7 +80,7 @@ export class TransactionsCsvController {
   @ApiValidationResponse('Invalid query parameters')
   @ApiRequestTimeoutResponse({
     type: ProblemResponse,
-    description: 'The upload sent nothing for IMPORT_IDLE_TIMEOUT_MS; the connection is closed',
+    description: 'The upload sent nothing for CSV_IDLE_TIMEOUT_MS; the connection is closed',
   })
   @ApiServiceUnavailableResponse({
     type: ProblemResponse,

@@ -1,11 +1,12 @@
 import {
   Injectable,
-  ServiceUnavailableException,
+  Logger,
+  type OnApplicationBootstrap,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -16,10 +17,12 @@ import {
   mismatch,
 } from '../../common/idempotency/idempotency.service';
 import { AppConfig } from '../../config/app-config';
+import { Slots } from '../../common/slots';
 import { inClientTransaction } from '../../database/transaction';
 import type { User } from '../../users/entities/user.entity';
 import type { ImportQueryDto, ImportResultResponse } from '../dto/import-query.dto';
 import type { TransactionFiltersDto } from '../dto/list-transactions.dto';
+import type { ResolvedFilters } from '../transaction-filters.sql';
 import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
@@ -27,15 +30,17 @@ import { exportFormatter } from './export-format';
 import { readImportRows } from './import-rows';
 import { Spool } from './spool';
 
-// Seconds a client turned away by the import limit is asked to wait.
-const IMPORT_RETRY_AFTER = '5';
+// Seconds a client turned away by a CSV limit is asked to wait.
+const IMPORT_RETRY_AFTER = 5;
 
 type ImportOutcome = ImportResultResponse & { dryRun: boolean; replayed?: boolean };
 
 @Injectable()
-export class TransactionsCsvService {
-  private writingImports = 0;
-  private readonly importSlots: number;
+export class TransactionsCsvService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(TransactionsCsvService.name);
+  private readonly writing: Slots;
+  private readonly receiving: Slots;
+  private readonly exporting: Slots;
   private readonly upload: UploadLimits;
 
   constructor(
@@ -46,9 +51,22 @@ export class TransactionsCsvService {
     private readonly keys: IdempotencyService,
     config: AppConfig,
   ) {
-    // Each writing import holds a connection for its COPY; at least one is left for everyone else.
-    this.importSlots = Math.min(config.importConcurrency, Math.max(1, config.dbPoolMax - 1));
-    this.upload = { maxBytes: config.importMaxBytes, idleTimeoutMs: config.importIdleTimeoutMs };
+    // A writing import or a streaming export holds a connection; at least one is left for
+    // everyone else. Uploads being received hold no connection but a spool file of up to about
+    // 3 x IMPORT_MAX_BYTES, so they are bounded too (temp disk: README).
+    const size = Math.min(config.importConcurrency, Math.max(1, config.dbPoolMax - 1));
+    this.writing = new Slots(size, 'import(s) are being written', IMPORT_RETRY_AFTER);
+    this.exporting = new Slots(size, 'export(s) are', IMPORT_RETRY_AFTER);
+    this.receiving = new Slots(
+      2 * config.importConcurrency,
+      'upload(s) are being received',
+      IMPORT_RETRY_AFTER,
+    );
+    this.upload = { maxBytes: config.importMaxBytes, idleTimeoutMs: config.csvIdleTimeoutMs };
+  }
+
+  onApplicationBootstrap(): void {
+    void Spool.sweepOrphans(this.logger);
   }
 
   /**
@@ -57,6 +75,21 @@ export class TransactionsCsvService {
    */
   async export(actor: User, filters: TransactionFiltersDto, res: Response): Promise<void> {
     const resolved = this.transactions.resolveFilters(actor, filters);
+    await this.exporting.run(() => this.stream(resolved, filters, res));
+  }
+
+  /**
+   * A client that stops reading would hold the snapshot's connection for as long as it keeps the
+   * socket open; with no write progress for CSV_IDLE_TIMEOUT_MS the response is cut off instead.
+   */
+  private async stream(
+    resolved: ResolvedFilters,
+    filters: TransactionFiltersDto,
+    res: Response,
+  ): Promise<void> {
+    res.setTimeout(this.upload.idleTimeoutMs, () =>
+      res.destroy(new Error('the client stopped reading the export')),
+    );
     try {
       await inClientTransaction(
         this.db,
@@ -75,6 +108,9 @@ export class TransactionsCsvService {
     } catch (error) {
       if (!res.headersSent) throw error;
       res.destroy(error as Error);
+    } finally {
+      // The idle timer is the socket's: a kept-alive connection must not inherit it.
+      res.socket?.setTimeout(0);
     }
   }
 
@@ -89,13 +125,15 @@ export class TransactionsCsvService {
     const key = IdempotencyService.checkKey(header);
     const claim = await this.keys.claim(actor.id, key, null);
     if (claim.kind === 'replay') {
-      const hash = createHash('sha256');
+      const hash = requestHash(q);
       const upload = await csvUpload(req, this.upload, hash);
       for await (const _chunk of upload); // read it all: the hash is complete at the end
       if (hash.digest('hex') !== claim.hash) throw mismatch();
       return { ...(claim.response.body as ImportResultResponse), dryRun: false, replayed: true };
     }
     const stopRenewing = this.keys.keepAlive(claim.claim);
+    // Not past the response: a request that never ends must not renew its claim forever.
+    req.res?.once('close', stopRenewing);
     try {
       return await this.importFile(actor, q, req, claim.claim);
     } catch (error) {
@@ -120,9 +158,19 @@ export class TransactionsCsvService {
   ): Promise<ImportOutcome> {
     const ownerId = writeOwner(actor, q.ownerId);
     await this.transactions.assertActiveOwner(ownerId);
+    return this.receiving.run(() => this.readAndWrite(actor, ownerId, q, req, claim));
+  }
+
+  private async readAndWrite(
+    actor: User,
+    ownerId: string,
+    q: ImportQueryDto,
+    req: Request,
+    claim?: HeldClaim,
+  ): Promise<ImportOutcome> {
     const dryRun = q.dryRun === true;
     const partial = q.mode === 'partial';
-    const hash = createHash('sha256');
+    const hash = requestHash(q);
     const text = await csvUpload(req, this.upload, hash);
     const spool = dryRun ? undefined : new Spool();
     try {
@@ -143,7 +191,7 @@ export class TransactionsCsvService {
       };
       if (!spool) return { ...result, dryRun };
       await spool.finish();
-      await this.withImportSlot(() =>
+      await this.writing.run(() =>
         inClientTransaction(this.db, 'BEGIN', async (client) => {
           if (result.imported > 0) await this.repo.copyFromFile(client, spool.path);
           await this.audit.record(client, {
@@ -172,20 +220,12 @@ export class TransactionsCsvService {
       await spool?.dispose();
     }
   }
+}
 
-  /** At most `importSlots` imports write at once on this instance; one more is told to retry. */
-  private async withImportSlot<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.writingImports >= this.importSlots) {
-      throw new ServiceUnavailableException({
-        message: `${this.importSlots} import(s) are being written on this server; retry shortly`,
-        headers: { 'Retry-After': IMPORT_RETRY_AFTER },
-      });
-    }
-    this.writingImports++;
-    try {
-      return await fn();
-    } finally {
-      this.writingImports--;
-    }
-  }
+/**
+ * What an import's Idempotency-Key stands for: the file's bytes (fed in while it is read) and the
+ * parameters that change what the import does with them.
+ */
+function requestHash(q: ImportQueryDto): Hash {
+  return createHash('sha256').update(`${JSON.stringify([q.ownerId?.toLowerCase() ?? null, q.mode ?? 'all'])}\n`);
 }
