@@ -39,6 +39,23 @@ export class AuditRepository {
     return `${insertSql(params, entry, `${source}.id`)} FROM ${source}`;
   }
 
+  /** Whether an entry of `action` about `entityId` has `changes[key] = value`. */
+  async exists(
+    db: Queryable,
+    action: string,
+    entityId: string,
+    key: string,
+    value: string,
+  ): Promise<boolean> {
+    const rows = await query(
+      db,
+      `SELECT 1 FROM audit_logs
+       WHERE entity_type = 'user' AND entity_id = $1 AND action = $2 AND changes ->> $3 = $4 LIMIT 1`,
+      [entityId, action, key, value],
+    );
+    return rows.length > 0;
+  }
+
   /** Newest first; `after` continues strictly past the last row of the previous page. */
   list(
     f: ListAuditLogsDto,

@@ -52,6 +52,21 @@ export class AuditService {
     return this.repo.insert(db, { ...withRequest(entry), entityId: entry.entityId });
   }
 
+  /**
+   * Records a refresh-token reuse once per token family: every later presentation of any of its
+   * tokens is the same incident. The caller holds the family's lock, so two cannot both record.
+   */
+  async recordReuseOnce(db: Queryable, userId: string, familyId: string): Promise<void> {
+    if (await this.repo.exists(db, 'auth.refresh_reuse', userId, 'familyId', familyId)) return;
+    await this.record(db, {
+      actorId: null,
+      action: 'auth.refresh_reuse',
+      entityType: 'user',
+      entityId: userId,
+      changes: { familyId },
+    });
+  }
+
   /** `record` as a data-modifying CTE of the caller's own statement, one entry per `source` row. */
   insertFrom(params: Params, source: string, entry: Omit<AuditEntry, 'entityId'>): string {
     return this.repo.insertFrom(params, source, withRequest(entry));

@@ -52,31 +52,26 @@ export class AuthService {
 
   /**
    * Rotates a refresh token. Each token works once: presenting a used (or revoked) one means it
-   * leaked, so the whole family descended from that login is revoked. Concurrent presentations of
-   * one token queue on its row lock, so exactly one of them rotates it.
+   * leaked, so the whole family descended from that login is revoked. Locks are taken in one
+   * order everywhere (the user row, then the family, then the token), so concurrent refreshes,
+   * logouts, password changes and deactivations serialise without deadlocks and none of them
+   * can leave a live token behind a revocation.
    */
   async refresh(token: string): Promise<TokenResponse> {
+    const tokenHash = hashToken(token);
     const outcome = await inTransaction(this.db, async (m) => {
-      const stored = await this.tokens.lockByHash(m, hashToken(token));
+      const found = await this.tokens.findByHash(m, tokenHash);
+      if (!found) return undefined;
+      const user = await this.users.lockActiveForShare(m, found.userId);
+      await this.tokens.lockFamily(m, found.familyId);
+      const stored = await this.tokens.lockByHash(m, tokenHash);
       if (!stored) return undefined;
       if (stored.usedAt || stored.revokedAt) {
-        // One reuse, one entry: only the presentation that finds the family still live records it
-        // (the ones queued behind it, or a later replay of any token of the family, find nothing
-        // left to revoke).
-        if ((await this.tokens.revokeFamily(m, stored.familyId)) > 0) {
-          await this.audit.record(m, {
-            actorId: null,
-            action: 'auth.refresh_reuse',
-            entityType: 'user',
-            entityId: stored.userId,
-            changes: { familyId: stored.familyId },
-          });
-        }
+        await this.tokens.revokeFamily(m, stored.familyId);
+        await this.audit.recordReuseOnce(m, stored.userId, stored.familyId);
         return undefined;
       }
-      if (stored.expiresAt.getTime() <= Date.now()) return undefined;
-      const user = await this.users.findActiveById(stored.userId, m);
-      if (!user) return undefined;
+      if (stored.expiresAt.getTime() <= Date.now() || !user) return undefined;
       await this.tokens.markUsed(m, stored.id);
       return { user, refreshToken: await this.store(m, user, stored.familyId) };
     });
@@ -86,7 +81,12 @@ export class AuthService {
 
   /** Revokes the token's family; an unknown token is accepted silently (nothing to reveal). */
   async logout(token: string): Promise<void> {
-    await this.tokens.revokeFamilyOfHash(hashToken(token));
+    await inTransaction(this.db, async (m) => {
+      const found = await this.tokens.findByHash(m, hashToken(token));
+      if (!found) return;
+      await this.tokens.lockFamily(m, found.familyId);
+      await this.tokens.revokeFamily(m, found.familyId);
+    });
   }
 
   changePassword(userId: string, currentPassword: string, newPassword: string): Promise<void> {

@@ -1,13 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { type EntityManager, IsNull } from 'typeorm';
 import { query } from '../database/sql';
 import { RefreshToken } from './entities/refresh-token.entity';
 
 /** Every query on `refresh_tokens`; tokens are only ever looked up by their hash. */
 @Injectable()
 export class RefreshTokensRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  findByHash(m: EntityManager, tokenHash: string): Promise<RefreshToken | null> {
+    return m.getRepository(RefreshToken).findOneBy({ tokenHash });
+  }
+
+  /**
+   * Serialises everything that rotates or revokes one family until the transaction ends, so a
+   * rotation cannot add a live token behind a revocation's back.
+   */
+  async lockFamily(m: EntityManager, familyId: string): Promise<void> {
+    await m.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [familyId]);
+  }
 
   /** The token, locked until the transaction ends: concurrent presentations queue here. */
   lockByHash(m: EntityManager, tokenHash: string): Promise<RefreshToken | null> {
@@ -35,16 +44,6 @@ export class RefreshTokensRepository {
       [familyId],
     );
     return rows.length;
-  }
-
-  /** Logout: revokes the family of the token with this hash, in one statement. */
-  async revokeFamilyOfHash(tokenHash: string): Promise<void> {
-    await query(
-      this.db,
-      `UPDATE refresh_tokens SET revoked_at = now()
-       WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1) AND revoked_at IS NULL`,
-      [tokenHash],
-    );
   }
 
   async revokeAllOfUser(m: EntityManager, userId: string): Promise<void> {

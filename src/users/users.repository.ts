@@ -29,6 +29,21 @@ export class UsersRepository {
     return user ?? null;
   }
 
+  /**
+   * The active user, share-locked until the transaction ends: a concurrent deactivation or
+   * password change (which update the row) waits, and its token revocation then sees every token
+   * this transaction issues.
+   */
+  async lockActiveForShare(m: EntityManager, id: string): Promise<User | null> {
+    const [user] = await query<User>(
+      m,
+      `SELECT id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"
+       FROM users WHERE id = $1 AND is_active FOR SHARE`,
+      [id],
+    );
+    return user ?? null;
+  }
+
   findById(id: string): Promise<User | null> {
     return this.db.getRepository(User).findOneBy({ id });
   }

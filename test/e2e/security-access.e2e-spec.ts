@@ -531,5 +531,27 @@ describe('security: access control', () => {
       expect(audit.text).not.toContain(rotated.body.refreshToken);
       expectNoLeak(audit);
     });
+
+    it('records a token presented after logout as a reuse, once however often it is presented', async () => {
+      const user = await createUser(app, admin, 'viewer');
+      const first = await login(app, user.email, user.password);
+      await app
+        .http()
+        .post('/api/v1/auth/logout')
+        .send({ refreshToken: first.refreshToken })
+        .expect(204);
+      for (let i = 0; i < 3; i++) {
+        expectProblem(
+          await app.http().post('/api/v1/auth/refresh').send({ refreshToken: first.refreshToken }),
+          401,
+        );
+      }
+      const audit = await as(
+        admin,
+        'get',
+        `/api/v1/audit-logs?action=auth.refresh_reuse&entityId=${user.id}`,
+      ).expect(200);
+      expect(audit.body.data).toHaveLength(1);
+    });
   });
 });
