@@ -2025,7 +2025,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The upload sent nothing for IMPORT_IDLE_TIMEOUT_MS; the connection is closed */
+            /** @description The upload sent nothing for CSV_IDLE_TIMEOUT_MS; the connection is closed */
             408: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
