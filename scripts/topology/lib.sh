@@ -1,0 +1,87 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the settings are used by the scripts that source this file
+# Shared by up.sh and down.sh: where the local topology keeps its state, its ports and helpers.
+# Sourced, not run. Every port and path can be overridden from the environment; down.sh reads
+# what up.sh recorded in the state directory, so only TOPOLOGY_DIR has to match between them.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+STATE=${TOPOLOGY_DIR:-$ROOT/.topology}
+
+PG_MAJOR=${TOPOLOGY_PG_MAJOR:-15}
+PG_PRIMARY_PORT=${TOPOLOGY_PG_PRIMARY_PORT:-55432}
+PG_REPLICA_PORT=${TOPOLOGY_PG_REPLICA_PORT:-55433}
+PGBOUNCER_PORT=${TOPOLOGY_PGBOUNCER_PORT:-56432}
+REDIS_PORT=${TOPOLOGY_REDIS_PORT:-56379}
+LB_PORT=${TOPOLOGY_LB_PORT:-3100}
+# Instance i listens on APP_BASE_PORT + i (3101, 3102, 3103).
+APP_BASE_PORT=${TOPOLOGY_APP_BASE_PORT:-3100}
+INSTANCES=${TOPOLOGY_INSTANCES:-3}
+
+DB_NAME=finance
+DB_USER=finance
+REPLICATION_USER=replicator
+REPLICATION_SLOT=topology_replica
+
+PG_DIR=$STATE/pg            # owned by the server's OS user: data directories
+RUN_DIR=$STATE/run          # PID files (PgBouncer writes its own here)
+LOG_DIR=$STATE/logs
+SECRETS_DIR=$STATE/secrets  # 0700: JWT secret, admin password
+PRIMARY_DATA=$PG_DIR/primary
+REPLICA_DATA=$PG_DIR/replica
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'topology: %s\n' "$*" >&2; }
+die() {
+  printf 'topology: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# PostgreSQL and PgBouncer refuse to run as root, so as root they run as the `postgres` OS user
+# (the one the postgresql packages create), as src/database/embedded-database.ts does.
+if [ "$(id -u)" -eq 0 ]; then
+  SERVICE_USER=postgres
+else
+  SERVICE_USER=$(id -un)
+fi
+as_service() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u "$SERVICE_USER" -- "$@"; else "$@"; fi
+}
+
+# The packaged server binaries (initdb, pg_ctl, postgres) live in /usr/lib/postgresql/NN/bin and
+# are not on PATH on Debian; prefer that directory, else whatever PATH has (checked for the major
+# version by up.sh).
+if [ -n "${TOPOLOGY_PG_BIN:-}" ]; then
+  PG_BIN=$TOPOLOGY_PG_BIN
+elif [ -x "/usr/lib/postgresql/$PG_MAJOR/bin/initdb" ]; then
+  PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+elif command -v initdb >/dev/null 2>&1; then
+  PG_BIN=$(dirname "$(command -v initdb)")
+else
+  PG_BIN=
+fi
+
+# True when something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# True when PID file $1 names a live process whose command line contains $2; guards against a
+# stale file whose PID the kernel has since given to an unrelated process.
+pid_alive() {
+  local file=$1 expect=$2 pid
+  [ -s "$file" ] || return 1
+  pid=$(head -n1 "$file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$expect"
+}
+
+# The PID files up.sh may leave, with what their process's command line contains.
+pid_files() {
+  local f
+  echo "$RUN_DIR/haproxy.pid haproxy"
+  for f in "$RUN_DIR"/app-*.pid; do [ -e "$f" ] && echo "$f dist/src/main.js"; done
+  echo "$RUN_DIR/pgbouncer.pid pgbouncer"
+  echo "$RUN_DIR/redis.pid redis-server"
+  # postmaster.pid: the server's own PID file (first line), removed by a clean shutdown.
+  echo "$REPLICA_DATA/postmaster.pid postgres"
+  echo "$PRIMARY_DATA/postmaster.pid postgres"
+}
