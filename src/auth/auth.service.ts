@@ -46,7 +46,14 @@ export class AuthService {
       });
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
-    const refreshToken = await inTransaction(this.db, (m) => this.store(m, user, randomUUID()));
+    // The password was checked without a connection held (bcrypt is slow); the token is issued
+    // only if that check still holds once the user row is locked.
+    const refreshToken = await inTransaction(this.db, async (m) =>
+      (await this.users.lockIfPasswordIs(m, user.id, user.passwordHash))
+        ? this.store(m, user, randomUUID())
+        : undefined,
+    );
+    if (refreshToken === undefined) throw new UnauthorizedException(INVALID_CREDENTIALS);
     return this.pair(user, refreshToken);
   }
 

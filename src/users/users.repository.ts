@@ -101,8 +101,28 @@ export class UsersRepository {
     return m.getRepository(User).count();
   }
 
+  /**
+   * The user, locked against other changes until the transaction ends. NO KEY UPDATE, not UPDATE:
+   * the id never changes, and a full UPDATE lock would also block the foreign-key checks of
+   * inserts that reference the user (its audit entries, tokens, transactions) — two admins
+   * editing each other would deadlock on each other's audit entry.
+   */
   lock(m: EntityManager, id: string): Promise<User | null> {
-    return m.getRepository(User).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    return m.getRepository(User).findOne({ where: { id }, lock: { mode: 'for_no_key_update' } });
+  }
+
+  /**
+   * Share-locks the user if it is still active with this password hash (the one a login just
+   * verified), so a password change or deactivation committing meanwhile cannot be overtaken by
+   * the login's new refresh token.
+   */
+  async lockIfPasswordIs(m: EntityManager, id: string, passwordHash: string): Promise<boolean> {
+    const rows = await query(
+      m,
+      'SELECT 1 FROM users WHERE id = $1 AND is_active AND password_hash = $2 FOR SHARE',
+      [id, passwordHash],
+    );
+    return rows.length > 0;
   }
 
   async update(m: EntityManager, id: string, changes: UserChanges): Promise<User> {

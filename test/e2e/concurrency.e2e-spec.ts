@@ -280,6 +280,26 @@ describe('concurrency with DB_POOL_MAX=2', () => {
       expect(rows[0].name).toBe(winner.body.name);
       expect(await auditEntries('user.update', user.id)).toHaveLength(1);
     });
+
+    it('lets two admins edit each other at the same moment, 25 times over, without a deadlock', async () => {
+      // Each PATCH locks its target and then writes an audit entry referencing its actor: the
+      // other admin, whose row the other PATCH has locked.
+      const other = await createUser(app, admin, 'admin');
+      const results = await burst(N, (i) =>
+        i % 2 === 0
+          ? app
+              .http()
+              .patch(`/api/v1/users/${other.id}`)
+              .set(bearer(admin))
+              .send({ name: `Edited by the first ${i}` })
+          : app
+              .http()
+              .patch(`/api/v1/users/${admin.id}`)
+              .set(bearer(other))
+              .send({ name: `Edited by the second ${i}` }),
+      );
+      expect(statusCounts(results)).toEqual({ 200: N });
+    });
   });
 
   describe('transactions', () => {

@@ -285,6 +285,9 @@ describe('stalled uploads and downloads (CSV_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1
        FROM generate_series(1, 150000) i`,
       [analyst.id],
     );
+    // The analyst is in the user cache, so the second export below needs no connection to be
+    // authenticated (the only one is the stalled export's).
+    await app.http().get('/api/v1/auth/me').set(bearer(analyst)).expect(200);
     const download = await stall(
       `GET /api/v1/transactions/export HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${analyst.token}\r\n\r\n`,
     );

@@ -25,6 +25,17 @@ const PG_CLIENT_ERRORS: Record<string, Problem> = {
   '22001': { status: 400, detail: 'A value is too long' },
   // A NUL character (\u0000) in any text: PostgreSQL cannot store it.
   '22021': { status: 400, detail: 'A value contains a character that cannot be stored' },
+  // Transient conflicts between concurrent transactions: retrying is the remedy.
+  '40P01': {
+    status: 503,
+    detail: 'The request collided with a concurrent one; retry',
+    headers: RETRY_SOON,
+  },
+  '40001': {
+    status: 503,
+    detail: 'The request collided with a concurrent one; retry',
+    headers: RETRY_SOON,
+  },
   '57014': {
     status: 503,
     detail: 'The query took too long and was cancelled; narrow the request and retry',

@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
-// finance-import-<pid>-<uuid>.csv: the pid tells which spool files belong to a process that is gone.
+// finance-import-<pid>-<instance>-<uuid>.csv: the pid tells which spool files belong to a process
+// that is gone; the instance id tells this process from an earlier one with the same pid (a
+// restarted container's node is PID 1 again and keeps its /tmp).
 const PREFIX = 'finance-import-';
-const OWN_FILE = /^finance-import-(\d+)-[0-9a-f-]{36}\.csv$/;
+const INSTANCE = randomUUID().slice(0, 8);
+const SPOOL_FILE = /^finance-import-(\d+)-([0-9a-f]{8})-[0-9a-f-]{36}\.csv$/;
 
 /**
  * A temporary file of rows in the CSV form COPY reads, written while an upload is parsed, so the
@@ -19,7 +22,7 @@ const OWN_FILE = /^finance-import-(\d+)-[0-9a-f-]{36}\.csv$/;
  * the process.
  */
 export class Spool {
-  readonly path = join(tmpdir(), `${PREFIX}${process.pid}-${randomUUID()}.csv`);
+  readonly path = join(tmpdir(), `${PREFIX}${process.pid}-${INSTANCE}-${randomUUID()}.csv`);
   private readonly csv: Stringifier = stringify();
   // The default quoting (fields with a delimiter, quote, CR or LF) is what COPY's CSV needs.
   private readonly written: Promise<void>;
@@ -54,8 +57,11 @@ export class Spool {
   static async sweepOrphans(logger: Logger): Promise<void> {
     const names = await readdir(tmpdir()).catch(() => [] as string[]);
     for (const name of names) {
-      const pid = Number(OWN_FILE.exec(name)?.[1]);
-      if (!pid || pid === process.pid || isAlive(pid)) continue;
+      const match = SPOOL_FILE.exec(name);
+      if (!match) continue;
+      const pid = Number(match[1]);
+      const mine = pid === process.pid && match[2] === INSTANCE;
+      if (mine || (pid !== process.pid && isAlive(pid))) continue;
       await unlink(join(tmpdir(), name)).then(
         () => logger.warn(`removed the spool file ${name} of a process that is gone`),
         () => undefined,
@@ -76,7 +82,10 @@ function isAlive(pid: number): boolean {
 
 function storageProblem(error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === undefined || !/^(ENOSPC|EDQUOT|EMFILE|ENFILE|EIO|EROFS|EACCES|ENOENT|ENOTDIR)$/.test(code))
+  if (
+    code === undefined ||
+    !/^(ENOSPC|EDQUOT|EMFILE|ENFILE|EIO|EROFS|EACCES|ENOENT|ENOTDIR)$/.test(code)
+  )
     return error;
   return new ServiceUnavailableException({
     message: `The server cannot store the upload right now (${code}); retry later`,

@@ -38,9 +38,8 @@ type ImportOutcome = ImportResultResponse & { dryRun: boolean; replayed?: boolea
 @Injectable()
 export class TransactionsCsvService implements OnApplicationBootstrap {
   private readonly logger = new Logger(TransactionsCsvService.name);
-  private readonly writing: Slots;
+  private readonly holdingConnections: Slots;
   private readonly receiving: Slots;
-  private readonly exporting: Slots;
   private readonly upload: UploadLimits;
 
   constructor(
@@ -55,8 +54,12 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     // everyone else. Uploads being received hold no connection but a spool file of up to about
     // 3 x IMPORT_MAX_BYTES, so they are bounded too (temp disk: README).
     const size = Math.min(config.importConcurrency, Math.max(1, config.dbPoolMax - 1));
-    this.writing = new Slots(size, 'import(s) are being written', IMPORT_RETRY_AFTER);
-    this.exporting = new Slots(size, 'export(s) are', IMPORT_RETRY_AFTER);
+    // One budget for both: together they must leave a connection for everyone else.
+    this.holdingConnections = new Slots(
+      size,
+      'import(s) or export(s) are using the database',
+      IMPORT_RETRY_AFTER,
+    );
     this.receiving = new Slots(
       2 * config.importConcurrency,
       'upload(s) are being received',
@@ -75,7 +78,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
    */
   async export(actor: User, filters: TransactionFiltersDto, res: Response): Promise<void> {
     const resolved = this.transactions.resolveFilters(actor, filters);
-    await this.exporting.run(() => this.stream(resolved, filters, res));
+    await this.holdingConnections.run(() => this.stream(resolved, filters, res));
   }
 
   /**
@@ -191,7 +194,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
       };
       if (!spool) return { ...result, dryRun };
       await spool.finish();
-      await this.writing.run(() =>
+      await this.holdingConnections.run(() =>
         inClientTransaction(this.db, 'BEGIN', async (client) => {
           if (result.imported > 0) await this.repo.copyFromFile(client, spool.path);
           await this.audit.record(client, {
@@ -227,5 +230,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
  * parameters that change what the import does with them.
  */
 function requestHash(q: ImportQueryDto): Hash {
-  return createHash('sha256').update(`${JSON.stringify([q.ownerId?.toLowerCase() ?? null, q.mode ?? 'all'])}\n`);
+  return createHash('sha256').update(
+    `${JSON.stringify([q.ownerId?.toLowerCase() ?? null, q.mode ?? 'all'])}\n`,
+  );
 }
