@@ -49,11 +49,4 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  {
-    // Plain CommonJS outside the TypeScript project (scripts/topology/listen-loopback.cjs).
-    files: ['**/*.cjs'],
-    extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly' } },
-    rules: { '@typescript-eslint/no-require-imports': 'off' },
-  },
 );

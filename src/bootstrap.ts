@@ -66,7 +66,8 @@ export async function bootstrap(config: AppConfig): Promise<void> {
     sendProblem(req, res, { status: 404, detail: `Cannot ${req.method} ${req.path}` }),
   );
 
-  await app.listen(config.port);
+  if (config.host) await app.listen(config.port, config.host);
+  else await app.listen(config.port);
   NestLogger.log(`listening on port ${config.port}`, 'Bootstrap');
 
   let stopping = false;

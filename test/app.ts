@@ -65,6 +65,8 @@ export async function startApp(
         PATH: process.env.PATH,
         NODE_ENV: 'test',
         PORT: String(port),
+        // The tests talk to 127.0.0.1 only, so every instance exercises the HOST setting.
+        HOST: '127.0.0.1',
         DATABASE_URL: databaseUrl,
         DATA_DIR: mkdtempSync(join(tmpdir(), 'finance-test-data-')),
         JWT_SECRET,

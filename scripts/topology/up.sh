@@ -262,10 +262,10 @@ read -r -a node_flags <<<"$(node -p "require('./package.json').scripts['start:pr
 say "starting $INSTANCES app instances on 127.0.0.1:$((APP_BASE_PORT + 1))..$((APP_BASE_PORT + INSTANCES))"
 for i in $(seq 1 "$INSTANCES"); do
   printf '=== %s: started by scripts/topology/up.sh on port %s\n' "$(date -Is)" "$((APP_BASE_PORT + i))" >>"$LOG_DIR/app-$i.log"
-  # listen-loopback.cjs binds the instance to 127.0.0.1 (the app itself listens on all interfaces).
   # setsid: its own session, so a Ctrl-C in this terminal later does not reach it. Without a
   # fork (a background job of a script is no process-group leader), so $! is node's PID.
   NODE_ENV=production \
+    HOST=127.0.0.1 \
     PORT=$((APP_BASE_PORT + i)) \
     DATABASE_URL="postgres://$DB_USER@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME" \
     DATABASE_DIRECT_URL="postgres://$DB_USER@127.0.0.1:$PG_PRIMARY_PORT/$DB_NAME" \
@@ -275,7 +275,7 @@ for i in $(seq 1 "$INSTANCES"); do
     ADMIN_EMAIL="$admin_email" \
     ADMIN_PASSWORD="$(cat "$SECRETS_DIR/admin-password")" \
     TRUST_PROXY=loopback \
-    setsid node "${node_flags[@]}" --require "$ROOT/scripts/topology/listen-loopback.cjs" "$main_js" >>"$LOG_DIR/app-$i.log" 2>&1 </dev/null &
+    setsid node "${node_flags[@]}" "$main_js" >>"$LOG_DIR/app-$i.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/app-$i.pid"
 done
 for i in $(seq 1 "$INSTANCES"); do

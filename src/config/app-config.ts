@@ -85,6 +85,15 @@ const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: int(3000, 0, 65535),
+    HOST: optionalString.pipe(
+      z
+        .string()
+        .refine(
+          (h) => isIP(h) !== 0 || /^[A-Za-z0-9.-]{1,253}$/.test(h),
+          'must be an address or a host name',
+        )
+        .optional(),
+    ),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATABASE_DIRECT_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     MIGRATIONS_RUN: bool(true),
@@ -172,6 +181,8 @@ export class ConfigError extends Error {}
 export class AppConfig {
   readonly env!: Env['NODE_ENV'];
   readonly port!: number;
+  /** The address to listen on; unset: every interface. */
+  readonly host?: string;
   readonly databaseUrl?: string;
   /**
    * A real session to the same database for what a transaction-pooling PgBouncer cannot carry:
@@ -219,6 +230,7 @@ export class AppConfig {
     return Object.assign(new AppConfig(), {
       env: e.NODE_ENV,
       port: e.PORT,
+      host: e.HOST,
       databaseUrl: e.DATABASE_URL,
       databaseDirectUrl: e.DATABASE_DIRECT_URL,
       migrationsRun: e.MIGRATIONS_RUN,

@@ -71,6 +71,13 @@ const REFUSED: [string, Record<string, string | undefined>, string[]][] = [
   ['a CORS origin without a scheme', { CORS_ORIGINS: 'a.example' }, ['CORS_ORIGINS']],
   ['a CORS origin with a trailing slash', { CORS_ORIGINS: 'https://a.example/' }, ['CORS_ORIGINS']],
   ['an unknown LOG_LEVEL', { LOG_LEVEL: 'loud' }, ['LOG_LEVEL']],
+  ['a HOST that is neither an address nor a host name', { HOST: 'not a host' }, ['HOST']],
+  [
+    'a DATABASE_DIRECT_URL that is not PostgreSQL',
+    { DATABASE_DIRECT_URL: 'redis://h' },
+    ['DATABASE_DIRECT_URL'],
+  ],
+  ['MIGRATIONS_RUN that is not a boolean', { MIGRATIONS_RUN: 'sometimes' }, ['MIGRATIONS_RUN']],
   ['JWT_ACCESS_TTL that is not a duration', { JWT_ACCESS_TTL: 'forever' }, ['JWT_ACCESS_TTL']],
   [
     'a DATABASE_URL that is not PostgreSQL',
