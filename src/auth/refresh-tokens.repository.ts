@@ -36,14 +36,11 @@ export class RefreshTokensRepository {
     await m.getRepository(RefreshToken).update({ id }, { usedAt: new Date() });
   }
 
-  /** Revokes the live tokens of a family; returns how many were still live. */
-  async revokeFamily(m: EntityManager, familyId: string): Promise<number> {
-    const rows = await query(
-      m,
-      `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL RETURNING 1`,
-      [familyId],
-    );
-    return rows.length;
+  /** Revokes the live tokens of a family. */
+  async revokeFamily(m: EntityManager, familyId: string): Promise<void> {
+    await m
+      .getRepository(RefreshToken)
+      .update({ familyId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
   }
 
   async revokeAllOfUser(m: EntityManager, userId: string): Promise<void> {

@@ -6,6 +6,9 @@ import { query } from '../database/sql';
 import type { ListUsersDto } from './dto/list-users.dto';
 import { User } from './entities/user.entity';
 
+// A user as the API sees it (never the password hash).
+const USER_COLUMNS = `id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"`;
+
 export type UserChanges = Partial<Pick<User, 'name' | 'role' | 'isActive' | 'passwordHash'>>;
 
 /**
@@ -22,8 +25,7 @@ export class UsersRepository {
   async findActiveById(id: string, m: EntityManager = this.db.manager): Promise<User | null> {
     const [user] = await query<User>(
       m,
-      `SELECT id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"
-       FROM users WHERE id = $1 AND is_active`,
+      `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND is_active`,
       [id],
     );
     return user ?? null;
@@ -37,8 +39,7 @@ export class UsersRepository {
   async lockActiveForShare(m: EntityManager, id: string): Promise<User | null> {
     const [user] = await query<User>(
       m,
-      `SELECT id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"
-       FROM users WHERE id = $1 AND is_active FOR SHARE`,
+      `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 AND is_active FOR SHARE`,
       [id],
     );
     return user ?? null;
