@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { type EntityManager, IsNull } from 'typeorm';
-import { query } from '../database/sql';
 import { RefreshToken } from './entities/refresh-token.entity';
 
 /** Every query on `refresh_tokens`; tokens are only ever looked up by their hash. */
