@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { LoggerModule } from 'nestjs-pino';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { JWT_ISSUER } from './auth/jwt.strategy';
@@ -71,6 +72,7 @@ export class AppModule {
         IdempotencyModule,
         UsersModule,
         AuthModule,
+        ApiKeysModule,
         TransactionsModule,
         DashboardModule,
       ],

@@ -7,12 +7,15 @@ import {
   type ResponseObject,
   SwaggerModule,
 } from '@nestjs/swagger';
+import { policyOf, type RouteKey } from './common/permissions';
 
 const DESCRIPTION = `
 Finance records with role-based access.
 
 * **Auth**: \`POST /api/v1/auth/login\` returns a short-lived JWT access token and a single-use refresh token.
-* **Roles**: \`admin\` manages users and all records; \`analyst\` records transactions and reads insights; \`viewer\` reads own records and summary.
+* **Roles**: \`admin\` manages users and all records; \`analyst\` records transactions and reads insights; \`viewer\` reads own records and summary; \`auditor\` reads the whole organisation (transactions, dashboards, users, audit log) and writes nothing.
+* **API keys**: \`Authorization: Bearer fin_…\` works on every route that names a scope (see each operation's *Access* line); a key may do what its scopes **and** its owner's current role allow. Keys are refused (403) on \`/auth/*\` and \`/api-keys\`.
+* **Field masking**: auditors see other people's transaction \`notes\` as \`"[masked]"\` (when not empty) and user emails as \`a***@example.com\`, in JSON bodies, the CSV export and audit-log changes; their search (\`q\`) then matches categories only. Admins see everything; the other roles only ever see their own data.
 * **Errors** are RFC 9457 \`application/problem+json\` bodies with a \`requestId\`; validation errors list every field in \`errors\`.
 * **Money** is a decimal string with two decimals (\`"1234.50"\`), never a float.
 * **Unknown** body fields and query parameters are rejected with 400; a repeated query parameter too.
@@ -51,6 +54,10 @@ const OPERATION_IDS: Record<string, string> = {
   'DashboardController.trends': 'getTrends',
   'DashboardController.forecast': 'getForecast',
   'AuditController.list': 'listAuditLogs',
+  'ApiKeysController.create': 'createApiKey',
+  'ApiKeysController.list': 'listApiKeys',
+  'ApiKeysController.get': 'getApiKey',
+  'ApiKeysController.revoke': 'revokeApiKey',
 };
 
 function operationId(controllerKey: string, methodKey: string): string {
@@ -77,6 +84,9 @@ const RETRY_AFTER: HeaderObject = count('Seconds to wait before retrying');
 const headerRef = (name: string): ReferenceObject => ({ $ref: `#/components/headers/${name}` });
 
 type Operation = {
+  description?: string;
+  security?: Record<string, string[]>[];
+  'x-route'?: RouteKey;
   requestBody?: { content?: Record<string, unknown> };
   responses?: Record<string, ResponseObject>;
 };
@@ -100,6 +110,7 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
   };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item) as Operation[]) {
+      describeAccess(operation);
       const responses = operation.responses;
       if (!responses) continue;
       responses['429'] ??= { description: 'Rate limit exceeded; see `Retry-After`' };
@@ -128,6 +139,28 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
   return unwrapSingleAllOf(document) as OpenAPIObject;
 }
 
+/** The operation's line of the permission table (permissions.ts): who may call it, and with which key scope. */
+function describeAccess(operation: Operation): void {
+  const route = operation['x-route'];
+  if (route === undefined) return;
+  const policy = policyOf(route);
+  if (policy.roles.length === 0) {
+    const keys = policy.scope === null ? ' An API key sent here is refused (403).' : '';
+    operation.description = [operation.description, `**Access**: public.${keys}`]
+      .filter(Boolean)
+      .join('\n\n');
+    return;
+  }
+  const roles = policy.roles.map((r) => `\`${r}\``).join(', ');
+  const key =
+    policy.scope === null ? 'API keys are refused (403).' : `API key scope: \`${policy.scope}\`.`;
+  const note = policy.note ? ` ${policy.note.charAt(0).toUpperCase()}${policy.note.slice(1)}.` : '';
+  operation.description = [operation.description, `**Access**: roles ${roles}. ${key}${note}`]
+    .filter(Boolean)
+    .join('\n\n');
+  operation.security = policy.scope === null ? [{ bearer: [] }] : [{ bearer: [] }, { apiKey: [] }];
+}
+
 function unwrapSingleAllOf(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(unwrapSingleAllOf);
   if (node === null || typeof node !== 'object') return node;
@@ -146,7 +179,25 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0.0')
     .setLicense('UNLICENSED', 'https://example.com/license')
     .addServer('/', 'This server')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'Access token from `POST /auth/login`',
+      },
+      'bearer',
+    )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'fin_…',
+        description:
+          'API key from `POST /api-keys` (`fin_` + 43 characters); see each operation for its scope',
+      },
+      'apiKey',
+    )
     .build();
   return finishDocument(
     SwaggerModule.createDocument(app, config, { operationIdFactory: operationId }),

@@ -18,6 +18,7 @@ export interface AuditRow {
   changes: Record<string, unknown>;
   requestId: string | null;
   ip: string | null;
+  apiKeyId: string | null;
 }
 
 /** Every query on `audit_logs` (append-only: a trigger refuses UPDATE, DELETE and TRUNCATE). */
@@ -75,7 +76,7 @@ export class AuditRepository {
     return query(
       this.db,
       `SELECT id, at, actor_id AS "actorId", action, entity_type AS "entityType", entity_id AS "entityId",
-         changes, request_id AS "requestId", ip, at::text AS "atKey"
+         changes, request_id AS "requestId", ip, api_key_id AS "apiKeyId", at::text AS "atKey"
        FROM audit_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY at DESC, id DESC LIMIT ${params.p(limit + 1)}`,
       params.values,
@@ -84,8 +85,8 @@ export class AuditRepository {
 }
 
 function insertSql(params: Params, entry: AuditRow, entityId: string): string {
-  return `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip)
+  return `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip, api_key_id)
     SELECT ${params.p(entry.actorId)}::uuid, ${params.p(entry.action)}, ${params.p(entry.entityType)},
       ${entityId}::uuid, ${params.p(JSON.stringify(entry.changes))}::jsonb,
-      ${params.p(entry.requestId)}, ${params.p(entry.ip)}`;
+      ${params.p(entry.requestId)}, ${params.p(entry.ip)}, ${params.p(entry.apiKeyId)}::uuid`;
 }

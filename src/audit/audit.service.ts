@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { type Actor, maskChanges } from '../common/access';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { CursorCodec, keysetPage } from '../common/cursor';
 import { currentRequest } from '../common/request-context';
@@ -18,9 +19,11 @@ export const AUDIT_ACTIONS = [
   'transaction.import',
   'auth.login_failed',
   'auth.refresh_reuse',
+  'api_key.create',
+  'api_key.revoke',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-export const AUDIT_ENTITY_TYPES = ['user', 'transaction'] as const;
+export const AUDIT_ENTITY_TYPES = ['user', 'transaction', 'api_key'] as const;
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
 
 export type Changes = Record<string, unknown>;
@@ -72,7 +75,8 @@ export class AuditService {
     return this.repo.insertFrom(params, source, withRequest(entry));
   }
 
-  async list(q: ListAuditLogsDto): Promise<AuditLogListResponse> {
+  /** Newest first; what `reader` may not see of other people's data is masked (API.md section 11). */
+  async list(reader: Actor, q: ListAuditLogsDto): Promise<AuditLogListResponse> {
     const range = dateRangeIssues(q.from, q.to);
     if (range.length > 0) throw validationProblem(range);
     const limit = q.limit ?? DEFAULT_PAGE_LIMIT;
@@ -87,7 +91,10 @@ export class AuditService {
       id: last.id,
     }));
     return {
-      data: page.rows.map(({ atKey: _atKey, ...row }) => row),
+      data: page.rows.map(({ atKey: _atKey, ...row }) => ({
+        ...row,
+        changes: maskChanges(reader, row, row.changes) ?? {},
+      })),
       meta: { limit, nextCursor: page.nextCursor },
     };
   }
@@ -102,6 +109,7 @@ function withRequest(entry: Omit<AuditEntry, 'entityId'>): AuditRow {
     changes: entry.changes ?? {},
     requestId: ctx?.requestId ?? null,
     ip: ctx?.ip ?? null,
+    apiKeyId: ctx?.apiKeyId ?? null,
   };
 }
 

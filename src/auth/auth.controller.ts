@@ -29,7 +29,7 @@ export class AuthController {
 
   /** Exchange email and password for an access token and a refresh token. */
   @Post('login')
-  @Public()
+  @Public('POST /auth/login')
   @LoginThrottle()
   @HttpCode(200)
   @ApiOkResponse({ type: TokenResponse })
@@ -45,7 +45,7 @@ export class AuthController {
 
   /** Rotate a refresh token; a reused token revokes its whole family. */
   @Post('refresh')
-  @Public()
+  @Public('POST /auth/refresh')
   @HttpCode(200)
   @ApiOkResponse({ type: TokenResponse })
   @ApiValidationResponse()
@@ -60,7 +60,7 @@ export class AuthController {
 
   /** Revoke the refresh token's family (this login on every device it was rotated to). */
   @Post('logout')
-  @Public()
+  @Public('POST /auth/logout')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Logged out' })
   @ApiValidationResponse()
@@ -71,7 +71,7 @@ export class AuthController {
 
   /** The authenticated user. */
   @Get('me')
-  @Auth()
+  @Auth('GET /auth/me')
   @ApiOkResponse({ type: UserResponse })
   @ApiRateLimitResponse()
   me(@CurrentUser() user: User): UserResponse {
@@ -80,7 +80,7 @@ export class AuthController {
 
   /** Change your own password; revokes all your refresh tokens. */
   @Post('password')
-  @Auth()
+  @Auth('POST /auth/password')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Password changed' })
   @ApiValidationResponse('Invalid input, or `currentPassword` is wrong')

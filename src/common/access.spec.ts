@@ -2,6 +2,10 @@ import {
   AccessDenied,
   type Actor,
   assertMayNarrow,
+  maskChanges,
+  maskEmail,
+  maskTransaction,
+  maskUser,
   mayReadUser,
   ownRowsOf,
   writeOwner,
@@ -10,22 +14,25 @@ import {
 const admin: Actor = { id: 'aaaaaaaa-0000-4000-8000-000000000001', role: 'admin' };
 const analyst: Actor = { id: 'bbbbbbbb-0000-4000-8000-000000000002', role: 'analyst' };
 const viewer: Actor = { id: 'cccccccc-0000-4000-8000-000000000003', role: 'viewer' };
+const auditor: Actor = { id: 'dddddddd-0000-4000-8000-000000000004', role: 'auditor' };
 
 describe('access rules', () => {
-  it('confines reads to the caller own rows except for admins', () => {
+  it('confines reads to the caller own rows except for admins and auditors', () => {
     expect(ownRowsOf(admin)).toBeUndefined();
+    expect(ownRowsOf(auditor)).toBeUndefined();
     expect(ownRowsOf(analyst)).toBe(analyst.id);
     expect(ownRowsOf(viewer)).toBe(viewer.id);
   });
 
-  it('lets only admins narrow by owner, user or deleted rows, naming what was refused', () => {
+  it('lets only admins and auditors narrow by owner, user or deleted rows, naming what was refused', () => {
     expect(() => assertMayNarrow(admin, ['ownerId', 'deleted'])).not.toThrow();
+    expect(() => assertMayNarrow(auditor, ['userId'])).not.toThrow();
     expect(() => assertMayNarrow(analyst, [])).not.toThrow();
     expect(() => assertMayNarrow(viewer, ['userId'])).toThrow(
-      new AccessDenied('Only admins may filter by userId'),
+      new AccessDenied('Only admins and auditors may filter by userId'),
     );
     expect(() => assertMayNarrow(analyst, ['ownerId', 'deleted'])).toThrow(
-      'Only admins may filter by ownerId or deleted',
+      'Only admins and auditors may filter by ownerId or deleted',
     );
   });
 
@@ -35,12 +42,61 @@ describe('access rules', () => {
     expect(writeOwner(admin, viewer.id.toUpperCase())).toBe(viewer.id);
     expect(() => writeOwner(analyst, viewer.id)).toThrow(AccessDenied);
     expect(() => writeOwner(viewer, admin.id)).toThrow(AccessDenied);
+    expect(() => writeOwner(auditor, viewer.id)).toThrow(AccessDenied);
   });
 
-  it('shows a user to admins and to that user only', () => {
+  it('shows a user to admins, auditors and to that user only', () => {
     expect(mayReadUser(admin, viewer.id)).toBe(true);
+    expect(mayReadUser(auditor, viewer.id)).toBe(true);
     expect(mayReadUser(viewer, viewer.id.toUpperCase())).toBe(true);
     expect(mayReadUser(viewer, analyst.id)).toBe(false);
     expect(mayReadUser(analyst, admin.id)).toBe(false);
+  });
+
+  describe('field masking', () => {
+    const row = { id: 't1', ownerId: viewer.id, notes: 'rent for flat 3', amount: '1.00' };
+
+    it("masks the notes of other people's rows for auditors, never for admins or the owner", () => {
+      expect(maskTransaction(auditor, row)).toEqual({ ...row, notes: '[masked]' });
+      expect(maskTransaction(admin, row)).toBe(row);
+      expect(maskTransaction(viewer, row)).toBe(row);
+      expect(maskTransaction(auditor, { ...row, ownerId: auditor.id })).toEqual({
+        ...row,
+        ownerId: auditor.id,
+      });
+    });
+
+    it('leaves empty notes empty', () => {
+      expect(maskTransaction(auditor, { ...row, notes: null }).notes).toBeNull();
+      expect(maskTransaction(auditor, { ...row, notes: '' }).notes).toBe('');
+    });
+
+    it("masks other users' emails for auditors, keeping the first character and the domain", () => {
+      const user = { id: viewer.id, email: 'alice@example.com', name: 'Alice' };
+      expect(maskUser(auditor, user)).toEqual({ ...user, email: 'a***@example.com' });
+      expect(maskUser(admin, user)).toBe(user);
+      expect(maskUser(viewer, user)).toBe(user);
+      expect(maskEmail('ünïcode@example.org')).toBe('ü***@example.org');
+      expect(maskEmail('')).toBe('***');
+    });
+
+    it('masks notes and emails inside audit changes, before and after', () => {
+      const changes = {
+        notes: { before: 'old secret', after: 'new secret' },
+        amount: { before: '1.00', after: '2.00' },
+      };
+      expect(maskChanges(auditor, { entityType: 'transaction', entityId: 't1' }, changes)).toEqual({
+        notes: { before: '[masked]', after: '[masked]' },
+        amount: changes.amount,
+      });
+      expect(maskChanges(admin, { entityType: 'transaction', entityId: 't1' }, changes)).toBe(
+        changes,
+      );
+      const login = { email: 'bob@example.com' };
+      expect(maskChanges(auditor, { entityType: 'user', entityId: null }, login)).toEqual({
+        email: 'b***@example.com',
+      });
+      expect(maskChanges(auditor, { entityType: 'user', entityId: auditor.id }, login)).toBe(login);
+    });
   });
 });

@@ -14,7 +14,7 @@ export interface Actor {
 export class AccessDenied extends Error {}
 
 /** Roles that read every user's data; the others only ever see their own. */
-const ORGANISATION_READERS: ReadonlySet<Role> = new Set(['admin']);
+const ORGANISATION_READERS: ReadonlySet<Role> = new Set(['admin', 'auditor']);
 /** Roles that may record or change data on another user's behalf. */
 const ORGANISATION_WRITERS: ReadonlySet<Role> = new Set(['admin']);
 
@@ -30,7 +30,7 @@ export const ownRowsOf = (actor: Actor): string | undefined =>
  */
 export function assertMayNarrow(actor: Actor, sent: string[]): void {
   if (sent.length > 0 && !readsOrganisation(actor)) {
-    throw new AccessDenied(`Only admins may filter by ${sent.join(' or ')}`);
+    throw new AccessDenied(`Only admins and auditors may filter by ${sent.join(' or ')}`);
   }
 }
 
@@ -44,6 +44,94 @@ export function writeOwner(actor: Actor, requested: string | undefined): string 
   return ownerId;
 }
 
+/** Whose API keys the caller may see and revoke: anyone's for admins, otherwise only its own. */
+export const keysOf = (actor: Actor): string | undefined =>
+  ORGANISATION_WRITERS.has(actor.role) ? undefined : actor.id;
+
 /** Whether the caller may read the user `id` at all (someone else's id is then "not found"). */
 export const mayReadUser = (actor: Actor, id: string): boolean =>
   readsOrganisation(actor) || actor.id === id.toLowerCase();
+
+/**
+ * Field masking (API.md section 11): per role, the fields of *other people's* data it reads
+ * masked. Admins see everything; auditors read the organisation without its notes and email
+ * addresses; analysts and viewers only ever read their own data, and should a route ever show
+ * them someone else's, it shows it masked.
+ */
+export const MASKED_FIELDS: Readonly<Record<Role, { notes: boolean; email: boolean }>> = {
+  admin: { notes: false, email: false },
+  auditor: { notes: true, email: true },
+  analyst: { notes: true, email: true },
+  viewer: { notes: true, email: true },
+};
+
+export const MASKED_NOTES = '[masked]';
+
+/** `alice@example.com` → `a***@example.com`: enough to tell people apart, not to write to them. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  const first = Array.from(email)[0] ?? '';
+  return at < 0 ? `${first}***` : `${first}***${email.slice(at)}`;
+}
+
+const maskNotes = (notes: unknown): unknown =>
+  typeof notes === 'string' && notes !== '' ? MASKED_NOTES : notes;
+
+/** A transaction as `reader` may see it: notes masked on other people's rows where the policy says so. */
+export function maskTransaction<T extends { ownerId: string; notes?: string | null }>(
+  reader: Actor,
+  row: T,
+): T {
+  if (!MASKED_FIELDS[reader.role].notes || row.ownerId === reader.id) return row;
+  return { ...row, notes: maskNotes(row.notes) as T['notes'] };
+}
+
+/** A user as `reader` may see it: another user's email masked where the policy says so. */
+export function maskUser<T extends { id: string; email: string }>(reader: Actor, user: T): T {
+  if (!MASKED_FIELDS[reader.role].email || user.id === reader.id) return user;
+  return { ...user, email: maskEmail(user.email) };
+}
+
+/**
+ * Whether a search (`q`) may look into notes: not for a reader who sees other people's notes
+ * masked, or the search would reveal what the mask hides, one guessed word at a time.
+ */
+export const searchesNotes = (reader: Actor): boolean =>
+  !(MASKED_FIELDS[reader.role].notes && readsOrganisation(reader));
+
+type Change = unknown;
+
+/**
+ * An audit entry's `changes` as `reader` may see them. The entry names the row, not its owner, so
+ * a masking reader sees the notes of every transaction entry masked, its own included; emails are
+ * masked except in entries about the reader itself.
+ */
+export function maskChanges(
+  reader: Actor,
+  entry: { entityType: string; entityId: string | null },
+  changes: Record<string, Change> | null,
+): Record<string, Change> | null {
+  if (!changes) return changes;
+  const policy = MASKED_FIELDS[reader.role];
+  const masks: Record<string, (v: unknown) => unknown> = {};
+  if (policy.notes && entry.entityType === 'transaction') masks.notes = maskNotes;
+  if (policy.email && !(entry.entityType === 'user' && entry.entityId === reader.id)) {
+    masks.email = (v) => (typeof v === 'string' ? maskEmail(v) : v);
+  }
+  if (Object.keys(masks).length === 0) return changes;
+  return Object.fromEntries(
+    Object.entries(changes).map(([field, change]) => {
+      const mask = masks[field];
+      if (!mask) return [field, change];
+      if (
+        change !== null &&
+        typeof change === 'object' &&
+        'before' in change &&
+        'after' in change
+      ) {
+        return [field, { before: mask(change.before), after: mask(change.after) }];
+      }
+      return [field, mask(change)];
+    }),
+  );
+}

@@ -4,6 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 export interface RequestContext {
   requestId: string;
   ip: string | undefined;
+  /** Set by the authentication guard when the caller signed in with an API key. */
+  apiKeyId?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

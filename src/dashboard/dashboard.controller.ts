@@ -36,7 +36,7 @@ export class DashboardController {
 
   /** The overview, shaped by role: viewer {summary, recent}; analyst adds categories and monthly trends; admin adds byUser and users. */
   @Get()
-  @Auth()
+  @Auth('GET /dashboard')
   @ApiOkResponse({ type: DashboardResponse })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -46,7 +46,7 @@ export class DashboardController {
 
   /** Total income, total expenses, net balance and count over the range. */
   @Get('summary')
-  @Auth()
+  @Auth('GET /dashboard/summary')
   @ApiOkResponse({ type: SummaryResponse })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -56,7 +56,7 @@ export class DashboardController {
 
   /** Latest transactions by date, then createdAt, newest first. */
   @Get('recent')
-  @Auth()
+  @Auth('GET /dashboard/recent')
   @ApiOkResponse({ type: [TransactionResponse] })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -66,7 +66,7 @@ export class DashboardController {
 
   /** Totals per category and type with each one's share of its type's total, largest first (analyst, admin). */
   @Get('categories')
-  @Auth('admin', 'analyst')
+  @Auth('GET /dashboard/categories')
   @ApiOkResponse({ type: [CategoryTotalResponse] })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -83,7 +83,7 @@ export class DashboardController {
    * Weekly trends over more than 10,000 weeks are a 400: narrow the range or use month or year.
    */
   @Get('trends')
-  @Auth('admin', 'analyst')
+  @Auth('GET /dashboard/trends')
   @ApiOkResponse({ type: [TrendPointResponse] })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -93,7 +93,7 @@ export class DashboardController {
 
   /** Expected income, expenses and net for the coming months by least squares over the last 12 complete months (analyst, admin). */
   @Get('forecast')
-  @Auth('admin', 'analyst')
+  @Auth('GET /dashboard/forecast')
   @ApiOkResponse({ type: ForecastResponse })
   @ApiValidationResponse('Invalid months or userId')
   @ApiNotFoundResponse(NO_USER)

@@ -1,3 +1,4 @@
+import type { Role } from '../users/entities/user.entity';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -180,7 +181,7 @@ export class DashboardRepository {
   }
 
   async userCounts(): Promise<UserCountsResponse> {
-    const rows = await query<{ role: 'admin' | 'analyst' | 'viewer'; active: boolean; n: number }>(
+    const rows = await query<{ role: Role; active: boolean; n: number }>(
       this.db,
       `SELECT role, is_active AS active, count(*)::int AS n FROM users GROUP BY 1, 2`,
     );
@@ -190,6 +191,7 @@ export class DashboardRepository {
       admin: { active: 0, inactive: 0 },
       analyst: { active: 0, inactive: 0 },
       viewer: { active: 0, inactive: 0 },
+      auditor: { active: 0, inactive: 0 },
     };
     for (const r of rows) {
       counts.total += r.n;

@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { assertMayNarrow, ownRowsOf, readsOrganisation } from '../common/access';
+import {
+  assertMayNarrow,
+  maskTransaction,
+  maskUser,
+  ownRowsOf,
+  readsOrganisation,
+} from '../common/access';
 import {
   addDays,
   addMonths,
@@ -61,7 +67,8 @@ export class DashboardService {
   async recent(actor: User, q: RecentQueryDto): Promise<TransactionResponse[]> {
     const scope = await this.scope(actor, q.userId);
     const { from, to } = this.bounds(q);
-    return this.transactions.recent(scope.ownerId, from, to, q.limit ?? 10);
+    const rows = await this.transactions.recent(scope.ownerId, from, to, q.limit ?? 10);
+    return rows.map((row) => maskTransaction(actor, row));
   }
 
   async categories(actor: User, q: CategoriesQueryDto): Promise<CategoryTotalResponse[]> {
@@ -102,10 +109,11 @@ export class DashboardService {
   async overview(actor: User, q: DashboardQueryDto): Promise<DashboardResponse> {
     const scope = await this.scope(actor, q.userId);
     const bounds = this.bounds(q);
-    const [summary, recent] = await Promise.all([
+    const [summary, latest] = await Promise.all([
       this.repo.summary(scope.id, bounds),
       this.transactions.recent(scope.ownerId, bounds.from, bounds.to, 10),
     ]);
+    const recent = latest.map((row) => maskTransaction(actor, row));
     if (actor.role === 'viewer') return { summary, recent };
     const [categories, trends] = await Promise.all([
       this.repo.categories(scope.id, bounds),
@@ -116,7 +124,17 @@ export class DashboardService {
       this.repo.summaryByUser(bounds, q.userId),
       this.repo.userCounts(),
     ]);
-    return { summary, recent, categories, trends, byUser, users };
+    return {
+      summary,
+      recent,
+      categories,
+      trends,
+      byUser: byUser.map((row) => ({
+        ...row,
+        email: maskUser(actor, { id: row.userId, email: row.email }).email,
+      })),
+      users,
+    };
   }
 
   /** Admins see the organisation or, with userId, one user; everyone else only themselves. */

@@ -19,6 +19,8 @@ export interface Keyset {
 }
 export interface ResolvedFilters extends Omit<TransactionFiltersDto, 'sort' | 'deleted'> {
   deleted: DeletedMode;
+  /** `q` matches the category only: the reader sees others' notes masked (access.ts). */
+  notesHidden?: true;
 }
 
 // The allow-list: the only strings that ever reach ORDER BY or a keyset comparison.
@@ -63,7 +65,9 @@ export function filterSql(f: ResolvedFilters, params: Params): string {
   if (f.maxAmount) clauses.push(`t.amount <= ${params.p(f.maxAmount)}`);
   if (f.q) {
     const q = params.p(likePattern(f.q));
-    clauses.push(`(t.category ILIKE ${q} OR t.notes ILIKE ${q})`);
+    clauses.push(
+      f.notesHidden ? `t.category ILIKE ${q}` : `(t.category ILIKE ${q} OR t.notes ILIKE ${q})`,
+    );
   }
   return clauses.length > 0 ? clauses.join(' AND ') : 'true';
 }

@@ -51,7 +51,7 @@ export class TransactionsController {
 
   /** Record a transaction (analyst, admin). Admins may record for another active user with `ownerId`. */
   @Post()
-  @Auth('admin', 'analyst')
+  @Auth('POST /transactions')
   @HttpCode(201)
   @Idempotent()
   @ApiCreatedResponse({
@@ -80,7 +80,7 @@ export class TransactionsController {
    * (`meta: {limit, nextCursor}`), whose cost does not grow with depth.
    */
   @Get()
-  @Auth()
+  @Auth('GET /transactions')
   @ApiOkResponse({
     type: TransactionListResponse,
     description: 'A page of transactions; the meta shape depends on the mode',
@@ -100,7 +100,7 @@ export class TransactionsController {
 
   /** One transaction. Someone else's (for non-admins) or a deleted one is a 404. */
   @Get(':id')
-  @Auth()
+  @Auth('GET /transactions/{id}')
   @ApiOkResponse({
     type: TransactionResponse,
     description: 'The transaction; `ETag` identifies this version',
@@ -122,7 +122,7 @@ export class TransactionsController {
 
   /** Change any of type, amount, category, date, notes (admin). */
   @Patch(':id')
-  @Auth('admin')
+  @Auth('PATCH /transactions/{id}')
   @ApiOkResponse({ type: TransactionResponse })
   @ApiValidationResponse()
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
@@ -141,7 +141,7 @@ export class TransactionsController {
 
   /** Soft-delete (admin). A second delete is a 404. */
   @Delete(':id')
-  @Auth('admin')
+  @Auth('DELETE /transactions/{id}')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiValidationResponse('The id is not a UUID')
@@ -152,7 +152,7 @@ export class TransactionsController {
 
   /** Undo a soft delete (admin). */
   @Post(':id/restore')
-  @Auth('admin')
+  @Auth('POST /transactions/{id}/restore')
   @HttpCode(200)
   @ApiOkResponse({ type: TransactionResponse })
   @ApiValidationResponse('The id is not a UUID')

@@ -225,6 +225,7 @@ export class TransactionsRepository {
       f.minAmount,
       f.maxAmount,
       f.q,
+      f.notesHidden,
     ]);
     const versionParams = new Params();
     const [{ version }] = await query<{ version: string }>(

@@ -8,7 +8,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
-import { assertMayNarrow, ownRowsOf, writeOwner } from '../common/access';
+import {
+  assertMayNarrow,
+  maskTransaction,
+  ownRowsOf,
+  searchesNotes,
+  writeOwner,
+} from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
 import { assertIfMatch } from '../common/etag';
 import { compareMoney, normalizeMoney } from '../common/money';
@@ -101,7 +107,7 @@ export class TransactionsService {
   async findOne(actor: User, id: string): Promise<TransactionResponse> {
     const row = await this.repo.findLive(id, ownRowsOf(actor));
     if (!row) throw new NotFoundException('Transaction not found');
-    return withoutDeletedAt(row);
+    return maskTransaction(actor, withoutDeletedAt(row));
   }
 
   /** Partial update under a row lock; a stale `If-Match` is a 412, so concurrent edits cannot both win. */
@@ -185,7 +191,13 @@ export class TransactionsService {
     if (query.cursor === undefined) {
       const page = query.page ?? 1;
       const { rows, total } = await this.repo.page(filters, sort, limit, (page - 1) * limit);
-      return { mode: 'page', rows: rows.map((r) => this.shape(r, filters)), page, limit, total };
+      return {
+        mode: 'page',
+        rows: rows.map((r) => this.shape(actor, r, filters)),
+        page,
+        limit,
+        total,
+      };
     }
     const after =
       query.cursor === '' ? undefined : this.decodeCursor(query.cursor, query.sort ?? '-date');
@@ -197,7 +209,7 @@ export class TransactionsService {
     }));
     return {
       mode: 'cursor',
-      rows: page.rows.map((r) => this.shape(r, filters)),
+      rows: page.rows.map((r) => this.shape(actor, r, filters)),
       limit,
       nextCursor: page.nextCursor,
     };
@@ -225,6 +237,7 @@ export class TransactionsService {
       ...rest,
       ownerId: ownRowsOf(actor) ?? f.ownerId,
       deleted: deleted ?? 'exclude',
+      ...(searchesNotes(actor) ? {} : { notesHidden: true as const }),
     };
   }
 
@@ -241,11 +254,12 @@ export class TransactionsService {
 
   /** `deletedAt` is shown only when the caller asked to see deleted rows. */
   private shape(
+    reader: User,
     row: TransactionResponse & { sortKey?: string },
     filters: ResolvedFilters,
   ): TransactionResponse {
     const { sortKey: _sortKey, ...rest } = row;
-    return filters.deleted === 'exclude' ? withoutDeletedAt(rest) : rest;
+    return maskTransaction(reader, filters.deleted === 'exclude' ? withoutDeletedAt(rest) : rest);
   }
 }
 

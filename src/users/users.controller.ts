@@ -39,7 +39,7 @@ export class UsersController {
 
   /** Create a user (admin). */
   @Post()
-  @Auth('admin')
+  @Auth('POST /users')
   @HttpCode(201)
   @ApiCreatedResponse({
     type: UserResponse,
@@ -60,19 +60,19 @@ export class UsersController {
     return user;
   }
 
-  /** List users (admin), oldest first. */
+  /** List users (admins; auditors with emails masked), oldest first. */
   @Get()
-  @Auth('admin')
+  @Auth('GET /users')
   @ApiOkResponse({ type: UserListResponse })
   @ApiValidationResponse()
-  async list(@Query() query: ListUsersDto): Promise<UserListResponse> {
-    const { rows, total, page, limit } = await this.users.list(query);
+  async list(@CurrentUser() reader: User, @Query() query: ListUsersDto): Promise<UserListResponse> {
+    const { rows, total, page, limit } = await this.users.list(reader, query);
     return { data: rows.map(toUserResponse), meta: pageMeta(page, limit, total) };
   }
 
-  /** One user: admins may read anyone, others only themselves. */
+  /** One user: admins and auditors may read anyone (auditors with the email masked), others only themselves. */
   @Get(':id')
-  @Auth()
+  @Auth('GET /users/{id}')
   @ApiOkResponse({ type: UserResponse })
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such user, or not yours to see' })
@@ -81,14 +81,14 @@ export class UsersController {
     @CurrentUser() actor: User,
     @Res({ passthrough: true }) res: Response,
   ): Promise<UserResponse> {
-    const user = toUserResponse(await this.users.findVisible(id, actor));
+    const user = toUserResponse(await this.users.read(id, actor));
     res.setHeader('ETag', etagOf(user));
     return user;
   }
 
   /** Update name, role, activation or password (admin). */
   @Patch(':id')
-  @Auth('admin')
+  @Auth('PATCH /users/{id}')
   @ApiOkResponse({ type: UserResponse })
   @ApiValidationResponse()
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such user' })

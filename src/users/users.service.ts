@@ -11,7 +11,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { mayReadUser } from '../common/access';
+import { maskUser, mayReadUser } from '../common/access';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -94,13 +94,20 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
+  /** Oldest first; emails masked where the reader's role says so (access.ts). */
   async list(
+    reader: User,
     query: ListUsersDto,
   ): Promise<{ rows: User[]; total: number; page: number; limit: number }> {
     const page = query.page ?? 1;
     const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
     const [rows, total] = await this.users.list(query, page, limit);
-    return { rows, total, page, limit };
+    return { rows: rows.map((user) => maskUser(reader, user)), total, page, limit };
+  }
+
+  /** One user as `reader` may see it: itself, or (admins, auditors) anyone, masked per policy. */
+  async read(id: string, reader: User): Promise<User> {
+    return maskUser(reader, await this.findVisible(id, reader));
   }
 
   /** Admins see anyone; everyone else only themselves (another id is simply not found). */

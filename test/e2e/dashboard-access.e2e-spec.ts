@@ -196,6 +196,7 @@ describe('dashboard access and validation', () => {
         admin: { active: 1, inactive: 0 },
         analyst: { active: 2, inactive: 0 },
         viewer: { active: 1, inactive: 1 },
+        auditor: { active: 0, inactive: 0 },
       });
       expect(res.body.summary).toEqual(sum('160.00', '125.75', '34.25', 7));
     });

@@ -68,6 +68,13 @@ export class AuditLogResponse {
   requestId!: string | null;
   @ApiProperty({ type: String, nullable: true })
   ip!: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The API key the change was made with; null for a signed-in user',
+  })
+  apiKeyId!: string | null;
 }
 
 export class AuditCursorMeta {

@@ -1,19 +1,25 @@
-import { SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
+import type { RouteKey } from '../permissions';
+import { Route } from './roles.decorator';
 
 export const IS_PUBLIC_KEY = 'isPublic';
 
 /**
- * Opts a route out of the global JWT guard (login, refresh, health). On a method it also writes
+ * Opts a route out of authentication (login, refresh, health). On a method it also writes
  * `security: []` into the OpenAPI operation, so the spec says "no token needed" explicitly
- * instead of leaving the requirement undefined.
+ * instead of leaving the requirement undefined; a method names its permission-table entry, where
+ * it says whether an API key is refused there.
  */
 export const Public =
-  (): ClassDecorator & MethodDecorator =>
+  (route?: RouteKey): ClassDecorator & MethodDecorator =>
   (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     if (descriptor) {
-      SetMetadata(IS_PUBLIC_KEY, true)(target, key!, descriptor);
-      ApiOperation({ security: [] })(target, key!, descriptor);
+      applyDecorators(
+        SetMetadata(IS_PUBLIC_KEY, true),
+        ApiOperation({ security: [] }),
+        ...(route ? [Route(route)] : []),
+      )(target, key, descriptor);
       return;
     }
     SetMetadata(IS_PUBLIC_KEY, true)(target as () => void);

@@ -1,26 +1,63 @@
 import {
   type ExecutionContext,
+  ForbiddenException,
   HttpException,
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import type { Request } from 'express';
+import { ApiKeysService, isApiKey, type KeyPrincipal } from '../../api-keys/api-keys.service';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
+import { ROUTE_KEY } from '../decorators/roles.decorator';
+import { policyOf, type RouteKey } from '../permissions';
+import { currentRequest } from '../request-context';
 
-/** Global: every route needs a valid access token unless it is marked `@Public()`. */
+/** The API key a request was authenticated with, for the roles guard's scope check. */
+export const apiKeyOf = (req: Request): KeyPrincipal['key'] | undefined =>
+  (req as Request & { apiKey?: KeyPrincipal['key'] }).apiKey;
+
+const bearer = (req: Request): string | undefined => {
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+};
+
+/**
+ * Global: every route needs a valid access token or API key unless it is marked `@Public()`.
+ * Access tokens go through passport-jwt; an API key (`Bearer fin_…`) through its service. A key
+ * on a route whose policy refuses keys (`/auth/*`, `/api-keys`) is a 403 before it is even looked
+ * up, so a leaked key can neither mint keys nor change a password.
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+  ) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    return isPublic ? true : super.canActivate(context);
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets);
+    const route = this.reflector.getAllAndOverride<RouteKey | undefined>(ROUTE_KEY, targets);
+    const req = context.switchToHttp().getRequest<Request>();
+    const token = bearer(req);
+    if (token !== undefined && isApiKey(token)) {
+      if (route !== undefined && policyOf(route).scope === null) {
+        throw new ForbiddenException('API keys cannot be used on this route; sign in instead');
+      }
+      if (isPublic) return true;
+      const principal = await this.keys.authenticate(token);
+      if (!principal) throw new UnauthorizedException('Authentication required');
+      req.user = principal.user;
+      (req as Request & { apiKey?: KeyPrincipal['key'] }).apiKey = principal.key;
+      const ctx = currentRequest();
+      if (ctx) ctx.apiKeyId = principal.key.id;
+      return true;
+    }
+    return isPublic ? true : (super.canActivate(context) as Promise<boolean>);
   }
 
   // One generic 401 whatever went wrong (missing, expired, forged token, inactive user).

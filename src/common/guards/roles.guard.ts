@@ -7,21 +7,37 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { Role, User } from '../../users/entities/user.entity';
-import { ROLES_KEY } from '../decorators/roles.decorator';
+import { ROLES_KEY, ROUTE_KEY } from '../decorators/roles.decorator';
+import { policyOf, type RouteKey } from '../permissions';
+import { apiKeyOf } from './jwt-auth.guard';
 
-/** Global: a route listing roles with `@Roles()`/`@Auth()` admits only those roles. */
+/**
+ * Global: a route listing roles with `@Roles()`/`@Auth()` admits only those roles (for an API key,
+ * its owner's current role), and a key only if it holds the route's scope: what a key may do is
+ * its scopes intersected with its owner's role, so a demotion narrows every key at once.
+ */
 @Injectable()
 export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const targets = [context.getHandler(), context.getClass()];
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (!roles || roles.length === 0) return true;
-    const user = context.switchToHttp().getRequest<Request>().user as User | undefined;
-    if (user && roles.includes(user.role)) return true;
-    throw new ForbiddenException('Your role may not perform this action');
+    const req = context.switchToHttp().getRequest<Request>();
+    const user = req.user as User | undefined;
+    if (!user || !roles.includes(user.role)) {
+      throw new ForbiddenException('Your role may not perform this action');
+    }
+    const key = apiKeyOf(req);
+    if (key === undefined) return true;
+    const route = this.reflector.getAllAndOverride<RouteKey | undefined>(ROUTE_KEY, targets);
+    const scope = route === undefined ? null : policyOf(route).scope;
+    if (scope !== null && key.scopes.includes(scope)) return true;
+    throw new ForbiddenException(
+      scope === null
+        ? 'API keys cannot be used on this route'
+        : `This API key lacks the scope ${scope}`,
+    );
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Reflector } from '@nestjs/core';
@@ -39,8 +40,9 @@ function report(res: Response, bucket: Bucket): void {
 }
 
 /**
- * Runs before authentication, so it identifies the caller itself: the `sub` of a correctly signed
- * access token (one bucket per user across all routes), else the client IP.
+ * Runs before authentication, so it identifies the caller itself: an API key has its own bucket
+ * (named by the key's hash, which needs no lookup: an unknown key fails authentication next), the
+ * `sub` of a correctly signed access token one bucket per user across all routes, else the IP.
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
@@ -55,6 +57,10 @@ export class AppThrottlerGuard extends ThrottlerGuard {
 
   protected override getTracker(req: Request): Promise<string> {
     const header = req.headers.authorization;
+    if (header?.startsWith('Bearer fin_')) {
+      const hash = createHash('sha256').update(header.slice(7)).digest('base64url');
+      return Promise.resolve(`key:${hash}`);
+    }
     if (header?.startsWith('Bearer ')) {
       try {
         const payload = this.jwt.verify<{ sub: string }>(header.slice(7));

@@ -77,9 +77,10 @@ export class UserCountsResponse {
   admin!: RoleCountsResponse;
   analyst!: RoleCountsResponse;
   viewer!: RoleCountsResponse;
+  auditor!: RoleCountsResponse;
 }
 
-/** The role-shaped overview: viewers get summary and recent; analysts add categories and trends; admins add byUser and users. */
+/** The role-shaped overview: viewers get summary and recent; analysts add categories and trends; admins and auditors add byUser and users (auditors with emails masked). */
 export class DashboardResponse {
   summary!: SummaryResponse;
   @ApiProperty({ type: [TransactionResponse] })

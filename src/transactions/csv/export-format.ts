@@ -1,4 +1,6 @@
+import { PassThrough, Transform } from 'node:stream';
 import { type Stringifier, stringify } from 'csv-stringify';
+import { type Actor, MASKED_FIELDS, maskTransaction } from '../../common/access';
 
 export const EXPORT_COLUMNS = [
   'id',
@@ -26,5 +28,16 @@ export function exportFormatter(): Stringifier {
     // would then go out unquoted and split the record for every reader.
     quote_record_delimiter: true,
     cast: { string: neutraliseFormula, date: (d) => d.toISOString() },
+  });
+}
+
+/** The rows as `reader` may see them (the masking policy of access.ts); a pass-through when nothing is masked. */
+export function maskedRows(reader: Actor): Transform {
+  if (!MASKED_FIELDS[reader.role].notes) return new PassThrough({ objectMode: true });
+  return new Transform({
+    objectMode: true,
+    transform(row: { ownerId: string; notes: string | null }, _encoding, done) {
+      done(null, maskTransaction(reader, row));
+    },
   });
 }

@@ -35,7 +35,7 @@ export class TransactionsCsvController {
    * are prefixed with ' so spreadsheets do not run them as formulas.
    */
   @Get('export')
-  @Auth()
+  @Auth('GET /transactions/export')
   @ApiProduces('text/csv')
   @ApiOkResponse({ description: 'CSV file (attachment)', schema: { type: 'string' } })
   @ApiValidationResponse('Invalid filter, from > to or minAmount > maxAmount')
@@ -54,7 +54,7 @@ export class TransactionsCsvController {
    * The whole upload is received and checked before anything is written.
    */
   @Post('import')
-  @Auth('admin', 'analyst')
+  @Auth('POST /transactions/import')
   @ApiConsumes('text/csv', 'multipart/form-data')
   @ApiBody({
     description: 'The CSV file',

@@ -26,7 +26,7 @@ import type { ResolvedFilters } from '../transaction-filters.sql';
 import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
-import { exportFormatter } from './export-format';
+import { exportFormatter, maskedRows } from './export-format';
 import { readImportRows } from './import-rows';
 import { Spool } from './spool';
 
@@ -78,7 +78,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
    */
   async export(actor: User, filters: TransactionFiltersDto, res: Response): Promise<void> {
     const resolved = this.transactions.resolveFilters(actor, filters);
-    await this.holdingConnections.run(() => this.stream(resolved, filters, res));
+    await this.holdingConnections.run(() => this.stream(actor, resolved, filters, res));
   }
 
   /**
@@ -86,6 +86,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
    * socket open; with no write progress for CSV_IDLE_TIMEOUT_MS the response is cut off instead.
    */
   private async stream(
+    reader: User,
     resolved: ResolvedFilters,
     filters: TransactionFiltersDto,
     res: Response,
@@ -105,7 +106,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
             'Content-Disposition',
             `attachment; filename="transactions-${new Date().toISOString().slice(0, 10)}.csv"`,
           );
-          await pipeline(rows, exportFormatter(), res);
+          await pipeline(rows, maskedRows(reader), exportFormatter(), res);
         },
       );
     } catch (error) {

@@ -6,7 +6,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 
-export const ROLES = ['admin', 'analyst', 'viewer'] as const;
+export const ROLES = ['admin', 'analyst', 'viewer', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
 @Entity('users')

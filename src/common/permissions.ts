@@ -1,0 +1,106 @@
+import { ROLES, type Role } from '../users/entities/user.entity';
+
+/**
+ * Who may call which route: the one table the guards enforce, the OpenAPI document describes, the
+ * README's roles table is generated from and the permission-matrix e2e test walks. A route states
+ * its key (`@Auth('GET /transactions')`); a route missing here cannot be decorated, and the
+ * OpenAPI test fails when a route's key is not its own method and path.
+ *
+ * A caller may use a route when its role (the owner's *current* role, for an API key) is listed
+ * and, for an API key, the key holds the route's scope. What rows and fields it then sees is
+ * decided by `access.ts`.
+ */
+export const SCOPES = [
+  'transactions:read',
+  'transactions:write',
+  'dashboard:read',
+  'users:read',
+  'users:write',
+  'audit:read',
+  'webhooks:manage',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface RoutePolicy {
+  /** Roles admitted; empty for a public route (no authentication at all). */
+  roles: readonly Role[];
+  /** The scope an API key needs; null when keys are refused outright (403). */
+  scope: Scope | null;
+  /** Said in the route's OpenAPI description and the README table, for what the roles alone do not say. */
+  note?: string;
+}
+
+const ALL = ROLES;
+const READERS = ['admin', 'analyst', 'auditor'] as const;
+const RECORDERS = ['admin', 'analyst'] as const;
+const ADMIN = ['admin'] as const;
+const ORG = ['admin', 'auditor'] as const;
+
+const OWN_ROWS = 'non-admins see their own rows; auditors all, masked';
+const OWN_DATA =
+  'non-admins see their own data; admins and auditors the organisation or one user (`userId=`)';
+
+export const ROUTES = {
+  'POST /auth/login': { roles: [], scope: null },
+  'POST /auth/refresh': { roles: [], scope: null },
+  'POST /auth/logout': { roles: [], scope: null },
+  'GET /auth/me': { roles: ALL, scope: null },
+  'POST /auth/password': { roles: ALL, scope: null },
+
+  'POST /api-keys': { roles: ALL, scope: null, note: 'for oneself; scopes the role can use' },
+  'GET /api-keys': { roles: ALL, scope: null, note: 'own keys; admins anyone’s with `userId=`' },
+  'GET /api-keys/{id}': { roles: ALL, scope: null, note: 'own keys; admins any' },
+  'DELETE /api-keys/{id}': { roles: ALL, scope: null, note: 'own keys; admins any' },
+
+  'POST /users': { roles: ADMIN, scope: 'users:write' },
+  'GET /users': { roles: ORG, scope: 'users:read', note: 'auditors see emails masked' },
+  'GET /users/{id}': {
+    roles: ALL,
+    scope: 'users:read',
+    note: 'oneself; admins and auditors anyone',
+  },
+  'PATCH /users/{id}': { roles: ADMIN, scope: 'users:write' },
+
+  'POST /transactions': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'own rows; admins for anyone (`ownerId`)',
+  },
+  'GET /transactions': { roles: ALL, scope: 'transactions:read', note: OWN_ROWS },
+  'GET /transactions/{id}': { roles: ALL, scope: 'transactions:read', note: OWN_ROWS },
+  'PATCH /transactions/{id}': { roles: ADMIN, scope: 'transactions:write' },
+  'DELETE /transactions/{id}': { roles: ADMIN, scope: 'transactions:write' },
+  'POST /transactions/{id}/restore': { roles: ADMIN, scope: 'transactions:write' },
+  'GET /transactions/export': { roles: ALL, scope: 'transactions:read', note: OWN_ROWS },
+  'POST /transactions/import': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'own rows; admins for anyone (`ownerId`)',
+  },
+
+  'GET /dashboard': { roles: ALL, scope: 'dashboard:read', note: `shaped by role; ${OWN_DATA}` },
+  'GET /dashboard/summary': { roles: ALL, scope: 'dashboard:read', note: OWN_DATA },
+  'GET /dashboard/recent': { roles: ALL, scope: 'dashboard:read', note: OWN_DATA },
+  'GET /dashboard/categories': { roles: READERS, scope: 'dashboard:read', note: OWN_DATA },
+  'GET /dashboard/trends': { roles: READERS, scope: 'dashboard:read', note: OWN_DATA },
+  'GET /dashboard/forecast': { roles: READERS, scope: 'dashboard:read', note: OWN_DATA },
+
+  'GET /audit-logs': {
+    roles: ORG,
+    scope: 'audit:read',
+    note: 'auditors see changed notes and emails masked',
+  },
+} as const satisfies Record<string, RoutePolicy>;
+
+export type RouteKey = keyof typeof ROUTES;
+
+export const policyOf = (route: RouteKey): RoutePolicy => ROUTES[route];
+
+/** The scopes a role can use anywhere: what a key of a user with that role may be given. */
+export function scopesOf(role: Role): Scope[] {
+  const usable = new Set<Scope>();
+  for (const policy of Object.values(ROUTES) as RoutePolicy[]) {
+    if (policy.scope && policy.roles.includes(role)) usable.add(policy.scope);
+  }
+  return SCOPES.filter((s) => usable.has(s));
+}
