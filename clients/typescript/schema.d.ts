@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit trail, newest first, cursor-paged (admin). Entries cannot be changed or deleted. */
+        /**
+         * The audit trail, newest first, cursor-paged. Entries cannot be changed or deleted.
+         * @description **Access**: roles `admin`, `auditor`. API key scope: `audit:read`. Auditors see changed notes and emails masked.
+         */
         get: operations["listAuditLogs"];
         put?: never;
         post?: never;
@@ -28,10 +31,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List users (admin), oldest first. */
+        /**
+         * List users (admins; auditors with emails masked), oldest first.
+         * @description **Access**: roles `admin`, `auditor`. API key scope: `users:read`. Auditors see emails masked.
+         */
         get: operations["listUsers"];
         put?: never;
-        /** Create a user (admin). */
+        /**
+         * Create a user (admin).
+         * @description **Access**: roles `admin`. API key scope: `users:write`.
+         */
         post: operations["createUser"];
         delete?: never;
         options?: never;
@@ -46,14 +55,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One user: admins may read anyone, others only themselves. */
+        /**
+         * One user: admins and auditors may read anyone (auditors with the email masked), others only themselves.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `users:read`. Oneself; admins and auditors anyone.
+         */
         get: operations["getUser"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Update name, role, activation or password (admin). */
+        /**
+         * Update name, role, activation or password (admin).
+         * @description **Access**: roles `admin`. API key scope: `users:write`.
+         */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -66,7 +81,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange email and password for an access token and a refresh token. */
+        /**
+         * Exchange email and password for an access token and a refresh token.
+         * @description **Access**: public. An API key sent here is refused (403).
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -83,7 +101,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Rotate a refresh token; a reused token revokes its whole family. */
+        /**
+         * Rotate a refresh token; a reused token revokes its whole family.
+         * @description **Access**: public. An API key sent here is refused (403).
+         */
         post: operations["refreshTokens"];
         delete?: never;
         options?: never;
@@ -100,7 +121,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the refresh token's family (this login on every device it was rotated to). */
+        /**
+         * Revoke the refresh token's family (this login on every device it was rotated to).
+         * @description **Access**: public. An API key sent here is refused (403).
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -115,7 +139,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The authenticated user. */
+        /**
+         * The authenticated user.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API keys are refused (403).
+         */
         get: operations["getCurrentUser"];
         put?: never;
         post?: never;
@@ -134,9 +161,61 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change your own password; revokes all your refresh tokens. */
+        /**
+         * Change your own password; revokes all your refresh tokens.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API keys are refused (403).
+         */
         post: operations["changePassword"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your unrevoked keys (expired ones included), newest first; admins: anyone's with `userId`.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API keys are refused (403). Own keys; admins anyone’s with `userId=`.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create a key for yourself. The key is in this response only; store it now. Its scopes must be
+         *     ones your role can use; what it may do shrinks with your role if you are later demoted.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API keys are refused (403). For oneself; scopes the role can use.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of your keys (admins: anyone's). Metadata only: the key itself is never shown again.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API keys are refused (403). Own keys; admins any.
+         */
+        get: operations["getApiKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke a key at once (admins: anyone's).
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API keys are refused (403). Own keys; admins any.
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -153,6 +232,7 @@ export interface paths {
          * Download the transactions matching the list filters as CSV (RFC 4180), streamed. Columns:
          *     id,date,type,amount,category,notes,ownerId,createdAt. Cells starting with = + - @ tab or CR
          *     are prefixed with ' so spreadsheets do not run them as formulas.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Non-admins see their own rows; auditors all, masked.
          */
         get: operations["exportTransactions"];
         put?: never;
@@ -177,6 +257,7 @@ export interface paths {
          *     case), as `text/csv` or the `file` field of `multipart/form-data`. Every row is validated
          *     like POST /transactions. Default all-or-nothing: any bad row gives 422 and writes nothing.
          *     The whole upload is received and checked before anything is written.
+         * @description **Access**: roles `admin`, `analyst`. API key scope: `transactions:write`. Own rows; admins for anyone (`ownerId`).
          */
         post: operations["importTransactions"];
         delete?: never;
@@ -196,10 +277,14 @@ export interface paths {
          * List your transactions (admins: everyone's, `ownerId` narrows). Page mode by default
          *     (`meta: {page, limit, total, totalPages}`); send `cursor=` (empty) for keyset mode
          *     (`meta: {limit, nextCursor}`), whose cost does not grow with depth.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Non-admins see their own rows; auditors all, masked.
          */
         get: operations["listTransactions"];
         put?: never;
-        /** Record a transaction (analyst, admin). Admins may record for another active user with `ownerId`. */
+        /**
+         * Record a transaction (analyst, admin). Admins may record for another active user with `ownerId`.
+         * @description **Access**: roles `admin`, `analyst`. API key scope: `transactions:write`. Own rows; admins for anyone (`ownerId`).
+         */
         post: operations["createTransaction"];
         delete?: never;
         options?: never;
@@ -214,15 +299,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One transaction. Someone else's (for non-admins) or a deleted one is a 404. */
+        /**
+         * One transaction. Someone else's (for non-admins) or a deleted one is a 404.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Non-admins see their own rows; auditors all, masked.
+         */
         get: operations["getTransaction"];
         put?: never;
         post?: never;
-        /** Soft-delete (admin). A second delete is a 404. */
+        /**
+         * Soft-delete (admin). A second delete is a 404.
+         * @description **Access**: roles `admin`. API key scope: `transactions:write`.
+         */
         delete: operations["deleteTransaction"];
         options?: never;
         head?: never;
-        /** Change any of type, amount, category, date, notes (admin). */
+        /**
+         * Change any of type, amount, category, date, notes (admin).
+         * @description **Access**: roles `admin`. API key scope: `transactions:write`.
+         */
         patch: operations["updateTransaction"];
         trace?: never;
     };
@@ -235,7 +329,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Undo a soft delete (admin). */
+        /**
+         * Undo a soft delete (admin).
+         * @description **Access**: roles `admin`. API key scope: `transactions:write`.
+         */
         post: operations["restoreTransaction"];
         delete?: never;
         options?: never;
@@ -250,7 +347,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The overview, shaped by role: viewer {summary, recent}; analyst adds categories and monthly trends; admin adds byUser and users. */
+        /**
+         * The overview, shaped by role: viewer {summary, recent}; analyst adds categories and monthly trends; admin adds byUser and users.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Shaped by role; non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         */
         get: operations["getDashboard"];
         put?: never;
         post?: never;
@@ -267,7 +367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Total income, total expenses, net balance and count over the range. */
+        /**
+         * Total income, total expenses, net balance and count over the range.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         */
         get: operations["getDashboardSummary"];
         put?: never;
         post?: never;
@@ -284,7 +387,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Latest transactions by date, then createdAt, newest first. */
+        /**
+         * Latest transactions by date, then createdAt, newest first.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         */
         get: operations["getRecentTransactions"];
         put?: never;
         post?: never;
@@ -301,7 +407,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Totals per category and type with each one's share of its type's total, largest first (analyst, admin). */
+        /**
+         * Totals per category and type with each one's share of its type's total, largest first (analyst, admin).
+         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         */
         get: operations["getCategoryTotals"];
         put?: never;
         post?: never;
@@ -322,6 +431,7 @@ export interface paths {
          * Income, expenses and net per month, ISO week or year, every period of the range present
          *     (zeros filled). With range `all`, periods run from the first transaction to today (analyst, admin).
          *     Weekly trends over more than 10,000 weeks are a 400: narrow the range or use month or year.
+         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
          */
         get: operations["getTrends"];
         put?: never;
@@ -339,7 +449,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Expected income, expenses and net for the coming months by least squares over the last 12 complete months (analyst, admin). */
+        /**
+         * Expected income, expenses and net for the coming months by least squares over the last 12 complete months (analyst, admin).
+         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         */
         get: operations["getForecast"];
         put?: never;
         post?: never;
@@ -359,9 +472,9 @@ export interface components {
             /** Format: uuid */
             actorId: string | null;
             /** @enum {string} */
-            action: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse";
+            action: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke";
             /** @enum {string} */
-            entityType: "user" | "transaction";
+            entityType: "user" | "transaction" | "api_key";
             /** Format: uuid */
             entityId: string | null;
             /** @description Before/after values of the changed fields; never a password, hash or token. */
@@ -370,6 +483,11 @@ export interface components {
             };
             requestId: string | null;
             ip: string | null;
+            /**
+             * Format: uuid
+             * @description The API key the change was made with; null for a signed-in user
+             */
+            apiKeyId: string | null;
             /** Format: date-time */
             at: string;
         };
@@ -419,10 +537,10 @@ export interface components {
             /** @description 8-72 bytes of UTF-8. */
             password: string;
             /** @enum {string} */
-            role: "admin" | "analyst" | "viewer";
+            role: "admin" | "analyst" | "viewer" | "auditor";
         };
         /** @enum {string} */
-        Role: "admin" | "analyst" | "viewer";
+        Role: "admin" | "analyst" | "viewer" | "auditor";
         UserResponse: {
             /** Format: uuid */
             id: string;
@@ -456,7 +574,7 @@ export interface components {
              * @description Demoting the last active admin is refused with 409.
              * @enum {string}
              */
-            role?: "admin" | "analyst" | "viewer";
+            role?: "admin" | "analyst" | "viewer" | "auditor";
             /** @description `false` deactivates the user at once and revokes its refresh tokens. */
             isActive?: boolean;
             /** @description A new password (8-72 bytes); revokes the user's refresh tokens. */
@@ -486,6 +604,71 @@ export interface components {
             currentPassword: string;
             /** @description 8-72 bytes of UTF-8. */
             newPassword: string;
+        };
+        /**
+         * @description What the key may do, intersected with its owner's role at every request.
+         * @enum {string}
+         */
+        Scope: "transactions:read" | "transactions:write" | "dashboard:read" | "users:read" | "users:write" | "audit:read" | "webhooks:manage";
+        CreateApiKeyDto: {
+            /** @description What the key may do, intersected with its owner's role at every request. */
+            scopes: components["schemas"]["Scope"][];
+            /**
+             * Format: date-time
+             * @description When the key stops working: in the future, at most 365 days ahead. Default: 90 days from now.
+             */
+            expiresAt?: string;
+            /** @description What the key is for, e.g. "nightly bank import". 1-100 characters after trimming. */
+            name: string;
+        };
+        CreatedApiKeyResponse: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description The key's first 12 characters (`fin_` and 8 more), to recognise it; not enough to use it.
+             * @example fin_Xq3v9aBc
+             */
+            prefix: string;
+            scopes: components["schemas"]["Scope"][];
+            /**
+             * Format: date-time
+             * @description When the key was last used, to the minute; null if never.
+             */
+            lastUsedAt: string | null;
+            /**
+             * @description The key itself: shown this once, stored only as a hash. Send it as `Authorization: Bearer fin_…`.
+             * @example fin_Xq3v9aBc…
+             */
+            key: string;
+            name: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ApiKeyResponse: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description The key's first 12 characters (`fin_` and 8 more), to recognise it; not enough to use it.
+             * @example fin_Xq3v9aBc
+             */
+            prefix: string;
+            scopes: components["schemas"]["Scope"][];
+            /**
+             * Format: date-time
+             * @description When the key was last used, to the minute; null if never.
+             */
+            lastUsedAt: string | null;
+            name: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ApiKeyListResponse: {
+            data: components["schemas"]["ApiKeyResponse"][];
+            meta: components["schemas"]["PageMeta"];
         };
         /** @enum {string} */
         TransactionType: "income" | "expense";
@@ -640,6 +823,7 @@ export interface components {
             admin: components["schemas"]["RoleCountsResponse"];
             analyst: components["schemas"]["RoleCountsResponse"];
             viewer: components["schemas"]["RoleCountsResponse"];
+            auditor: components["schemas"]["RoleCountsResponse"];
         };
         SummaryResponse: {
             /** @example 5200.00 */
@@ -703,9 +887,9 @@ export interface operations {
         parameters: {
             query?: {
                 actorId?: string;
-                entityType?: "user" | "transaction";
+                entityType?: "user" | "transaction" | "api_key";
                 entityId?: string;
-                action?: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse";
+                action?: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke";
                 /** @description Inclusive start day (UTC), `YYYY-MM-DD`. */
                 from?: string;
                 /** @description Inclusive end day (UTC), `YYYY-MM-DD`. */
@@ -744,7 +928,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -756,7 +940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -813,7 +997,7 @@ export interface operations {
             query?: {
                 /** @description Page size, 1-100. */
                 limit?: number;
-                role?: "admin" | "analyst" | "viewer";
+                role?: "admin" | "analyst" | "viewer" | "auditor";
                 isActive?: boolean;
                 /** @description Case-insensitive substring of name or email. */
                 q?: string;
@@ -847,7 +1031,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -859,7 +1043,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -948,7 +1132,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -960,7 +1144,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1076,7 +1260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1088,7 +1272,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1193,7 +1377,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1205,7 +1389,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1636,7 +1820,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1648,7 +1832,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or an API key was used (keys are refused here) */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1735,7 +1919,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1747,7 +1931,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or an API key was used (keys are refused here) */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1771,6 +1955,457 @@ export interface operations {
             /** @description The body is not `application/json` */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                /** @description Whose keys (admins only); default: the caller's own. */
+                userId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyListResponse"];
+                };
+            };
+            /** @description Invalid input; `errors` lists every offending field */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or an API key was used (keys are refused here) */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
+        };
+        responses: {
+            /** @description Created; `Location` points at it */
+            201: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKeyResponse"];
+                };
+            };
+            /** @description Invalid name or scopes, or expiresAt not within the next 365 days */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or an API key was used (keys are refused here) */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The JSON body exceeds 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description A scope your role cannot use, or already 20 live keys */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyResponse"];
+                };
+            };
+            /** @description The id is not a UUID */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or an API key was used (keys are refused here) */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such key, revoked, or not yours */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The id is not a UUID */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or an API key was used (keys are refused here) */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such key, already revoked, or not yours */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1870,7 +2505,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1882,7 +2517,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2001,7 +2636,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2013,7 +2648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2184,7 +2819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2196,7 +2831,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2288,7 +2923,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2300,7 +2935,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2433,7 +3068,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2445,7 +3080,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2542,7 +3177,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2554,7 +3189,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2659,7 +3294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2671,7 +3306,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2799,7 +3434,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2811,7 +3446,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2932,7 +3567,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -2944,7 +3579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3053,7 +3688,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3065,7 +3700,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3176,7 +3811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3188,7 +3823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3299,7 +3934,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3311,7 +3946,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3422,7 +4057,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3434,7 +4069,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3535,7 +4170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Missing, expired or invalid access token, or an inactive user */
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -3547,7 +4182,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description The role may not call this route */
+            /** @description The role may not call this route, or the API key lacks the scope */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
