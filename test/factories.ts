@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ADMIN, type TestApp } from './app';
 
-export type Role = 'admin' | 'analyst' | 'viewer';
+export type Role = 'admin' | 'analyst' | 'viewer' | 'auditor';
 
 export interface TestUser {
   id: string;
@@ -76,4 +76,28 @@ export async function deactivate(app: TestApp, admin: TestUser, user: { id: stri
     .set(bearer(admin))
     .send({ isActive: false })
     .expect(200);
+}
+
+export interface TestKey {
+  id: string;
+  /** `fin_…`: usable wherever a `{ token }` is, e.g. with `bearer()`. */
+  token: string;
+  scopes: string[];
+}
+
+/** Creates an API key for `user` (signed in with its access token) and fails loudly unless it is a 201. */
+export async function createApiKey(
+  app: TestApp,
+  user: { token: string },
+  scopes: string[],
+  body: { name?: string; expiresAt?: string } = {},
+): Promise<TestKey> {
+  const res = await app
+    .http()
+    .post('/api/v1/api-keys')
+    .set(bearer(user))
+    .send({ name: body.name ?? `key ${++counter}`, scopes, ...body });
+  if (res.status !== 201)
+    throw new Error(`create key failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.id, token: res.body.key, scopes };
 }
