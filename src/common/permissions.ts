@@ -98,6 +98,8 @@ export const policyOf = (route: RouteKey): RoutePolicy => ROUTES[route];
 
 /** The scopes a role can use anywhere: what a key of a user with that role may be given. */
 export function scopesOf(role: Role): Scope[] {
+  // Admins manage everything, including what has no route yet (webhooks arrive with events).
+  if (role === 'admin') return [...SCOPES];
   const usable = new Set<Scope>();
   for (const policy of Object.values(ROUTES) as RoutePolicy[]) {
     if (policy.scope && policy.roles.includes(role)) usable.add(policy.scope);

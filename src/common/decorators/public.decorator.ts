@@ -1,5 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiOperation } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiOperation } from '@nestjs/swagger';
+import { ProblemResponse } from '../problem.response';
 import type { RouteKey } from '../permissions';
 import { Route } from './roles.decorator';
 
@@ -18,7 +19,15 @@ export const Public =
       applyDecorators(
         SetMetadata(IS_PUBLIC_KEY, true),
         ApiOperation({ security: [] }),
-        ...(route ? [Route(route)] : []),
+        ...(route
+          ? [
+              Route(route),
+              ApiForbiddenResponse({
+                description: 'An API key was sent: keys are refused here',
+                type: ProblemResponse,
+              }),
+            ]
+          : []),
       )(target, key, descriptor);
       return;
     }

@@ -1,0 +1,279 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Response } from 'supertest';
+import {
+  ROUTES,
+  type RouteKey,
+  type RoutePolicy,
+  type Scope,
+  SCOPES,
+  scopesOf,
+} from '../../src/common/permissions';
+import { startApp, type TestApp } from '../app';
+import {
+  bearer,
+  createApiKey,
+  createUser,
+  deactivate,
+  loginAdmin,
+  type Role,
+  type TestUser,
+} from '../factories';
+
+/**
+ * Every route × every kind of caller, checked against the one permission table the app enforces
+ * (src/common/permissions.ts, from which the README's roles table is generated too). A caller is
+ * a signed-in role, an API key (its owner's role × its scopes), or a key that must be refused
+ * outright (revoked, expired, owner deactivated). For each pair the test sends a request the
+ * route would accept and expects the route's own success status when the table allows the pair,
+ * 403 when it does not (naming the missing scope when only the scope is missing), and 401 for a
+ * dead key. Routes with an id also check ownership: another user's row is a 404 for a caller
+ * confined to its own data.
+ */
+
+interface Caller {
+  label: string;
+  /** The role whose permissions apply: the user's, or the key owner's. */
+  role: Role;
+  user: TestUser;
+  token: string;
+  /** Undefined for a signed-in user. */
+  scopes?: readonly Scope[];
+  /** A key that must not authenticate at all. */
+  dead?: boolean;
+}
+
+interface Probe {
+  path: string;
+  body?: string | object;
+  contentType?: string;
+  /** What the route answers when the caller may use it. */
+  ok: number;
+}
+
+const ORG_READERS: ReadonlySet<Role> = new Set(['admin', 'auditor']);
+
+describe('permission matrix (every route × role × API key)', () => {
+  let app: TestApp;
+  let admin: TestUser;
+  const users = {} as Record<Role, TestUser>;
+  const callers: Caller[] = [];
+  let adminTx: string;
+
+  const auth = (c: Caller) => ({ Authorization: `Bearer ${c.token}` });
+  const tx = async (owner: TestUser) => {
+    const res = await app
+      .http()
+      .post('/api/v1/transactions')
+      .set(bearer(admin))
+      .send({
+        type: 'expense',
+        amount: '12.34',
+        category: 'matrix',
+        date: '2026-01-15',
+        notes: 'note',
+        ownerId: owner.id,
+      })
+      .expect(201);
+    return res.body.id as string;
+  };
+
+  /** The request that route `key` would accept from caller `c` (fresh targets for writes). */
+  const probes: Record<RouteKey, (c: Caller) => Promise<Probe>> = {
+    'POST /auth/login': async () => ({ path: '/auth/login', body: {}, ok: 400 }),
+    'POST /auth/refresh': async () => ({ path: '/auth/refresh', body: {}, ok: 400 }),
+    'POST /auth/logout': async () => ({ path: '/auth/logout', body: {}, ok: 400 }),
+    'GET /auth/me': async () => ({ path: '/auth/me', ok: 200 }),
+    // A wrong current password: the route answers, but no password changes under the matrix.
+    'POST /auth/password': async () => ({
+      path: '/auth/password',
+      body: { currentPassword: 'not-the-password', newPassword: 'another-password-1' },
+      ok: 400,
+    }),
+    'POST /api-keys': async () => ({
+      path: '/api-keys',
+      body: { name: 'matrix', scopes: ['transactions:read'] },
+      ok: 201,
+    }),
+    'GET /api-keys': async () => ({ path: '/api-keys', ok: 200 }),
+    'GET /api-keys/{id}': async (c) => ({
+      path: `/api-keys/${c.scopes ? randomUUID() : (await createApiKey(app, c.user, ['transactions:read'])).id}`,
+      ok: 200,
+    }),
+    'DELETE /api-keys/{id}': async (c) => ({
+      path: `/api-keys/${c.scopes ? randomUUID() : (await createApiKey(app, c.user, ['transactions:read'])).id}`,
+      ok: 204,
+    }),
+    'POST /users': async () => ({
+      path: '/users',
+      body: {
+        name: 'Matrix',
+        email: `m-${randomBytes(4).toString('hex')}@test.local`,
+        password: 'password-123',
+        role: 'viewer',
+      },
+      ok: 201,
+    }),
+    'GET /users': async () => ({ path: '/users', ok: 200 }),
+    // Another user: org readers see it, everyone else is told it does not exist.
+    'GET /users/{id}': async (c) => ({
+      path: `/users/${users.viewer.id === c.user.id ? users.analyst.id : users.viewer.id}`,
+      ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    'PATCH /users/{id}': async () => ({
+      path: `/users/${users.viewer.id}`,
+      body: { name: `Viewer ${randomBytes(2).toString('hex')}` },
+      ok: 200,
+    }),
+    'POST /transactions': async () => ({
+      path: '/transactions',
+      body: { type: 'income', amount: '1.00', category: 'matrix', date: '2026-01-02' },
+      ok: 201,
+    }),
+    'GET /transactions': async () => ({ path: '/transactions', ok: 200 }),
+    // The admin's row: org readers see it, everyone else gets a 404.
+    'GET /transactions/{id}': async (c) => ({
+      path: `/transactions/${adminTx}`,
+      ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    'PATCH /transactions/{id}': async () => ({
+      path: `/transactions/${await tx(users.analyst)}`,
+      body: { amount: '2.00' },
+      ok: 200,
+    }),
+    'DELETE /transactions/{id}': async () => ({
+      path: `/transactions/${await tx(users.analyst)}`,
+      ok: 204,
+    }),
+    'POST /transactions/{id}/restore': async () => {
+      const id = await tx(users.analyst);
+      await app.http().delete(`/api/v1/transactions/${id}`).set(bearer(admin)).expect(204);
+      return { path: `/transactions/${id}/restore`, ok: 200 };
+    },
+    'GET /transactions/export': async () => ({ path: '/transactions/export', ok: 200 }),
+    'POST /transactions/import': async () => ({
+      path: '/transactions/import',
+      body: 'date,type,amount,category\n2026-01-03,expense,3.00,matrix\n',
+      contentType: 'text/csv',
+      ok: 201,
+    }),
+    'GET /dashboard': async () => ({ path: '/dashboard', ok: 200 }),
+    'GET /dashboard/summary': async () => ({ path: '/dashboard/summary', ok: 200 }),
+    'GET /dashboard/recent': async () => ({ path: '/dashboard/recent', ok: 200 }),
+    'GET /dashboard/categories': async () => ({ path: '/dashboard/categories', ok: 200 }),
+    'GET /dashboard/trends': async () => ({ path: '/dashboard/trends', ok: 200 }),
+    'GET /dashboard/forecast': async () => ({ path: '/dashboard/forecast', ok: 200 }),
+    'GET /audit-logs': async () => ({ path: '/audit-logs', ok: 200 }),
+  };
+
+  /** What the table says caller `c` gets from route `key`, given what the route answers when allowed. */
+  function expected(key: RouteKey, c: Caller, ok: number): { status: number; detail?: string } {
+    const policy: RoutePolicy = ROUTES[key];
+    if (c.scopes !== undefined && policy.scope === null) return { status: 403 };
+    if (policy.roles.length === 0) return { status: ok };
+    if (c.dead) return { status: 401 };
+    if (!policy.roles.includes(c.role)) return { status: 403 };
+    if (c.scopes !== undefined && !c.scopes.includes(policy.scope as Scope)) {
+      return { status: 403, detail: policy.scope as string };
+    }
+    return { status: ok };
+  }
+
+  beforeAll(async () => {
+    app = await startApp();
+    admin = await loginAdmin(app);
+    users.admin = admin;
+    for (const role of ['analyst', 'viewer', 'auditor'] as const) {
+      users[role] = await createUser(app, admin, role);
+    }
+    adminTx = await tx(admin);
+    for (const role of ['admin', 'analyst', 'viewer', 'auditor'] as const) {
+      callers.push({ label: role, role, user: users[role], token: users[role].token });
+    }
+    // One key per scope, owned by an admin, so the scope alone decides.
+    for (const scope of SCOPES) {
+      const key = await createApiKey(app, admin, [scope]);
+      callers.push({
+        label: `key[${scope}]`,
+        role: 'admin',
+        user: admin,
+        token: key.token,
+        scopes: [scope],
+      });
+    }
+    // A key with every scope its owner's role can use: role ∩ scopes.
+    for (const role of ['analyst', 'viewer', 'auditor'] as const) {
+      const usable = scopesOf(role);
+      const key = await createApiKey(app, users[role], usable);
+      callers.push({
+        label: `${role} key[${usable.join(',')}]`,
+        role,
+        user: users[role],
+        token: key.token,
+        scopes: usable,
+      });
+      // Anything beyond the role is refused at creation, not stored unusable.
+      const beyond = SCOPES.filter((s) => !usable.includes(s));
+      await app
+        .http()
+        .post('/api/v1/api-keys')
+        .set(bearer(users[role]))
+        .send({ name: 'too much', scopes: beyond })
+        .expect(422);
+    }
+    // Keys that must not authenticate at all.
+    const revoked = await createApiKey(app, admin, [...SCOPES]);
+    await app.http().delete(`/api/v1/api-keys/${revoked.id}`).set(bearer(admin)).expect(204);
+    const expired = await createApiKey(app, admin, [...SCOPES]);
+    await app.sql.query(
+      `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [expired.id],
+    );
+    const leaver = await createUser(app, admin, 'analyst');
+    const orphan = await createApiKey(app, leaver, ['transactions:read', 'transactions:write']);
+    await deactivate(app, admin, leaver);
+    for (const [label, key, role] of [
+      ['revoked key', revoked, 'admin'],
+      ['expired key', expired, 'admin'],
+      ['key of a deactivated user', orphan, 'analyst'],
+    ] as const) {
+      callers.push({
+        label,
+        role,
+        user: admin,
+        token: key.token,
+        scopes: key.scopes as Scope[],
+        dead: true,
+      });
+    }
+  });
+  afterAll(() => app.stop());
+
+  it('covers every route of the table with a probe', () => {
+    expect(Object.keys(probes).sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  it.each(Object.keys(ROUTES) as RouteKey[])(
+    '%s answers every caller as the table says',
+    async (key) => {
+      const [method, route] = key.split(' ');
+      const mismatches: string[] = [];
+      for (const caller of callers) {
+        const probe = await probes[key](caller);
+        let req = app
+          .http()
+          [method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](`/api/v1${probe.path}`)
+          .set(auth(caller));
+        if (probe.contentType) req = req.set('Content-Type', probe.contentType);
+        const res: Response = probe.body === undefined ? await req : await req.send(probe.body);
+        const want = expected(key, caller, probe.ok);
+        const detail = (res.body as { detail?: string } | undefined)?.detail ?? '';
+        if (res.status !== want.status || (want.detail && !detail.includes(want.detail))) {
+          mismatches.push(
+            `${caller.label}: ${res.status} ${detail} (expected ${want.status}${want.detail ? ` naming ${want.detail}` : ''})`,
+          );
+        }
+      }
+      expect({ route, mismatches }).toEqual({ route, mismatches: [] });
+    },
+  );
+});
