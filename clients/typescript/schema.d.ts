@@ -232,7 +232,7 @@ export interface paths {
          * Download the transactions matching the list filters as CSV (RFC 4180), streamed. Columns:
          *     id,date,type,amount,category,notes,ownerId,createdAt. Cells starting with = + - @ tab or CR
          *     are prefixed with ' so spreadsheets do not run them as formulas.
-         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Non-admins see their own rows; auditors all, masked.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Analysts and viewers: own rows; auditors: all, notes masked.
          */
         get: operations["exportTransactions"];
         put?: never;
@@ -277,7 +277,7 @@ export interface paths {
          * List your transactions (admins: everyone's, `ownerId` narrows). Page mode by default
          *     (`meta: {page, limit, total, totalPages}`); send `cursor=` (empty) for keyset mode
          *     (`meta: {limit, nextCursor}`), whose cost does not grow with depth.
-         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Non-admins see their own rows; auditors all, masked.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Analysts and viewers: own rows; auditors: all, notes masked.
          */
         get: operations["listTransactions"];
         put?: never;
@@ -301,7 +301,7 @@ export interface paths {
         };
         /**
          * One transaction. Someone else's (for non-admins) or a deleted one is a 404.
-         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Non-admins see their own rows; auditors all, masked.
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Analysts and viewers: own rows; auditors: all, notes masked.
          */
         get: operations["getTransaction"];
         put?: never;
@@ -349,7 +349,7 @@ export interface paths {
         };
         /**
          * The overview, shaped by role: viewer {summary, recent}; analyst adds categories and monthly trends; admin adds byUser and users.
-         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Shaped by role; non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Shaped by role; analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`).
          */
         get: operations["getDashboard"];
         put?: never;
@@ -369,7 +369,7 @@ export interface paths {
         };
         /**
          * Total income, total expenses, net balance and count over the range.
-         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`).
          */
         get: operations["getDashboardSummary"];
         put?: never;
@@ -389,7 +389,7 @@ export interface paths {
         };
         /**
          * Latest transactions by date, then createdAt, newest first.
-         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `dashboard:read`. Analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`).
          */
         get: operations["getRecentTransactions"];
         put?: never;
@@ -409,7 +409,7 @@ export interface paths {
         };
         /**
          * Totals per category and type with each one's share of its type's total, largest first (analyst, admin).
-         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`).
          */
         get: operations["getCategoryTotals"];
         put?: never;
@@ -431,7 +431,7 @@ export interface paths {
          * Income, expenses and net per month, ISO week or year, every period of the range present
          *     (zeros filled). With range `all`, periods run from the first transaction to today (analyst, admin).
          *     Weekly trends over more than 10,000 weeks are a 400: narrow the range or use month or year.
-         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`).
          */
         get: operations["getTrends"];
         put?: never;
@@ -451,7 +451,7 @@ export interface paths {
         };
         /**
          * Expected income, expenses and net for the coming months by least squares over the last 12 complete months (analyst, admin).
-         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Non-admins see their own data; admins and auditors the organisation or one user (`userId=`).
+         * @description **Access**: roles `admin`, `analyst`, `auditor`. API key scope: `dashboard:read`. Analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`).
          */
         get: operations["getForecast"];
         put?: never;

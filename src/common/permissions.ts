@@ -36,9 +36,9 @@ const RECORDERS = ['admin', 'analyst'] as const;
 const ADMIN = ['admin'] as const;
 const ORG = ['admin', 'auditor'] as const;
 
-const OWN_ROWS = 'non-admins see their own rows; auditors all, masked';
+const OWN_ROWS = 'analysts and viewers: own rows; auditors: all, notes masked';
 const OWN_DATA =
-  'non-admins see their own data; admins and auditors the organisation or one user (`userId=`)';
+  'analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`)';
 
 export const ROUTES = {
   'POST /auth/login': { roles: [], scope: null },

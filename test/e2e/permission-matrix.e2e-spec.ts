@@ -78,23 +78,23 @@ describe('permission matrix (every route × role × API key)', () => {
   };
 
   /** The request that route `key` would accept from caller `c` (fresh targets for writes). */
-  const probes: Record<RouteKey, (c: Caller) => Promise<Probe>> = {
-    'POST /auth/login': async () => ({ path: '/auth/login', body: {}, ok: 400 }),
-    'POST /auth/refresh': async () => ({ path: '/auth/refresh', body: {}, ok: 400 }),
-    'POST /auth/logout': async () => ({ path: '/auth/logout', body: {}, ok: 400 }),
-    'GET /auth/me': async () => ({ path: '/auth/me', ok: 200 }),
+  const probes: Record<RouteKey, (c: Caller) => Probe | Promise<Probe>> = {
+    'POST /auth/login': () => ({ path: '/auth/login', body: {}, ok: 400 }),
+    'POST /auth/refresh': () => ({ path: '/auth/refresh', body: {}, ok: 400 }),
+    'POST /auth/logout': () => ({ path: '/auth/logout', body: {}, ok: 400 }),
+    'GET /auth/me': () => ({ path: '/auth/me', ok: 200 }),
     // A wrong current password: the route answers, but no password changes under the matrix.
-    'POST /auth/password': async () => ({
+    'POST /auth/password': () => ({
       path: '/auth/password',
       body: { currentPassword: 'not-the-password', newPassword: 'another-password-1' },
       ok: 400,
     }),
-    'POST /api-keys': async () => ({
+    'POST /api-keys': () => ({
       path: '/api-keys',
       body: { name: 'matrix', scopes: ['transactions:read'] },
       ok: 201,
     }),
-    'GET /api-keys': async () => ({ path: '/api-keys', ok: 200 }),
+    'GET /api-keys': () => ({ path: '/api-keys', ok: 200 }),
     'GET /api-keys/{id}': async (c) => ({
       path: `/api-keys/${c.scopes ? randomUUID() : (await createApiKey(app, c.user, ['transactions:read'])).id}`,
       ok: 200,
@@ -103,7 +103,7 @@ describe('permission matrix (every route × role × API key)', () => {
       path: `/api-keys/${c.scopes ? randomUUID() : (await createApiKey(app, c.user, ['transactions:read'])).id}`,
       ok: 204,
     }),
-    'POST /users': async () => ({
+    'POST /users': () => ({
       path: '/users',
       body: {
         name: 'Matrix',
@@ -113,25 +113,25 @@ describe('permission matrix (every route × role × API key)', () => {
       },
       ok: 201,
     }),
-    'GET /users': async () => ({ path: '/users', ok: 200 }),
+    'GET /users': () => ({ path: '/users', ok: 200 }),
     // Another user: org readers see it, everyone else is told it does not exist.
-    'GET /users/{id}': async (c) => ({
+    'GET /users/{id}': (c) => ({
       path: `/users/${users.viewer.id === c.user.id ? users.analyst.id : users.viewer.id}`,
       ok: ORG_READERS.has(c.role) ? 200 : 404,
     }),
-    'PATCH /users/{id}': async () => ({
+    'PATCH /users/{id}': () => ({
       path: `/users/${users.viewer.id}`,
       body: { name: `Viewer ${randomBytes(2).toString('hex')}` },
       ok: 200,
     }),
-    'POST /transactions': async () => ({
+    'POST /transactions': () => ({
       path: '/transactions',
       body: { type: 'income', amount: '1.00', category: 'matrix', date: '2026-01-02' },
       ok: 201,
     }),
-    'GET /transactions': async () => ({ path: '/transactions', ok: 200 }),
+    'GET /transactions': () => ({ path: '/transactions', ok: 200 }),
     // The admin's row: org readers see it, everyone else gets a 404.
-    'GET /transactions/{id}': async (c) => ({
+    'GET /transactions/{id}': (c) => ({
       path: `/transactions/${adminTx}`,
       ok: ORG_READERS.has(c.role) ? 200 : 404,
     }),
@@ -149,20 +149,20 @@ describe('permission matrix (every route × role × API key)', () => {
       await app.http().delete(`/api/v1/transactions/${id}`).set(bearer(admin)).expect(204);
       return { path: `/transactions/${id}/restore`, ok: 200 };
     },
-    'GET /transactions/export': async () => ({ path: '/transactions/export', ok: 200 }),
-    'POST /transactions/import': async () => ({
+    'GET /transactions/export': () => ({ path: '/transactions/export', ok: 200 }),
+    'POST /transactions/import': () => ({
       path: '/transactions/import',
       body: 'date,type,amount,category\n2026-01-03,expense,3.00,matrix\n',
       contentType: 'text/csv',
       ok: 201,
     }),
-    'GET /dashboard': async () => ({ path: '/dashboard', ok: 200 }),
-    'GET /dashboard/summary': async () => ({ path: '/dashboard/summary', ok: 200 }),
-    'GET /dashboard/recent': async () => ({ path: '/dashboard/recent', ok: 200 }),
-    'GET /dashboard/categories': async () => ({ path: '/dashboard/categories', ok: 200 }),
-    'GET /dashboard/trends': async () => ({ path: '/dashboard/trends', ok: 200 }),
-    'GET /dashboard/forecast': async () => ({ path: '/dashboard/forecast', ok: 200 }),
-    'GET /audit-logs': async () => ({ path: '/audit-logs', ok: 200 }),
+    'GET /dashboard': () => ({ path: '/dashboard', ok: 200 }),
+    'GET /dashboard/summary': () => ({ path: '/dashboard/summary', ok: 200 }),
+    'GET /dashboard/recent': () => ({ path: '/dashboard/recent', ok: 200 }),
+    'GET /dashboard/categories': () => ({ path: '/dashboard/categories', ok: 200 }),
+    'GET /dashboard/trends': () => ({ path: '/dashboard/trends', ok: 200 }),
+    'GET /dashboard/forecast': () => ({ path: '/dashboard/forecast', ok: 200 }),
+    'GET /audit-logs': () => ({ path: '/audit-logs', ok: 200 }),
   };
 
   /** What the table says caller `c` gets from route `key`, given what the route answers when allowed. */
