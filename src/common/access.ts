@@ -93,11 +93,11 @@ export function maskUser<T extends { id: string; email: string }>(reader: Actor,
 }
 
 /**
- * Whether a search (`q`) may look into notes: not for a reader who sees other people's notes
- * masked, or the search would reveal what the mask hides, one guessed word at a time.
+ * Whether `reader` reads other people's rows with their notes masked. Its search (`q`) then skips
+ * notes, or it would reveal what the mask hides one guessed word at a time.
  */
-export const searchesNotes = (reader: Actor): boolean =>
-  !(MASKED_FIELDS[reader.role].notes && readsOrganisation(reader));
+export const masksOthersNotes = (reader: Actor): boolean =>
+  MASKED_FIELDS[reader.role].notes && readsOrganisation(reader);
 
 type Change = unknown;
 

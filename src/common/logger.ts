@@ -20,6 +20,7 @@ export function loggerOptions(config: AppConfig): Params {
           '*.accessToken',
           '*.refreshToken',
           '*.passwordHash',
+          '*.key',
         ],
         censor: '[redacted]',
       },

@@ -11,8 +11,8 @@ import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import {
   assertMayNarrow,
   maskTransaction,
+  masksOthersNotes,
   ownRowsOf,
-  searchesNotes,
   writeOwner,
 } from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
@@ -237,7 +237,7 @@ export class TransactionsService {
       ...rest,
       ownerId: ownRowsOf(actor) ?? f.ownerId,
       deleted: deleted ?? 'exclude',
-      ...(searchesNotes(actor) ? {} : { notesHidden: true as const }),
+      ...(masksOthersNotes(actor) ? { notesHidden: true as const } : {}),
     };
   }
 

@@ -1,6 +1,6 @@
-import { PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { type Stringifier, stringify } from 'csv-stringify';
-import { type Actor, MASKED_FIELDS, maskTransaction } from '../../common/access';
+import { type Actor, maskTransaction, masksOthersNotes } from '../../common/access';
 
 export const EXPORT_COLUMNS = [
   'id',
@@ -31,9 +31,12 @@ export function exportFormatter(): Stringifier {
   });
 }
 
-/** The rows as `reader` may see them (the masking policy of access.ts); a pass-through when nothing is masked. */
-export function maskedRows(reader: Actor): Transform {
-  if (!MASKED_FIELDS[reader.role].notes) return new PassThrough({ objectMode: true });
+/**
+ * The rows as `reader` may see them (the masking policy of access.ts); undefined when nothing can
+ * be masked: the reader sees everything, or only its own rows.
+ */
+export function maskedRows(reader: Actor): Transform | undefined {
+  if (!masksOthersNotes(reader)) return undefined;
   return new Transform({
     objectMode: true,
     transform(row: { ownerId: string; notes: string | null }, _encoding, done) {

@@ -106,7 +106,10 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
             'Content-Disposition',
             `attachment; filename="transactions-${new Date().toISOString().slice(0, 10)}.csv"`,
           );
-          await pipeline(rows, maskedRows(reader), exportFormatter(), res);
+          const mask = maskedRows(reader);
+          await (mask
+            ? pipeline(rows, mask, exportFormatter(), res)
+            : pipeline(rows, exportFormatter(), res));
         },
       );
     } catch (error) {
