@@ -99,6 +99,10 @@ export function maskUser<T extends { id: string; email: string }>(reader: Actor,
 export const masksOthersNotes = (reader: Actor): boolean =>
   MASKED_FIELDS[reader.role].notes && readsOrganisation(reader);
 
+/** Whether `reader` reads other users with their emails masked (its user search then skips emails). */
+export const masksOthersEmails = (reader: Actor): boolean =>
+  MASKED_FIELDS[reader.role].email && readsOrganisation(reader);
+
 type Change = unknown;
 
 /**

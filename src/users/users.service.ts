@@ -11,7 +11,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { maskUser, mayReadUser } from '../common/access';
+import { masksOthersEmails, maskUser, mayReadUser } from '../common/access';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -101,7 +101,8 @@ export class UsersService implements OnApplicationBootstrap {
   ): Promise<{ rows: User[]; total: number; page: number; limit: number }> {
     const page = query.page ?? 1;
     const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
-    const [rows, total] = await this.users.list(query, page, limit);
+    // A search into masked emails would reveal them one guessed letter at a time.
+    const [rows, total] = await this.users.list(query, page, limit, masksOthersEmails(reader));
     return { rows: rows.map((user) => maskUser(reader, user)), total, page, limit };
   }
 
