@@ -1,6 +1,7 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiOperation } from '@nestjs/swagger';
-import type { RouteKey } from '../permissions';
+import { ApiForbiddenResponse, ApiOperation } from '@nestjs/swagger';
+import { policyOf, type RouteKey } from '../permissions';
+import { ProblemResponse } from '../problem.response';
 import { Route } from './roles.decorator';
 
 export const IS_PUBLIC_KEY = 'isPublic';
@@ -19,6 +20,16 @@ export const Public =
         SetMetadata(IS_PUBLIC_KEY, true),
         ApiOperation({ security: [] }),
         ...(route ? [Route(route)] : []),
+        // The authentication guard answers an API key here with 403 (keys never reach /auth/*),
+        // even though the route needs no credentials at all: the document must say so.
+        ...(route && policyOf(route).scope === null
+          ? [
+              ApiForbiddenResponse({
+                description: 'An API key was sent (keys are refused here)',
+                type: ProblemResponse,
+              }),
+            ]
+          : []),
       )(target, key, descriptor);
       return;
     }
