@@ -999,7 +999,7 @@ export interface operations {
                 limit?: number;
                 role?: "admin" | "analyst" | "viewer" | "auditor";
                 isActive?: boolean;
-                /** @description Case-insensitive substring of name or email. */
+                /** @description Case-insensitive substring of name or email (auditors, who see emails masked: of the name only). */
                 q?: string;
             };
             header?: never;

@@ -8,6 +8,8 @@ import {
   maskUser,
   mayReadUser,
   ownRowsOf,
+  searchesEmails,
+  searchesNotes,
   writeOwner,
 } from './access';
 
@@ -78,6 +80,15 @@ describe('access rules', () => {
       expect(maskUser(viewer, user)).toBe(user);
       expect(maskEmail('ünïcode@example.org')).toBe('ü***@example.org');
       expect(maskEmail('')).toBe('***');
+    });
+
+    it('searches neither notes nor emails for a reader who sees them masked', () => {
+      expect(searchesNotes(auditor)).toBe(false);
+      expect(searchesEmails(auditor)).toBe(false);
+      for (const reader of [admin, analyst, viewer]) {
+        expect(searchesNotes(reader)).toBe(true);
+        expect(searchesEmails(reader)).toBe(true);
+      }
     });
 
     it('masks notes and emails inside audit changes, before and after', () => {

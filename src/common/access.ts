@@ -99,6 +99,13 @@ export function maskUser<T extends { id: string; email: string }>(reader: Actor,
 export const searchesNotes = (reader: Actor): boolean =>
   !(MASKED_FIELDS[reader.role].notes && readsOrganisation(reader));
 
+/**
+ * Whether a user search (`q`) may look into email addresses: not for a reader who sees other
+ * people's emails masked, for the same reason as notes (one guessed fragment at a time).
+ */
+export const searchesEmails = (reader: Actor): boolean =>
+  !(MASKED_FIELDS[reader.role].email && readsOrganisation(reader));
+
 type Change = unknown;
 
 /**

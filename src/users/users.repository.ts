@@ -57,11 +57,21 @@ export class UsersRepository {
     return this.withHash().where('u.id = :id', { id }).getOne();
   }
 
-  async list(q: ListUsersDto, page: number, limit: number): Promise<[User[], number]> {
+  /** `emailsHidden`: `q` matches names only (the reader sees emails masked). */
+  async list(
+    q: ListUsersDto,
+    page: number,
+    limit: number,
+    emailsHidden = false,
+  ): Promise<[User[], number]> {
     const qb = this.db.getRepository(User).createQueryBuilder('u');
     if (q.role) qb.andWhere('u.role = :role', { role: q.role });
     if (q.isActive !== undefined) qb.andWhere('u.is_active = :isActive', { isActive: q.isActive });
-    if (q.q) qb.andWhere('(u.name ILIKE :q OR u.email ILIKE :q)', { q: likePattern(q.q) });
+    if (q.q) {
+      qb.andWhere(emailsHidden ? 'u.name ILIKE :q' : '(u.name ILIKE :q OR u.email ILIKE :q)', {
+        q: likePattern(q.q),
+      });
+    }
     return qb
       .orderBy('u.created_at', 'ASC')
       .addOrderBy('u.id', 'ASC')

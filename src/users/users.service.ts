@@ -11,7 +11,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { maskUser, mayReadUser } from '../common/access';
+import { maskUser, mayReadUser, searchesEmails } from '../common/access';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -94,14 +94,17 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
-  /** Oldest first; emails masked where the reader's role says so (access.ts). */
+  /**
+   * Oldest first; emails masked where the reader's role says so (access.ts), and then not
+   * searched either: `q` would reveal a masked address one guessed fragment at a time.
+   */
   async list(
     reader: User,
     query: ListUsersDto,
   ): Promise<{ rows: User[]; total: number; page: number; limit: number }> {
     const page = query.page ?? 1;
     const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
-    const [rows, total] = await this.users.list(query, page, limit);
+    const [rows, total] = await this.users.list(query, page, limit, !searchesEmails(reader));
     return { rows: rows.map((user) => maskUser(reader, user)), total, page, limit };
   }
 

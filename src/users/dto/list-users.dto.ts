@@ -13,7 +13,7 @@ export class ListUsersDto extends PageQueryDto {
   @IsBoolean()
   isActive?: boolean;
 
-  /** Case-insensitive substring of name or email. */
+  /** Case-insensitive substring of name or email (auditors, who see emails masked: of the name only). */
   @IsOptional()
   @IsString()
   @MaxLength(100)
