@@ -148,6 +148,17 @@ describe('API keys', () => {
       expect(JSON.stringify(list.body)).not.toContain(keyOf(made).slice(12));
     });
 
+    it('accepts an expiresAt just inside 365 days', async () => {
+      const at = new Date(Date.now() + 365 * DAY_MS - 60_000).toISOString();
+      const res = await create(analyst, {
+        name: 'a year',
+        scopes: ['dashboard:read'],
+        expiresAt: at,
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.expiresAt).toBe(at);
+    });
+
     it('accepts an explicit expiresAt within 365 days and returns it', async () => {
       const at = new Date(Date.now() + 30 * DAY_MS).toISOString();
       const res = await create(analyst, {
@@ -166,6 +177,13 @@ describe('API keys', () => {
       ['not a date', () => 'next tuesday'],
       ['an impossible date', () => '2027-02-30T00:00:00Z'],
       ['a number', () => Date.now() + DAY_MS],
+      [
+        'an ISO week date (valid ISO 8601, no instant)',
+        () => `${new Date().getUTCFullYear() + 1}-W01-1`,
+      ],
+      ['an ISO ordinal date', () => `${new Date().getUTCFullYear() + 1}-032`],
+      ['in ISO basic format', () => `${new Date().getUTCFullYear() + 1}0101T000000Z`],
+      ['an array', () => [new Date(Date.now() + DAY_MS).toISOString()]],
     ])('refuses an expiresAt %s with 400 naming expiresAt', async (_label, at) => {
       const res = await create(analyst, {
         name: 'bad expiry',
