@@ -66,7 +66,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Update name, role, activation or password (admin).
+         * Update name, role, activation or password (admin; a password only from a signed-in session, never with an API key: 403).
          * @description **Access**: roles `admin`. API key scope: `users:write`.
          */
         patch: operations["updateUser"];

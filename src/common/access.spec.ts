@@ -1,6 +1,7 @@
 import {
   AccessDenied,
   type Actor,
+  assertMaySetPassword,
   assertMayNarrow,
   maskChanges,
   maskEmail,
@@ -45,6 +46,11 @@ describe('access rules', () => {
     expect(() => writeOwner(analyst, viewer.id)).toThrow(AccessDenied);
     expect(() => writeOwner(viewer, admin.id)).toThrow(AccessDenied);
     expect(() => writeOwner(auditor, viewer.id)).toThrow(AccessDenied);
+  });
+
+  it('lets only a signed-in session set a password, never an API key', () => {
+    expect(() => assertMaySetPassword(false)).not.toThrow();
+    expect(() => assertMaySetPassword(true)).toThrow(AccessDenied);
   });
 
   it('shows a user to admins, auditors and to that user only', () => {

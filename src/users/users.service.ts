@@ -11,7 +11,8 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { maskUser, mayReadUser, searchesEmails } from '../common/access';
+import { assertMaySetPassword, maskUser, mayReadUser, searchesEmails } from '../common/access';
+import { currentRequest } from '../common/request-context';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -128,6 +129,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** Applies a stale `If-Match` check, the last-active-admin rule and the audit entry atomically. */
   async update(actor: User, id: string, dto: UpdateUserDto, ifMatch?: string): Promise<User> {
+    if (dto.password !== undefined) assertMaySetPassword(currentRequest()?.apiKeyId !== undefined);
     const passwordHash =
       dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
     const updated = await inTransaction(this.db, async (m) => {

@@ -515,6 +515,49 @@ describe('API keys', () => {
       expectProblem(res, 403);
     });
 
+    it('does not let an admin key with users:write set a password (its owner’s or anyone’s)', async () => {
+      const owner = await createUser(app, admin, 'admin');
+      const other = await createUser(app, admin, 'viewer');
+      const key = await createApiKey(app, owner, ['users:write', 'users:read']);
+      const hashes = async () =>
+        (
+          await app.sql.query(
+            `SELECT id, password_hash FROM users WHERE id IN ($1, $2) ORDER BY id`,
+            [owner.id, other.id],
+          )
+        ).rows;
+      const before = await hashes();
+      for (const target of [owner, other]) {
+        const res = await as(key)
+          .patch(`/api/v1/users/${target.id}`)
+          .send({ password: 'taken-over-password' });
+        expectProblem(res, 403);
+        expect(res.body.detail).toMatch(/password/i);
+        // Not even alongside an allowed change.
+        expectProblem(
+          await as(key)
+            .patch(`/api/v1/users/${target.id}`)
+            .send({ name: 'renamed', password: 'taken-over-password' }),
+          403,
+        );
+      }
+      expect(await hashes()).toEqual(before);
+      await app
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: owner.email, password: 'taken-over-password' })
+        .expect(401);
+      // The key keeps its other user writes, and a session still sets passwords.
+      const renamed = await as(key)
+        .patch(`/api/v1/users/${other.id}`)
+        .send({ name: 'Renamed by key' });
+      expect(renamed.status).toBe(200);
+      await as(owner)
+        .patch(`/api/v1/users/${other.id}`)
+        .send({ password: 'set-by-session' })
+        .expect(200);
+    });
+
     it('does not let an analyst key write for another owner (ownership rules still apply)', async () => {
       const res = await as(writeKey)
         .post('/api/v1/transactions')
