@@ -243,6 +243,15 @@ describe('API keys', () => {
       expect(await liveKeys(analyst.id)).toBe(before);
     });
 
+    it('refuses a NUL character in the name with 400, creating nothing', async () => {
+      const before = await liveKeys(analyst.id);
+      expectProblem(
+        await create(analyst, { name: 'nul\u0000key', scopes: ['dashboard:read'] }),
+        400,
+      );
+      expect(await liveKeys(analyst.id)).toBe(before);
+    });
+
     it('refuses a form-encoded body with 415', async () => {
       const res = await app
         .http()
@@ -653,6 +662,19 @@ describe('API keys', () => {
       expectProblem(await as(key).get('/api/v1/transactions'), 401);
       const [entry] = (await auditFor(key.id)).filter((e) => e.action === 'api_key.revoke');
       expect(entry.actor_id).toBe(admin.id);
+    });
+
+    it('revokes once under concurrent DELETEs: one 204, the rest 404, one audit entry', async () => {
+      const key = await createApiKey(app, analyst, ['transactions:read']);
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          (i % 2 ? as(admin) : as(analyst)).delete(`/api/v1/api-keys/${key.id}`),
+        ),
+      );
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses).toEqual([204, 404, 404, 404, 404, 404, 404, 404]);
+      const revokes = (await auditFor(key.id)).filter((e) => e.action === 'api_key.revoke');
+      expect(revokes).toHaveLength(1);
     });
 
     it('answers an admin listing an unknown user’s keys with an empty page', async () => {
