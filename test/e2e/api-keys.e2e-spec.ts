@@ -677,6 +677,22 @@ describe('API keys', () => {
       expect(revokes).toHaveLength(1);
     });
 
+    it('does not let an auditor (organisation reader, not admin) see or revoke others’ keys', async () => {
+      const auditor = await createUser(app, admin, 'auditor');
+      expectProblem(await as(auditor).get(`/api/v1/api-keys?userId=${analyst.id}`), 403);
+      expectProblem(await as(auditor).get(`/api/v1/api-keys/${analystKey.id}`), 404);
+      expectProblem(await as(auditor).delete(`/api/v1/api-keys/${analystKey.id}`), 404);
+      expect((await keyRow(analystKey.id)).revoked_at).toBeNull();
+    });
+
+    it('lets a viewer key with users:read read its owner only (another id is a 404)', async () => {
+      const key = await createApiKey(app, viewer, ['users:read']);
+      const self = await as(key).get(`/api/v1/users/${viewer.id}`).expect(200);
+      expect(self.body.email).toBe(viewer.email);
+      expectProblem(await as(key).get(`/api/v1/users/${analyst.id}`), 404);
+      expectProblem(await as(key).get('/api/v1/users'), 403);
+    });
+
     it('answers an admin listing an unknown user’s keys with an empty page', async () => {
       const res = await as(admin).get(`/api/v1/api-keys?userId=${randomUUID()}`).expect(200);
       expect(res.body.data).toEqual([]);
