@@ -66,7 +66,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Update name, role, activation or password (admin).
+         * Update name, role, activation or password (admin; a password only from a signed-in session, never with an API key: 403).
          * @description **Access**: roles `admin`. API key scope: `users:write`.
          */
         patch: operations["updateUser"];
@@ -1543,7 +1543,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description An API key was sent: keys are refused here */
+            /** @description An API key was sent (keys are refused here) */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1661,7 +1661,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description An API key was sent: keys are refused here */
+            /** @description An API key was sent (keys are refused here) */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -1766,7 +1766,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description An API key was sent: keys are refused here */
+            /** @description An API key was sent (keys are refused here) */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];

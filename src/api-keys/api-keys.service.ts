@@ -43,6 +43,8 @@ export class ApiKeysService {
   private readonly logger = new Logger('ApiKeys');
   /** Key id → the minute this instance last recorded its use, so use costs one write a minute. */
   private readonly recorded = new Map<string, number>();
+  /** Each request's key, looked up once though the throttler and the authentication guard both ask. */
+  private readonly perRequest = new WeakMap<object, Promise<KeyPrincipal | undefined>>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -142,6 +144,20 @@ export class ApiKeysService {
     if (!user) return undefined;
     this.recordUse(grant.id, grant.lastUsedAt);
     return { user, key: { id: grant.id, scopes: grant.scopes } };
+  }
+
+  /**
+   * `authenticate`, once per request: the throttler needs the answer to pick the bucket (a key
+   * that authenticates nobody is an anonymous caller, limited per IP), the authentication guard
+   * to admit the caller.
+   */
+  authenticateOnce(req: object, key: string): Promise<KeyPrincipal | undefined> {
+    let principal = this.perRequest.get(req);
+    if (principal === undefined) {
+      principal = this.authenticate(key);
+      this.perRequest.set(req, principal);
+    }
+    return principal;
   }
 
   /** `lastUsedAt` to the minute, written at most once a minute per key and instance, off the request path. */

@@ -1,8 +1,11 @@
 import {
   AccessDenied,
   type Actor,
+  assertMaySetPassword,
   assertMayNarrow,
   maskChanges,
+  masksOthersEmails,
+  masksOthersNotes,
   maskEmail,
   maskTransaction,
   maskUser,
@@ -45,6 +48,11 @@ describe('access rules', () => {
     expect(() => writeOwner(auditor, viewer.id)).toThrow(AccessDenied);
   });
 
+  it('lets only a signed-in session set a password, never an API key', () => {
+    expect(() => assertMaySetPassword(false)).not.toThrow();
+    expect(() => assertMaySetPassword(true)).toThrow(AccessDenied);
+  });
+
   it('shows a user to admins, auditors and to that user only', () => {
     expect(mayReadUser(admin, viewer.id)).toBe(true);
     expect(mayReadUser(auditor, viewer.id)).toBe(true);
@@ -78,6 +86,15 @@ describe('access rules', () => {
       expect(maskUser(viewer, user)).toBe(user);
       expect(maskEmail('ünïcode@example.org')).toBe('ü***@example.org');
       expect(maskEmail('')).toBe('***');
+    });
+
+    it('searches neither notes nor emails for a reader who sees them masked', () => {
+      expect(masksOthersNotes(auditor)).toBe(true);
+      expect(masksOthersEmails(auditor)).toBe(true);
+      for (const reader of [admin, analyst, viewer]) {
+        expect(masksOthersNotes(reader)).toBe(false);
+        expect(masksOthersEmails(reader)).toBe(false);
+      }
     });
 
     it('masks notes and emails inside audit changes, before and after', () => {

@@ -44,6 +44,15 @@ export function writeOwner(actor: Actor, requested: string | undefined): string 
   return ownerId;
 }
 
+/**
+ * Passwords are set from a signed-in session only. An API key that may write users (an admin's
+ * `users:write`) could otherwise set its own owner's password, sign in as the owner and mint keys:
+ * what API.md section 10 promises a leaked key cannot do.
+ */
+export function assertMaySetPassword(viaApiKey: boolean): void {
+  if (viaApiKey) throw new AccessDenied('API keys cannot set passwords; sign in instead');
+}
+
 /** Whose API keys the caller may see and revoke: anyone's for admins, otherwise only its own. */
 export const keysOf = (actor: Actor): string | undefined =>
   ORGANISATION_WRITERS.has(actor.role) ? undefined : actor.id;

@@ -86,7 +86,7 @@ export class UsersController {
     return user;
   }
 
-  /** Update name, role, activation or password (admin). */
+  /** Update name, role, activation or password (admin; a password only from a signed-in session, never with an API key: 403). */
   @Patch(':id')
   @Auth('PATCH /users/{id}')
   @ApiOkResponse({ type: UserResponse })

@@ -11,7 +11,8 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { masksOthersEmails, maskUser, mayReadUser } from '../common/access';
+import { assertMaySetPassword, masksOthersEmails, maskUser, mayReadUser } from '../common/access';
+import { currentRequest } from '../common/request-context';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -94,7 +95,10 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
-  /** Oldest first; emails masked where the reader's role says so (access.ts). */
+  /**
+   * Oldest first; emails masked where the reader's role says so (access.ts), and then not
+   * searched either: `q` would reveal a masked address one guessed fragment at a time.
+   */
   async list(
     reader: User,
     query: ListUsersDto,
@@ -126,6 +130,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** Applies a stale `If-Match` check, the last-active-admin rule and the audit entry atomically. */
   async update(actor: User, id: string, dto: UpdateUserDto, ifMatch?: string): Promise<User> {
+    if (dto.password !== undefined) assertMaySetPassword(currentRequest()?.apiKeyId !== undefined);
     const passwordHash =
       dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
     const updated = await inTransaction(this.db, async (m) => {

@@ -49,7 +49,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
         throw new ForbiddenException('API keys cannot be used on this route; sign in instead');
       }
       if (isPublic) return true;
-      const principal = await this.keys.authenticate(token);
+      const principal = await this.keys.authenticateOnce(req, token);
       if (!principal) throw new UnauthorizedException('Authentication required');
       req.user = principal.user;
       (req as Request & { apiKey?: KeyPrincipal['key'] }).apiKey = principal.key;

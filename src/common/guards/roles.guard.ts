@@ -22,16 +22,20 @@ export class RolesGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
+    const req = context.switchToHttp().getRequest<Request>();
+    const key = apiKeyOf(req);
+    const route = this.reflector.getAllAndOverride<RouteKey | undefined>(ROUTE_KEY, targets);
+    // Fails closed: a key that authenticated on a route without a table entry goes no further.
+    if (key !== undefined && route === undefined) {
+      throw new ForbiddenException('API keys cannot be used on this route');
+    }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (!roles || roles.length === 0) return true;
-    const req = context.switchToHttp().getRequest<Request>();
     const user = req.user as User | undefined;
     if (!user || !roles.includes(user.role)) {
       throw new ForbiddenException('Your role may not perform this action');
     }
-    const key = apiKeyOf(req);
     if (key === undefined) return true;
-    const route = this.reflector.getAllAndOverride<RouteKey | undefined>(ROUTE_KEY, targets);
     const scope = route === undefined ? null : policyOf(route).scope;
     if (scope !== null && key.scopes.includes(scope)) return true;
     throw new ForbiddenException(

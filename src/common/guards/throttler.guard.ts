@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { Reflector } from '@nestjs/core';
@@ -11,8 +10,9 @@ import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
 } from '@nestjs/throttler';
-import { clientAddress } from './throttlers';
 import type { Request, Response } from 'express';
+import { ApiKeysService } from '../../api-keys/api-keys.service';
+import { clientAddress } from './throttlers';
 
 interface Bucket {
   limit: number;
@@ -40,9 +40,11 @@ function report(res: Response, bucket: Bucket): void {
 }
 
 /**
- * Runs before authentication, so it identifies the caller itself: an API key has its own bucket
- * (named by the key's hash, which needs no lookup: an unknown key fails authentication next), the
- * `sub` of a correctly signed access token one bucket per user across all routes, else the IP.
+ * Runs before authentication, so it identifies the caller itself: a live API key has its own
+ * bucket, the `sub` of a correctly signed access token one bucket per user across all routes, else
+ * the IP. A key is looked up here (once: the authentication guard reuses the answer) because a
+ * bucket named by whatever the client sent would let an anonymous caller escape the per-IP limit
+ * with a fresh made-up `fin_` string on every request.
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
@@ -51,25 +53,26 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
     private readonly jwt: JwtService,
+    private readonly keys: ApiKeysService,
   ) {
     super(options, storage, reflector);
   }
 
-  protected override getTracker(req: Request): Promise<string> {
+  protected override async getTracker(req: Request): Promise<string> {
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer fin_')) {
-      const hash = createHash('sha256').update(header.slice(7)).digest('base64url');
-      return Promise.resolve(`key:${hash}`);
+      const principal = await this.keys.authenticateOnce(req, header.slice(7));
+      return principal ? `key:${principal.key.id}` : `ip:${clientAddress(req)}`;
     }
     if (header?.startsWith('Bearer ')) {
       try {
         const payload = this.jwt.verify<{ sub: string }>(header.slice(7));
-        return Promise.resolve(`user:${payload.sub}`);
+        return `user:${payload.sub}`;
       } catch {
         // An invalid token is throttled by IP; the JWT guard rejects it next.
       }
     }
-    return Promise.resolve(`ip:${clientAddress(req)}`);
+    return `ip:${clientAddress(req)}`;
   }
 
   /**
