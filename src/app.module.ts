@@ -21,6 +21,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { ReplicasModule } from './database/replicas/replicas.module';
 import { guardPool } from './database/transaction';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
@@ -66,6 +67,7 @@ export class AppModule {
           throttlers: throttlers(config),
           storage: throttlerStorage,
         }),
+        ReplicasModule,
         HealthModule,
         AuditModule,
         IdempotencyModule,

@@ -4,6 +4,11 @@ import type { NextFunction, Request, Response } from 'express';
 export interface RequestContext {
   requestId: string;
   ip: string | undefined;
+  /**
+   * The authenticated caller, once the guards have run: whose writes a read must see
+   * (database/replicas/read-routing.ts).
+   */
+  callerId?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

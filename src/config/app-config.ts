@@ -96,6 +96,24 @@ const schema = z
     ),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATABASE_DIRECT_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    DATABASE_REPLICA_URL: optionalString.transform((v, ctx) => {
+      if (v === undefined) return [];
+      const urls = v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      const bad = urls.filter((u) => !z.url({ protocol: /^postgres(ql)?$/ }).safeParse(u).success);
+      if (bad.length > 0 || urls.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          // Never echo the entries: they may carry passwords.
+          message: `expected comma-separated postgres:// URLs; ${bad.length || 'no'} entr${bad.length === 1 ? 'y is' : 'ies are'} not one`,
+        });
+        return z.NEVER;
+      }
+      return urls;
+    }),
+    REPLICA_MAX_LAG_MS: int(5_000, 0, 3_600_000),
     MIGRATIONS_RUN: bool(true),
     DATA_DIR: z.string().min(1).default('./.data'),
     JWT_SECRET: optionalString.pipe(
@@ -189,6 +207,13 @@ export class AppConfig {
    * the migration lock and LISTEN. Unset: DATABASE_URL (or the embedded server).
    */
   readonly databaseDirectUrl?: string;
+  /**
+   * Streaming replicas that read-only routes may read from (database/read-routing.ts); empty:
+   * every read goes to DATABASE_URL.
+   */
+  readonly databaseReplicaUrls!: string[];
+  /** A replica further behind the primary than this is skipped until it catches up. */
+  readonly replicaMaxLagMs!: number;
   readonly migrationsRun!: boolean;
   readonly dataDir!: string;
   readonly jwtSecret!: string;
@@ -233,6 +258,8 @@ export class AppConfig {
       host: e.HOST,
       databaseUrl: e.DATABASE_URL,
       databaseDirectUrl: e.DATABASE_DIRECT_URL,
+      databaseReplicaUrls: e.DATABASE_REPLICA_URL,
+      replicaMaxLagMs: e.REPLICA_MAX_LAG_MS,
       migrationsRun: e.MIGRATIONS_RUN,
       dataDir,
       jwtSecret,
