@@ -166,6 +166,7 @@ const schema = z
     IDEMPOTENCY_LEASE: duration('60s'),
     IMPORT_CONCURRENCY: int(2, 1, 100),
     CSV_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
+    SHUTDOWN_DRAIN_MS: int(0, 0, 120_000),
     REPORT_TIME_ZONE: z
       .string()
       .default('UTC')
@@ -241,6 +242,11 @@ export class AppConfig {
   readonly idempotencyLease!: number;
   readonly importConcurrency!: number;
   readonly csvIdleTimeoutMs!: number;
+  /**
+   * On SIGTERM, how long readiness answers 503 while requests are still served, before the
+   * server closes: longer than the load balancer takes to stop sending (README "Scaling out").
+   */
+  readonly shutdownDrainMs!: number;
   readonly reportTimeZone!: string;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -287,6 +293,7 @@ export class AppConfig {
       idempotencyLease: e.IDEMPOTENCY_LEASE,
       importConcurrency: e.IMPORT_CONCURRENCY,
       csvIdleTimeoutMs: e.CSV_IDLE_TIMEOUT_MS,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
       reportTimeZone: e.REPORT_TIME_ZONE,
     });
   }

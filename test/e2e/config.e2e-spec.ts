@@ -88,6 +88,7 @@ const REFUSED: [string, Record<string, string | undefined>, string[]][] = [
     ['DATABASE_REPLICA_URL'],
   ],
   ['REPLICA_MAX_LAG_MS that is not a number', { REPLICA_MAX_LAG_MS: '5s' }, ['REPLICA_MAX_LAG_MS']],
+  ['a SHUTDOWN_DRAIN_MS over two minutes', { SHUTDOWN_DRAIN_MS: '120001' }, ['SHUTDOWN_DRAIN_MS']],
   ['a negative REPLICA_MAX_LAG_MS', { REPLICA_MAX_LAG_MS: '-1' }, ['REPLICA_MAX_LAG_MS']],
   ['MIGRATIONS_RUN that is not a boolean', { MIGRATIONS_RUN: 'sometimes' }, ['MIGRATIONS_RUN']],
   ['JWT_ACCESS_TTL that is not a duration', { JWT_ACCESS_TTL: 'forever' }, ['JWT_ACCESS_TTL']],
