@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -11,7 +19,20 @@ import { createServer } from 'node:net';
  * scripts/topology/up.sh builds the topology's pair. As root the servers run as the `postgres`
  * OS user (PostgreSQL refuses root).
  */
-export const PG_BIN = process.env.TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+export const PG_BIN = process.env.TEST_PG_BIN ?? packagedServerBinaries();
+
+/** Debian and Ubuntu keep them off PATH in /usr/lib/postgresql/NN/bin: 15 if present, else the newest. */
+function packagedServerBinaries(): string {
+  const base = '/usr/lib/postgresql';
+  const majors = existsSync(base)
+    ? readdirSync(base)
+        .filter((v) => /^\d+$/.test(v) && existsSync(join(base, v, 'bin', 'pg_basebackup')))
+        .map(Number)
+        .sort((a, b) => a - b)
+    : [];
+  const major = majors.includes(15) ? 15 : majors.at(-1);
+  return join(base, String(major ?? 15), 'bin');
+}
 
 /** Why the pair cannot be built here, or undefined when it can. */
 export function replicaPairUnavailable(): string | undefined {
