@@ -64,6 +64,7 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
   private floor = 0n;
   private timer?: NodeJS.Timeout;
   private turn = 0;
+  private readonly decided = new WeakMap<object, Promise<Replica | undefined>>();
 
   constructor(
     config: AppConfig,
@@ -151,10 +152,19 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
     await this.positions.raise(callerId, await this.primaryPosition());
   }
 
-  private async choose(): Promise<Replica | undefined> {
-    if (!this.enabled) return undefined;
-    const callerId = currentRequest()?.callerId;
-    if (!callerId) return undefined;
+  /** Decided once per request: its queries (a page and its count) read from one place. */
+  private choose(): Promise<Replica | undefined> {
+    const request = currentRequest();
+    if (!this.enabled || !request?.callerId) return Promise.resolve(undefined);
+    let decided = this.decided.get(request);
+    if (!decided) {
+      decided = this.decide(request.callerId);
+      this.decided.set(request, decided);
+    }
+    return decided.then((replica) => (replica?.up ? replica : undefined));
+  }
+
+  private async decide(callerId: string): Promise<Replica | undefined> {
     const usable = this.replicas.filter((r) => r.up && r.lagMs <= this.maxLagMs);
     if (usable.length === 0) return undefined;
     let needed: bigint;
