@@ -246,7 +246,7 @@ for _ in $(seq 1 40); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PO
 # ---------------------------------------------------------------------------------------------
 random_secret() { node -e "process.stdout.write(require('crypto').randomBytes($1).toString('base64url'))"; }
 if [ ! -s "$SECRETS_DIR/jwt-secret" ]; then
-  (umask 077 && random_secret 48 >"$SECRETS_DIR/jwt-secret")
+  (umask 077 && printf '%s' "${JWT_SECRET:-$(random_secret 48)}" >"$SECRETS_DIR/jwt-secret")
 fi
 first_admin=0
 if [ ! -s "$SECRETS_DIR/admin-password" ]; then
