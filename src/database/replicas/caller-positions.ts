@@ -92,13 +92,18 @@ export class RedisCallerPositions implements CallerPositions {
     });
     this.redis.on('error', () => undefined); // reported per failed call below, at most once a minute
     this.redis.on('close', () => (this.ready = false));
-    this.redis.on('ready', () => {
+    // Until the floor is raised, positions count as unknown (reads go to the primary); retried
+    // while the primary cannot be asked.
+    const afterConnect = () => {
       onReconnect().then(
-        () => (this.ready = true),
-        (error: unknown) =>
-          this.warn('could not take the primary position after connecting', error),
+        () => (this.ready = this.redis.status === 'ready'),
+        (error: unknown) => {
+          this.warn('could not read the primary position after connecting', error);
+          if (this.redis.status === 'ready') setTimeout(afterConnect, 1_000).unref();
+        },
       );
-    });
+    };
+    this.redis.on('ready', afterConnect);
   }
 
   async raise(callerId: string, lsn: bigint): Promise<void> {
