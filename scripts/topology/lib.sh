@@ -97,9 +97,12 @@ start_redis() {
 # settings, and records its PID; $2 goes into the log's marker line. Run from $ROOT. Other app
 # settings (THROTTLE_LIMIT, LOG_LEVEL, ...) pass through from the environment.
 start_instance() {
-  local i=$1 why=$2 node_flags
-  # The heap flags of `npm run start:prod`, read from package.json so they stay in one place.
-  read -r -a node_flags <<<"$(node -p "require('./package.json').scripts['start:prod'].split(/\s+/).filter((a) => a.startsWith('--')).join(' ')")"
+  local i=$1 why=$2
+  # The heap flags of `npm run start:prod`, read from package.json (once: instances started in a
+  # loop start together) so they stay in one place.
+  if [ -z "${node_flags+set}" ]; then
+    read -r -a node_flags <<<"$(node -p "require('./package.json').scripts['start:prod'].split(/\s+/).filter((a) => a.startsWith('--')).join(' ')")"
+  fi
   printf '=== %s: %s on port %s\n' "$(date -Is)" "$why" "$((APP_BASE_PORT + i))" >>"$LOG_DIR/app-$i.log"
   # setsid: its own session, so a Ctrl-C in this terminal later does not reach it. Without a
   # fork (a background job of a script is no process-group leader), so $! is node's PID.
