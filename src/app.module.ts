@@ -22,6 +22,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
+import { ReplicasModule } from './database/replicas/replicas.module';
 import { guardPool } from './database/transaction';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
@@ -67,6 +68,7 @@ export class AppModule {
           throttlers: throttlers(config),
           storage: throttlerStorage,
         }),
+        ReplicasModule,
         HealthModule,
         AuditModule,
         IdempotencyModule,

@@ -14,6 +14,7 @@ import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { assertMigrated, migrate } from './database/migrate';
+import { ShutdownState } from './health/shutdown-state';
 import { setupSwagger } from './swagger';
 
 /** Starts the database (embedded unless DATABASE_URL is set) and the HTTP server. */
@@ -74,8 +75,18 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    NestLogger.log(`${signal} received: finishing in-flight requests`, 'Bootstrap');
     try {
+      if (config.shutdownDrainMs > 0) {
+        // Not ready, still serving: the load balancer's health check takes the instance out
+        // while requests already routed here are answered, instead of meeting a closed port.
+        app.get(ShutdownState).begin();
+        NestLogger.log(
+          `${signal} received: not ready, serving for ${config.shutdownDrainMs} ms more`,
+          'Bootstrap',
+        );
+        await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+      }
+      NestLogger.log(`${signal} received: finishing in-flight requests`, 'Bootstrap');
       await app.close();
     } finally {
       await database.stop();

@@ -40,6 +40,7 @@ export async function startApp(
   env: Record<string, string> = {},
   options: StartOptions = {},
 ): Promise<TestApp> {
+  if (process.env.TEST_EXTERNAL_URL) return externalApp(process.env.TEST_EXTERNAL_URL, env);
   const server = process.env.TEST_PG_SERVER_URL;
   if (!server)
     throw new Error('TEST_PG_SERVER_URL is not set; run the tests through jest (global setup)');
@@ -164,4 +165,35 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/**
+ * TEST_EXTERNAL_URL: the tests talk to an app that is already running there (the topology behind
+ * HAProxy: scripts/topology/e2e.sh) instead of spawning one, and TEST_EXTERNAL_DATABASE_URL is
+ * its database, for the tests' own SQL. Only files that need no settings of their own, no process
+ * and no database to themselves can run this way.
+ */
+function externalApp(url: string, env: Record<string, string>): TestApp {
+  if (Object.keys(env).length > 0) {
+    throw new Error(
+      `this test starts its app with its own settings (${Object.keys(env).join(', ')}): not runnable against TEST_EXTERNAL_URL`,
+    );
+  }
+  const databaseUrl = process.env.TEST_EXTERNAL_DATABASE_URL;
+  if (!databaseUrl) throw new Error('TEST_EXTERNAL_URL needs TEST_EXTERNAL_DATABASE_URL');
+  const sql = new Pool({ connectionString: databaseUrl, max: 4 });
+  sql.on('error', () => undefined);
+  return {
+    url,
+    http: () => contractCheckedRequest(url),
+    sql,
+    logs: () => '',
+    databaseUrl,
+    get child(): ChildProcess {
+      throw new Error(
+        'an external app has no process here: not runnable against TEST_EXTERNAL_URL',
+      );
+    },
+    stop: () => sql.end(),
+  };
 }

@@ -85,3 +85,42 @@ pid_files() {
   echo "$REPLICA_DATA/postmaster.pid postgres"
   echo "$PRIMARY_DATA/postmaster.pid postgres"
 }
+
+# Redis: rate-limit counters and read-your-writes positions shared by the instances; nothing
+# worth persisting (the app copes with losing them, see README "Scaling out").
+start_redis() {
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$RUN_DIR" \
+    --daemonize yes --pidfile "$RUN_DIR/redis.pid" --logfile "$LOG_DIR/redis.log"
+}
+
+# Starts app instance $1 in the background on port APP_BASE_PORT + $1 with the topology's
+# settings, and records its PID; $2 goes into the log's marker line. Run from $ROOT. Other app
+# settings (THROTTLE_LIMIT, LOG_LEVEL, ...) pass through from the environment.
+start_instance() {
+  local i=$1 why=$2
+  # The heap flags of `npm run start:prod`, read from package.json (once: instances started in a
+  # loop start together) so they stay in one place.
+  if [ -z "${node_flags+set}" ]; then
+    read -r -a node_flags <<<"$(node -p "require('./package.json').scripts['start:prod'].split(/\s+/).filter((a) => a.startsWith('--')).join(' ')")"
+  fi
+  printf '=== %s: %s on port %s\n' "$(date -Is)" "$why" "$((APP_BASE_PORT + i))" >>"$LOG_DIR/app-$i.log"
+  # setsid: its own session, so a Ctrl-C in this terminal later does not reach it. Without a
+  # fork (a background job of a script is no process-group leader), so $! is node's PID.
+  # SHUTDOWN_DRAIN_MS: on SIGTERM an instance answers 503 on /health/ready but keeps serving for
+  # longer than HAProxy needs to take it out (inter 1s, fall 2), so no request meets a closed port.
+  NODE_ENV=production \
+    HOST=127.0.0.1 \
+    PORT=$((APP_BASE_PORT + i)) \
+    DATABASE_URL="postgres://$DB_USER@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME" \
+    DATABASE_DIRECT_URL="postgres://$DB_USER@127.0.0.1:$PG_PRIMARY_PORT/$DB_NAME" \
+    DATABASE_REPLICA_URL="postgres://$DB_USER@127.0.0.1:$PG_REPLICA_PORT/$DB_NAME" \
+    MIGRATIONS_RUN=true \
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
+    SHUTDOWN_DRAIN_MS="${SHUTDOWN_DRAIN_MS:-3000}" \
+    JWT_SECRET="$(cat "$SECRETS_DIR/jwt-secret")" \
+    ADMIN_EMAIL="$(cat "$SECRETS_DIR/admin-email")" \
+    ADMIN_PASSWORD="$(cat "$SECRETS_DIR/admin-password")" \
+    TRUST_PROXY=loopback \
+    setsid node "${node_flags[@]}" dist/src/main.js >>"$LOG_DIR/app-$i.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/app-$i.pid"
+}

@@ -235,9 +235,7 @@ pooled_timeout=$("$PG_BIN/psql" -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U "$DB_USER" 
 # 8. Redis: rate-limit counters shared by the instances; nothing worth persisting.
 # ---------------------------------------------------------------------------------------------
 say "starting Redis on 127.0.0.1:$REDIS_PORT"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$RUN_DIR" \
-  --daemonize yes --pidfile "$RUN_DIR/redis.pid" --logfile "$LOG_DIR/redis.log" ||
-  die_with_log "$LOG_DIR/redis.log" "Redis did not start"
+start_redis || die_with_log "$LOG_DIR/redis.log" "Redis did not start"
 for _ in $(seq 1 40); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break; sleep 0.25; done
 [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] || die_with_log "$LOG_DIR/redis.log" "Redis does not answer PING"
 
@@ -248,36 +246,19 @@ for _ in $(seq 1 40); do [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PO
 # ---------------------------------------------------------------------------------------------
 random_secret() { node -e "process.stdout.write(require('crypto').randomBytes($1).toString('base64url'))"; }
 if [ ! -s "$SECRETS_DIR/jwt-secret" ]; then
-  (umask 077 && random_secret 48 >"$SECRETS_DIR/jwt-secret")
+  (umask 077 && printf '%s' "${JWT_SECRET:-$(random_secret 48)}" >"$SECRETS_DIR/jwt-secret")
 fi
-admin_email=${ADMIN_EMAIL:-admin@example.com}
 first_admin=0
 if [ ! -s "$SECRETS_DIR/admin-password" ]; then
   (umask 077 && printf '%s' "${ADMIN_PASSWORD:-$(random_secret 18)}" >"$SECRETS_DIR/admin-password")
   first_admin=1
 fi
-# The heap flags of `npm run start:prod`, read from package.json so they stay in one place.
-read -r -a node_flags <<<"$(node -p "require('./package.json').scripts['start:prod'].split(/\s+/).filter((a) => a.startsWith('--')).join(' ')")"
+# Kept so that scripts/topology/ctl.sh can restart an instance with the same settings.
+[ -s "$SECRETS_DIR/admin-email" ] || printf '%s' "${ADMIN_EMAIL:-admin@example.com}" >"$SECRETS_DIR/admin-email"
+admin_email=$(cat "$SECRETS_DIR/admin-email")
 
 say "starting $INSTANCES app instances on 127.0.0.1:$((APP_BASE_PORT + 1))..$((APP_BASE_PORT + INSTANCES))"
-for i in $(seq 1 "$INSTANCES"); do
-  printf '=== %s: started by scripts/topology/up.sh on port %s\n' "$(date -Is)" "$((APP_BASE_PORT + i))" >>"$LOG_DIR/app-$i.log"
-  # setsid: its own session, so a Ctrl-C in this terminal later does not reach it. Without a
-  # fork (a background job of a script is no process-group leader), so $! is node's PID.
-  NODE_ENV=production \
-    HOST=127.0.0.1 \
-    PORT=$((APP_BASE_PORT + i)) \
-    DATABASE_URL="postgres://$DB_USER@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME" \
-    DATABASE_DIRECT_URL="postgres://$DB_USER@127.0.0.1:$PG_PRIMARY_PORT/$DB_NAME" \
-    MIGRATIONS_RUN=true \
-    REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
-    JWT_SECRET="$(cat "$SECRETS_DIR/jwt-secret")" \
-    ADMIN_EMAIL="$admin_email" \
-    ADMIN_PASSWORD="$(cat "$SECRETS_DIR/admin-password")" \
-    TRUST_PROXY=loopback \
-    setsid node "${node_flags[@]}" "$main_js" >>"$LOG_DIR/app-$i.log" 2>&1 </dev/null &
-  echo $! >"$RUN_DIR/app-$i.pid"
-done
+for i in $(seq 1 "$INSTANCES"); do start_instance "$i" "started by scripts/topology/up.sh"; done
 for i in $(seq 1 "$INSTANCES"); do
   port=$((APP_BASE_PORT + i))
   ready=0

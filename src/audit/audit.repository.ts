@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { addDays } from '../common/dates';
+import { ReadRouting } from '../database/replicas/read-routing';
 import { Params, type Queryable, query } from '../database/sql';
 import type { AuditLogResponse, ListAuditLogsDto } from './dto/list-audit-logs.dto';
 
@@ -24,7 +23,7 @@ export interface AuditRow {
 /** Every query on `audit_logs` (append-only: a trigger refuses UPDATE, DELETE and TRUNCATE). */
 @Injectable()
 export class AuditRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly reads: ReadRouting) {}
 
   /** Appends one entry through `db`, the connection of the change it describes. */
   async insert(db: Queryable, entry: AuditRow & { entityId: string | null }): Promise<void> {
@@ -58,7 +57,7 @@ export class AuditRepository {
   }
 
   /** Newest first; `after` continues strictly past the last row of the previous page. */
-  list(
+  async list(
     f: ListAuditLogsDto,
     limit: number,
     after?: AuditKeyset,
@@ -74,7 +73,7 @@ export class AuditRepository {
     if (after)
       where.push(`(at, id) < (${params.p(after.at)}::timestamptz, ${params.p(after.id)}::uuid)`);
     return query(
-      this.db,
+      await this.reads.reader(),
       `SELECT id, at, actor_id AS "actorId", action, entity_type AS "entityType", entity_id AS "entityId",
          changes, request_id AS "requestId", ip, api_key_id AS "apiKeyId", at::text AS "atKey"
        FROM audit_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

@@ -6,6 +6,11 @@ export interface RequestContext {
   ip: string | undefined;
   /** Set by the authentication guard when the caller signed in with an API key. */
   apiKeyId?: string;
+  /**
+   * The authenticated caller, once the guards have run: whose writes a read must see
+   * (database/replicas/read-routing.ts).
+   */
+  callerId?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -96,6 +96,24 @@ const schema = z
     ),
     DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
     DATABASE_DIRECT_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    DATABASE_REPLICA_URL: optionalString.transform((v, ctx) => {
+      if (v === undefined) return [];
+      const urls = v
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      const bad = urls.filter((u) => !z.url({ protocol: /^postgres(ql)?$/ }).safeParse(u).success);
+      if (bad.length > 0 || urls.length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          // Never echo the entries: they may carry passwords.
+          message: `expected comma-separated postgres:// URLs; ${bad.length || 'no'} entr${bad.length === 1 ? 'y is' : 'ies are'} not one`,
+        });
+        return z.NEVER;
+      }
+      return urls;
+    }),
+    REPLICA_MAX_LAG_MS: int(5_000, 0, 3_600_000),
     MIGRATIONS_RUN: bool(true),
     DATA_DIR: z.string().min(1).default('./.data'),
     JWT_SECRET: optionalString.pipe(
@@ -148,6 +166,7 @@ const schema = z
     IDEMPOTENCY_LEASE: duration('60s'),
     IMPORT_CONCURRENCY: int(2, 1, 100),
     CSV_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
+    SHUTDOWN_DRAIN_MS: int(0, 0, 120_000),
     REPORT_TIME_ZONE: z
       .string()
       .default('UTC')
@@ -189,6 +208,13 @@ export class AppConfig {
    * the migration lock and LISTEN. Unset: DATABASE_URL (or the embedded server).
    */
   readonly databaseDirectUrl?: string;
+  /**
+   * Streaming replicas that read-only routes may read from (database/read-routing.ts); empty:
+   * every read goes to DATABASE_URL.
+   */
+  readonly databaseReplicaUrls!: string[];
+  /** A replica further behind the primary than this is skipped until it catches up. */
+  readonly replicaMaxLagMs!: number;
   readonly migrationsRun!: boolean;
   readonly dataDir!: string;
   readonly jwtSecret!: string;
@@ -216,6 +242,11 @@ export class AppConfig {
   readonly idempotencyLease!: number;
   readonly importConcurrency!: number;
   readonly csvIdleTimeoutMs!: number;
+  /**
+   * On SIGTERM, how long readiness answers 503 while requests are still served, before the
+   * server closes: longer than the load balancer takes to stop sending (README "Scaling out").
+   */
+  readonly shutdownDrainMs!: number;
   readonly reportTimeZone!: string;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -233,6 +264,8 @@ export class AppConfig {
       host: e.HOST,
       databaseUrl: e.DATABASE_URL,
       databaseDirectUrl: e.DATABASE_DIRECT_URL,
+      databaseReplicaUrls: e.DATABASE_REPLICA_URL,
+      replicaMaxLagMs: e.REPLICA_MAX_LAG_MS,
       migrationsRun: e.MIGRATIONS_RUN,
       dataDir,
       jwtSecret,
@@ -260,6 +293,7 @@ export class AppConfig {
       idempotencyLease: e.IDEMPOTENCY_LEASE,
       importConcurrency: e.IMPORT_CONCURRENCY,
       csvIdleTimeoutMs: e.CSV_IDLE_TIMEOUT_MS,
+      shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
       reportTimeZone: e.REPORT_TIME_ZONE,
     });
   }

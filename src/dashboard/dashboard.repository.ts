@@ -1,8 +1,7 @@
 import type { Role } from '../users/entities/user.entity';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { type Bounds, dailySource, ORG_SCOPE, rollupSource } from '../database/rollups';
+import { ReadRouting } from '../database/replicas/read-routing';
 import { Params, query } from '../database/sql';
 import type { TransactionType } from '../transactions/entities/transaction.entity';
 import type { Interval } from './dto/dashboard-query.dto';
@@ -37,12 +36,13 @@ const PERIOD: Record<Interval, { trunc: string; step: string; label: string }> =
 
 @Injectable()
 export class DashboardRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  /** Every dashboard query is a read: from a replica when one is safe to read (ReadRouting). */
+  constructor(private readonly reads: ReadRouting) {}
 
   async summary(scope: string, bounds: Bounds): Promise<SummaryResponse> {
     const params = new Params();
     const [row] = await query<SummaryResponse>(
-      this.db,
+      await this.reads.reader(),
       `SELECT ${SUMMARY_COLUMNS} FROM (${rollupSource(params, `= ${params.p(scope)}`, bounds)}) s`,
       params.values,
     );
@@ -55,7 +55,7 @@ export class DashboardRepository {
     const source = rollupSource(params, `<> '${ORG_SCOPE}'`, bounds);
     const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
     return query<UserSummaryResponse>(
-      this.db,
+      await this.reads.reader(),
       `SELECT u.id AS "userId", u.name, u.email, ${SUMMARY_COLUMNS}
        FROM users u LEFT JOIN (${source}) s ON s.scope_id = u.id
        ${only} GROUP BY u.id ORDER BY u.created_at, u.id`,
@@ -76,7 +76,7 @@ export class DashboardRepository {
     const source = rollupSource(params, `= ${params.p(scope)}`, bounds);
     const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
     return query<CategoryTotalResponse>(
-      this.db,
+      await this.reads.reader(),
       `WITH c AS (
          SELECT s.type, s.category, sum(s.total) AS total, sum(s.count) AS count
          FROM (${source}) s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0
@@ -103,7 +103,7 @@ export class DashboardRepository {
         ? dailySource(params, `= ${params.p(scope)}`, { from, to })
         : rollupSource(params, `= ${params.p(scope)}`, { from, to });
     return query<TrendPointResponse>(
-      this.db,
+      await this.reads.reader(),
       `WITH agg AS (
          SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${income} AS inc, ${expenses} AS exp
          FROM (${source}) s GROUP BY 1
@@ -121,7 +121,7 @@ export class DashboardRepository {
   /** First and last day with live transactions in the scope. */
   async extent(scope: string): Promise<{ first: string | null; last: string | null }> {
     const [row] = await query<{ first: string | null; last: string | null }>(
-      this.db,
+      await this.reads.reader(),
       `SELECT (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day LIMIT 1) AS first,
               (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day DESC LIMIT 1) AS last`,
       [scope],
@@ -141,7 +141,7 @@ export class DashboardRepository {
     months: number,
   ): Promise<TrendPointResponse[]> {
     return query<TrendPointResponse>(
-      this.db,
+      await this.reads.reader(),
       `WITH hist AS (
          SELECT (row_number() OVER (ORDER BY g.m) - 1)::numeric AS x,
            coalesce(sum(r.total) FILTER (WHERE r.type = 'income'), 0) AS inc,
@@ -173,7 +173,7 @@ export class DashboardRepository {
   /** First month with live transactions in the scope. */
   async firstMonth(scope: string): Promise<string | null> {
     const [row] = await query<{ first: string | null }>(
-      this.db,
+      await this.reads.reader(),
       `SELECT r.month::text AS first FROM rollup_monthly r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.month LIMIT 1`,
       [scope],
     );
@@ -182,7 +182,7 @@ export class DashboardRepository {
 
   async userCounts(): Promise<UserCountsResponse> {
     const rows = await query<{ role: Role; active: boolean; n: number }>(
-      this.db,
+      await this.reads.reader(),
       `SELECT role, is_active AS active, count(*)::int AS n FROM users GROUP BY 1, 2`,
     );
     const counts: UserCountsResponse = {

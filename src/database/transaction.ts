@@ -33,7 +33,7 @@ export function inTransaction<T>(db: DataSource, fn: (m: EntityManager) => Promi
  * client whose work failed is discarded rather than returned to the pool mid-statement.
  */
 export async function withClient<T>(
-  db: DataSource,
+  db: DataSource | Pool,
   fn: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await poolOf(db).connect();
@@ -54,7 +54,7 @@ export async function withClient<T>(
  * when `fn` resolves, ROLLBACK when it throws.
  */
 export function inClientTransaction<T>(
-  db: DataSource,
+  db: DataSource | Pool,
   begin: 'BEGIN' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
   fn: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
@@ -72,8 +72,8 @@ export function inClientTransaction<T>(
   });
 }
 
-/** Installs the guard on the data source's pool (once, after it is initialised). */
-export function guardPool(db: DataSource): void {
+/** Installs the guard on a pool: the data source's (once, after it is initialised) or a replica's. */
+export function guardPool(db: DataSource | Pool): void {
   const pool = poolOf(db);
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
   pool.connect = ((...args: unknown[]) => {
@@ -90,6 +90,6 @@ export function guardPool(db: DataSource): void {
   }) as Pool['connect'];
 }
 
-function poolOf(db: DataSource): Pool {
-  return (db.driver as unknown as { master: Pool }).master;
+function poolOf(db: DataSource | Pool): Pool {
+  return 'driver' in db ? (db.driver as unknown as { master: Pool }).master : db;
 }

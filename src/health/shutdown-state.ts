@@ -8,8 +8,13 @@ export class ShutdownState implements BeforeApplicationShutdown {
 
   constructor(private readonly indicator: HealthIndicatorService) {}
 
-  beforeApplicationShutdown(): void {
+  /** Called on SIGTERM before the drain period (bootstrap.ts), and again by Nest on close. */
+  begin(): void {
     this.shuttingDown = true;
+  }
+
+  beforeApplicationShutdown(): void {
+    this.begin();
   }
 
   check() {

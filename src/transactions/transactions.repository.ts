@@ -7,6 +7,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { ReadRouting } from '../database/replicas/read-routing';
 import { ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, type Queryable, query } from '../database/sql';
 import { CountCache, type CountedAt } from './count-cache';
@@ -63,7 +64,14 @@ export class TransactionsRepository {
   private readonly exactCounts = new CountCache();
   private readonly countsRunning = new Map<string, Promise<CountedAt>>();
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  /**
+   * `db` is the primary; the read paths of the read-only routes (get one, list, export, the
+   * dashboard's recent rows) ask `reads` instead, which picks a replica when one is safe to read.
+   */
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly reads: ReadRouting,
+  ) {}
 
   /**
    * Inserts only when the owner is an active user; no row back means it is not. `alongside`
@@ -109,7 +117,7 @@ export class TransactionsRepository {
     const params = new Params();
     const owner = ownerId ? ` AND t.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<TransactionResponse>(
-      this.db,
+      await this.reads.reader(),
       `SELECT ${COLUMNS} FROM transactions t WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL${owner}`,
       params.values,
     );
@@ -166,9 +174,10 @@ export class TransactionsRepository {
   ): Promise<{ rows: TransactionRow[]; total: number }> {
     const params = new Params();
     const where = filterSql(filters, params);
+    const db = await this.reads.reader();
     const [rows, total] = await Promise.all([
       query<TransactionRow>(
-        this.db,
+        db,
         // Deferred join: the offset walks only the index (ids), then 20 full rows are fetched, so
         // a deep page does not read and sort every skipped row.
         `SELECT ${COLUMNS} FROM transactions t
@@ -177,7 +186,7 @@ export class TransactionsRepository {
          ${orderBySql(sort)}`,
         params.values,
       ),
-      this.count(filters),
+      this.count(filters, db),
     ]);
     return { rows, total };
   }
@@ -187,7 +196,7 @@ export class TransactionsRepository {
    * live rows) are counted there, at a cost that does not grow with the number of rows; amount
    * bounds, search and deleted rows need an exact count over the table, which is cached.
    */
-  private async count(f: ResolvedFilters): Promise<number> {
+  private async count(f: ResolvedFilters, db: Queryable): Promise<number> {
     if (f.deleted === 'exclude' && !f.q && !f.minAmount && !f.maxAmount) {
       const params = new Params();
       const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, {
@@ -198,13 +207,13 @@ export class TransactionsRepository {
       if (f.type) where.push(`s.type = ${params.p(f.type)}`);
       if (f.category) where.push(`lower(s.category) = lower(${params.p(f.category)})`);
       const [row] = await query<{ total: number }>(
-        this.db,
+        db,
         `SELECT coalesce(sum(s.count), 0)::int AS total FROM (${source}) s WHERE ${where.join(' AND ')}`,
         params.values,
       );
       return row.total;
     }
-    return this.exactCount(f);
+    return this.exactCount(f, db);
   }
 
   /**
@@ -214,7 +223,7 @@ export class TransactionsRepository {
    * shared when it describes a snapshot no older than this request's start (its version is at
    * least the one read here), so a burst of identical requests after a write counts once.
    */
-  private async exactCount(f: ResolvedFilters): Promise<number> {
+  private async exactCount(f: ResolvedFilters, db: Queryable): Promise<number> {
     const key = JSON.stringify([
       f.deleted,
       f.ownerId,
@@ -229,7 +238,7 @@ export class TransactionsRepository {
     ]);
     const versionParams = new Params();
     const [{ version }] = await query<{ version: string }>(
-      this.db,
+      db,
       `SELECT ${versionOf(f.ownerId, versionParams)} AS version`,
       versionParams.values,
     );
@@ -242,7 +251,7 @@ export class TransactionsRepository {
     }
     const params = new Params();
     const counting = query<CountedAt>(
-      this.db,
+      db,
       `SELECT ${versionOf(f.ownerId, params)} AS version,
               (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
       params.values,
@@ -266,7 +275,7 @@ export class TransactionsRepository {
     let where = filterSql(filters, params);
     if (after) where += ` AND ${afterKeysetSql(sort, after, params)}`;
     return query<TransactionRow>(
-      this.db,
+      await this.reads.reader(),
       `SELECT ${COLUMNS}, ${sortValueSql(sort)} AS "sortKey" FROM transactions t WHERE ${where} ${orderBySql(sort)} LIMIT ${params.p(limit + 1)}`,
       params.values,
     );
@@ -319,7 +328,7 @@ export class TransactionsRepository {
     if (from) clauses.push(`t.date >= ${params.p(from)}`);
     if (to) clauses.push(`t.date <= ${params.p(to)}`);
     const rows = await query<TransactionResponse>(
-      this.db,
+      await this.reads.reader(),
       `SELECT ${COLUMNS} FROM transactions t WHERE ${clauses.join(' AND ')}
        ORDER BY t.date DESC, t.created_at DESC, t.id DESC LIMIT ${params.p(limit)}`,
       params.values,

@@ -77,6 +77,19 @@ const REFUSED: [string, Record<string, string | undefined>, string[]][] = [
     { DATABASE_DIRECT_URL: 'redis://h' },
     ['DATABASE_DIRECT_URL'],
   ],
+  [
+    'a DATABASE_REPLICA_URL entry that is not PostgreSQL',
+    { DATABASE_REPLICA_URL: `postgres://127.0.0.1:5433/db,mysql://app:${DB_PASSWORD}@h/db` },
+    ['DATABASE_REPLICA_URL'],
+  ],
+  [
+    'a DATABASE_REPLICA_URL of only commas',
+    { DATABASE_REPLICA_URL: ',,' },
+    ['DATABASE_REPLICA_URL'],
+  ],
+  ['REPLICA_MAX_LAG_MS that is not a number', { REPLICA_MAX_LAG_MS: '5s' }, ['REPLICA_MAX_LAG_MS']],
+  ['a SHUTDOWN_DRAIN_MS over two minutes', { SHUTDOWN_DRAIN_MS: '120001' }, ['SHUTDOWN_DRAIN_MS']],
+  ['a negative REPLICA_MAX_LAG_MS', { REPLICA_MAX_LAG_MS: '-1' }, ['REPLICA_MAX_LAG_MS']],
   ['MIGRATIONS_RUN that is not a boolean', { MIGRATIONS_RUN: 'sometimes' }, ['MIGRATIONS_RUN']],
   ['JWT_ACCESS_TTL that is not a duration', { JWT_ACCESS_TTL: 'forever' }, ['JWT_ACCESS_TTL']],
   [
@@ -124,6 +137,11 @@ describe('configuration', () => {
 
     it('does not print the password of a rejected DATABASE_URL', () => {
       const exit = exits.get('a DATABASE_URL that is not PostgreSQL')!;
+      expect(exit.stderr + exit.stdout).not.toContain(DB_PASSWORD);
+    });
+
+    it('does not print the password of a rejected DATABASE_REPLICA_URL', () => {
+      const exit = exits.get('a DATABASE_REPLICA_URL entry that is not PostgreSQL')!;
       expect(exit.stderr + exit.stdout).not.toContain(DB_PASSWORD);
     });
   });

@@ -18,6 +18,7 @@ import {
 } from '../../common/idempotency/idempotency.service';
 import { AppConfig } from '../../config/app-config';
 import { Slots } from '../../common/slots';
+import { ReadRouting } from '../../database/replicas/read-routing';
 import { inClientTransaction } from '../../database/transaction';
 import type { User } from '../../users/entities/user.entity';
 import type { ImportQueryDto, ImportResultResponse } from '../dto/import-query.dto';
@@ -48,6 +49,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     private readonly repo: TransactionsRepository,
     private readonly audit: AuditService,
     private readonly keys: IdempotencyService,
+    private readonly reads: ReadRouting,
     config: AppConfig,
   ) {
     // A writing import or a streaming export holds a connection; at least one is left for
@@ -95,23 +97,19 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
       res.destroy(new Error('the client stopped reading the export')),
     );
     try {
-      await inClientTransaction(
-        this.db,
-        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
-        async (client) => {
-          const rows = this.repo.exportRows(client, resolved, filters.sort ?? '-date');
-          res.status(200);
-          res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-          res.setHeader(
-            'Content-Disposition',
-            `attachment; filename="transactions-${new Date().toISOString().slice(0, 10)}.csv"`,
-          );
-          const mask = maskedRows(reader);
-          await (mask
-            ? pipeline(rows, mask, exportFormatter(), res)
-            : pipeline(rows, exportFormatter(), res));
-        },
-      );
+      await this.reads.readSnapshot(async (client) => {
+        const rows = this.repo.exportRows(client, resolved, filters.sort ?? '-date');
+        res.status(200);
+        res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+        res.setHeader(
+          'Content-Disposition',
+          `attachment; filename="transactions-${new Date().toISOString().slice(0, 10)}.csv"`,
+        );
+        const mask = maskedRows(reader);
+        await (mask
+          ? pipeline(rows, mask, exportFormatter(), res)
+          : pipeline(rows, exportFormatter(), res));
+      });
     } catch (error) {
       if (!res.headersSent) throw error;
       res.destroy(error as Error);

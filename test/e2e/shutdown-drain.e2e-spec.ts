@@ -1,0 +1,32 @@
+import { startApp, type TestApp } from '../app';
+import { bearer, loginAdmin } from '../factories';
+
+/**
+ * SHUTDOWN_DRAIN_MS: behind a load balancer that health-checks /health/ready, an instance told
+ * to stop first only reports "not ready" and keeps answering, so requests the balancer still
+ * routes to it during its check interval are served rather than refused.
+ */
+describe('shutdown drain (SHUTDOWN_DRAIN_MS)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ SHUTDOWN_DRAIN_MS: '1500' });
+  });
+  afterAll(() => app.stop());
+
+  it('answers 503 on /health/ready but keeps serving requests until the drain ends, then exits with 0', async () => {
+    const admin = await loginAdmin(app);
+    const exited = new Promise<number | null>((resolve) => app.child.once('exit', resolve));
+    const signalled = Date.now();
+    app.child.kill('SIGTERM');
+    let ready = 200;
+    while (ready === 200 && Date.now() - signalled < 1000) {
+      ready = (await fetch(`${app.url}/health/ready`)).status;
+    }
+    expect(ready).toBe(503);
+    await app.http().get('/api/v1/transactions').set(bearer(admin)).expect(200);
+    expect((await fetch(`${app.url}/health/live`)).status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(1500);
+  }, 30_000);
+});
