@@ -9,7 +9,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, type Queryable, query } from '../database/sql';
-import { CountCache, type CountedAt } from './count-cache';
+import { changesSinceSql, PRUNE_CHANGES_SQL } from './change-log.sql';
+import { advance, CountCache, type CountedAt, type Delta } from './count-cache';
 import {
   afterKeysetSql,
   filterSql,
@@ -47,15 +48,6 @@ export interface NewTransaction {
   category: string;
   date: string;
   notes: string | null;
-}
-
-/**
- * The write version of one owner's transactions, or of everyone's: the sum of the write counters
- * (see the search-and-versions migration), which every committed write raises.
- */
-function versionOf(ownerId: string | undefined, params: Params): string {
-  const owner = ownerId ? ` WHERE owner_id = ${params.p(ownerId)}` : '';
-  return `(SELECT coalesce(sum(version), 0)::text FROM transaction_versions${owner})`;
 }
 
 @Injectable()
@@ -208,11 +200,12 @@ export class TransactionsRepository {
   }
 
   /**
-   * An exact count, remembered with the owners' write version it was taken at (see the
-   * search-and-versions migration) and reused while that version is unchanged: paging through a
-   * search costs one count, not one per page. A count already running for the same filter is
-   * shared when it describes a snapshot no older than this request's start (its version is at
-   * least the one read here), so a burst of identical requests after a write counts once.
+   * An exact count. A total cached for the same filter is brought forward to this statement's
+   * snapshot with the change log's delta (one small indexed read) instead of counting again, so
+   * writes do not make the next search recount; it is counted again only after an import, a
+   * TRUNCATE or a prune. The delta is read after this request started, so a write committed
+   * before it (on any instance) is always in the total. A burst of identical requests with no
+   * cached total shares one running count, each then bringing it forward the same way.
    */
   private async exactCount(f: ResolvedFilters): Promise<number> {
     const key = JSON.stringify([
@@ -226,23 +219,21 @@ export class TransactionsRepository {
       f.maxAmount,
       f.q,
     ]);
-    const versionParams = new Params();
-    const [{ version }] = await query<{ version: string }>(
-      this.db,
-      `SELECT ${versionOf(f.ownerId, versionParams)} AS version`,
-      versionParams.values,
-    );
-    const cached = this.exactCounts.current(key, version);
-    if (cached !== undefined) return cached;
-    const running = this.countsRunning.get(key);
-    if (running) {
-      const shared = await running;
-      if (BigInt(shared.version) >= BigInt(version)) return shared.total;
+    const cached = this.exactCounts.get(key) ?? (await this.countsRunning.get(key));
+    if (cached) {
+      const params = new Params();
+      const [delta] = await query<Delta>(
+        this.db,
+        changesSinceSql(f, cached.snapshot, params),
+        params.values,
+      );
+      const current = advance(cached, delta);
+      if (current) return this.exactCounts.remember(key, current);
     }
     const params = new Params();
     const counting = query<CountedAt>(
       this.db,
-      `SELECT ${versionOf(f.ownerId, params)} AS version,
+      `SELECT pg_current_snapshot()::text AS snapshot,
               (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
       params.values,
     ).then(([row]) => row);
@@ -252,6 +243,11 @@ export class TransactionsRepository {
     } finally {
       if (this.countsRunning.get(key) === counting) this.countsRunning.delete(key);
     }
+  }
+
+  /** See PRUNE_CHANGES_SQL. */
+  async pruneChanges(intervalSeconds: number): Promise<void> {
+    await query(this.db, PRUNE_CHANGES_SQL, [intervalSeconds]);
   }
 
   /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */
