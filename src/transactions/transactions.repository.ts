@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
@@ -287,16 +285,14 @@ export class TransactionsRepository {
   }
 
   /**
-   * Bulk insert for imports: streams a file of CSV rows (owner_id, type, amount, category, date,
-   * notes) into one COPY on `client`; the rollup and version triggers run once for the whole COPY.
+   * Bulk insert for imports: a COPY on `client` that reads CSV rows (id, owner_id, type, amount,
+   * category, date, notes; ids ascending, see OrderedIds) from the returned stream; the rollup,
+   * version and change-log triggers run once for the whole COPY.
    */
-  async copyFromFile(client: PoolClient, path: string): Promise<void> {
-    await pipeline(
-      createReadStream(path),
-      client.query(
-        copyFrom(
-          'COPY transactions (owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)',
-        ),
+  copyIn(client: PoolClient): Writable {
+    return client.query(
+      copyFrom(
+        'COPY transactions (id, owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)',
       ),
     );
   }
