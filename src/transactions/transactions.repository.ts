@@ -217,16 +217,15 @@ export class TransactionsRepository {
       f.maxAmount,
       f.q,
     ]);
-    const cached = this.exactCounts.get(key) ?? (await this.countsRunning.get(key));
-    if (cached) {
-      const params = new Params();
-      const [delta] = await query<Delta>(
-        this.db,
-        changesSinceSql(f, cached.snapshot, params),
-        params.values,
-      );
-      const current = advance(cached, delta);
-      if (current) return this.exactCounts.remember(key, current);
+    const cached = this.exactCounts.get(key);
+    const current = cached && (await this.bringForward(f, cached));
+    if (current) return this.exactCounts.remember(key, current);
+    // No usable total: share a count another request has started (it may predate this request,
+    // so it is brought forward the same way), or start one.
+    const running = this.countsRunning.get(key);
+    if (running) {
+      const shared = await this.bringForward(f, await running);
+      if (shared) return this.exactCounts.remember(key, shared);
     }
     const params = new Params();
     const counting = query<CountedAt>(
@@ -241,6 +240,20 @@ export class TransactionsRepository {
     } finally {
       if (this.countsRunning.get(key) === counting) this.countsRunning.delete(key);
     }
+  }
+
+  /** `counted` moved to this statement's snapshot by the change log, if the log can tell. */
+  private async bringForward(
+    f: ResolvedFilters,
+    counted: CountedAt,
+  ): Promise<CountedAt | undefined> {
+    const params = new Params();
+    const [delta] = await query<Delta>(
+      this.db,
+      changesSinceSql(f, counted.snapshot, params),
+      params.values,
+    );
+    return advance(counted, delta);
   }
 
   /** See PRUNE_CHANGES_SQL. */
