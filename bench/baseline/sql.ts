@@ -166,7 +166,7 @@ export function changesSinceSql(f: Filters, old: string) {
   const params = new Params();
   const snap = `${params.p(old)}::pg_snapshot`;
   const since = (alias: string) =>
-    `${alias}.xid >= pg_snapshot_xmin(${snap}) AND NOT pg_visible_in_snapshot(${alias}.xid, ${snap})`;
+    `${alias}.xid >= pg_snapshot_xmin(${snap}) AND ${alias}.xid < pg_snapshot_xmax(pg_current_snapshot()) AND NOT pg_visible_in_snapshot(${alias}.xid, ${snap})`;
   const owner = f.ownerId ? ` AND (r.owner_id IS NULL OR r.owner_id = ${params.p(f.ownerId)})` : '';
   const text = `SELECT pg_current_snapshot()::text AS snapshot,
       (SELECT horizon FROM transaction_change_horizon) <= pg_snapshot_xmin(${snap})

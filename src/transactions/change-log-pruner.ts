@@ -21,6 +21,7 @@ export class ChangeLogPruner implements OnApplicationBootstrap, OnApplicationShu
   constructor(private readonly repo: TransactionsRepository) {}
 
   onApplicationBootstrap(): void {
+    void this.prune();
     this.timer = setInterval(() => void this.prune(), PRUNE_INTERVAL_SECONDS * 1000);
     this.timer.unref();
   }
