@@ -4,9 +4,9 @@
  * Needs the bench users (`npm run bench:data` first). The imported rows are removed afterwards.
  */
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
@@ -73,6 +73,27 @@ async function download(
   return { status: res.status, bytes, lines };
 }
 
+/** CPU time (user + system) of a process in ms, from /proc (Linux); 0 when it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * CPU time of the app and of its database backends, which separates the import's own cost from
+ * waiting for a CPU on a busy machine (wall time there says little).
+ */
+async function cpuSample(sql: Client, appPid: number): Promise<{ app: number; db: number }> {
+  const { rows } = await sql.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'finance-api'`,
+  );
+  return { app: cpuMs(appPid), db: rows.reduce((sum, r) => sum + cpuMs(r.pid), 0) };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
   const rows = Number(values.rows);
@@ -100,9 +121,11 @@ async function main(): Promise<void> {
     const { token, userId } = await api.login(benchAnalystEmail(1), BENCH_PASSWORD);
 
     app.rss.window();
+    const cpuBefore = await cpuSample(sql, app.pid);
     let t = performance.now();
     const imported = await upload(`${app.baseUrl}/api/v1/transactions/import`, token, file);
     const importSeconds = (performance.now() - t) / 1000;
+    const cpuAfter = await cpuSample(sql, app.pid);
     const importRss = app.rss.window();
     if (imported.status !== 201)
       throw new Error(`import answered ${imported.status}: ${imported.body.slice(0, 500)}`);
@@ -123,6 +146,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `| export (analyst's rows, ${(exported.bytes / 1024 / 1024).toFixed(1)} MB) | ${(exported.lines - 1).toLocaleString('en')} | ${exportSeconds.toFixed(1)} s | ${exportRss} MB |`,
+    );
+    console.log(
+      `\nimport CPU time: app ${((cpuAfter.app - cpuBefore.app) / 1000).toFixed(1)} s, database backends ${((cpuAfter.db - cpuBefore.db) / 1000).toFixed(1)} s (load average ${loadavg()[0].toFixed(1)})`,
     );
     console.log(
       `\napp peak RSS over the whole run (VmHWM): ${app.rss.peakMb()} MB; import body: ${imported.body}`,

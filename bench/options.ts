@@ -16,6 +16,8 @@ export interface Options {
   baseline: boolean;
   /** Only compare the product's and the baseline's answers; no load. */
   check: boolean;
+  /** The product's LOG_LEVEL (default warn; `info` is what users run, with a line per request). */
+  logLevel: string;
 }
 
 export function parseOptions(): Options {
@@ -32,6 +34,7 @@ export function parseOptions(): Options {
       'cpu-prof': { type: 'boolean', default: false },
       baseline: { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'warn' },
     },
   });
   if (values.list) {
@@ -62,6 +65,7 @@ export function parseOptions(): Options {
     cpuProf: values['cpu-prof'],
     baseline: values.baseline || values.check,
     check: values.check,
+    logLevel: values['log-level'],
   };
 }
 

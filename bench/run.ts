@@ -106,6 +106,7 @@ async function main(): Promise<void> {
       port: await freePort(),
       databaseUrl: db.url,
       logFile,
+      env: { LOG_LEVEL: opts.logLevel },
       nodeArgs: opts.cpuProf
         ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${stamp}-app.cpuprofile`]
         : [],

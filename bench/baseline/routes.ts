@@ -15,6 +15,7 @@ import {
 } from './dashboard-sql';
 import {
   cursorSql,
+  changesSinceSql,
   exactCountSql,
   type Filters,
   findLiveSql,
@@ -27,7 +28,6 @@ import {
   type SortKey,
   type SortSpec,
   todayIn,
-  versionSql,
 } from './sql';
 
 export interface Principal {
@@ -101,10 +101,10 @@ export const LIST_PARAMS = ['type', 'category', 'from', 'to', 'minAmount', 'maxA
 
 export class Routes {
   /**
-   * The product's exact-count cache, reduced to its core: a total is reused while the owners'
-   * write version is unchanged (same two statements as the product); no LRU bound.
+   * The product's exact-count cache, reduced to its core: a total is brought forward with the
+   * change log's delta (same two statements as the product); no LRU bound, no shared counts.
    */
-  private readonly exactCounts = new Map<string, { version: string; total: number }>();
+  private readonly exactCounts = new Map<string, { snapshot: string; total: number }>();
 
   constructor(private readonly db: Pool) {}
 
@@ -248,11 +248,15 @@ export class Routes {
     ]);
     const cached = this.exactCounts.get(key);
     if (cached) {
-      const [row] = await this.rows(versionSql(f));
-      if (row.version === cached.version) return cached.total;
+      const [d] = await this.rows(changesSinceSql(f, cached.snapshot));
+      if (d.usable === true) {
+        const entry = { snapshot: d.snapshot as string, total: cached.total + (d.delta as number) };
+        this.exactCounts.set(key, entry);
+        return entry.total;
+      }
     }
     const [row] = await this.rows(exactCountSql(f));
-    const entry = { version: row.version as string, total: row.total as number };
+    const entry = { snapshot: row.snapshot as string, total: row.total as number };
     this.exactCounts.set(key, entry);
     return entry.total;
   }

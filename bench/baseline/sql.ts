@@ -147,22 +147,32 @@ export function rollupCountSql(f: Filters) {
 
 export const rollupsCanCount = (f: Filters) => !f.q && !f.minAmount && !f.maxAmount;
 
-/** The owners' write version (the sum of their counters in transaction_versions). */
-function versionOf(ownerId: string | undefined, params: Params): string {
-  const owner = ownerId ? ` WHERE owner_id = ${params.p(ownerId)}` : '';
-  return `(SELECT coalesce(sum(version), 0)::text FROM transaction_versions${owner})`;
-}
-
-export function versionSql(f: Filters) {
-  const params = new Params();
-  return { text: `SELECT ${versionOf(f.ownerId, params)} AS version`, values: params.values };
-}
-
-/** Version and exact count in one statement, so both describe the same snapshot. */
+/**
+ * The exact count and the snapshot it was taken under (src/transactions/transactions.repository.ts
+ * exactCount).
+ */
 export function exactCountSql(f: Filters) {
   const params = new Params();
-  const text = `SELECT ${versionOf(f.ownerId, params)} AS version,
+  const text = `SELECT pg_current_snapshot()::text AS snapshot,
           (SELECT count(*)::int FROM transactions t WHERE ${where(f, params)}) AS total`;
+  return { text, values: params.values };
+}
+
+/**
+ * The change-log delta since a cached count's snapshot (src/transactions/change-log.sql.ts
+ * changesSinceSql).
+ */
+export function changesSinceSql(f: Filters, old: string) {
+  const params = new Params();
+  const snap = `${params.p(old)}::pg_snapshot`;
+  const since = (alias: string) =>
+    `${alias}.xid >= pg_snapshot_xmin(${snap}) AND ${alias}.xid < pg_snapshot_xmax(pg_current_snapshot()) AND NOT pg_visible_in_snapshot(${alias}.xid, ${snap})`;
+  const owner = f.ownerId ? ` AND (r.owner_id IS NULL OR r.owner_id = ${params.p(f.ownerId)})` : '';
+  const text = `SELECT pg_current_snapshot()::text AS snapshot,
+      (SELECT horizon FROM transaction_change_horizon) <= pg_snapshot_xmin(${snap})
+        AND NOT EXISTS (SELECT 1 FROM transaction_change_resets r WHERE ${since('r')}${owner}) AS usable,
+      (SELECT coalesce(sum(t.sign), 0)::int FROM transaction_changes t
+        WHERE ${since('t')} AND ${where(f, params)}) AS delta`;
   return { text, values: params.values };
 }
 

@@ -1,30 +1,49 @@
-import { CountCache } from './count-cache';
+import { advance, CountCache } from './count-cache';
+
+describe('advance', () => {
+  const entry = { snapshot: '10:12:11', total: 42 };
+
+  it('adds the delta and moves the entry to the newer snapshot', () => {
+    expect(advance(entry, { snapshot: '15:15:', usable: true, delta: 3 })).toEqual({
+      snapshot: '15:15:',
+      total: 45,
+    });
+    expect(advance(entry, { snapshot: '15:15:', usable: true, delta: -42 })).toEqual({
+      snapshot: '15:15:',
+      total: 0,
+    });
+  });
+
+  it('keeps the total when nothing matching changed', () => {
+    expect(advance(entry, { snapshot: '20:20:', usable: true, delta: 0 })?.total).toBe(42);
+  });
+
+  it('asks for a recount when the log cannot tell (a reset or a prune fell in between)', () => {
+    expect(advance(entry, { snapshot: '20:20:', usable: false, delta: 0 })).toBeUndefined();
+  });
+
+  it('never trusts a delta that would make the total negative', () => {
+    expect(advance(entry, { snapshot: '20:20:', usable: true, delta: -43 })).toBeUndefined();
+  });
+});
 
 describe('CountCache', () => {
-  it('answers a total only while the version it was counted at is current', () => {
+  it('remembers the latest entry per filter', () => {
     const sut = new CountCache();
-    sut.remember('q=coffee', { version: '7', total: 42 });
-    expect(sut.current('q=coffee', '7')).toBe(42);
-    expect(sut.current('q=coffee', '8')).toBeUndefined();
-    expect(sut.current('q=tea', '7')).toBeUndefined();
+    sut.remember('k', { snapshot: '1:1:', total: 1 });
+    sut.remember('k', { snapshot: '2:2:', total: 5 });
+    expect(sut.get('k')).toEqual({ snapshot: '2:2:', total: 5 });
+    expect(sut.get('other')).toBeUndefined();
   });
 
-  it('replaces an entry when it is counted again at a newer version', () => {
-    const sut = new CountCache();
-    sut.remember('k', { version: '1', total: 1 });
-    sut.remember('k', { version: '2', total: 5 });
-    expect(sut.current('k', '1')).toBeUndefined();
-    expect(sut.current('k', '2')).toBe(5);
-  });
-
-  it('evicts the least recently used entry past its capacity, where a hit counts as a use', () => {
+  it('evicts the least recently used entry past its capacity, where a remember counts as a use', () => {
     const sut = new CountCache(2);
-    sut.remember('a', { version: '1', total: 1 });
-    sut.remember('b', { version: '1', total: 2 });
-    expect(sut.current('a', '1')).toBe(1); // a is now the most recently used
-    sut.remember('c', { version: '1', total: 3 });
-    expect(sut.current('b', '1')).toBeUndefined();
-    expect(sut.current('a', '1')).toBe(1);
-    expect(sut.current('c', '1')).toBe(3);
+    sut.remember('a', { snapshot: '1:1:', total: 1 });
+    sut.remember('b', { snapshot: '1:1:', total: 2 });
+    sut.remember('a', { snapshot: '2:2:', total: 1 }); // a is now the most recently used
+    sut.remember('c', { snapshot: '1:1:', total: 3 });
+    expect(sut.get('b')).toBeUndefined();
+    expect(sut.get('a')?.total).toBe(1);
+    expect(sut.get('c')?.total).toBe(3);
   });
 });

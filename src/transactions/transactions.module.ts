@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ChangeLogPruner } from './change-log-pruner';
 import { TransactionsCsvController } from './csv/transactions-csv.controller';
 import { TransactionsCsvService } from './csv/transactions-csv.service';
 import { TransactionsController } from './transactions.controller';
@@ -8,7 +9,7 @@ import { TransactionsService } from './transactions.service';
 @Module({
   // The CSV controller comes first so /transactions/export is matched before /transactions/:id.
   controllers: [TransactionsCsvController, TransactionsController],
-  providers: [TransactionsService, TransactionsRepository, TransactionsCsvService],
+  providers: [TransactionsService, TransactionsRepository, TransactionsCsvService, ChangeLogPruner],
   exports: [TransactionsService, TransactionsRepository],
 })
 export class TransactionsModule {}

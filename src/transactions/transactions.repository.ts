@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import QueryStream from 'pg-query-stream';
@@ -10,7 +8,8 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { ReadRouting } from '../database/replicas/read-routing';
 import { ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, type Queryable, query } from '../database/sql';
-import { CountCache, type CountedAt } from './count-cache';
+import { changesSinceSql, PRUNE_CHANGES_SQL } from './change-log.sql';
+import { advance, CountCache, type CountedAt, type Delta } from './count-cache';
 import {
   afterKeysetSql,
   filterSql,
@@ -48,15 +47,6 @@ export interface NewTransaction {
   category: string;
   date: string;
   notes: string | null;
-}
-
-/**
- * The write version of one owner's transactions, or of everyone's: the sum of the write counters
- * (see the search-and-versions migration), which every committed write raises.
- */
-function versionOf(ownerId: string | undefined, params: Params): string {
-  const owner = ownerId ? ` WHERE owner_id = ${params.p(ownerId)}` : '';
-  return `(SELECT coalesce(sum(version), 0)::text FROM transaction_versions${owner})`;
 }
 
 @Injectable()
@@ -213,17 +203,19 @@ export class TransactionsRepository {
       );
       return row.total;
     }
-    return this.exactCount(f, db);
+    // On the primary: the change log's delta compares transaction ids with the primary's snapshot.
+    return this.exactCount(f);
   }
 
   /**
-   * An exact count, remembered with the owners' write version it was taken at (see the
-   * search-and-versions migration) and reused while that version is unchanged: paging through a
-   * search costs one count, not one per page. A count already running for the same filter is
-   * shared when it describes a snapshot no older than this request's start (its version is at
-   * least the one read here), so a burst of identical requests after a write counts once.
+   * An exact count. A total cached for the same filter is brought forward to this statement's
+   * snapshot with the change log's delta (one small indexed read) instead of counting again, so
+   * writes do not make the next search recount; it is counted again only after an import, a
+   * TRUNCATE or a prune. The delta is read after this request started, so a write committed
+   * before it (on any instance) is always in the total. A burst of identical requests with no
+   * cached total shares one running count, each then bringing it forward the same way.
    */
-  private async exactCount(f: ResolvedFilters, db: Queryable): Promise<number> {
+  private async exactCount(f: ResolvedFilters): Promise<number> {
     const key = JSON.stringify([
       f.deleted,
       f.ownerId,
@@ -236,23 +228,20 @@ export class TransactionsRepository {
       f.q,
       f.notesHidden,
     ]);
-    const versionParams = new Params();
-    const [{ version }] = await query<{ version: string }>(
-      db,
-      `SELECT ${versionOf(f.ownerId, versionParams)} AS version`,
-      versionParams.values,
-    );
-    const cached = this.exactCounts.current(key, version);
-    if (cached !== undefined) return cached;
+    const cached = this.exactCounts.get(key);
+    const current = cached && (await this.bringForward(f, cached));
+    if (current) return this.exactCounts.remember(key, current);
+    // No usable total: share a count another request has started (it may predate this request,
+    // so it is brought forward the same way), or start one.
     const running = this.countsRunning.get(key);
     if (running) {
-      const shared = await running;
-      if (BigInt(shared.version) >= BigInt(version)) return shared.total;
+      const shared = await this.bringForward(f, await running);
+      if (shared) return this.exactCounts.remember(key, shared);
     }
     const params = new Params();
     const counting = query<CountedAt>(
-      db,
-      `SELECT ${versionOf(f.ownerId, params)} AS version,
+      this.db,
+      `SELECT pg_current_snapshot()::text AS snapshot,
               (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
       params.values,
     ).then(([row]) => row);
@@ -262,6 +251,25 @@ export class TransactionsRepository {
     } finally {
       if (this.countsRunning.get(key) === counting) this.countsRunning.delete(key);
     }
+  }
+
+  /** `counted` moved to this statement's snapshot by the change log, if the log can tell. */
+  private async bringForward(
+    f: ResolvedFilters,
+    counted: CountedAt,
+  ): Promise<CountedAt | undefined> {
+    const params = new Params();
+    const [delta] = await query<Delta>(
+      this.db,
+      changesSinceSql(f, counted.snapshot, params),
+      params.values,
+    );
+    return advance(counted, delta);
+  }
+
+  /** See PRUNE_CHANGES_SQL. */
+  async pruneChanges(intervalSeconds: number): Promise<void> {
+    await query(this.db, PRUNE_CHANGES_SQL, [intervalSeconds]);
   }
 
   /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */
@@ -301,16 +309,14 @@ export class TransactionsRepository {
   }
 
   /**
-   * Bulk insert for imports: streams a file of CSV rows (owner_id, type, amount, category, date,
-   * notes) into one COPY on `client`; the rollup and version triggers run once for the whole COPY.
+   * Bulk insert for imports: a COPY on `client` that reads CSV rows (id, owner_id, type, amount,
+   * category, date, notes; ids ascending, see OrderedIds) from the returned stream; the rollup,
+   * version and change-log triggers run once for the whole COPY.
    */
-  async copyFromFile(client: PoolClient, path: string): Promise<void> {
-    await pipeline(
-      createReadStream(path),
-      client.query(
-        copyFrom(
-          'COPY transactions (owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)',
-        ),
+  copyIn(client: PoolClient): Writable {
+    return client.query(
+      copyFrom(
+        'COPY transactions (id, owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)',
       ),
     );
   }

@@ -1,11 +1,10 @@
 import { Logger, ServiceUnavailableException } from '@nestjs/common';
-import { type Stringifier, stringify } from 'csv-stringify';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 // finance-import-<pid>-<instance>-<uuid>.csv: the pid tells which spool files belong to a process
@@ -16,40 +15,32 @@ const INSTANCE = randomUUID().slice(0, 8);
 const SPOOL_FILE = /^finance-import-(\d+)-([0-9a-f]{8})-[0-9a-f-]{36}\.csv$/;
 
 /**
- * A temporary file of rows in the CSV form COPY reads, written while an upload is parsed, so the
- * database connection is taken only once the whole upload is in and then held just for the COPY.
- * A file that cannot be written (disk full, too many open files) fails the import with a 503, not
- * the process.
+ * A temporary file holding an upload as received, so the database connection is taken only once
+ * the whole upload is in (a slow upload holds none); the rows are then parsed from it straight
+ * into the COPY. A file that cannot be written (disk full, too many open files) fails the import
+ * with a 503, not the process.
  */
 export class Spool {
   readonly path = join(tmpdir(), `${PREFIX}${process.pid}-${INSTANCE}-${randomUUID()}.csv`);
-  private readonly csv: Stringifier = stringify();
-  // The default quoting (fields with a delimiter, quote, CR or LF) is what COPY's CSV needs.
-  private readonly written: Promise<void>;
 
-  constructor() {
-    this.written = pipeline(
-      this.csv,
-      createWriteStream(this.path, { flags: 'wx', mode: 0o600 }),
-    ).catch((error: unknown) => {
-      throw storageProblem(error);
-    });
-    // Observed by write() and finish(); a failure nobody waits for must not crash the process.
-    this.written.catch(() => undefined);
+  /** Writes the whole upload to the file; an upload error (413, 408, bad UTF-8) rejects as is. */
+  async receive(upload: Readable): Promise<void> {
+    const file = createWriteStream(this.path, { flags: 'wx', mode: 0o600 });
+    let fileFailed: unknown;
+    file.once('error', (error) => (fileFailed = error));
+    try {
+      await pipeline(upload, file);
+    } catch (error) {
+      // The upload is destroyed when the file fails; the file's error says why.
+      throw fileFailed === undefined ? error : storageProblem(fileFailed);
+    }
   }
 
-  async write(row: unknown[]): Promise<void> {
-    if (!this.csv.write(row)) await Promise.race([once(this.csv, 'drain'), this.written]);
-  }
-
-  async finish(): Promise<void> {
-    this.csv.end();
-    await this.written;
+  read(): Readable {
+    return createReadStream(this.path);
   }
 
   async dispose(): Promise<void> {
-    this.csv.destroy();
-    await this.written.catch(() => undefined);
     await unlink(this.path).catch(() => undefined);
   }
 

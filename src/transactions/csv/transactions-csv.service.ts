@@ -28,7 +28,9 @@ import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
 import { exportFormatter, maskedRows } from './export-format';
-import { readImportRows } from './import-rows';
+import { OrderedIds } from './ordered-ids';
+import { CopyWriter } from './copy-writer';
+import { readImportRows, type RowsRead } from './import-rows';
 import { Spool } from './spool';
 
 // Seconds a client turned away by a CSV limit is asked to wait.
@@ -54,7 +56,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
   ) {
     // A writing import or a streaming export holds a connection; at least one is left for
     // everyone else. Uploads being received hold no connection but a spool file of up to about
-    // 3 x IMPORT_MAX_BYTES, so they are bounded too (temp disk: README).
+    // IMPORT_MAX_BYTES (the upload as received), so they are bounded too (temp disk: README).
     const size = Math.min(config.importConcurrency, Math.max(1, config.dbPoolMax - 1));
     // One budget for both: together they must leave a connection for everyone else.
     this.holdingConnections = new Slots(
@@ -150,10 +152,12 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
   }
 
   /**
-   * Reads and validates the whole upload first, spooling the rows to write to a temporary file;
-   * only then takes a connection (and one of the instance's import slots) and writes them with
-   * one COPY, the audit entry and the Idempotency-Key's response in one transaction. A slow or
-   * stalled upload therefore holds no connection, and nothing is ever half-written.
+   * Receives the whole upload into a temporary file first, holding no connection (a slow or
+   * stalled upload takes none); only then takes a connection (and one of the instance's import
+   * slots) and, in one transaction, parses and validates the file while its rows stream into one
+   * COPY, then writes the audit entry and the Idempotency-Key's response. Parsing in Node and
+   * inserting in PostgreSQL overlap. A bad row in `all` mode cancels the COPY and rolls back, so
+   * nothing is ever half-written; a dry run parses the upload as it arrives and writes nothing.
    */
   private async importFile(
     actor: User,
@@ -173,32 +177,39 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     req: Request,
     claim?: HeldClaim,
   ): Promise<ImportOutcome> {
-    const dryRun = q.dryRun === true;
     const partial = q.mode === 'partial';
     const hash = requestHash(q);
     const text = await csvUpload(req, this.upload, hash);
-    const spool = dryRun ? undefined : new Spool();
+    if (q.dryRun === true) {
+      const read = await readImportRows(text, partial, () => Promise.resolve());
+      return { ...importResult(read, partial, true), dryRun: true };
+    }
+    const spool = new Spool();
     try {
-      const read = await readImportRows(text, partial, async (t) =>
-        spool?.write([ownerId, t.type, t.amount, t.category, t.date, t.notes ?? null]),
-      );
-      const failed = !partial && read.skipped > 0;
-      if (failed && !dryRun) {
-        throw new UnprocessableEntityException({
-          message: `${read.skipped} row(s) are invalid; nothing was imported`,
-          errors: read.errors,
-        });
-      }
-      const result: ImportResultResponse = {
-        imported: failed ? 0 : read.imported,
-        skipped: read.skipped,
-        errors: read.errors,
-      };
-      if (!spool) return { ...result, dryRun };
-      await spool.finish();
-      await this.holdingConnections.run(() =>
+      await spool.receive(text);
+      return await this.holdingConnections.run(() =>
         inClientTransaction(this.db, 'BEGIN', async (client) => {
-          if (result.imported > 0) await this.repo.copyFromFile(client, spool.path);
+          const copy = new CopyWriter(() => this.repo.copyIn(client));
+          const ids = new OrderedIds();
+          let result: ImportResultResponse;
+          try {
+            const read = await readImportRows(spool.read(), partial, (t) =>
+              copy.write([
+                ids.next(),
+                ownerId,
+                t.type,
+                t.amount,
+                t.category,
+                t.date,
+                t.notes ?? null,
+              ]),
+            );
+            result = importResult(read, partial);
+          } catch (error) {
+            await copy.abort();
+            throw error;
+          }
+          await copy.finish();
           await this.audit.record(client, {
             actorId: actor.id,
             action: 'transaction.import',
@@ -218,13 +229,28 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
               location: null,
             });
           }
+          return { ...result, dryRun: false };
         }),
       );
-      return { ...result, dryRun };
     } finally {
-      await spool?.dispose();
+      await spool.dispose();
     }
   }
+}
+
+/**
+ * The response for the rows read; in `all` mode a bad row makes it a 422 (imported 0 on a dry
+ * run, which reports instead of refusing).
+ */
+function importResult(read: RowsRead, partial: boolean, dryRun = false): ImportResultResponse {
+  const failed = !partial && read.skipped > 0;
+  if (failed && !dryRun) {
+    throw new UnprocessableEntityException({
+      message: `${read.skipped} row(s) are invalid; nothing was imported`,
+      errors: read.errors,
+    });
+  }
+  return { imported: failed ? 0 : read.imported, skipped: read.skipped, errors: read.errors };
 }
 
 /**
