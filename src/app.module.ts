@@ -22,6 +22,7 @@ import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { guardPool } from './database/transaction';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { UsersModule } from './users/users.module';
@@ -69,6 +70,7 @@ export class AppModule {
         HealthModule,
         AuditModule,
         IdempotencyModule,
+        EventsModule,
         UsersModule,
         AuthModule,
         TransactionsModule,

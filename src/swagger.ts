@@ -51,6 +51,7 @@ const OPERATION_IDS: Record<string, string> = {
   'DashboardController.trends': 'getTrends',
   'DashboardController.forecast': 'getForecast',
   'AuditController.list': 'listAuditLogs',
+  'EventsController.list': 'listEvents',
 };
 
 function operationId(controllerKey: string, methodKey: string): string {

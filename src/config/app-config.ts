@@ -148,6 +148,7 @@ const schema = z
     IDEMPOTENCY_LEASE: duration('60s'),
     IMPORT_CONCURRENCY: int(2, 1, 100),
     CSV_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
+    EVENT_RETENTION: duration('30d'),
     REPORT_TIME_ZONE: z
       .string()
       .default('UTC')
@@ -216,6 +217,8 @@ export class AppConfig {
   readonly idempotencyLease!: number;
   readonly importConcurrency!: number;
   readonly csvIdleTimeoutMs!: number;
+  /** Seconds an event stays in the feed (and can be delivered) before the purge removes it. */
+  readonly eventRetention!: number;
   readonly reportTimeZone!: string;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -260,6 +263,7 @@ export class AppConfig {
       idempotencyLease: e.IDEMPOTENCY_LEASE,
       importConcurrency: e.IMPORT_CONCURRENCY,
       csvIdleTimeoutMs: e.CSV_IDLE_TIMEOUT_MS,
+      eventRetention: e.EVENT_RETENTION,
       reportTimeZone: e.REPORT_TIME_ZONE,
     });
   }

@@ -15,6 +15,7 @@ import { mayReadUser } from '../common/access';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
+import { EventsService } from '../events/events.service';
 import { inTransaction } from '../database/transaction';
 import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersDto } from './dto/list-users.dto';
@@ -44,6 +45,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly audit: AuditService,
     private readonly cache: UserCache,
+    private readonly events: EventsService,
   ) {}
 
   /** First start with no users: create the admin from ADMIN_EMAIL/ADMIN_PASSWORD or a generated one. */
@@ -86,6 +88,11 @@ export class UsersService implements OnApplicationBootstrap {
           entityType: 'user',
           entityId: user.id,
           changes: diff(null, user, AUDITED_FIELDS),
+        });
+        await this.events.record(m, {
+          type: 'user.created',
+          actorId: actor.id,
+          data: toUserResponse(user),
         });
         return user;
       });
@@ -151,6 +158,11 @@ export class UsersService implements OnApplicationBootstrap {
         entityType: 'user',
         entityId: id,
         changes: audited,
+      });
+      await this.events.record(m, {
+        type: 'user.updated',
+        actorId: actor.id,
+        data: toUserResponse(after),
       });
       return after;
     });
