@@ -23,6 +23,7 @@ import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { guardPool } from './database/transaction';
 import { EventsModule } from './events/events.module';
+import { JobsModule } from './jobs/jobs.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { UsersModule } from './users/users.module';
@@ -70,6 +71,11 @@ export class AppModule {
         HealthModule,
         AuditModule,
         IdempotencyModule,
+        JobsModule.forRoot({
+          url: config.databaseDirectUrl ?? databaseUrl,
+          maintenanceIntervalSeconds: config.jobs.maintenanceIntervalSeconds,
+          shutdownTimeoutMs: config.jobs.shutdownTimeoutMs,
+        }),
         EventsModule,
         UsersModule,
         AuthModule,

@@ -149,6 +149,8 @@ const schema = z
     IMPORT_CONCURRENCY: int(2, 1, 100),
     CSV_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
     EVENT_RETENTION: duration('30d'),
+    JOBS_MAINTENANCE_INTERVAL: duration('60s'),
+    JOBS_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 600_000),
     REPORT_TIME_ZONE: z
       .string()
       .default('UTC')
@@ -219,6 +221,11 @@ export class AppConfig {
   readonly csvIdleTimeoutMs!: number;
   /** Seconds an event stays in the feed (and can be delivered) before the purge removes it. */
   readonly eventRetention!: number;
+  /**
+   * The job queue: how often expired jobs (of a crashed instance) are re-queued, in seconds, and
+   * how long SIGTERM waits for running jobs before handing them back.
+   */
+  readonly jobs!: { maintenanceIntervalSeconds: number; shutdownTimeoutMs: number };
   readonly reportTimeZone!: string;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -264,6 +271,10 @@ export class AppConfig {
       importConcurrency: e.IMPORT_CONCURRENCY,
       csvIdleTimeoutMs: e.CSV_IDLE_TIMEOUT_MS,
       eventRetention: e.EVENT_RETENTION,
+      jobs: {
+        maintenanceIntervalSeconds: e.JOBS_MAINTENANCE_INTERVAL,
+        shutdownTimeoutMs: e.JOBS_SHUTDOWN_TIMEOUT_MS,
+      },
       reportTimeZone: e.REPORT_TIME_ZONE,
     });
   }

@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type Actor, ownRowsOf } from '../common/access';
 import { CursorCodec } from '../common/cursor';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import type { Params, Queryable } from '../database/sql';
+import { JobQueue } from '../jobs/job-queue';
 import type { TransactionResponse } from '../transactions/dto/transaction.response';
 import type { UserResponse } from '../users/dto/user.response';
 import type { EventListResponse, ListEventsDto } from './dto/list-events.dto';
@@ -27,14 +28,32 @@ export type EventRecord =
   | { type: 'user.created' | 'user.updated'; actorId: string; data: UserResponse };
 
 @Injectable()
-export class EventsService {
+export class EventsService implements OnModuleInit {
+  private readonly logger = new Logger(EventsService.name);
   private readonly cursors: CursorCodec;
 
   constructor(
     private readonly repo: EventsRepository,
-    config: AppConfig,
+    private readonly config: AppConfig,
+    private readonly jobs: JobQueue,
   ) {
     this.cursors = new CursorCodec(config.jwtSecret, 'events');
+  }
+
+  /** Retention: every 10 minutes one instance deletes events older than EVENT_RETENTION. */
+  onModuleInit(): void {
+    this.jobs.define({
+      name: 'events-purge',
+      expireInSeconds: 600,
+      retryLimit: 2,
+      concurrency: 1,
+      handler: async () => {
+        const n = await this.purge(this.config.eventRetention);
+        if (n > 0) this.logger.log(`purged ${n} event(s) past EVENT_RETENTION`);
+      },
+    });
+    this.jobs.atStart('events-purge');
+    this.jobs.every('events-purge', '*/10 * * * *');
   }
 
   /**
