@@ -27,6 +27,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { UsersModule } from './users/users.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -81,6 +82,7 @@ export class AppModule {
         AuthModule,
         TransactionsModule,
         DashboardModule,
+        WebhooksModule,
       ],
       providers: [
         // Order matters: rate limit first, then authenticate, then authorise.

@@ -52,6 +52,15 @@ const OPERATION_IDS: Record<string, string> = {
   'DashboardController.forecast': 'getForecast',
   'AuditController.list': 'listAuditLogs',
   'EventsController.list': 'listEvents',
+  'WebhooksController.create': 'createWebhook',
+  'WebhooksController.list': 'listWebhooks',
+  'WebhooksController.get': 'getWebhook',
+  'WebhooksController.update': 'updateWebhook',
+  'WebhooksController.remove': 'deleteWebhook',
+  'WebhooksController.rotateSecret': 'rotateWebhookSecret',
+  'WebhooksController.ping': 'pingWebhook',
+  'WebhooksController.deliveries': 'listWebhookDeliveries',
+  'WebhooksController.retry': 'retryWebhookDelivery',
 };
 
 function operationId(controllerKey: string, methodKey: string): string {

@@ -15,6 +15,8 @@ export interface JobDefinition<T extends object> {
   retryLimit: number;
   /** Jobs of this type one instance runs at once. */
   concurrency: number;
+  /** How often an idle worker looks for work (at least 0.5 s; `wake` shortcuts it). */
+  pollingIntervalSeconds?: number;
   handler: (data: T, job: { id: string }) => Promise<void>;
 }
 
@@ -84,9 +86,13 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       const ids: string[] = [];
       for (let i = 0; i < d.concurrency; i++) {
         ids.push(
-          await this.boss.work<object>(d.name, { batchSize: 1 }, async ([job]) => {
-            await d.handler(job.data, { id: job.id });
-          }),
+          await this.boss.work<object>(
+            d.name,
+            { batchSize: 1, pollingIntervalSeconds: d.pollingIntervalSeconds ?? 2 },
+            async ([job]) => {
+              await d.handler(job.data, { id: job.id });
+            },
+          ),
         );
       }
       this.workers.set(d.name, ids);
