@@ -377,6 +377,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** List the registered endpoints (never their secrets). */
         get: operations["listWebhooks"];
         put?: never;
         /** Register an endpoint; the signing secret is in this response only. */
@@ -394,9 +395,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One endpoint, with whether it is enabled and since when it has been failing. */
         get: operations["getWebhook"];
         put?: never;
         post?: never;
+        /** Delete an endpoint and its delivery log; nothing more is sent to it. */
         delete: operations["deleteWebhook"];
         options?: never;
         head?: never;

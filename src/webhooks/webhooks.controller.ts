@@ -66,6 +66,7 @@ export class WebhooksController {
     return created;
   }
 
+  /** List the registered endpoints (never their secrets). */
   @Get()
   @Auth('admin')
   @ApiOkResponse({ type: WebhookListResponse })
@@ -73,6 +74,7 @@ export class WebhooksController {
     return { data: await this.webhooks.list() };
   }
 
+  /** One endpoint, with whether it is enabled and since when it has been failing. */
   @Get(':id')
   @Auth('admin')
   @ApiOkResponse({ type: WebhookResponse })
@@ -95,6 +97,7 @@ export class WebhooksController {
     return this.webhooks.update(id, dto);
   }
 
+  /** Delete an endpoint and its delivery log; nothing more is sent to it. */
   @Delete(':id')
   @Auth('admin')
   @HttpCode(204)
