@@ -30,7 +30,8 @@ export class WebhookReceiver {
   private readonly replies = new Map<string, Reply>();
   private readonly counts = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
-  maxInFlightPerId = 0;
+  /** Per path: the most deliveries of one webhook-id that were in flight at the same time. */
+  readonly maxInFlight = new Map<string, number>();
   private server!: Server;
   url = '';
 
@@ -91,10 +92,11 @@ export class WebhookReceiver {
       body: JSON.parse(raw) as Received['body'],
       verified,
     });
-    const flying = (this.inFlight.get(id) ?? 0) + 1;
-    this.inFlight.set(id, flying);
-    this.maxInFlightPerId = Math.max(this.maxInFlightPerId, flying);
-    res.on('close', () => this.inFlight.set(id, (this.inFlight.get(id) ?? 1) - 1));
+    const key = `${path} ${id}`;
+    const flying = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, flying);
+    this.maxInFlight.set(path, Math.max(this.maxInFlight.get(path) ?? 0, flying));
+    res.on('close', () => this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1));
     const reply = this.replies.get(path);
     if (reply) await reply(req, res, n);
     else res.writeHead(204).end();
