@@ -85,18 +85,18 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       });
       const ids: string[] = [];
       for (let i = 0; i < d.concurrency; i++) {
-        let id: string | undefined;
-        id = await this.boss.work<object>(
+        const self: { id?: string } = {};
+        self.id = await this.boss.work<object>(
           d.name,
           { batchSize: 1, pollingIntervalSeconds: d.pollingIntervalSeconds ?? 2 },
           async ([job]) => {
             await d.handler(job.data, { id: job.id });
             // A worker that found work looks again at once instead of after its polling
             // interval: a backlog drains at the speed of the handlers, not one job per poll.
-            if (id) this.boss.notifyWorker(id);
+            if (self.id) this.boss.notifyWorker(self.id);
           },
         );
-        ids.push(id);
+        ids.push(self.id);
       }
       this.workers.set(d.name, ids);
     }

@@ -13,7 +13,7 @@ interface Probe {
 
 /**
  * The SSRF guard against names a stubbed resolver answers with forbidden addresses. The probe
- * (test/ssrf-probe.js) runs the built sender with a tripwire under the guard, so no connection
+ * (scripts/ssrf-probe.ts, built to dist/scripts) runs the built sender with a tripwire under the guard, so no connection
  * is ever made to anything but loopback even if the guard were wrong; here we check that the
  * guard itself refused each one before any socket connected.
  */
@@ -21,7 +21,7 @@ describe('webhooks: SSRF guard at connect time (stubbed resolver, loopback traff
   let probe: Probe;
 
   beforeAll(() => {
-    const out = execFileSync(process.execPath, [join(__dirname, '..', 'ssrf-probe.js')], {
+    const out = execFileSync(process.execPath, [join(__dirname, '..', '..', 'dist', 'scripts', 'ssrf-probe.js')], {
       encoding: 'utf8',
       timeout: 30_000,
     });

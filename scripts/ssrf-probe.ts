@@ -1,14 +1,12 @@
-/* eslint-disable */
 // Runs the built WebhookSender against host names answered by a stubbed resolver, with a tripwire
 // under the guard: whatever the guard decides, no connection is ever made to anything but
 // loopback. Prints one JSON line: each host's outcome, what the tripwire caught, and how many
-// sockets actually connected. Spawned by test/e2e/webhooks-ssrf.e2e-spec.ts.
-const net = require('node:net');
-const http = require('node:http');
-const { join } = require('node:path');
-const { WebhookSender, urlProblem } = require(join(__dirname, '..', 'dist', 'src', 'webhooks', 'webhook-sender.js'));
+// sockets actually connected. Spawned by test/e2e/webhooks-ssrf.e2e-spec.ts (after a build).
+import http from 'node:http';
+import net, { type AddressInfo, type LookupFunction } from 'node:net';
+import { urlProblem, WebhookSender } from '../src/webhooks/webhook-sender';
 
-const ANSWERS = {
+const ANSWERS: Record<string, [string, number]> = {
   'private.test': ['10.0.0.5', 4],
   'private172.test': ['172.16.3.4', 4],
   'private192.test': ['192.168.1.1', 4],
@@ -22,32 +20,41 @@ const ANSWERS = {
   'unspecified.test': ['0.0.0.0', 4],
   'allowed.test': ['127.0.0.1', 4], // on the allow-list: the positive control
 };
-const lookups = [];
-function stubLookup(host, options, cb) {
+
+type Callback = (err: Error | null, address?: unknown, family?: number) => void;
+const lookups: string[] = [];
+const stubLookup = ((host: string, options: { all?: boolean }, cb: Callback) => {
   lookups.push(host);
   const answer = ANSWERS[host];
-  if (!answer) return cb(Object.assign(new Error(`stub: no answer for ${host}`), { code: 'ENOTFOUND' }));
+  if (!answer)
+    return cb(Object.assign(new Error(`stub: no answer for ${host}`), { code: 'ENOTFOUND' }));
   const [address, family] = answer;
-  if (options && options.all) cb(null, [{ address, family }]);
+  if (options?.all) cb(null, [{ address, family }]);
   else cb(null, address, family);
-}
+}) as unknown as LookupFunction;
 
-const isLoopback = (a) => a === '::1' || /^127\./.test(a);
-const caught = [];
+const isLoopback = (a: string) => a === '::1' || /^127\./.test(a);
+const caught: string[] = [];
 let connected = 0;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- re-bound with apply below
 const connect = net.Socket.prototype.connect;
-net.Socket.prototype.connect = function (...args) {
-  const opts = args[0] && typeof args[0] === 'object' ? args[0] : {};
+net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+  const opts = (args[0] && typeof args[0] === 'object' ? args[0] : {}) as {
+    host?: string;
+    lookup?: (host: string, o: object, cb: Callback) => void;
+  };
   if (opts.host && net.isIP(opts.host) && !isLoopback(opts.host)) {
     caught.push(opts.host);
     throw new Error(`tripwire: direct connect to ${opts.host}`);
   }
-  if (typeof opts.lookup === 'function') {
-    const guarded = opts.lookup;
+  const guarded = opts.lookup;
+  if (typeof guarded === 'function') {
     opts.lookup = (host, o, cb) =>
       guarded(host, o, (err, address, family) => {
         if (err) return cb(err, address, family);
-        const list = Array.isArray(address) ? address.map((a) => a.address) : [address];
+        const list = Array.isArray(address)
+          ? (address as { address: string }[]).map((a) => a.address)
+          : [address as string];
         const outside = list.filter((a) => !isLoopback(a));
         if (outside.length > 0) {
           caught.push(...outside);
@@ -57,24 +64,24 @@ net.Socket.prototype.connect = function (...args) {
       });
   }
   this.once('connect', () => connected++);
-  return connect.apply(this, args);
+  return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
 };
 
-async function main() {
+async function main(): Promise<void> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => res.writeHead(204).end());
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const port = server.address().port;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
   const sender = new WebhookSender({
     allowHttp: true,
     allowedHosts: ['allowed.test'],
     timeoutMs: 2000,
     lookup: stubLookup,
   });
-  const secret = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
-  const results = {};
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+  const results: Record<string, object> = {};
   for (const host of Object.keys(ANSWERS)) {
     const before = connected;
     const outcome = await sender.send(`http://${host}:${port}/hook`, secret, 'msg_1', '{}');
@@ -87,9 +94,10 @@ async function main() {
     'http://hooks.example.com/x': urlProblem('http://hooks.example.com/x', strict),
     'https://hooks.example.com/x': urlProblem('https://hooks.example.com/x', strict),
   };
-  process.stdout.write(JSON.stringify({ results, caught, lookups, urls }) + '\n');
+  process.stdout.write(`${JSON.stringify({ results, caught, lookups, urls })}\n`);
 }
-main().catch((e) => {
-  process.stdout.write(JSON.stringify({ crash: String(e && e.stack) }) + '\n');
+
+main().catch((error: unknown) => {
+  process.stdout.write(`${JSON.stringify({ crash: String(error) })}\n`);
   process.exit(1);
 });
