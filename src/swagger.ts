@@ -52,6 +52,7 @@ const OPERATION_IDS: Record<string, string> = {
   'DashboardController.forecast': 'getForecast',
   'AuditController.list': 'listAuditLogs',
   'EventsController.list': 'listEvents',
+  'ImportsController.get': 'getImport',
   'WebhooksController.create': 'createWebhook',
   'WebhooksController.list': 'listWebhooks',
   'WebhooksController.get': 'getWebhook',

@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
+  type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -34,7 +35,7 @@ const DISPATCH_BATCH = 500;
  */
 @Injectable()
 export class WebhookDeliveryService
-  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly logger = new Logger(WebhookDeliveryService.name);
   readonly sender: WebhookSender;
@@ -77,6 +78,10 @@ export class WebhookDeliveryService
     this.stopped = true;
     clearTimeout(this.timer);
     await this.dispatching;
+  }
+
+  /** After every before-shutdown hook: the queue has drained the attempts using the agents. */
+  onApplicationShutdown(): void {
     this.sender.close();
   }
 

@@ -106,4 +106,26 @@ describe('webhooks: at least once across crashes, never twice at once across ins
     expect(got.length).toBe(n);
     expect(got.every((r) => r.verified)).toBe(true);
   });
+
+  it('SIGTERM lets an in-flight delivery finish before the instance exits', async () => {
+    for (const app of others) await stopProcess(app.child);
+    const last = await startApp(ENV, { databaseUrl: first.databaseUrl });
+    others.push(last);
+    let terminated: Promise<number | null> | undefined;
+    receiver.on('/drain', async (_req, res) => {
+      terminated = stopProcess(last.child);
+      await new Promise((r) => setTimeout(r, 1_000));
+      res.writeHead(200).end();
+    });
+    const hook = await register(last, '/drain');
+    await createTx(last, admin, { category: 'Drain' });
+    await receiver.waitFor(() => terminated !== undefined);
+    expect(await terminated).toBe(0);
+    const rows = await last.sql.query(
+      `SELECT status, attempt FROM webhook_deliveries WHERE webhook_id = $1`,
+      [hook.id],
+    );
+    expect(rows.rows).toEqual([{ status: 'succeeded', attempt: 1 }]);
+    expect(receiver.at('/drain')).toHaveLength(1);
+  });
 });

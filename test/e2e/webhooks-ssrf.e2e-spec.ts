@@ -21,10 +21,14 @@ describe('webhooks: SSRF guard at connect time (stubbed resolver, loopback traff
   let probe: Probe;
 
   beforeAll(() => {
-    const out = execFileSync(process.execPath, [join(__dirname, '..', '..', 'dist', 'scripts', 'ssrf-probe.js')], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const out = execFileSync(
+      process.execPath,
+      [join(__dirname, '..', '..', 'dist', 'scripts', 'ssrf-probe.js')],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     probe = JSON.parse(out) as Probe;
   });
 
