@@ -108,7 +108,7 @@ export class EventsService implements OnModuleInit {
   }
 
   /** The stored events after `after` for the webhook dispatcher (all owners, no masking here). */
-  readAfter(db: Queryable, limit: number, after?: EventKeyset) {
+  readAfter(db: Queryable | undefined, limit: number, after?: EventKeyset) {
     return this.repo.list({}, limit, after, db);
   }
 }

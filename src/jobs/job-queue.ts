@@ -77,11 +77,14 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
   async onApplicationBootstrap(): Promise<void> {
     await this.boss.start();
     for (const d of this.definitions) {
-      await this.boss.createQueue(d.name, {
-        name: d.name,
-        retryLimit: d.retryLimit,
-        retryDelay: 1,
-        expireInSeconds: d.expireInSeconds,
+      await racing(async () => {
+        if (await this.boss.getQueue(d.name)) return;
+        await this.boss.createQueue(d.name, {
+          name: d.name,
+          retryLimit: d.retryLimit,
+          retryDelay: 1,
+          expireInSeconds: d.expireInSeconds,
+        });
       });
       const ids: string[] = [];
       for (let i = 0; i < d.concurrency; i++) {
@@ -100,7 +103,7 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       }
       this.workers.set(d.name, ids);
     }
-    for (const s of this.schedules) await this.boss.schedule(s.name, s.cron);
+    for (const s of this.schedules) await racing(() => this.boss.schedule(s.name, s.cron));
     this.started = true;
     for (const name of this.onStart) await this.boss.send(name, {});
   }
@@ -137,5 +140,21 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     if (!this.started) return;
     this.started = false;
     await this.boss.stop({ graceful: true, timeout: this.settings.shutdownTimeoutMs, wait: true });
+  }
+}
+
+/**
+ * Instances started together create the same queues at the same moment; pg-boss's DDL for a new
+ * queue can then deadlock or collide on its unique name. The loser simply tries again.
+ */
+async function racing(step: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 5 || (code !== '40P01' && code !== '23505' && code !== '42P07')) throw error;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200 * attempt));
+    }
   }
 }

@@ -99,14 +99,13 @@ export class WebhookDeliveryService
 
   /** One dispatch round; true when it created deliveries. */
   async dispatch(): Promise<boolean> {
+    // Most rounds find nothing new: they look without a transaction (or any lock) first.
+    const seen = keyset(await this.repo.position());
+    if ((await this.events.readAfter(undefined, 1, seen)).length === 0) return false;
     return inTransaction(this.db, async (m) => {
       const position = await this.repo.lockPosition(m);
       if (!position) return false; // another instance is dispatching
-      const after =
-        position.tx !== null && position.seq !== null
-          ? { tx: position.tx, seq: position.seq }
-          : undefined;
-      const events = await this.events.readAfter(m, DISPATCH_BATCH, after);
+      const events = await this.events.readAfter(m, DISPATCH_BATCH, keyset(position));
       if (events.length === 0) return false;
       const endpoints = await this.repo.enabledEndpoints(m);
       const rows = events.flatMap((event) =>
@@ -179,4 +178,8 @@ export class WebhookDeliveryService
       await this.repo.endpointFailed(m, webhookId, w.retryWindowSeconds);
     });
   }
+}
+
+function keyset(p: { tx: string | null; seq: string | null }) {
+  return p.tx !== null && p.seq !== null ? { tx: p.tx, seq: p.seq } : undefined;
 }

@@ -139,9 +139,21 @@ export class WebhooksRepository {
   async lockPosition(
     db: Queryable,
   ): Promise<{ tx: string | null; seq: string | null } | undefined> {
+    // An instance frozen mid-round (stopped, swapped out) must not hold the lock, and with it
+    // every instance's dispatching, for longer than this.
+    await db.query(`SET LOCAL idle_in_transaction_session_timeout = '10s'`);
     const [row] = await query<{ tx: string | null; seq: string | null }>(
       db,
       `SELECT tx::text AS tx, seq::text AS seq FROM webhook_dispatch WHERE id = 1 FOR UPDATE SKIP LOCKED`,
+    );
+    return row;
+  }
+
+  /** The dispatcher's position, unlocked (a cheap look before a dispatch round). */
+  async position(): Promise<{ tx: string | null; seq: string | null }> {
+    const [row] = await query<{ tx: string | null; seq: string | null }>(
+      this.db,
+      `SELECT tx::text AS tx, seq::text AS seq FROM webhook_dispatch WHERE id = 1`,
     );
     return row;
   }
