@@ -126,6 +126,15 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
     });
   }
 
+  /** Enqueues many jobs of one type in one statement, inside `db`'s transaction. */
+  async sendMany(name: string, data: object[], db: Queryable): Promise<void> {
+    if (data.length === 0) return;
+    await this.boss.insert(
+      data.map((d) => ({ name, data: d })),
+      { db: { executeSql: async (text, values) => ({ rows: await query(db, text, values) }) } },
+    );
+  }
+
   /** Wakes this instance's idle workers of `name` now instead of at their next poll. */
   wake(name: string): void {
     if (!this.started) return;

@@ -123,7 +123,11 @@ export class WebhookDeliveryService
           }),
       );
       const ids = await this.repo.insertDeliveries(m, rows);
-      for (const deliveryId of ids) await this.jobs.send(DELIVERY_JOB, { deliveryId }, { db: m });
+      await this.jobs.sendMany(
+        DELIVERY_JOB,
+        ids.map((deliveryId) => ({ deliveryId })),
+        m,
+      );
       const last = events[events.length - 1];
       await this.repo.savePosition(m, last.tx, last.seq);
       return ids.length > 0;

@@ -73,8 +73,9 @@ export class WebhookSender {
   private readonly agents: Record<'strict' | 'allowed', { http: http.Agent; https: https.Agent }>;
 
   constructor(private readonly o: SenderOptions) {
-    const strict = { allowPrivateIPAddress: false, allowMetaIPAddress: false };
-    const allowed = { allowPrivateIPAddress: true, allowMetaIPAddress: false };
+    // Kept-alive connections are reused per endpoint; each new connection is checked again.
+    const strict = { allowPrivateIPAddress: false, allowMetaIPAddress: false, keepAlive: true };
+    const allowed = { allowPrivateIPAddress: true, allowMetaIPAddress: false, keepAlive: true };
     this.agents = {
       strict: {
         http: new RequestFilteringHttpAgent(strict),
