@@ -85,7 +85,10 @@ describe('webhooks', () => {
     await api().delete(`/api/v1/transactions/${row.id}`).set(bearer(admin)).expect(204); // not subscribed
     await receiver.waitFor(() => receiver.at('/tx').length >= 2);
     await new Promise((r) => setTimeout(r, 300));
-    const got = receiver.at('/tx');
+    // Deliveries run in parallel: their order is not guaranteed (occurredAt orders them).
+    const got = receiver
+      .at('/tx')
+      .sort((a, b) => a.body.occurredAt.localeCompare(b.body.occurredAt));
     expect(got.map((r) => r.body.type)).toEqual(['transaction.created', 'transaction.updated']);
     expect(got.every((r) => r.verified)).toBe(true);
     expect(got[0].body.data).toEqual(row);
