@@ -17,7 +17,8 @@ export interface JobDefinition<T extends object> {
   concurrency: number;
   /** How often an idle worker looks for work (at least 0.5 s; `wake` shortcuts it). */
   pollingIntervalSeconds?: number;
-  handler: (data: T, job: { id: string }) => Promise<void>;
+  /** `lastTry`: a throw now is final (no retry follows), so the handler can record the failure. */
+  handler: (data: T, job: { id: string; lastTry: boolean }) => Promise<void>;
 }
 
 export interface QueueSettings {
@@ -91,9 +92,16 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
         const self: { id?: string } = {};
         self.id = await this.boss.work<object>(
           d.name,
-          { batchSize: 1, pollingIntervalSeconds: d.pollingIntervalSeconds ?? 2 },
+          {
+            batchSize: 1,
+            pollingIntervalSeconds: d.pollingIntervalSeconds ?? 2,
+            includeMetadata: true,
+          },
           async ([job]) => {
-            await d.handler(job.data, { id: job.id });
+            await d.handler(job.data, {
+              id: job.id,
+              lastTry: job.retryCount >= job.retryLimit,
+            });
             // A worker that found work looks again at once instead of after its polling
             // interval: a backlog drains at the speed of the handlers, not one job per poll.
             if (self.id) this.boss.notifyWorker(self.id);

@@ -63,7 +63,7 @@ export class ImportJobsService implements OnModuleInit {
       retryLimit: 3,
       concurrency: 1,
       pollingIntervalSeconds: 1,
-      handler: (data) => this.run(data.importId),
+      handler: (data, job) => this.run(data.importId, job.lastTry),
     });
   }
 
@@ -107,7 +107,7 @@ export class ImportJobsService implements OnModuleInit {
   }
 
   /** The job: one import, start to finish. */
-  async run(importId: string): Promise<void> {
+  async run(importId: string, lastTry = true): Promise<void> {
     const job = await this.imports.start(importId);
     if (!job) return; // finished already (a duplicate or a late retry)
     const partial = job.mode === 'partial';
@@ -175,6 +175,15 @@ export class ImportJobsService implements OnModuleInit {
         return;
       }
       this.logger.warn(`import ${importId} failed: ${String(error)}`);
+      // The queue retries it from the start; after the last try it must not stay "running".
+      if (lastTry)
+        await this.fail(
+          importId,
+          rowsRead,
+          0,
+          [],
+          'the import could not be completed; nothing was imported',
+        ).catch(() => undefined);
       throw error;
     } finally {
       await spool.dispose();
