@@ -24,9 +24,12 @@ import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { ReplicasModule } from './database/replicas/replicas.module';
 import { guardPool } from './database/transaction';
+import { EventsModule } from './events/events.module';
+import { JobsModule } from './jobs/jobs.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { UsersModule } from './users/users.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -72,11 +75,18 @@ export class AppModule {
         HealthModule,
         AuditModule,
         IdempotencyModule,
+        JobsModule.forRoot({
+          url: config.databaseDirectUrl ?? databaseUrl,
+          maintenanceIntervalSeconds: config.jobs.maintenanceIntervalSeconds,
+          shutdownTimeoutMs: config.jobs.shutdownTimeoutMs,
+        }),
+        EventsModule,
         UsersModule,
         AuthModule,
         ApiKeysModule,
         TransactionsModule,
         DashboardModule,
+        WebhooksModule,
       ],
       providers: [
         // Order matters: rate limit first, then authenticate, then authorise.

@@ -58,6 +58,17 @@ const OPERATION_IDS: Record<string, string> = {
   'ApiKeysController.list': 'listApiKeys',
   'ApiKeysController.get': 'getApiKey',
   'ApiKeysController.revoke': 'revokeApiKey',
+  'EventsController.list': 'listEvents',
+  'ImportsController.get': 'getImport',
+  'WebhooksController.create': 'createWebhook',
+  'WebhooksController.list': 'listWebhooks',
+  'WebhooksController.get': 'getWebhook',
+  'WebhooksController.update': 'updateWebhook',
+  'WebhooksController.remove': 'deleteWebhook',
+  'WebhooksController.rotateSecret': 'rotateWebhookSecret',
+  'WebhooksController.ping': 'pingWebhook',
+  'WebhooksController.deliveries': 'listWebhookDeliveries',
+  'WebhooksController.retry': 'retryWebhookDelivery',
 };
 
 function operationId(controllerKey: string, methodKey: string): string {

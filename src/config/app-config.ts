@@ -167,6 +167,37 @@ const schema = z
     IMPORT_CONCURRENCY: int(2, 1, 100),
     CSV_IDLE_TIMEOUT_MS: int(30_000, 100, 600_000),
     SHUTDOWN_DRAIN_MS: int(0, 0, 120_000),
+    EVENT_RETENTION: duration('30d'),
+    JOBS_MAINTENANCE_INTERVAL: duration('60s'),
+    JOBS_SHUTDOWN_TIMEOUT_MS: int(15_000, 1_000, 600_000),
+    WEBHOOK_ALLOW_HTTP: bool(false),
+    WEBHOOK_ALLOWED_HOSTS: optionalString.transform((v, ctx) => {
+      if (v === undefined) return [];
+      const hosts = v
+        .split(',')
+        .map((h) =>
+          h
+            .trim()
+            .toLowerCase()
+            .replace(/^\[(.*)\]$/, '$1'),
+        )
+        .filter(Boolean);
+      const bad = hosts.filter((h) => isIP(h) === 0 && !/^[a-z0-9.-]{1,253}$/.test(h));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `each entry must be a host name or an IP address; not ${bad.join(', ')}`,
+        });
+        return z.NEVER;
+      }
+      return hosts;
+    }),
+    WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
+    WEBHOOK_RETRY_BASE_MS: int(5_000, 10, 3_600_000),
+    WEBHOOK_RETRY_MAX_MS: int(2 * 3_600_000, 10, 24 * 3_600_000),
+    WEBHOOK_RETRY_WINDOW: duration('24h'),
+    WEBHOOK_CONCURRENCY: int(4, 1, 64),
+    WEBHOOK_DISPATCH_INTERVAL_MS: int(250, 10, 60_000),
     REPORT_TIME_ZONE: z
       .string()
       .default('UTC')
@@ -247,6 +278,29 @@ export class AppConfig {
    * server closes: longer than the load balancer takes to stop sending (README "Scaling out").
    */
   readonly shutdownDrainMs!: number;
+  /** Seconds an event stays in the feed (and can be delivered) before the purge removes it. */
+  readonly eventRetention!: number;
+  /**
+   * The job queue: how often expired jobs (of a crashed instance) are re-queued, in seconds, and
+   * how long SIGTERM waits for running jobs before handing them back.
+   */
+  readonly jobs!: { maintenanceIntervalSeconds: number; shutdownTimeoutMs: number };
+  /**
+   * Webhook delivery: `http` URLs only when allowHttp; hosts whose addresses may be private or
+   * loopback; the per-attempt timeout; the retry schedule (base and cap of the exponential
+   * backoff, in ms) and the window (seconds) after which a delivery gives up and an endpoint
+   * failing all along is disabled; deliveries per instance at once; how often the outbox is read.
+   */
+  readonly webhooks!: {
+    allowHttp: boolean;
+    allowedHosts: string[];
+    timeoutMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    retryWindowSeconds: number;
+    concurrency: number;
+    dispatchIntervalMs: number;
+  };
   readonly reportTimeZone!: string;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -294,6 +348,21 @@ export class AppConfig {
       importConcurrency: e.IMPORT_CONCURRENCY,
       csvIdleTimeoutMs: e.CSV_IDLE_TIMEOUT_MS,
       shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+      eventRetention: e.EVENT_RETENTION,
+      jobs: {
+        maintenanceIntervalSeconds: e.JOBS_MAINTENANCE_INTERVAL,
+        shutdownTimeoutMs: e.JOBS_SHUTDOWN_TIMEOUT_MS,
+      },
+      webhooks: {
+        allowHttp: e.WEBHOOK_ALLOW_HTTP,
+        allowedHosts: e.WEBHOOK_ALLOWED_HOSTS,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+        retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+        retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+        retryWindowSeconds: e.WEBHOOK_RETRY_WINDOW,
+        concurrency: e.WEBHOOK_CONCURRENCY,
+        dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
+      },
       reportTimeZone: e.REPORT_TIME_ZONE,
     });
   }

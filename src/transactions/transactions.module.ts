@@ -2,14 +2,24 @@ import { Module } from '@nestjs/common';
 import { ChangeLogPruner } from './change-log-pruner';
 import { TransactionsCsvController } from './csv/transactions-csv.controller';
 import { TransactionsCsvService } from './csv/transactions-csv.service';
+import { ImportJobsService } from './csv/import-jobs.service';
+import { ImportsController } from './csv/imports.controller';
+import { ImportsRepository } from './csv/imports.repository';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsRepository } from './transactions.repository';
 import { TransactionsService } from './transactions.service';
 
 @Module({
   // The CSV controller comes first so /transactions/export is matched before /transactions/:id.
-  controllers: [TransactionsCsvController, TransactionsController],
-  providers: [TransactionsService, TransactionsRepository, TransactionsCsvService, ChangeLogPruner],
+  controllers: [TransactionsCsvController, TransactionsController, ImportsController],
+  providers: [
+    TransactionsService,
+    TransactionsRepository,
+    TransactionsCsvService,
+    ImportJobsService,
+    ImportsRepository,
+    ChangeLogPruner,
+  ],
   exports: [TransactionsService, TransactionsRepository],
 })
 export class TransactionsModule {}

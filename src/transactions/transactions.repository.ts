@@ -67,11 +67,12 @@ export class TransactionsRepository {
    * Inserts only when the owner is an active user; no row back means it is not. `alongside`
    * adds a data-modifying CTE over the new row (named by its second argument) to the same
    * statement, so the row and, for example, its audit entry commit together in one round trip.
+   * It may return several such CTE bodies (the audit entry and the event).
    */
   async insert(
     db: Queryable,
     t: NewTransaction,
-    alongside?: (params: Params, source: string) => string,
+    alongside?: (params: Params, source: string) => string | string[],
   ): Promise<TransactionResponse | undefined> {
     const params = new Params();
     const owner = params.p(t.ownerId);
@@ -79,7 +80,10 @@ export class TransactionsRepository {
       owner,
       ...[t.type, t.amount, t.category, t.date, t.notes].map((v) => params.p(v)),
     ];
-    const also = alongside ? `, alongside AS (${alongside(params, 'inserted')})` : '';
+    const also = [alongside?.(params, 'inserted') ?? []]
+      .flat()
+      .map((sql, i) => `, alongside${i} AS (${sql})`)
+      .join('');
     const [row] = await query<TransactionResponse>(
       db,
       `WITH inserted AS (

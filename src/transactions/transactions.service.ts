@@ -21,6 +21,7 @@ import { compareMoney, normalizeMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
+import { EventsService } from '../events/events.service';
 import type { Queryable } from '../database/sql';
 import { inTransaction } from '../database/transaction';
 import type { KeyedClaim } from '../common/idempotency/idempotency.interceptor';
@@ -53,6 +54,7 @@ export class TransactionsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly repo: TransactionsRepository,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly keys: IdempotencyService,
     config: AppConfig,
   ) {
@@ -79,14 +81,15 @@ export class TransactionsService {
       notes: dto.notes ?? null,
     };
     const write = async (db: Queryable) => {
-      const row = await this.repo.insert(db, values, (params, inserted) =>
+      const row = await this.repo.insert(db, values, (params, inserted) => [
         this.audit.insertFrom(params, inserted, {
           actorId: actor.id,
           action: 'transaction.create',
           entityType: 'transaction',
           changes: diff(null, { ...values, amount: normalizeMoney(values.amount) }, AUDITED_FIELDS),
         }),
-      );
+        this.events.createdFrom(params, inserted, actor.id),
+      ]);
       if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
       return withoutDeletedAt(row);
     };
@@ -142,6 +145,7 @@ export class TransactionsService {
         entityId: id,
         changes,
       });
+      await this.events.record(m, { type: 'transaction.updated', actorId: actor.id, data: after });
       return after;
     });
   }
@@ -157,6 +161,7 @@ export class TransactionsService {
         entityId: id,
         changes: { deletedAt: { before: null, after: row.deletedAt } },
       });
+      await this.events.record(m, { type: 'transaction.deleted', actorId: actor.id, data: row });
     });
   }
 
@@ -175,7 +180,13 @@ export class TransactionsService {
         entityId: id,
         changes: { deletedAt: { before: 'deleted', after: null } },
       });
-      return withoutDeletedAt(row);
+      const restored = withoutDeletedAt(row);
+      await this.events.record(m, {
+        type: 'transaction.restored',
+        actorId: actor.id,
+        data: restored,
+      });
+      return restored;
     });
   }
 

@@ -16,6 +16,7 @@ import { currentRequest } from '../common/request-context';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
+import { EventsService } from '../events/events.service';
 import { inTransaction } from '../database/transaction';
 import type { CreateUserDto } from './dto/create-user.dto';
 import type { ListUsersDto } from './dto/list-users.dto';
@@ -45,6 +46,7 @@ export class UsersService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly audit: AuditService,
     private readonly cache: UserCache,
+    private readonly events: EventsService,
   ) {}
 
   /** First start with no users: create the admin from ADMIN_EMAIL/ADMIN_PASSWORD or a generated one. */
@@ -87,6 +89,11 @@ export class UsersService implements OnApplicationBootstrap {
           entityType: 'user',
           entityId: user.id,
           changes: diff(null, user, AUDITED_FIELDS),
+        });
+        await this.events.record(m, {
+          type: 'user.created',
+          actorId: actor.id,
+          data: toUserResponse(user),
         });
         return user;
       });
@@ -164,6 +171,11 @@ export class UsersService implements OnApplicationBootstrap {
         entityType: 'user',
         entityId: id,
         changes: audited,
+      });
+      await this.events.record(m, {
+        type: 'user.updated',
+        actorId: actor.id,
+        data: toUserResponse(after),
       });
       return after;
     });

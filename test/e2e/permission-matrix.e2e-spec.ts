@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
 import {
   ROUTES,
@@ -58,6 +60,29 @@ describe('permission matrix (every route × role × API key)', () => {
   const users = {} as Record<Role, TestUser>;
   const callers: Caller[] = [];
   let adminTx: string;
+  const imports = { admin: '', analyst: '' };
+  const hook = { id: '', deliveryId: '' };
+  let receiver: string;
+  let receiverServer: Server;
+  const webhook = async () =>
+    (
+      await app
+        .http()
+        .post('/api/v1/webhooks')
+        .set(bearer(admin))
+        .send({ url: `${receiver}/matrix`, events: ['transaction.created'] })
+        .expect(201)
+    ).body.id as string;
+  const asyncImport = async (user: TestUser) => {
+    const res = await app
+      .http()
+      .post('/api/v1/transactions/import?async=true')
+      .set(bearer(user))
+      .set('Content-Type', 'text/csv')
+      .send('date,type,amount,category\n2026-01-04,expense,4.00,matrix\n')
+      .expect(202);
+    return (res.body as { id: string }).id;
+  };
 
   const auth = (c: Caller) => ({ Authorization: `Bearer ${c.token}` });
   const tx = async (owner: TestUser) => {
@@ -163,6 +188,35 @@ describe('permission matrix (every route × role × API key)', () => {
     'GET /dashboard/trends': () => ({ path: '/dashboard/trends', ok: 200 }),
     'GET /dashboard/forecast': () => ({ path: '/dashboard/forecast', ok: 200 }),
     'GET /audit-logs': () => ({ path: '/audit-logs', ok: 200 }),
+    // Its own import for a caller that may import (a key: its owner's); the others are refused first.
+    'GET /imports/{id}': (c) => ({
+      path: `/imports/${c.user.id === admin.id ? imports.admin : imports.analyst}`,
+      ok: 200,
+    }),
+    'GET /events': () => ({ path: '/events', ok: 200 }),
+    'POST /webhooks': () => ({
+      path: '/webhooks',
+      body: { url: `${receiver}/matrix`, events: ['transaction.created'] },
+      ok: 201,
+    }),
+    'GET /webhooks': () => ({ path: '/webhooks', ok: 200 }),
+    'GET /webhooks/{id}': () => ({ path: `/webhooks/${hook.id}`, ok: 200 }),
+    'PATCH /webhooks/{id}': () => ({
+      path: `/webhooks/${hook.id}`,
+      body: { description: 'matrix' },
+      ok: 200,
+    }),
+    'DELETE /webhooks/{id}': async () => ({ path: `/webhooks/${await webhook()}`, ok: 204 }),
+    'POST /webhooks/{id}/rotate-secret': () => ({
+      path: `/webhooks/${hook.id}/rotate-secret`,
+      ok: 200,
+    }),
+    'POST /webhooks/{id}/ping': () => ({ path: `/webhooks/${hook.id}/ping`, ok: 200 }),
+    'GET /webhooks/{id}/deliveries': () => ({ path: `/webhooks/${hook.id}/deliveries`, ok: 200 }),
+    'POST /webhooks/{id}/deliveries/{deliveryId}/retry': () => ({
+      path: `/webhooks/${hook.id}/deliveries/${hook.deliveryId}/retry`,
+      ok: 202,
+    }),
   };
 
   /** What the table says caller `c` gets from route `key`, given what the route answers when allowed. */
@@ -179,13 +233,26 @@ describe('permission matrix (every route × role × API key)', () => {
   }
 
   beforeAll(async () => {
-    app = await startApp();
+    // A local receiver for the webhook routes (loopback only, allowed for this test app).
+    receiverServer = createServer((_req, res) => res.writeHead(204).end());
+    await new Promise<void>((resolve) => receiverServer.listen(0, '127.0.0.1', resolve));
+    receiver = `http://127.0.0.1:${(receiverServer.address() as AddressInfo).port}`;
+    app = await startApp({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
     admin = await loginAdmin(app);
     users.admin = admin;
     for (const role of ['analyst', 'viewer', 'auditor'] as const) {
       users[role] = await createUser(app, admin, role);
     }
     adminTx = await tx(admin);
+    imports.admin = await asyncImport(admin);
+    imports.analyst = await asyncImport(users.analyst);
+    hook.id = await webhook();
+    const ping = await app
+      .http()
+      .post(`/api/v1/webhooks/${hook.id}/ping`)
+      .set(bearer(admin))
+      .expect(200);
+    hook.deliveryId = (ping.body as { id: string }).id;
     for (const role of ['admin', 'analyst', 'viewer', 'auditor'] as const) {
       callers.push({ label: role, role, user: users[role], token: users[role].token });
     }
@@ -246,7 +313,10 @@ describe('permission matrix (every route × role × API key)', () => {
       });
     }
   });
-  afterAll(() => app.stop());
+  afterAll(async () => {
+    await app.stop();
+    receiverServer.close();
+  });
 
   it('covers every route of the table with a probe', () => {
     expect(Object.keys(probes).sort()).toEqual(Object.keys(ROUTES).sort());

@@ -2,13 +2,13 @@ import {
   ConflictException,
   Injectable,
   Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type OnModuleInit,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import type { Queryable } from '../../database/sql';
+import { JobQueue } from '../../jobs/job-queue';
 import { validationProblem } from '../validation';
 import { type HeldClaim, IdempotencyRepository } from './idempotency.repository';
 
@@ -37,23 +37,26 @@ export type Claim =
  * is somehow still running, then fails its own `complete` and rolls back.
  */
 @Injectable()
-export class IdempotencyService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IdempotencyService implements OnModuleInit {
   private readonly logger = new Logger(IdempotencyService.name);
-  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly repo: IdempotencyRepository,
     private readonly config: AppConfig,
+    private readonly jobs: JobQueue,
   ) {}
 
-  onApplicationBootstrap(): void {
-    void this.purge();
-    this.timer = setInterval(() => void this.purge(), 60 * 60 * 1000);
-    this.timer.unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
+  /** Expired keys are purged hourly by one instance of the fleet, through the job queue. */
+  onModuleInit(): void {
+    this.jobs.define({
+      name: 'idempotency-purge',
+      expireInSeconds: 600,
+      retryLimit: 2,
+      concurrency: 1,
+      handler: () => this.purge(),
+    });
+    this.jobs.atStart('idempotency-purge');
+    this.jobs.every('idempotency-purge', '17 * * * *');
   }
 
   static checkKey(key: string | string[]): string {

@@ -29,6 +29,8 @@ export async function readImportRows(
   text: Readable,
   partial: boolean,
   accept: (row: CreateTransactionDto) => Promise<void>,
+  /** Called after each data row with the number read so far (a background import's progress). */
+  onRow?: (rowsRead: number) => void,
 ): Promise<RowsRead> {
   const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
   // pipeline, not pipe: it also hands on an error the upload hit before this line ran.
@@ -57,10 +59,12 @@ export async function readImportRows(
         result.skipped++;
         for (const e of row.errors)
           if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(e);
+        onRow?.(result.imported + result.skipped);
         continue;
       }
       result.imported++;
       if (partial || result.skipped === 0) await accept(row.value);
+      onRow?.(result.imported + result.skipped);
     }
   } catch (error) {
     text.destroy();

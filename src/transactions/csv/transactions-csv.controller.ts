@@ -1,5 +1,6 @@
 import { Controller, Get, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBody,
   ApiConflictResponse,
   ApiConsumes,
@@ -20,14 +21,18 @@ import { CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Auth } from '../../common/decorators/roles.decorator';
 import { ProblemResponse } from '../../common/problem.response';
 import type { User } from '../../users/entities/user.entity';
-import { ImportQueryDto, ImportResultResponse } from '../dto/import-query.dto';
+import { ImportJobResponse, ImportQueryDto, ImportResultResponse } from '../dto/import-query.dto';
+import { ImportJobsService, importPath } from './import-jobs.service';
 import { TransactionFiltersDto } from '../dto/list-transactions.dto';
 import { TransactionsCsvService } from './transactions-csv.service';
 
 @ApiTags('transactions')
 @Controller('transactions')
 export class TransactionsCsvController {
-  constructor(private readonly csv: TransactionsCsvService) {}
+  constructor(
+    private readonly csv: TransactionsCsvService,
+    private readonly jobs: ImportJobsService,
+  ) {}
 
   /**
    * Download the transactions matching the list filters as CSV (RFC 4180), streamed. Columns:
@@ -77,6 +82,10 @@ export class TransactionsCsvController {
     type: ImportResultResponse,
     description: 'Dry run: what the import would do; nothing written',
   })
+  @ApiAcceptedResponse({
+    type: ImportJobResponse,
+    description: '`async=true`: queued; `Location` is the import resource to poll',
+  })
   @ApiValidationResponse('Invalid query parameters')
   @ApiRequestTimeoutResponse({
     type: ProblemResponse,
@@ -115,7 +124,12 @@ export class TransactionsCsvController {
     @Query() q: ImportQueryDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<ImportResultResponse> {
+  ): Promise<ImportResultResponse | ImportJobResponse> {
+    if (q.async === true) {
+      const job = await this.jobs.enqueue(actor, q, req);
+      res.status(HttpStatus.ACCEPTED).location(importPath(job.id));
+      return job;
+    }
     const { dryRun, replayed, ...result } = await this.csv.import(actor, q, req);
     res.status(dryRun ? HttpStatus.OK : HttpStatus.CREATED);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');

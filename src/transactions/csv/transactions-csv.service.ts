@@ -17,6 +17,7 @@ import {
   mismatch,
 } from '../../common/idempotency/idempotency.service';
 import { AppConfig } from '../../config/app-config';
+import { EventsService } from '../../events/events.service';
 import { Slots } from '../../common/slots';
 import { ReadRouting } from '../../database/replicas/read-routing';
 import { inClientTransaction } from '../../database/transaction';
@@ -50,6 +51,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     private readonly transactions: TransactionsService,
     private readonly repo: TransactionsRepository,
     private readonly audit: AuditService,
+    private readonly events: EventsService,
     private readonly keys: IdempotencyService,
     private readonly reads: ReadRouting,
     config: AppConfig,
@@ -216,6 +218,16 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
             entityType: 'transaction',
             entityId: null,
             changes: {
+              ownerId,
+              imported: result.imported,
+              skipped: result.skipped,
+              mode: partial ? 'partial' : 'all',
+            },
+          });
+          await this.events.record(client, {
+            type: 'transactions.imported',
+            actorId: actor.id,
+            data: {
               ownerId,
               imported: result.imported,
               skipped: result.skipped,

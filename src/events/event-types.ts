@@ -1,0 +1,20 @@
+/** The changes of API.md section 12 that emit an event. */
+export const EVENT_TYPES = [
+  'transaction.created',
+  'transaction.updated',
+  'transaction.deleted',
+  'transaction.restored',
+  'transactions.imported',
+  'user.created',
+  'user.updated',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** An event as stored and as it leaves the API (through `presentEvent` only). */
+export interface StoredEvent {
+  id: string;
+  type: EventType;
+  occurredAt: Date;
+  actorId: string | null;
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,33 @@
+import { type Actor, maskTransaction, maskUser } from '../common/access';
+import type { StoredEvent } from './event-types';
+
+/**
+ * The one way an event leaves the API, in the feed and in webhook payloads: `reader` is who will
+ * read it (the feed's caller; for a webhook, the admin who owns the endpoint). The masking policy
+ * of access.ts applies to `data`, the resource after the change, as it does to the resource's
+ * own routes: an auditor reads other people's notes and emails masked.
+ */
+export function presentEvent(reader: Actor, event: StoredEvent): StoredEvent {
+  return {
+    id: event.id,
+    type: event.type,
+    occurredAt: event.occurredAt,
+    actorId: event.actorId,
+    data: maskedData(reader, event),
+  };
+}
+
+function maskedData(reader: Actor, event: StoredEvent): Record<string, unknown> {
+  const data = event.data;
+  if (event.type.startsWith('transaction.') && typeof data.ownerId === 'string') {
+    return maskTransaction(reader, data as { ownerId: string; notes?: string | null });
+  }
+  if (
+    event.type.startsWith('user.') &&
+    typeof data.id === 'string' &&
+    typeof data.email === 'string'
+  ) {
+    return maskUser(reader, data as { id: string; email: string });
+  }
+  return data;
+}
