@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { PRUNE_CHANGES_SQL } from '../../src/transactions/change-log.sql';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { createTx, TX, type TxBody } from './transactions.helpers';
+import { createTx, listTotal, TX, type TxBody } from './transactions.helpers';
 
 jest.setTimeout(120_000);
 
@@ -31,10 +31,7 @@ describe('transactions list: exact totals under concurrent writes', () => {
     await app?.stop();
   });
 
-  const total = async (user: TestUser, query: string, on: TestApp = app): Promise<number> => {
-    const res = await on.http().get(`${TX}?limit=1&${query}`).set(bearer(user)).expect(200);
-    return (res.body as { meta: { total: number } }).meta.total;
-  };
+  const total = (user: TestUser, query: string, on: TestApp = app) => listTotal(on, user, query);
 
   /** The same filters in plain SQL, counted fresh. */
   const fresh = async (where: string, params: unknown[] = []): Promise<number> =>

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { createTx, TX } from './transactions.helpers';
+import { createTx, listTotal, TX } from './transactions.helpers';
 
 jest.setTimeout(60_000);
 
@@ -29,10 +29,7 @@ describe('transactions list: exact totals stay exact across every kind of write'
     await app?.stop();
   });
 
-  const total = async (user: TestUser, query: string, on: TestApp = app): Promise<number> => {
-    const res = await on.http().get(`${TX}?limit=1&${query}`).set(bearer(user)).expect(200);
-    return (res.body as { meta: { total: number } }).meta.total;
-  };
+  const total = (user: TestUser, query: string, on: TestApp = app) => listTotal(on, user, query);
 
   it('follows creates, updates, deletes and restores (admin) through this instance', async () => {
     await createTx(app, analyst, { notes: 'latte one' });

@@ -25,6 +25,12 @@ export const validTx = (overrides: Record<string, unknown> = {}): Record<string,
   ...overrides,
 });
 
+/** The page-mode `total` of a list query (one row fetched), as `user` sees it on `on`. */
+export async function listTotal(on: TestApp, user: TestUser, query: string): Promise<number> {
+  const res = await on.http().get(`${TX}?limit=1&${query}`).set(bearer(user)).expect(200);
+  return (res.body as { meta: { total: number } }).meta.total;
+}
+
 /** Creates a transaction through the API and fails loudly unless it is a 201. */
 export async function createTx(
   app: TestApp,
