@@ -286,4 +286,23 @@ describe('webhooks', () => {
     );
     expectProblem(await api().get('/api/v1/webhooks/not-a-uuid').set(bearer(admin)), 400);
   });
+
+  it('refuses null for events and enabled with a 400 (not a NOT NULL violation)', async () => {
+    const hook = await register('/nulls', ['user.created']);
+    for (const field of ['events', 'enabled'])
+      expectProblem(
+        await api()
+          .patch(`/api/v1/webhooks/${hook.id}`)
+          .set(bearer(admin))
+          .send({ [field]: null }),
+        400,
+        [field],
+      );
+    // description is nullable: null clears it.
+    await api()
+      .patch(`/api/v1/webhooks/${hook.id}`)
+      .set(bearer(admin))
+      .send({ description: null })
+      .expect(200);
+  });
 });
