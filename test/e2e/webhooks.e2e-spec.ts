@@ -1,5 +1,5 @@
 import { startApp, type TestApp } from '../app';
-import { bearer, loginAdmin, type TestUser } from '../factories';
+import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { WebhookReceiver } from '../webhook-receiver';
 import { createTx, expectProblem } from './transactions.helpers';
 
@@ -285,6 +285,34 @@ describe('webhooks', () => {
       404,
     );
     expectProblem(await api().get('/api/v1/webhooks/not-a-uuid').set(bearer(admin)), 400);
+  });
+
+  it('stops sending an endpoint owner demoted from admin what that role cannot read', async () => {
+    const former = await createUser(app, admin, 'admin');
+    const res = await api()
+      .post('/api/v1/webhooks')
+      .set(bearer(former))
+      .send({ url: `${receiver.url}/demoted`, events: ['transaction.created', 'user.updated'] })
+      .expect(201);
+    receiver.secrets.set('/demoted', res.body.secret as string);
+    await api()
+      .patch(`/api/v1/users/${former.id}`)
+      .set(bearer(admin))
+      .send({ role: 'analyst' })
+      .expect(200); // a user.updated nobody but organisation readers may see
+    await createTx(app, admin, { category: 'NotTheirs' });
+    // Dispatched in order: once the later event of its own has arrived, the others were passed over.
+    await createTx(app, admin, { category: 'Theirs', ownerId: former.id });
+    await receiver.waitFor(() => receiver.at('/demoted').length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    const got = receiver.at('/demoted');
+    expect(got.map((r) => [r.body.type, r.body.data.category])).toEqual([
+      ['transaction.created', 'Theirs'],
+    ]);
+    // The deliveries are written by the dispatch itself: none for the other events either.
+    expect((await deliveries(res.body.id as string)).map((d) => d.eventType)).toEqual([
+      'transaction.created',
+    ]);
   });
 
   it('refuses null for events and enabled with a 400 (not a NOT NULL violation)', async () => {
