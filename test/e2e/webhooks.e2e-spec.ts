@@ -1,5 +1,5 @@
 import { startApp, type TestApp } from '../app';
-import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
 import { WebhookReceiver } from '../webhook-receiver';
 import { createTx, expectProblem } from './transactions.helpers';
 
@@ -313,6 +313,24 @@ describe('webhooks', () => {
     expect((await deliveries(res.body.id as string)).map((d) => d.eventType)).toEqual([
       'transaction.created',
     ]);
+  });
+
+  it('sends nothing to an endpoint whose owner was deactivated', async () => {
+    const gone = await createUser(app, admin, 'admin');
+    const res = await api()
+      .post('/api/v1/webhooks')
+      .set(bearer(gone))
+      .send({ url: `${receiver.url}/gone`, events: ['transaction.created'] })
+      .expect(201);
+    await deactivate(app, admin, gone);
+    await register('/still-here', ['transaction.created']);
+    await createTx(app, admin, { category: 'AfterLeaving' });
+    // Both endpoints are considered in the same dispatch round.
+    await receiver.waitFor(() =>
+      receiver.at('/still-here').some((r) => r.body.data.category === 'AfterLeaving'),
+    );
+    expect(await deliveries(res.body.id as string)).toEqual([]);
+    expect(receiver.at('/gone')).toEqual([]);
   });
 
   it('refuses null for events and enabled with a 400 (not a NOT NULL violation)', async () => {
