@@ -1,5 +1,12 @@
 import { startApp, type TestApp } from '../app';
-import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
+import {
+  bearer,
+  createApiKey,
+  createUser,
+  deactivate,
+  loginAdmin,
+  type TestUser,
+} from '../factories';
 import { WebhookReceiver } from '../webhook-receiver';
 import { createTx, expectProblem } from './transactions.helpers';
 
@@ -331,6 +338,50 @@ describe('webhooks', () => {
     );
     expect(await deliveries(res.body.id as string)).toEqual([]);
     expect(receiver.at('/gone')).toEqual([]);
+  });
+
+  it('lets a key set up deliveries only of the events it could read from the feed', async () => {
+    const manageOnly = await createApiKey(app, admin, ['webhooks:manage']);
+    const withTx = await createApiKey(app, admin, ['webhooks:manage', 'transactions:read']);
+    const url = `${receiver.url}/by-key`;
+    for (const events of [['user.created'], ['transaction.created']])
+      expectProblem(
+        await api().post('/api/v1/webhooks').set(bearer(manageOnly)).send({ url, events }),
+        403,
+      );
+    expectProblem(
+      await api()
+        .post('/api/v1/webhooks')
+        .set(bearer(withTx))
+        .send({ url, events: ['transaction.created', 'user.updated'] }),
+      403,
+    );
+    const own = await api()
+      .post('/api/v1/webhooks')
+      .set(bearer(withTx))
+      .send({ url, events: ['transaction.created'] })
+      .expect(201);
+    // Adding user events, or pointing an endpoint that gets them at oneself, is the same thing.
+    expectProblem(
+      await api()
+        .patch(`/api/v1/webhooks/${own.body.id}`)
+        .set(bearer(withTx))
+        .send({ events: ['user.created'] }),
+      403,
+    );
+    const users = await register('/users-only', ['user.created']);
+    expectProblem(
+      await api()
+        .patch(`/api/v1/webhooks/${users.id}`)
+        .set(bearer(withTx))
+        .send({ url: `${receiver.url}/stolen` }),
+      403,
+    );
+    await api()
+      .patch(`/api/v1/webhooks/${own.body.id}`)
+      .set(bearer(withTx))
+      .send({ description: 'fine' })
+      .expect(200);
   });
 
   it('refuses null for events and enabled with a 400 (not a NOT NULL violation)', async () => {
