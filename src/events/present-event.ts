@@ -1,4 +1,4 @@
-import { type Actor, maskTransaction, maskUser } from '../common/access';
+import { type Actor, maskTransaction, maskUser, ownRowsOf } from '../common/access';
 import type { StoredEvent } from './event-types';
 
 /**
@@ -15,6 +15,16 @@ export function presentEvent(reader: Actor, event: StoredEvent): StoredEvent {
     actorId: event.actorId,
     data: maskedData(reader, event),
   };
+}
+
+/**
+ * Whether `reader` may see `event` at all, by the feed's rule: organisation readers every event,
+ * the others those about their own transactions (user events carry no owner). A webhook's owner
+ * demoted from admin keeps its endpoint, but no longer receives what it could not read.
+ */
+export function eventVisibleTo(reader: Actor, event: StoredEvent): boolean {
+  const own = ownRowsOf(reader);
+  return own === undefined || event.data.ownerId === own;
 }
 
 function maskedData(reader: Actor, event: StoredEvent): Record<string, unknown> {

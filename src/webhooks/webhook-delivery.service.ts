@@ -12,7 +12,7 @@ import type { Role } from '../users/entities/user.entity';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { EventsService } from '../events/events.service';
-import { presentEvent } from '../events/present-event';
+import { eventVisibleTo, presentEvent } from '../events/present-event';
 import { JobQueue } from '../jobs/job-queue';
 import { retryDelayMs } from './retry-schedule';
 import { type SendOutcome, WebhookSender } from './webhook-sender';
@@ -108,20 +108,23 @@ export class WebhookDeliveryService
       const events = await this.events.readAfter(m, DISPATCH_BATCH, keyset(position));
       if (events.length === 0) return false;
       const endpoints = await this.repo.enabledEndpoints(m);
-      const rows = events.flatMap((event) =>
-        endpoints
-          .filter((w) => w.events.includes(event.type))
-          .map((w) => {
-            const { tx: _tx, seq: _seq, ...stored } = event;
-            const body = presentEvent({ id: w.ownerId, role: w.role as Role }, stored);
+      const rows = events.flatMap((event) => {
+        const { tx: _tx, seq: _seq, ...stored } = event;
+        return endpoints
+          .map((w) => ({ w, reader: { id: w.ownerId, role: w.role as Role } }))
+          .filter(
+            ({ w, reader }) => w.events.includes(event.type) && eventVisibleTo(reader, stored),
+          )
+          .map(({ w, reader }) => {
+            const body = presentEvent(reader, stored);
             return {
               webhookId: w.id,
               eventId: event.id,
               eventType: event.type,
               payload: JSON.stringify(body),
             };
-          }),
-      );
+          });
+      });
       const ids = await this.repo.insertDeliveries(m, rows);
       await this.jobs.sendMany(
         DELIVERY_JOB,

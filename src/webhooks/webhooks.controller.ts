@@ -20,7 +20,8 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
-import { CurrentUser } from '../common/decorators/current-user.decorator';
+import type { KeyPrincipal } from '../api-keys/api-keys.service';
+import { CurrentApiKey, CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { ProblemResponse } from '../common/problem.response';
 import { ParseId } from '../common/validation';
@@ -58,10 +59,11 @@ export class WebhooksController {
   @ApiValidationResponse('Invalid url (scheme, or a private/loopback address) or event types')
   async create(
     @CurrentUser() actor: User,
+    @CurrentApiKey() key: KeyPrincipal['key'] | undefined,
     @Body() dto: CreateWebhookDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<WebhookWithSecretResponse> {
-    const created = await this.webhooks.create(actor, dto);
+    const created = await this.webhooks.create(actor, dto, key);
     res.location(`/api/v1/webhooks/${created.id}`);
     return created;
   }
@@ -92,9 +94,10 @@ export class WebhooksController {
   @ApiNotFoundResponse(NOT_FOUND)
   update(
     @Param('id', ParseId) id: string,
+    @CurrentApiKey() key: KeyPrincipal['key'] | undefined,
     @Body() dto: UpdateWebhookDto,
   ): Promise<WebhookResponse> {
-    return this.webhooks.update(id, dto);
+    return this.webhooks.update(id, dto, key);
   }
 
   /** Delete an endpoint and its delivery log; nothing more is sent to it. */

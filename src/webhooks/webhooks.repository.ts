@@ -162,14 +162,17 @@ export class WebhooksRepository {
     await db.query(`UPDATE webhook_dispatch SET tx = $1::xid8, seq = $2 WHERE id = 1`, [tx, seq]);
   }
 
-  /** Enabled endpoints with their owners' role (the reader their payloads are presented for). */
+  /**
+   * Enabled endpoints of active owners, with the owner's role (the reader their payloads are
+   * presented for): a deactivated owner reads nothing, through the API or its endpoints.
+   */
   enabledEndpoints(
     db: Queryable,
   ): Promise<{ id: string; events: string[]; ownerId: string; role: string }[]> {
     return query(
       db,
       `SELECT w.id, w.events, w.owner_id AS "ownerId", u.role
-       FROM webhooks w JOIN users u ON u.id = w.owner_id WHERE w.enabled`,
+       FROM webhooks w JOIN users u ON u.id = w.owner_id AND u.is_active WHERE w.enabled`,
     );
   }
 

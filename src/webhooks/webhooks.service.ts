@@ -2,8 +2,10 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { Actor } from '../common/access';
+import type { KeyPrincipal } from '../api-keys/api-keys.service';
+import { AccessDenied, type Actor } from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
+import type { Scope } from '../common/permissions';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -40,7 +42,12 @@ export class WebhooksService {
     this.cursors = new CursorCodec(config.jwtSecret, 'webhook-deliveries');
   }
 
-  async create(actor: Actor, dto: CreateWebhookDto): Promise<WebhookWithSecretResponse> {
+  async create(
+    actor: Actor,
+    dto: CreateWebhookDto,
+    key?: KeyPrincipal['key'],
+  ): Promise<WebhookWithSecretResponse> {
+    assertKeyMayReceive(key, dto.events);
     this.checkUrl(dto.url);
     const secret = newSecret();
     const row = await this.repo.insert({
@@ -61,11 +68,16 @@ export class WebhooksService {
     return toResponse(await this.found(this.repo.find(id)));
   }
 
-  async update(id: string, dto: UpdateWebhookDto): Promise<WebhookResponse> {
+  async update(
+    id: string,
+    dto: UpdateWebhookDto,
+    key?: KeyPrincipal['key'],
+  ): Promise<WebhookResponse> {
     if (Object.values(dto).every((v) => v === undefined))
       throw validationProblem([
         { field: 'body', message: 'send at least one of url, events, description, enabled' },
       ]);
+    if (key) assertKeyMayReceive(key, dto.events ?? (await this.get(id)).events);
     if (dto.url !== undefined) this.checkUrl(dto.url);
     return toResponse(await this.found(this.repo.update(id, dto)));
   }
@@ -157,6 +169,23 @@ export class WebhooksService {
     if (!value) throw new NotFoundException('Webhook not found');
     return value;
   }
+}
+
+/**
+ * Through an API key, an endpoint may only be set up to receive what the key could read from the
+ * feed: transaction events need `transactions:read`, user events `users:read`. Otherwise
+ * `webhooks:manage` alone would get around both (subscribe, or point an endpoint at oneself).
+ */
+function assertKeyMayReceive(key: KeyPrincipal['key'] | undefined, events: readonly string[]) {
+  if (!key) return;
+  const needed = new Set<Scope>(
+    events.map((type) => (type.startsWith('user.') ? 'users:read' : 'transactions:read')),
+  );
+  const missing = [...needed].filter((scope) => !key.scopes.includes(scope));
+  if (missing.length > 0)
+    throw new AccessDenied(
+      `This API key lacks the scope ${missing.join(' and ')} to receive these events`,
+    );
 }
 
 function toResponse(row: WebhookRow): WebhookResponse {

@@ -1,5 +1,12 @@
 import { startApp, type TestApp } from '../app';
-import { bearer, loginAdmin, type TestUser } from '../factories';
+import {
+  bearer,
+  createApiKey,
+  createUser,
+  deactivate,
+  loginAdmin,
+  type TestUser,
+} from '../factories';
 import { WebhookReceiver } from '../webhook-receiver';
 import { createTx, expectProblem } from './transactions.helpers';
 
@@ -285,5 +292,114 @@ describe('webhooks', () => {
       404,
     );
     expectProblem(await api().get('/api/v1/webhooks/not-a-uuid').set(bearer(admin)), 400);
+  });
+
+  it('stops sending an endpoint owner demoted from admin what that role cannot read', async () => {
+    const former = await createUser(app, admin, 'admin');
+    const res = await api()
+      .post('/api/v1/webhooks')
+      .set(bearer(former))
+      .send({ url: `${receiver.url}/demoted`, events: ['transaction.created', 'user.updated'] })
+      .expect(201);
+    receiver.secrets.set('/demoted', res.body.secret as string);
+    await api()
+      .patch(`/api/v1/users/${former.id}`)
+      .set(bearer(admin))
+      .send({ role: 'analyst' })
+      .expect(200); // a user.updated nobody but organisation readers may see
+    await createTx(app, admin, { category: 'NotTheirs' });
+    // Dispatched in order: once the later event of its own has arrived, the others were passed over.
+    await createTx(app, admin, { category: 'Theirs', ownerId: former.id });
+    await receiver.waitFor(() => receiver.at('/demoted').length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    const got = receiver.at('/demoted');
+    expect(got.map((r) => [r.body.type, r.body.data.category])).toEqual([
+      ['transaction.created', 'Theirs'],
+    ]);
+    // The deliveries are written by the dispatch itself: none for the other events either.
+    expect((await deliveries(res.body.id as string)).map((d) => d.eventType)).toEqual([
+      'transaction.created',
+    ]);
+  });
+
+  it('sends nothing to an endpoint whose owner was deactivated', async () => {
+    const gone = await createUser(app, admin, 'admin');
+    const res = await api()
+      .post('/api/v1/webhooks')
+      .set(bearer(gone))
+      .send({ url: `${receiver.url}/gone`, events: ['transaction.created'] })
+      .expect(201);
+    await deactivate(app, admin, gone);
+    await register('/still-here', ['transaction.created']);
+    await createTx(app, admin, { category: 'AfterLeaving' });
+    // Both endpoints are considered in the same dispatch round.
+    await receiver.waitFor(() =>
+      receiver.at('/still-here').some((r) => r.body.data.category === 'AfterLeaving'),
+    );
+    expect(await deliveries(res.body.id as string)).toEqual([]);
+    expect(receiver.at('/gone')).toEqual([]);
+  });
+
+  it('lets a key set up deliveries only of the events it could read from the feed', async () => {
+    const manageOnly = await createApiKey(app, admin, ['webhooks:manage']);
+    const withTx = await createApiKey(app, admin, ['webhooks:manage', 'transactions:read']);
+    const url = `${receiver.url}/by-key`;
+    for (const events of [['user.created'], ['transaction.created']])
+      expectProblem(
+        await api().post('/api/v1/webhooks').set(bearer(manageOnly)).send({ url, events }),
+        403,
+      );
+    expectProblem(
+      await api()
+        .post('/api/v1/webhooks')
+        .set(bearer(withTx))
+        .send({ url, events: ['transaction.created', 'user.updated'] }),
+      403,
+    );
+    const own = await api()
+      .post('/api/v1/webhooks')
+      .set(bearer(withTx))
+      .send({ url, events: ['transaction.created'] })
+      .expect(201);
+    // Adding user events, or pointing an endpoint that gets them at oneself, is the same thing.
+    expectProblem(
+      await api()
+        .patch(`/api/v1/webhooks/${own.body.id}`)
+        .set(bearer(withTx))
+        .send({ events: ['user.created'] }),
+      403,
+    );
+    const users = await register('/users-only', ['user.created']);
+    expectProblem(
+      await api()
+        .patch(`/api/v1/webhooks/${users.id}`)
+        .set(bearer(withTx))
+        .send({ url: `${receiver.url}/stolen` }),
+      403,
+    );
+    await api()
+      .patch(`/api/v1/webhooks/${own.body.id}`)
+      .set(bearer(withTx))
+      .send({ description: 'fine' })
+      .expect(200);
+  });
+
+  it('refuses null for events and enabled with a 400 (not a NOT NULL violation)', async () => {
+    const hook = await register('/nulls', ['user.created']);
+    for (const field of ['events', 'enabled'])
+      expectProblem(
+        await api()
+          .patch(`/api/v1/webhooks/${hook.id}`)
+          .set(bearer(admin))
+          .send({ [field]: null }),
+        400,
+        [field],
+      );
+    // description is nullable: null clears it.
+    await api()
+      .patch(`/api/v1/webhooks/${hook.id}`)
+      .set(bearer(admin))
+      .send({ description: null })
+      .expect(200);
   });
 });

@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   MaxLength,
+  ValidateIf,
 } from 'class-validator';
 import { PageLimit } from '../../common/pagination';
 import { EVENT_TYPES, type EventType } from '../../events/event-types';
@@ -36,6 +37,12 @@ export class CreateWebhookDto {
   description?: string;
 }
 
+/**
+ * Absent means "leave it alone", but a `null` is validated (and refused): `@IsOptional` would wave
+ * it through to a NOT NULL column, a 500 instead of a 400.
+ */
+const OnlyIfSent = () => ValidateIf((_dto: object, value: unknown) => value !== undefined);
+
 export class UpdateWebhookDto {
   @ApiProperty({ required: false })
   @IsOptional()
@@ -44,7 +51,7 @@ export class UpdateWebhookDto {
   url?: string;
 
   @ApiProperty({ required: false, enum: EVENT_TYPES, isArray: true })
-  @IsOptional()
+  @OnlyIfSent()
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(EVENT_TYPES.length)
@@ -60,7 +67,7 @@ export class UpdateWebhookDto {
 
   /** false pauses deliveries; true re-enables (also after an automatic disable). */
   @ApiProperty({ required: false })
-  @IsOptional()
+  @OnlyIfSent()
   @IsBoolean()
   enabled?: boolean;
 }
