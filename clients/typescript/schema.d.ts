@@ -520,7 +520,7 @@ export interface paths {
         put?: never;
         /**
          * Register an endpoint; the signing secret is in this response only.
-         * @description **Access**: roles `admin`. API key scope: `webhooks:manage`.
+         * @description **Access**: roles `admin`. API key scope: `webhooks:manage`. A key subscribes only to events it could read from the feed.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -552,7 +552,7 @@ export interface paths {
         head?: never;
         /**
          * Change url, events, description or enabled (re-enabling clears the failure streak).
-         * @description **Access**: roles `admin`. API key scope: `webhooks:manage`.
+         * @description **Access**: roles `admin`. API key scope: `webhooks:manage`. A key subscribes only to events it could read from the feed.
          */
         patch: operations["updateWebhook"];
         trace?: never;
