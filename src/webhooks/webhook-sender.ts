@@ -51,7 +51,12 @@ const hostOf = (url: URL) => url.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$
  */
 function publicAddress(address: string): boolean {
   try {
-    return ipaddr.parse(address).range() === 'unicast';
+    const parsed = ipaddr.parse(address);
+    // ipaddr.js calls the deprecated IPv4-compatible form (::a.b.c.d, ::/96) "unicast", though it
+    // embeds any IPv4 address, loopback and private ones included: no public endpoint uses it.
+    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0))
+      return false;
+    return parsed.range() === 'unicast';
   } catch {
     return false;
   }

@@ -205,6 +205,8 @@ describe('webhooks', () => {
       ['loopback not on the allow-list', 'http://127.0.0.2:9/hook'],
       ['IPv6 loopback', 'http://[::1]:9/hook'],
       ['IPv4-mapped private', 'http://[::ffff:10.0.0.1]/hook'],
+      ['IPv4-compatible loopback (deprecated ::/96)', 'http://[::7f00:1]/hook'],
+      ['IPv4-compatible private (deprecated ::/96)', 'http://[::a00:1]/hook'],
       ['a non-http scheme', 'ftp://example.com/hook'],
       ['credentials in the url', 'http://user:pw@127.0.0.1/hook'],
     ])('refuses to register %s', async (_name, url) => {
