@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type autocannon from 'autocannon';
 import { bearer, createBody, type KindLatencies, mixedScenario } from './mixed';
-import { EXPENSE_CATEGORIES } from './shared';
+import { EXPENSE_CATEGORIES, NOTE_WORDS } from './shared';
 
 /** What the scenarios need from the setup phase (tokens and ids all come from the API). */
 export interface BenchContext {
@@ -165,7 +165,27 @@ export const SCENARIOS: Scenario[] = [
   mixedScenario('mixed-no-search', false),
 ];
 
-export const SINGLE_REQUESTS = [
-  { name: 'dashboard-summary-admin', path: '/api/v1/dashboard/summary' },
-  { name: 'dashboard-trends-admin', path: '/api/v1/dashboard/trends' },
+/**
+ * Sequential single requests (no other load). `paths` gives one path per sample; the searches use
+ * a different note word each time, so every page-mode sample counts with a cold total cache.
+ */
+export const SINGLE_REQUESTS: { name: string; targetMs: number; path: (i: number) => string }[] = [
+  { name: 'dashboard-summary-admin', targetMs: 15, path: () => '/api/v1/dashboard/summary' },
+  { name: 'dashboard-trends-admin', targetMs: 15, path: () => '/api/v1/dashboard/trends' },
+  {
+    name: 'search-org-page-cold',
+    targetMs: 100,
+    path: (i) => `/api/v1/transactions?q=${coldWord(i)}&limit=20`,
+  },
+  {
+    name: 'search-org-cursor',
+    targetMs: 20,
+    path: (i) => `/api/v1/transactions?q=${coldWord(i)}&limit=20&cursor=`,
+  },
 ];
+
+/** Note words no scenario searches for ('coffee' is warmed by the load), one per sample. */
+const coldWord = (i: number) => {
+  const words = NOTE_WORDS.filter((w) => w !== 'coffee');
+  return words[i % words.length];
+};

@@ -71,7 +71,7 @@ export class AppModule {
           throttlers: throttlers(config),
           storage: throttlerStorage,
         }),
-        ReplicasModule,
+        ReplicasModule.forRoot(config.databaseReplicaUrls),
         HealthModule,
         AuditModule,
         IdempotencyModule,
@@ -91,7 +91,9 @@ export class AppModule {
       providers: [
         // Order matters: rate limit first, then authenticate, then authorise.
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
-        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        // Also injectable by class: the throttler asks it who the caller is.
+        JwtAuthGuard,
+        { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {

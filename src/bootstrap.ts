@@ -47,6 +47,9 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy ?? false);
   app.disable('x-powered-by');
+  // No automatic weak ETag (a SHA-1 of every body): single resources carry their own strong ETag
+  // (common/etag.ts), which Express still answers with 304 on If-None-Match.
+  app.set('etag', false);
   app.use(requestId);
   app.use(requestContext);
   app.use(

@@ -1663,7 +1663,10 @@ export interface operations {
     getUser: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous GET; while it is still current the answer is 304 */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -1681,6 +1684,16 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserResponse"];
                 };
+            };
+            /** @description Not modified: `If-None-Match` names the current ETag (no body) */
+            304: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The id is not a UUID */
             400: {
@@ -3523,7 +3536,10 @@ export interface operations {
     getTransaction: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETag from a previous GET; while it is still current the answer is 304 */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3542,6 +3558,16 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["TransactionResponse"];
                 };
+            };
+            /** @description Not modified: `If-None-Match` names the current ETag (no body) */
+            304: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The id is not a UUID */
             400: {

@@ -90,6 +90,7 @@ export function guardPool(db: DataSource | Pool): void {
   }) as Pool['connect'];
 }
 
-function poolOf(db: DataSource | Pool): Pool {
+/** The pg pool under a data source (TypeORM's postgres driver calls it `master`). */
+export function poolOf(db: DataSource | Pool): Pool {
   return 'driver' in db ? (db.driver as unknown as { master: Pool }).master : db;
 }

@@ -21,7 +21,11 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiIfMatch, ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import {
+  ApiIfMatch,
+  ApiIfNoneMatch,
+  ApiValidationResponse,
+} from '../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { pageMeta } from '../common/pagination';
@@ -105,6 +109,7 @@ export class TransactionsController {
     type: TransactionResponse,
     description: 'The transaction; `ETag` identifies this version',
   })
+  @ApiIfNoneMatch()
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({
     type: ProblemResponse,

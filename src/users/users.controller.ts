@@ -20,7 +20,11 @@ import {
 import type { Response } from 'express';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
-import { ApiIfMatch, ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import {
+  ApiIfMatch,
+  ApiIfNoneMatch,
+  ApiValidationResponse,
+} from '../common/decorators/api-problems.decorator';
 import { etagOf } from '../common/etag';
 import { pageMeta } from '../common/pagination';
 import { ProblemResponse } from '../common/problem.response';
@@ -76,6 +80,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserResponse })
   @ApiValidationResponse('The id is not a UUID')
   @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such user, or not yours to see' })
+  @ApiIfNoneMatch()
   async get(
     @Param('id', ParseId) id: string,
     @CurrentUser() actor: User,

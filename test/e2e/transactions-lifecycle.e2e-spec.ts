@@ -104,6 +104,24 @@ describe('transactions: soft delete, restore, update and their rollups', () => {
       expect(after.headers.etag).not.toBe(before.headers.etag);
     });
 
+    it('answers a conditional GET of one row with 304 while its ETag still holds', async () => {
+      const row = await createTx(app, analyst, { notes: 'conditional' });
+      const first = await get(analyst, `${TX}/${row.id}`).expect(200);
+      const tag = first.headers.etag;
+      expect(tag).toMatch(/^"[\w-]{27}"$/);
+      const same = await get(analyst, `${TX}/${row.id}`).set('If-None-Match', tag).expect(304);
+      expect(same.text).toBe('');
+      await patch(row.id, { notes: 'changed' }).expect(200);
+      const changed = await get(analyst, `${TX}/${row.id}`).set('If-None-Match', tag).expect(200);
+      expect(changed.body.notes).toBe('changed');
+      expect(changed.headers.etag).not.toBe(tag);
+    });
+
+    it('puts no ETag on lists (only single resources carry one)', async () => {
+      const res = await get(analyst, `${TX}?limit=5`).expect(200);
+      expect(res.headers.etag).toBeUndefined();
+    });
+
     it('clears notes with a PATCH of null', async () => {
       const row = await createTx(app, analyst, { notes: 'temporary' });
       const res = await patch(row.id, { notes: null }).expect(200);

@@ -3,6 +3,7 @@ import {
   ApiBadRequestResponse,
   ApiHeader,
   ApiPreconditionFailedResponse,
+  ApiResponse,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ProblemResponse } from '../problem.response';
@@ -16,6 +17,20 @@ export const ApiRateLimitResponse = () =>
     type: ProblemResponse,
     description: 'Rate limit exceeded; see `Retry-After`',
   });
+
+/** Documents a conditional GET of one resource: `If-None-Match` and its bodiless 304. */
+export const ApiIfNoneMatch = () =>
+  applyDecorators(
+    ApiHeader({
+      name: 'If-None-Match',
+      required: false,
+      description: 'ETag from a previous GET; while it is still current the answer is 304',
+    }),
+    ApiResponse({
+      status: 304,
+      description: 'Not modified: `If-None-Match` names the current ETag (no body)',
+    }),
+  );
 
 /** Documents optimistic concurrency on a PATCH: the optional `If-Match` header and its 412. */
 export const ApiIfMatch = () =>

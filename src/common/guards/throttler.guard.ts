@@ -1,5 +1,4 @@
 import { type ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
 import { Reflector } from '@nestjs/core';
 import {
   type ThrottlerLimitDetail,
@@ -12,6 +11,7 @@ import {
 } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { ApiKeysService } from '../../api-keys/api-keys.service';
+import { JwtAuthGuard } from './jwt-auth.guard';
 import { clientAddress } from './throttlers';
 
 interface Bucket {
@@ -40,9 +40,9 @@ function report(res: Response, bucket: Bucket): void {
 }
 
 /**
- * Runs before authentication, so it identifies the caller itself: a live API key has its own
- * bucket, the `sub` of a correctly signed access token one bucket per user across all routes, else
- * the IP. A key is looked up here (once: the authentication guard reuses the answer) because a
+ * Runs before authorisation and identifies the caller through the authentication guard's
+ * once-per-request answer: a live API key has its own bucket, the active user of a valid access
+ * token one bucket per user across all routes, else the IP. A key is looked up here (once: the authentication guard reuses the answer) because a
  * bucket named by whatever the client sent would let an anonymous caller escape the per-IP limit
  * with a fresh made-up `fin_` string on every request.
  */
@@ -52,22 +52,23 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
-    private readonly jwt: JwtService,
     private readonly keys: ApiKeysService,
+    private readonly auth: JwtAuthGuard,
   ) {
     super(options, storage, reflector);
   }
 
-  protected override async getTracker(req: Request): Promise<string> {
+  protected override async getTracker(req: Request, context?: ExecutionContext): Promise<string> {
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer fin_')) {
       const principal = await this.keys.authenticateOnce(req, header.slice(7));
       return principal ? `key:${principal.key.id}` : `ip:${clientAddress(req)}`;
     }
-    if (header?.startsWith('Bearer ')) {
+    // `context` is always passed by handleRequest below; the base signature has it optional.
+    if (header?.startsWith('Bearer ') && context) {
       try {
-        const payload = this.jwt.verify<{ sub: string }>(header.slice(7));
-        return `user:${payload.sub}`;
+        const user = (await this.auth.tokenUser(context)) as { id?: string } | undefined;
+        if (user?.id) return `user:${user.id}`;
       } catch {
         // An invalid token is throttled by IP; the JWT guard rejects it next.
       }
