@@ -4,10 +4,11 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { jsonBody } from './common/middleware/body.middleware';
 import { requestId } from './common/middleware/request-id.middleware';
+import { requestLog } from './common/middleware/request-log.middleware';
 import { requestContext } from './common/request-context';
 import { sendProblem } from './common/problem';
 import { validationPipe } from './common/validation';
@@ -52,6 +53,7 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   app.set('etag', false);
   app.use(requestId);
   app.use(requestContext);
+  app.use(requestLog(PinoLogger.root));
   app.use(
     helmet({
       contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } },

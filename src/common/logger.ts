@@ -1,14 +1,25 @@
-import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { AppConfig } from '../config/app-config';
+import { currentRequest } from './request-context';
 
-/** JSON logs with the request id; credentials are redacted wherever they might appear. */
+/**
+ * JSON logs through nestjs-pino; credentials are redacted wherever they might appear, and every
+ * line written during a request carries its id (`reqId`, from the request context).
+ *
+ * nestjs-pino's own per-request middleware (pino-http) is not mounted (`forRoutes: []`): it built
+ * two child loggers per request and serialised and redacted the request into them whether or not
+ * anything was logged, ~20 % of the CPU of a trivial route even at LOG_LEVEL=warn (bench
+ * --cpu-prof on /health/live). The one line per request is written by `requestLog` instead.
+ */
 export function loggerOptions(config: AppConfig): Params {
   return {
+    forRoutes: [],
     pinoHttp: {
       level: config.logLevel,
-      genReqId: (req: IncomingMessage) =>
-        String((req as IncomingMessage & { id?: string }).id ?? ''),
+      mixin: () => {
+        const request = currentRequest();
+        return request ? { reqId: request.requestId } : {};
+      },
       redact: {
         paths: [
           'req.headers.authorization',
@@ -24,15 +35,6 @@ export function loggerOptions(config: AppConfig): Params {
         ],
         censor: '[redacted]',
       },
-      // One short line per request: who asked for what and how it ended. Full header dumps (CSP
-      // and all, ~1.5 KB a line) cost a sizeable share of throughput at the default level.
-      // The request id is already on every line as `reqId` (quietReqLogger), so not repeated here.
-      serializers: {
-        req: (req: { method?: string; url?: string }) => ({ method: req.method, url: req.url }),
-        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req: IncomingMessage) => (req.url ?? '').startsWith('/health') },
-      quietReqLogger: true,
     },
   };
 }
