@@ -57,58 +57,67 @@ async function runScenario(
 }
 
 /**
- * Warm-up, then `opts.passes` passes over the scenarios against one server; rows written by a
- * scenario are removed after each of its runs (`removePosts`), so every run sees the same data.
+ * Warm-up, then `opts.passes` passes over the scenarios. With several servers (the product and
+ * the baseline, both running, the idle one costing nothing) each scenario runs on one right after
+ * the other, so a change in the machine's speed during the run moves both sides of a ratio alike.
+ * Rows written by a scenario are removed after each run (`removePosts`): every run sees the same
+ * data. Returns one list of results per server, in the order given.
  */
 export async function benchmark(
-  server: Server,
+  servers: Server[],
   scenarios: Scenario[],
   ctx: BenchContext,
   opts: Options,
   removePosts: () => Promise<void>,
   /** Runs between the warm-up and pass 1 (the single-request latencies). */
   beforePasses?: () => Promise<void>,
-): Promise<ScenarioResult[]> {
-  const tag = opts.baseline ? `${server.label} ` : '';
+): Promise<ScenarioResult[][]> {
+  const tagOf = (server: Server) => (opts.baseline ? `${server.label} ` : '');
   if (opts.warmup > 0) {
-    console.log(`${tag}warm-up: ${opts.warmup} s per scenario`);
+    console.log(`warm-up: ${opts.warmup} s per scenario and server`);
     for (const s of scenarios) {
-      const { result } = await runScenario(server, s, ctx, opts, opts.warmup);
-      if (s.writes) await removePosts();
-      if (result.non2xx + result.errors > 0) {
-        console.warn(
-          `  ${s.name}: ${result.non2xx} non-2xx, ${result.errors} errors during warm-up`,
-          result.statusCodes,
-        );
+      for (const server of servers) {
+        const { result } = await runScenario(server, s, ctx, opts, opts.warmup);
+        if (s.writes) await removePosts();
+        if (result.non2xx + result.errors > 0) {
+          console.warn(
+            `  ${tagOf(server)}${s.name}: ${result.non2xx} non-2xx, ${result.errors} errors during warm-up`,
+            result.statusCodes,
+          );
+        }
       }
     }
   }
 
   await beforePasses?.();
-  const passes = new Map<string, { path: string; results: PassResult[] }>();
+  const passes = servers.map(() => new Map<string, { path: string; results: PassResult[] }>());
   for (let pass = 1; pass <= opts.passes; pass++) {
     for (const s of scenarios) {
-      const { result, path } = await runScenario(server, s, ctx, opts, opts.duration);
-      if (s.writes) await removePosts();
-      const entry = passes.get(s.name) ?? { path, results: [] };
-      entry.results.push(result);
-      passes.set(s.name, entry);
-      console.log(
-        `${tag}pass ${pass}/${opts.passes} ${s.name.padEnd(28)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  app CPU ${result.appCpuMsPerRequest} ms/req  non-2xx ${result.non2xx}${result.errors ? `  errors ${result.errors}` : ''}`,
-      );
-      for (const [kind, k] of Object.entries(result.kinds ?? {})) {
+      for (const [i, server] of servers.entries()) {
+        const { result, path } = await runScenario(server, s, ctx, opts, opts.duration);
+        if (s.writes) await removePosts();
+        const entry = passes[i].get(s.name) ?? { path, results: [] };
+        entry.results.push(result);
+        passes[i].set(s.name, entry);
         console.log(
-          `    ${kind.padEnd(8)} ${String(k.requests).padStart(6)} requests  p50 ${k.p50} ms  p99 ${k.p99} ms${k.non2xx ? `  non-2xx ${k.non2xx}` : ''}`,
+          `${tagOf(server)}pass ${pass}/${opts.passes} ${s.name.padEnd(28)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50} ms  p99 ${result.p99} ms  app CPU ${result.appCpuMsPerRequest} ms/req  non-2xx ${result.non2xx}${result.errors ? `  errors ${result.errors}` : ''}`,
         );
+        for (const [kind, k] of Object.entries(result.kinds ?? {})) {
+          console.log(
+            `    ${kind.padEnd(8)} ${String(k.requests).padStart(6)} requests  p50 ${k.p50} ms  p99 ${k.p99} ms${k.non2xx ? `  non-2xx ${k.non2xx}` : ''}`,
+          );
+        }
+        await sleep(500);
       }
-      await sleep(500);
     }
   }
 
-  const results = scenarios.map((s) => {
-    const entry = passes.get(s.name)!;
-    return summarise(s, entry.path, entry.results);
+  return passes.map((byName) => {
+    const results = scenarios.map((s) => {
+      const entry = byName.get(s.name)!;
+      return summarise(s, entry.path, entry.results);
+    });
+    checkTargets(results, scenarios);
+    return results;
   });
-  checkTargets(results, scenarios);
-  return results;
 }

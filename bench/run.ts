@@ -4,14 +4,14 @@
  *   npm run build
  *   npm run bench:data -- --users 20 --transactions 1000000 --reset
  *   npm run bench [-- --duration 10 --passes 3 --connections 32 --only name1,name2 --warmup 1 --depth 2000]
- *   npm run bench -- --baseline     # then the same scenarios against bench/baseline, and the ratios
+ *   npm run bench -- --baseline     # each scenario also against bench/baseline, and the ratios
  *   npm run bench -- --check        # only: do the product and the baseline answer alike?
  *
  * Starts the built app in production mode against DATABASE_URL (else the embedded server in
  * DATA_DIR, started here), logs in as the bench admin and analyst, prepares ids and a deep cursor
  * through the API, then drives each scenario with autocannon and prints the medians as Markdown.
- * With --baseline, the app is stopped and the baseline server (dist/bench/baseline/server.js)
- * runs the same scenarios with the same tokens, cursor and ids on the same data.
+ * With --baseline, the baseline server (dist/bench/baseline/server.js) runs beside it and every
+ * scenario runs on both, one right after the other, with the same tokens, cursor and ids.
  * Results go to bench/results/<timestamp>-<rows>.json. Any non-2xx response fails its scenario.
  */
 import { execFileSync } from 'node:child_process';
@@ -129,21 +129,10 @@ async function main(): Promise<void> {
     let productProbes = opts.baseline ? await probe(app.baseUrl, scenarios, ctx) : [];
     if (productProbes.some((p) => p.method !== 'GET')) await removePosts();
 
-    let single: SingleResult[] = [];
-    let results: ScenarioResult[] = [];
-    if (!opts.check) {
-      results = await benchmark(product, scenarios, ctx, opts, removePosts, async () => {
-        if (opts.single === 0) return;
-        single = await singleRequests(product.api, ctx.adminToken, opts.single);
-        for (const s of single) console.log(`single: ${s.path} p50 ${s.p50Ms.toFixed(2)} ms`);
-      });
-    }
-    const peakRssMb = app.rss.peakMb();
-
-    let baseline: { results: ScenarioResult[]; peakRssMb: number; check: CheckResult } | undefined;
+    // With --baseline both servers run from here on, and every scenario is measured on one right
+    // after the other (drive.ts), so the product/baseline ratio compares like with like.
+    let baselineRun: { app: AppProcess; check: CheckResult; server: Server } | undefined;
     if (opts.baseline) {
-      // One after the other: the product is stopped before the baseline starts.
-      await app.stop();
       const baselineLog = join(tmpdir(), `finance-bench-${stamp}-baseline.log`);
       const server = await startBaseline(db.url, baselineLog, ctx, { adminId, analystId });
       cleanups.push(() => server.stop());
@@ -154,17 +143,37 @@ async function main(): Promise<void> {
       productProbes = [];
       console.log(`agreement check: ${check.agreed}/${check.compared} requests answer alike`);
       for (const line of check.lines) console.log(line);
-      const baselineServer: Server = {
-        label: 'baseline',
+      baselineRun = {
         app: server,
-        api: new Api(server.baseUrl),
+        check,
+        server: { label: 'baseline', app: server, api: new Api(server.baseUrl) },
       };
-      const baselineResults = opts.check
-        ? []
-        : await benchmark(baselineServer, scenarios, ctx, opts, removePosts);
-      baseline = { results: baselineResults, peakRssMb: server.rss.peakMb(), check };
-      await server.stop();
     }
+
+    let single: SingleResult[] = [];
+    let results: ScenarioResult[] = [];
+    let baselineResults: ScenarioResult[] = [];
+    if (!opts.check) {
+      const servers = baselineRun ? [product, baselineRun.server] : [product];
+      [results, baselineResults = []] = await benchmark(
+        servers,
+        scenarios,
+        ctx,
+        opts,
+        removePosts,
+        async () => {
+          if (opts.single === 0) return;
+          single = await singleRequests(product.api, ctx.adminToken, opts.single);
+          for (const s of single) console.log(`single: ${s.path} p50 ${s.p50Ms.toFixed(2)} ms`);
+        },
+      );
+    }
+    const peakRssMb = app.rss.peakMb();
+    const baseline = baselineRun && {
+      results: baselineResults,
+      peakRssMb: baselineRun.app.rss.peakMb(),
+      check: baselineRun.check,
+    };
     if (opts.check) {
       if (baseline && baseline.check.mismatches.length > 0) process.exitCode = 1;
       return;
