@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Pool, type PoolClient } from 'pg';
+import { DatabaseError, Pool, type PoolClient } from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { currentRequest } from '../../common/request-context';
 import { AppConfig } from '../../config/app-config';
@@ -69,7 +69,7 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
   /**
    * Reads on the primary go straight to its pg pool: TypeORM's per-query QueryRunner (check out,
    * log, wrap, release) cost ~40 µs a statement (bench --cpu-prof), for SQL that needs none of it.
-   * Errors are wrapped like TypeORM's, so the problem filter maps them the same way.
+   * Errors come out as TypeORM's would, so the problem filter maps them the same way.
    */
   private readonly primaryReads: Queryable;
 
@@ -82,7 +82,9 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
         poolOf(primary)
           .query(sql, params)
           .catch((error: unknown) => {
-            throw new QueryFailedError(sql, params, error as Error);
+            // Like TypeORM: what the server reported is a QueryFailedError; a connection that
+            // could not be had (pool timeout, nested checkout) stays as it is.
+            throw error instanceof DatabaseError ? new QueryFailedError(sql, params, error) : error;
           }),
     };
     this.maxLagMs = config.replicaMaxLagMs;
