@@ -40,11 +40,11 @@ function report(res: Response, bucket: Bucket): void {
 }
 
 /**
- * Runs before authorisation and identifies the caller through the authentication guard's
- * once-per-request answer: a live API key has its own bucket, the active user of a valid access
- * token one bucket per user across all routes, else the IP. A key is looked up here (once: the authentication guard reuses the answer) because a
- * bucket named by whatever the client sent would let an anonymous caller escape the per-IP limit
- * with a fresh made-up `fin_` string on every request.
+ * Runs before authorisation and identifies the caller through the authentication's
+ * once-per-request answers: a live API key has its own bucket, the active user of a valid access
+ * token one bucket per user across all routes, else the IP. The caller is looked up, not taken
+ * from what the client sent, because a bucket named by a made-up `fin_` string or token `sub`
+ * would let an anonymous caller escape the per-IP limit with a fresh one on every request.
  */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
@@ -67,8 +67,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     // `context` is always passed by handleRequest below; the base signature has it optional.
     if (header?.startsWith('Bearer ') && context) {
       try {
-        const user = (await this.auth.tokenUser(context)) as { id?: string } | undefined;
-        if (user?.id) return `user:${user.id}`;
+        return `user:${(await this.auth.tokenUser(context)).id}`;
       } catch {
         // An invalid token is throttled by IP; the JWT guard rejects it next.
       }

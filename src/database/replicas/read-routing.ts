@@ -5,12 +5,12 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DatabaseError, Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { currentRequest } from '../../common/request-context';
 import { AppConfig } from '../../config/app-config';
 import { type Queryable, query } from '../sql';
-import { guardPool, inClientTransaction, poolOf } from '../transaction';
+import { guardPool, inClientTransaction, poolReads } from '../transaction';
 import {
   type CallerPositions,
   MemoryCallerPositions,
@@ -66,27 +66,14 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
   private turn = 0;
   private readonly decided = new WeakMap<object, Promise<Replica | undefined>>();
 
-  /**
-   * Reads on the primary go straight to its pg pool: TypeORM's per-query QueryRunner (check out,
-   * log, wrap, release) cost ~40 µs a statement (bench --cpu-prof), for SQL that needs none of it.
-   * Errors come out as TypeORM's would, so the problem filter maps them the same way.
-   */
+  /** Reads on the primary, on its pool directly (see poolReads). */
   private readonly primaryReads: Queryable;
 
   constructor(
     config: AppConfig,
     @InjectDataSource() private readonly primary: DataSource,
   ) {
-    this.primaryReads = {
-      query: (sql, params) =>
-        poolOf(primary)
-          .query(sql, params)
-          .catch((error: unknown) => {
-            // Like TypeORM: what the server reported is a QueryFailedError; a connection that
-            // could not be had (pool timeout, nested checkout) stays as it is.
-            throw error instanceof DatabaseError ? new QueryFailedError(sql, params, error) : error;
-          }),
-    };
+    this.primaryReads = poolReads(primary);
     this.maxLagMs = config.replicaMaxLagMs;
     this.replicas = config.databaseReplicaUrls.map((url, i) => {
       const options = {
