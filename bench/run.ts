@@ -131,7 +131,7 @@ async function main(): Promise<void> {
 
     // With --baseline both servers run from here on, and every scenario is measured on one right
     // after the other (drive.ts), so the product/baseline ratio compares like with like.
-    let baselineRun: { app: AppProcess; check: CheckResult; server: Server } | undefined;
+    let baselineRun: { server: Server; check: CheckResult } | undefined;
     if (opts.baseline) {
       const baselineLog = join(tmpdir(), `finance-bench-${stamp}-baseline.log`);
       const server = await startBaseline(db.url, baselineLog, ctx, { adminId, analystId });
@@ -144,9 +144,8 @@ async function main(): Promise<void> {
       console.log(`agreement check: ${check.agreed}/${check.compared} requests answer alike`);
       for (const line of check.lines) console.log(line);
       baselineRun = {
-        app: server,
-        check,
         server: { label: 'baseline', app: server, api: new Api(server.baseUrl) },
+        check,
       };
     }
 
@@ -171,7 +170,7 @@ async function main(): Promise<void> {
     const peakRssMb = app.rss.peakMb();
     const baseline = baselineRun && {
       results: baselineResults,
-      peakRssMb: baselineRun.app.rss.peakMb(),
+      peakRssMb: baselineRun.server.app.rss.peakMb(),
       check: baselineRun.check,
     };
     if (opts.check) {

@@ -166,8 +166,9 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 /**
- * Sequential single requests (no other load). `paths` gives one path per sample; the searches use
- * a different note word each time, so every page-mode sample counts with a cold total cache.
+ * Sequential single requests (no other load). `path(i)` is the path of sample i; the searches use
+ * a different note word each time, so every page-mode sample counts with a cold total cache (for
+ * up to 34 samples: warm-up and samples together use each of the 39 words once).
  */
 export const SINGLE_REQUESTS: { name: string; targetMs: number; path: (i: number) => string }[] = [
   { name: 'dashboard-summary-admin', targetMs: 15, path: () => '/api/v1/dashboard/summary' },
@@ -185,7 +186,5 @@ export const SINGLE_REQUESTS: { name: string; targetMs: number; path: (i: number
 ];
 
 /** Note words no scenario searches for ('coffee' is warmed by the load), one per sample. */
-const coldWord = (i: number) => {
-  const words = NOTE_WORDS.filter((w) => w !== 'coffee');
-  return words[i % words.length];
-};
+const COLD_WORDS = NOTE_WORDS.filter((w) => w !== 'coffee');
+const coldWord = (i: number) => COLD_WORDS[i % COLD_WORDS.length];
