@@ -7,7 +7,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
@@ -49,10 +49,10 @@ export class ApiKeysController {
   async create(
     @CurrentUser() actor: User,
     @Body() dto: CreateApiKeyDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<CreatedApiKeyResponse> {
     const key = await this.keys.create(actor, dto);
-    res.location(`/api/v1/api-keys/${key.id}`);
+    res.header('Location', `/api/v1/api-keys/${key.id}`);
     return key;
   }
 

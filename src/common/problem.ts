@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pathOf } from './http/request';
 
 export interface FieldIssue {
   field: string;
@@ -15,25 +16,29 @@ export interface Problem {
 }
 
 /** Writes an RFC 9457 body; the single place a problem response is shaped. */
-export function sendProblem(req: Request, res: Response, problem: Problem): void {
-  if (res.headersSent) {
-    res.end();
+export function sendProblem(req: FastifyRequest, reply: FastifyReply, problem: Problem): void {
+  if (reply.raw.headersSent) {
+    reply.raw.end();
     return;
   }
-  for (const [name, value] of Object.entries(problem.headers ?? {})) res.setHeader(name, value);
-  const requestId = typeof req.id === 'string' ? req.id : '';
-  res
-    .status(problem.status)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: 'about:blank',
-        title: STATUS_CODES[problem.status] ?? 'Error',
-        status: problem.status,
-        detail: problem.detail,
-        instance: req.originalUrl.split('?')[0],
-        requestId,
-        ...(problem.errors ? { errors: problem.errors } : {}),
-      }),
-    );
+  const body = JSON.stringify({
+    type: 'about:blank',
+    title: STATUS_CODES[problem.status] ?? 'Error',
+    status: problem.status,
+    detail: problem.detail,
+    instance: pathOf(req.originalUrl),
+    requestId: req.id,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  });
+  const type = 'application/problem+json';
+  if (reply.sent) {
+    // A route that writes the Node response itself (the CSV export) failed before writing.
+    reply.raw.writeHead(problem.status, { ...problem.headers, 'Content-Type': type }).end(body);
+    return;
+  }
+  reply
+    .headers(problem.headers ?? {})
+    .code(problem.status)
+    .type(type)
+    .send(body);
 }

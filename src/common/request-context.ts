@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface RequestContext {
   requestId: string;
@@ -20,7 +20,11 @@ export function currentRequest(): RequestContext | undefined {
   return storage.getStore();
 }
 
-/** Runs after the request-id middleware and Express's `trust proxy` resolution of `req.ip`. */
-export function requestContext(req: Request, _res: Response, next: NextFunction): void {
-  storage.run({ requestId: typeof req.id === 'string' ? req.id : '', ip: req.ip }, next);
+/**
+ * Fastify `preHandler` hook: the handler (guards, interceptors, the route) runs inside the
+ * context. Not earlier: the body is read from socket events, which would leave it behind.
+ * `req.ip` is already resolved through `trustProxy`.
+ */
+export function requestContext(req: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+  storage.run({ requestId: req.id, ip: req.ip }, done);
 }

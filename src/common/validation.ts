@@ -51,7 +51,8 @@ const isPlainContainer = (value: unknown): value is object => {
   if (Array.isArray(value)) return true;
   if (value === null || typeof value !== 'object') return false;
   const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
+  // Fastify's query parser (fast-querystring) builds objects on a prototype-less prototype.
+  return proto === Object.prototype || proto === null || Object.getPrototypeOf(proto) === null;
 };
 
 function prototypeKeys(value: unknown, path = ''): FieldIssue[] {

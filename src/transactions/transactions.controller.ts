@@ -20,7 +20,7 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import {
   ApiIfMatch,
   ApiIfNoneMatch,
@@ -70,11 +70,11 @@ export class TransactionsController {
   async create(
     @CurrentUser() actor: User,
     @Body() dto: CreateTransactionDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
     @HeldIdempotencyClaim() claim?: KeyedClaim,
   ): Promise<TransactionResponse> {
     const row = await this.transactions.create(actor, dto, claim);
-    res.location(transactionPath(row.id)).setHeader('ETag', etagOf(row));
+    res.header('Location', transactionPath(row.id)).header('ETag', etagOf(row));
     return row;
   }
 
@@ -118,10 +118,10 @@ export class TransactionsController {
   async get(
     @CurrentUser() actor: User,
     @Param('id', ParseId) id: string,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<TransactionResponse> {
     const row = await this.transactions.findOne(actor, id);
-    res.setHeader('ETag', etagOf(row));
+    res.header('ETag', etagOf(row));
     return row;
   }
 
@@ -137,10 +137,10 @@ export class TransactionsController {
     @Param('id', ParseId) id: string,
     @Body() dto: UpdateTransactionDto,
     @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<TransactionResponse> {
     const row = await this.transactions.update(actor, id, dto, ifMatch);
-    res.setHeader('ETag', etagOf(row));
+    res.header('ETag', etagOf(row));
     return row;
   }
 

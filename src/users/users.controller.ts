@@ -17,7 +17,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import {
@@ -57,10 +57,10 @@ export class UsersController {
   async create(
     @CurrentUser() actor: User,
     @Body() dto: CreateUserDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<UserResponse> {
     const user = toUserResponse(await this.users.create(actor, dto));
-    res.location(`/api/v1/users/${user.id}`).setHeader('ETag', etagOf(user));
+    res.header('Location', `/api/v1/users/${user.id}`).header('ETag', etagOf(user));
     return user;
   }
 
@@ -84,10 +84,10 @@ export class UsersController {
   async get(
     @Param('id', ParseId) id: string,
     @CurrentUser() actor: User,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<UserResponse> {
     const user = toUserResponse(await this.users.read(id, actor));
-    res.setHeader('ETag', etagOf(user));
+    res.header('ETag', etagOf(user));
     return user;
   }
 
@@ -107,10 +107,10 @@ export class UsersController {
     @Param('id', ParseId) id: string,
     @Body() dto: UpdateUserDto,
     @Headers('if-match') ifMatch: string | undefined,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<UserResponse> {
     const user = toUserResponse(await this.users.update(actor, id, dto, ifMatch));
-    res.setHeader('ETag', etagOf(user));
+    res.header('ETag', etagOf(user));
     return user;
   }
 }

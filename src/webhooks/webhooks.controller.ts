@@ -18,7 +18,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
 import type { KeyPrincipal } from '../api-keys/api-keys.service';
 import { CurrentApiKey, CurrentUser } from '../common/decorators/current-user.decorator';
@@ -61,10 +61,10 @@ export class WebhooksController {
     @CurrentUser() actor: User,
     @CurrentApiKey() key: KeyPrincipal['key'] | undefined,
     @Body() dto: CreateWebhookDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<WebhookWithSecretResponse> {
     const created = await this.webhooks.create(actor, dto, key);
-    res.location(`/api/v1/webhooks/${created.id}`);
+    res.header('Location', `/api/v1/webhooks/${created.id}`);
     return created;
   }
 

@@ -7,19 +7,15 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { Request } from 'express';
-import { ApiKeysService, isApiKey, type KeyPrincipal } from '../../api-keys/api-keys.service';
+import type { FastifyRequest } from 'fastify';
+import { ApiKeysService, isApiKey } from '../../api-keys/api-keys.service';
 import type { User } from '../../users/entities/user.entity';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 import { ROUTE_KEY } from '../decorators/roles.decorator';
 import { policyOf, type RouteKey } from '../permissions';
 import { currentRequest } from '../request-context';
 
-/** The API key a request was authenticated with, for the roles guard's scope check. */
-export const apiKeyOf = (req: Request): KeyPrincipal['key'] | undefined =>
-  (req as Request & { apiKey?: KeyPrincipal['key'] }).apiKey;
-
-const bearer = (req: Request): string | undefined => {
+const bearer = (req: FastifyRequest): string | undefined => {
   const header = req.headers.authorization;
   return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
 };
@@ -49,7 +45,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
    * error).
    */
   tokenUser(context: ExecutionContext): Promise<User> {
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     let outcome = this.perRequest.get(req);
     if (outcome === undefined) {
       // passport has set `req.user` once it resolves (handleRequest rejects otherwise).
@@ -65,7 +61,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     const targets = [context.getHandler(), context.getClass()];
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets);
     const route = this.reflector.getAllAndOverride<RouteKey | undefined>(ROUTE_KEY, targets);
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
     const token = bearer(req);
     if (token !== undefined && isApiKey(token)) {
       if (route !== undefined && policyOf(route).scope === null) {
@@ -75,7 +71,7 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
       const principal = await this.keys.authenticateOnce(req, token);
       if (!principal) throw new UnauthorizedException('Authentication required');
       req.user = principal.user;
-      (req as Request & { apiKey?: KeyPrincipal['key'] }).apiKey = principal.key;
+      req.apiKey = principal.key;
       const ctx = currentRequest();
       if (ctx) ctx.apiKeyId = principal.key.id;
       return true;

@@ -5,11 +5,10 @@ import {
   Injectable,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
-import type { Role, User } from '../../users/entities/user.entity';
+import type { FastifyRequest } from 'fastify';
+import type { Role } from '../../users/entities/user.entity';
 import { ROLES_KEY, ROUTE_KEY } from '../decorators/roles.decorator';
 import { policyOf, type RouteKey } from '../permissions';
-import { apiKeyOf } from './jwt-auth.guard';
 
 /**
  * Global: a route listing roles with `@Roles()`/`@Auth()` admits only those roles (for an API key,
@@ -22,8 +21,8 @@ export class RolesGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
-    const req = context.switchToHttp().getRequest<Request>();
-    const key = apiKeyOf(req);
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const key = req.apiKey;
     const route = this.reflector.getAllAndOverride<RouteKey | undefined>(ROUTE_KEY, targets);
     // Fails closed: a key that authenticated on a route without a table entry goes no further.
     if (key !== undefined && route === undefined) {
@@ -31,7 +30,7 @@ export class RolesGuard implements CanActivate {
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (!roles || roles.length === 0) return true;
-    const user = req.user as User | undefined;
+    const user = req.user;
     if (!user || !roles.includes(user.role)) {
       throw new ForbiddenException('Your role may not perform this action');
     }

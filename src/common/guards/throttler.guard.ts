@@ -9,7 +9,7 @@ import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
 } from '@nestjs/throttler';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeysService } from '../../api-keys/api-keys.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { clientAddress } from './throttlers';
@@ -26,7 +26,7 @@ interface Bucket {
  * reports one with fewer requests left (ties: the later reset). Login counts against three limits;
  * a client that paces itself by these headers then never meets a 429 it was not warned of.
  */
-function report(res: Response, bucket: Bucket): void {
+function report(res: FastifyReply, bucket: Bucket): void {
   const shown = res.getHeader('RateLimit-Remaining');
   if (shown !== undefined) {
     const remaining = Number(shown);
@@ -34,9 +34,11 @@ function report(res: Response, bucket: Bucket): void {
     if (remaining < bucket.remaining) return;
     if (remaining === bucket.remaining && reset >= bucket.reset) return;
   }
-  res.setHeader('RateLimit-Limit', String(bucket.limit));
-  res.setHeader('RateLimit-Remaining', String(bucket.remaining));
-  res.setHeader('RateLimit-Reset', String(bucket.reset));
+  res.headers({
+    'RateLimit-Limit': String(bucket.limit),
+    'RateLimit-Remaining': String(bucket.remaining),
+    'RateLimit-Reset': String(bucket.reset),
+  });
 }
 
 /**
@@ -58,7 +60,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  protected override async getTracker(req: Request, context?: ExecutionContext): Promise<string> {
+  protected override async getTracker(req: FastifyRequest, context?: ExecutionContext): Promise<string> {
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer fin_')) {
       const principal = await this.keys.authenticateOnce(req, header.slice(7));
@@ -94,7 +96,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     const tracker = await getTracker(req, context);
     const key = generateKey(context, tracker, name);
     const record = await this.storageService.increment(key, ttl, limit, blockDuration, name);
-    report(res as Response, {
+    report(res as FastifyReply, {
       limit,
       remaining: Math.max(0, limit - record.totalHits),
       reset: record.isBlocked ? record.timeToBlockExpire : record.timeToExpire,

@@ -1,6 +1,6 @@
 import { type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { normalizeIp, type ThrottlerOptions } from '@nestjs/throttler';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/app-config';
 
 const LOGIN_THROTTLE = 'loginThrottle';
@@ -14,9 +14,9 @@ const notLogin = (ctx: ExecutionContext) =>
  * The caller's address for per-IP limits. An IPv6 client usually holds a whole /64, so limits
  * apply to the /64 (the library's default tracker does the same); IPv4 addresses stay as they are.
  */
-export const clientAddress = (req: Request): string => normalizeIp(req.ip ?? 'unknown');
+export const clientAddress = (req: FastifyRequest): string => normalizeIp(req.ip);
 
-const loginEmail = (req: Request) => {
+const loginEmail = (req: FastifyRequest) => {
   const email = (req.body as { email?: unknown } | undefined)?.email;
   return typeof email === 'string' ? email.trim().toLowerCase().slice(0, 254) : '';
 };
@@ -30,14 +30,14 @@ export function throttlers(config: AppConfig): ThrottlerOptions[] {
       ttl: 60_000,
       limit: config.throttle.loginLimit,
       skipIf: notLogin,
-      getTracker: (req) => `${clientAddress(req as Request)}|${loginEmail(req as Request)}`,
+      getTracker: (req) => `${clientAddress(req as FastifyRequest)}|${loginEmail(req as FastifyRequest)}`,
     },
     {
       name: 'loginIp',
       ttl: 60_000,
       limit: config.throttle.loginIpLimit,
       skipIf: notLogin,
-      getTracker: (req) => `ip:${clientAddress(req as Request)}`,
+      getTracker: (req) => `ip:${clientAddress(req as FastifyRequest)}`,
     },
   ];
 }

@@ -8,7 +8,8 @@ import {
   createParamDecorator,
 } from '@nestjs/common';
 import { ApiHeader, ApiConflictResponse, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pathOf } from '../http/request';
 import { createHash } from 'node:crypto';
 import { type Observable, from, of, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
@@ -46,7 +47,7 @@ export const Idempotent = () =>
 /** The claim the interceptor took for this request, or undefined without `Idempotency-Key`. */
 export const HeldIdempotencyClaim = createParamDecorator(
   (_data: unknown, context: ExecutionContext): KeyedClaim | undefined =>
-    context.switchToHttp().getRequest<Request & { [CLAIM]?: KeyedClaim }>()[CLAIM],
+    context.switchToHttp().getRequest<FastifyRequest & { [CLAIM]?: KeyedClaim }>()[CLAIM],
 );
 
 /** A held claim plus the hash of the request it was claimed for. */
@@ -59,21 +60,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
   constructor(private readonly keys: IdempotencyService) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    const req = context.switchToHttp().getRequest<Request & { [CLAIM]?: KeyedClaim }>();
-    const res = context.switchToHttp().getResponse<Response>();
+    const req = context.switchToHttp().getRequest<FastifyRequest & { [CLAIM]?: KeyedClaim }>();
+    const res = context.switchToHttp().getResponse<FastifyReply>();
     const header = req.headers['idempotency-key'];
     if (header === undefined) return next.handle();
     const key = IdempotencyService.checkKey(header);
     const userId = (req.user as User).id;
     const hash = createHash('sha256')
-      .update(JSON.stringify([req.method, req.path, req.body]))
+      .update(JSON.stringify([req.method, pathOf(req.url), req.body]))
       .digest('hex');
     const claim = await this.keys.claim(userId, key, hash);
     if (claim.kind === 'replay') {
       const { status, body, location } = claim.response;
-      res.status(status).setHeader('Idempotent-Replayed', 'true');
-      if (location) res.location(location);
-      if (body && typeof body === 'object') res.setHeader('ETag', etagOf(body));
+      res.status(status).header('Idempotent-Replayed', 'true');
+      if (location) res.header('Location', location);
+      if (body && typeof body === 'object') res.header('ETag', etagOf(body));
       return of(body);
     }
     req[CLAIM] = { ...claim.claim, hash };

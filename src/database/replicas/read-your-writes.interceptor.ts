@@ -4,10 +4,9 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { catchError, concatMap, type Observable } from 'rxjs';
 import { currentRequest } from '../../common/request-context';
-import type { User } from '../../users/entities/user.entity';
 import { ReadRouting } from './read-routing';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -24,8 +23,8 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (!this.routing.enabled || context.getType() !== 'http') return next.handle();
-    const req = context.switchToHttp().getRequest<Request>();
-    const callerId = (req.user as User | undefined)?.id;
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    const callerId = req.user?.id;
     if (!callerId) return next.handle();
     const request = currentRequest();
     if (request) request.callerId = callerId;

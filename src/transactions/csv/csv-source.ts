@@ -6,8 +6,8 @@ import {
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import busboy from 'busboy';
-import type { Request } from 'express';
 import type { Hash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 
 export interface UploadLimits {
@@ -22,15 +22,16 @@ export interface UploadLimits {
  * `hash`, when given, is fed every byte of the file (for Idempotency-Key comparisons).
  */
 export function csvUpload(
-  req: Request,
+  req: IncomingMessage,
   { maxBytes, idleTimeoutMs }: UploadLimits,
   hash?: Hash,
 ): Promise<Readable> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw new PayloadTooLargeException(`The file exceeds ${maxBytes} bytes`);
-  if (req.is('text/csv'))
+  const type = req.headers['content-type']?.split(';')[0].trim().toLowerCase();
+  if (type === 'text/csv')
     return Promise.resolve(req.pipe(guarded(req, idleTimeoutMs, new Utf8Text(maxBytes, hash))));
-  if (!req.is('multipart/form-data')) {
+  if (type !== 'multipart/form-data') {
     throw new UnsupportedMediaTypeException(
       'Send the CSV as text/csv or as the `file` field of multipart/form-data',
     );
@@ -89,7 +90,7 @@ function stalled(idleTimeoutMs: number): RequestTimeoutException {
  * interrupted request ends the stream with a 400, a stalled one with a 408 that closes the
  * connection.
  */
-function guarded(req: Request, idleTimeoutMs: number, text: Utf8Text): Utf8Text {
+function guarded(req: IncomingMessage, idleTimeoutMs: number, text: Utf8Text): Utf8Text {
   text.on('error', () => undefined);
   const interrupted = () => {
     if (!req.complete)

@@ -7,7 +7,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
@@ -68,7 +68,7 @@ export class ImportJobsService implements OnModuleInit {
     });
   }
 
-  async enqueue(actor: User, q: ImportQueryDto, req: Request): Promise<ImportJobResponse> {
+  async enqueue(actor: User, q: ImportQueryDto, req: IncomingMessage): Promise<ImportJobResponse> {
     if (q.dryRun === true)
       throw new BadRequestException({
         message: 'dryRun and async cannot be combined',

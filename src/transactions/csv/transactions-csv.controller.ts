@@ -15,7 +15,7 @@ import {
   ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiValidationResponse } from '../../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Auth } from '../../common/decorators/roles.decorator';
@@ -47,9 +47,13 @@ export class TransactionsCsvController {
   async export(
     @CurrentUser() actor: User,
     @Query() filters: TransactionFiltersDto,
-    @Res() res: Response,
+    @Res() res: FastifyReply,
   ): Promise<void> {
-    await this.csv.export(actor, filters, res);
+    // Streamed to the Node response directly; the headers set so far (rate limits) go along.
+    res.hijack();
+    for (const [name, value] of Object.entries(res.getHeaders()))
+      if (value !== undefined) res.raw.setHeader(name, value);
+    await this.csv.export(actor, filters, res.raw);
   }
 
   /**
@@ -122,17 +126,17 @@ export class TransactionsCsvController {
   async import(
     @CurrentUser() actor: User,
     @Query() q: ImportQueryDto,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<ImportResultResponse | ImportJobResponse> {
     if (q.async === true) {
-      const job = await this.jobs.enqueue(actor, q, req);
-      res.status(HttpStatus.ACCEPTED).location(importPath(job.id));
+      const job = await this.jobs.enqueue(actor, q, req.raw);
+      res.status(HttpStatus.ACCEPTED).header('Location', importPath(job.id));
       return job;
     }
-    const { dryRun, replayed, ...result } = await this.csv.import(actor, q, req);
+    const { dryRun, replayed, ...result } = await this.csv.import(actor, q, req.raw, res.raw);
     res.status(dryRun ? HttpStatus.OK : HttpStatus.CREATED);
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    if (replayed) res.header('Idempotent-Replayed', 'true');
     return result;
   }
 }

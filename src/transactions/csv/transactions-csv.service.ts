@@ -5,7 +5,7 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, type Hash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
@@ -82,7 +82,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
    * Streams the filtered rows from a server-side cursor through the CSV formatter into the
    * response, so memory stays flat however many rows match. One read-only snapshot throughout.
    */
-  async export(actor: User, filters: TransactionFiltersDto, res: Response): Promise<void> {
+  async export(actor: User, filters: TransactionFiltersDto, res: ServerResponse): Promise<void> {
     const resolved = this.transactions.resolveFilters(actor, filters);
     await this.holdingConnections.run(() => this.stream(actor, resolved, filters, res));
   }
@@ -95,7 +95,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     reader: User,
     resolved: ResolvedFilters,
     filters: TransactionFiltersDto,
-    res: Response,
+    res: ServerResponse,
   ): Promise<void> {
     res.setTimeout(this.upload.idleTimeoutMs, () =>
       res.destroy(new Error('the client stopped reading the export')),
@@ -103,7 +103,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     try {
       await this.reads.readSnapshot(async (client) => {
         const rows = this.repo.exportRows(client, resolved, filters.sort ?? '-date');
-        res.status(200);
+        res.statusCode = 200;
         res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         res.setHeader(
           'Content-Disposition',
@@ -115,7 +115,10 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
           : pipeline(rows, exportFormatter(), res));
       });
     } catch (error) {
-      if (!res.headersSent) throw error;
+      if (!res.headersSent) {
+        res.removeHeader('Content-Disposition');
+        throw error;
+      }
       res.destroy(error as Error);
     } finally {
       // The idle timer is the socket's: a kept-alive connection must not inherit it.
@@ -128,7 +131,12 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
    * file is replayed without writing; the same key with another file is a 422; one in flight, 409.
    * The file's hash is only known once it is read, so a replay candidate's upload is hashed first.
    */
-  async import(actor: User, q: ImportQueryDto, req: Request): Promise<ImportOutcome> {
+  async import(
+    actor: User,
+    q: ImportQueryDto,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<ImportOutcome> {
     const header = req.headers['idempotency-key'];
     if (header === undefined || q.dryRun === true) return this.importFile(actor, q, req);
     const key = IdempotencyService.checkKey(header);
@@ -142,7 +150,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     }
     const stopRenewing = this.keys.keepAlive(claim.claim);
     // Not past the response: a request that never ends must not renew its claim forever.
-    req.res?.once('close', stopRenewing);
+    res.once('close', stopRenewing);
     try {
       return await this.importFile(actor, q, req, claim.claim);
     } catch (error) {
@@ -164,7 +172,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
   private async importFile(
     actor: User,
     q: ImportQueryDto,
-    req: Request,
+    req: IncomingMessage,
     claim?: HeldClaim,
   ): Promise<ImportOutcome> {
     const ownerId = writeOwner(actor, q.ownerId);
@@ -176,7 +184,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     actor: User,
     ownerId: string,
     q: ImportQueryDto,
-    req: Request,
+    req: IncomingMessage,
     claim?: HeldClaim,
   ): Promise<ImportOutcome> {
     const partial = q.mode === 'partial';

@@ -1,0 +1,69 @@
+import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FieldIssue } from '../problem';
+
+const MAX_DEPTH = 16;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const JSON_TYPES = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * JSON bodies only, at most `bodyLimit` bytes (Fastify answers 413 past it), strict (an object
+ * or an array at the top) and without prototype-polluting keys. Routes listed in `rawBody` get
+ * the request stream untouched (the CSV import reads it itself); any other media type is 415.
+ * Failures reach the exception filter as HttpExceptions, before guards: not rate counted.
+ */
+export function registerJsonBody(
+  fastify: FastifyInstance,
+  options: { bodyLimit: number; rawBody: (req: FastifyRequest) => boolean },
+): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    JSON_TYPES,
+    { parseAs: 'string', bodyLimit: options.bodyLimit },
+    (_req, text: string, done) => {
+      try {
+        done(null, parseStrict(text));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
+  fastify.addContentTypeParser('*', (req, _payload, done) => {
+    if (options.rawBody(req)) return done(null, undefined);
+    done(new UnsupportedMediaTypeException('Send the body as application/json'), undefined);
+  });
+}
+
+function parseStrict(text: string): unknown {
+  const start = text.trimStart();
+  // An empty body is no body: validation then names every missing field.
+  if (start === '') return undefined;
+  let value: unknown;
+  // Like Express's strict mode: a bare string, number or null is not a request body.
+  if (start[0] === '{' || start[0] === '[') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      // value stays undefined: refused below
+    }
+  }
+  if (value === undefined) throw new BadRequestException('The body is not valid JSON');
+  const issue = bodyIssue(value);
+  if (issue) throw new BadRequestException({ message: 'Validation failed', errors: [issue] });
+  return value;
+}
+
+/**
+ * Finds `__proto__`/`constructor`/`prototype` keys, or absurd nesting, before class-transformer
+ * copies the body onto a DTO (no DTO here nests anywhere near MAX_DEPTH).
+ */
+function bodyIssue(value: unknown, path = 'body', depth = 0): FieldIssue | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > MAX_DEPTH) return { field: path, message: `nesting deeper than ${MAX_DEPTH} levels` };
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key)) return { field: key, message: `property ${key} should not exist` };
+    const found = bodyIssue((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
