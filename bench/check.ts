@@ -130,7 +130,7 @@ export function compare(product: Probe[], baseline: Probe[]): CheckResult {
       detail = firstDifference(normalise(p), normalise(b));
     else if (JSON.stringify(normalise(p)) !== JSON.stringify(normalise(b)))
       detail = 'same fields, different key order';
-    // Strong ETags are the product's own (get by id); Express adds weak ones to every JSON body.
+    // Only single resources carry an ETag (get by id): compare the strong ones.
     else if (p.etag && !p.etag.startsWith('W/') && p.method === 'GET' && p.etag !== b.etag)
       detail = `ETag ${p.etag} vs ${b.etag}`;
     else if (

@@ -53,6 +53,8 @@ export async function bootstrap(config: AppConfig): Promise<void> {
           ? {
               origin: config.corsOrigins,
               credentials: true,
+              // @fastify/cors defaults to the CORS-safelisted methods only.
+              methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
               exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After'],
             }
           : false,
@@ -70,7 +72,7 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   });
   fastify.addHook('preHandler', requestContext);
   fastify.addHook('onSend', answerNotModified);
-  fastify.addHook('onResponse', requestLog(PinoLogger.root));
+  fastify.addHook('onRequest', requestLog(PinoLogger.root));
   registerJsonBody(fastify, {
     bodyLimit: JSON_BODY_LIMIT,
     rawBody: (req) => req.routeOptions.url === '/api/v1/transactions/import',

@@ -48,9 +48,9 @@ function isAddressOrSubnet(value: string): boolean {
 }
 
 /**
- * Express's `trust proxy`: `true`/`false`, a hop count, or a list of addresses, subnets and the
- * names loopback/linklocal/uniquelocal. Passed through as a string, `true` would make Express throw
- * at start-up ("invalid IP address") and `1` would mean the address 0.0.0.1, not one hop.
+ * Fastify's `trustProxy` (proxy-addr, as Express's `trust proxy`): `true`/`false`, a hop count, or
+ * a list of addresses, subnets and the names loopback/linklocal/uniquelocal. Passed through as a
+ * string, `true` would be taken for an address and `1` would mean the address 0.0.0.1, not one hop.
  */
 const trustProxy = optionalString.transform((value, ctx) => {
   if (value === undefined) return undefined;
