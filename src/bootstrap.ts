@@ -2,22 +2,16 @@ import 'reflect-metadata';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from 'helmet';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { answerNotModified } from './common/etag';
-import { registerJsonBody } from './common/http/json-body';
+import { JSON_BODY_LIMIT, registerHttpPipeline } from './common/http/pipeline';
 import { requestId } from './common/http/request-id';
-import { requestLog } from './common/http/request-log';
-import { requestContext } from './common/request-context';
 import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { assertMigrated, migrate } from './database/migrate';
 import { ShutdownState } from './health/shutdown-state';
 import { setupSwagger } from './swagger';
-
-const JSON_BODY_LIMIT = 1024 * 1024;
 
 /** Starts the database (embedded unless DATABASE_URL is set) and the HTTP server. */
 export async function bootstrap(config: AppConfig): Promise<void> {
@@ -32,8 +26,7 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   else await assertMigrated(direct);
 
   // Fastify rather than Express: the adapter's own cost per request is a fifth of Express's
-  // (bench/README.md, "The HTTP adapter's own cost"). No Express-style middleware is mounted,
-  // so every cross-cutting step below is a Fastify hook.
+  // (bench/README.md, "The HTTP adapter's own cost").
   const adapter = new FastifyAdapter({
     trustProxy: trustProxy(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
@@ -61,22 +54,7 @@ export async function bootstrap(config: AppConfig): Promise<void> {
     },
   );
   app.useLogger(app.get(Logger));
-  const fastify = app.getHttpAdapter().getInstance();
-  const secure = helmet({
-    contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } },
-  });
-  // On the Node response, so that responses written to it directly (the CSV export) carry them.
-  fastify.addHook('onRequest', (req, reply, done) => {
-    reply.raw.setHeader('X-Request-Id', req.id);
-    secure(req.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
-  });
-  fastify.addHook('preHandler', requestContext);
-  fastify.addHook('onSend', answerNotModified);
-  fastify.addHook('onRequest', requestLog(PinoLogger.root));
-  registerJsonBody(fastify, {
-    bodyLimit: JSON_BODY_LIMIT,
-    rawBody: (req) => req.routeOptions.url === '/api/v1/transactions/import',
-  });
+  registerHttpPipeline(app.getHttpAdapter().getInstance(), PinoLogger.root);
   app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready'] });
   app.useGlobalPipes(validationPipe);
   if (config.docsEnabled) setupSwagger(app);

@@ -1,25 +1,25 @@
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { FieldIssue } from '../problem';
 
 const MAX_DEPTH = 16;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const JSON_TYPES = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
+/** Route config (`@RouteConfig(STREAMED_BODY)`): the handler reads the request stream itself. */
+export const STREAMED_BODY = { streamedBody: true };
+
 /**
  * JSON bodies only, at most `bodyLimit` bytes (Fastify answers 413 past it), strict (an object
- * or an array at the top) and without prototype-polluting keys. Routes listed in `rawBody` get
- * the request stream untouched (the CSV import reads it itself); any other media type is 415.
- * Failures reach the exception filter as HttpExceptions, before guards: not rate counted.
+ * or an array at the top) and without prototype-polluting keys. A route marked STREAMED_BODY
+ * gets the request stream untouched (the CSV import); any other media type is 415. Failures
+ * reach the exception filter as HttpExceptions.
  */
-export function registerJsonBody(
-  fastify: FastifyInstance,
-  options: { bodyLimit: number; rawBody: (req: FastifyRequest) => boolean },
-): void {
+export function registerJsonBody(fastify: FastifyInstance, bodyLimit: number): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(
     JSON_TYPES,
-    { parseAs: 'string', bodyLimit: options.bodyLimit },
+    { parseAs: 'string', bodyLimit },
     (_req, text: string, done) => {
       try {
         done(null, parseStrict(text));
@@ -29,7 +29,8 @@ export function registerJsonBody(
     },
   );
   fastify.addContentTypeParser('*', (req, _payload, done) => {
-    if (options.rawBody(req)) return done(null, undefined);
+    const config = req.routeOptions.config as Partial<typeof STREAMED_BODY>;
+    if (config.streamedBody === true) return done(null, undefined);
     done(new UnsupportedMediaTypeException('Send the body as application/json'), undefined);
   });
 }

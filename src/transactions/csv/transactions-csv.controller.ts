@@ -15,7 +15,9 @@ import {
   ApiUnprocessableEntityResponse,
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STREAMED_BODY } from '../../common/http/json-body';
 import { ApiValidationResponse } from '../../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Auth } from '../../common/decorators/roles.decorator';
@@ -63,6 +65,7 @@ export class TransactionsCsvController {
    * The whole upload is received and checked before anything is written.
    */
   @Post('import')
+  @RouteConfig(STREAMED_BODY)
   @Auth('POST /transactions/import')
   @ApiConsumes('text/csv', 'multipart/form-data')
   @ApiBody({
