@@ -4,7 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { JSON_BODY_LIMIT, registerHttpPipeline } from './common/http/pipeline';
+import {
+  bareClientError,
+  JSON_BODY_LIMIT,
+  registerHttpPipeline,
+  routingProblem,
+} from './common/http/pipeline';
 import { requestId } from './common/http/request-id';
 import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
@@ -31,9 +36,18 @@ export async function bootstrap(config: AppConfig): Promise<void> {
     trustProxy: trustProxy(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: requestId,
-    // Ids and cursors longer than Fastify's default of 100 characters reach validation (400)
-    // instead of failing to route (404).
-    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    frameworkErrors: routingProblem,
+    clientErrorHandler: bareClientError,
+    // Node's own limits, which the Express server had: a request may take 5 minutes (a large
+    // CSV upload), an idle kept-alive connection is closed after 5 s (Fastify: none and 72 s).
+    requestTimeout: 300_000,
+    keepAliveTimeout: 5_000,
+    // Requests on kept-alive connections are served until the server closes (the shutdown
+    // drain decides when that is), not answered with Fastify's own 503 body.
+    return503OnClosing: false,
+    // As Express routed: any case, a trailing slash, and a path parameter of any length (an
+    // over-long id reaches validation, 400, instead of Fastify's 414).
+    routerOptions: { maxParamLength: 65_536, ignoreTrailingSlash: true, caseSensitive: false },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, database.url),
@@ -41,20 +55,13 @@ export async function bootstrap(config: AppConfig): Promise<void> {
     {
       bufferLogs: true,
       bodyParser: false,
-      cors:
-        config.corsOrigins.length > 0
-          ? {
-              origin: config.corsOrigins,
-              credentials: true,
-              // @fastify/cors defaults to the CORS-safelisted methods only.
-              methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-              exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After'],
-            }
-          : false,
     },
   );
   app.useLogger(app.get(Logger));
-  registerHttpPipeline(app.getHttpAdapter().getInstance(), PinoLogger.root);
+  registerHttpPipeline(app.getHttpAdapter().getInstance(), {
+    logger: PinoLogger.root,
+    corsOrigins: config.corsOrigins,
+  });
   app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready'] });
   app.useGlobalPipes(validationPipe);
   if (config.docsEnabled) setupSwagger(app);

@@ -26,7 +26,7 @@ export function sendProblem(req: FastifyRequest, reply: FastifyReply, problem: P
     title: STATUS_CODES[problem.status] ?? 'Error',
     status: problem.status,
     detail: problem.detail,
-    instance: pathOf(req.originalUrl),
+    instance: pathOf(req.originalUrl ?? req.raw.url ?? ''),
     requestId: req.id,
     ...(problem.errors ? { errors: problem.errors } : {}),
   });

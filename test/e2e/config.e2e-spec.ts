@@ -210,6 +210,25 @@ describe('configuration', () => {
       expect(res.headers['access-control-allow-headers']).toMatch(/authorization/i);
     });
 
+    it('gives a preflight its request id and security headers too', async () => {
+      const res = await app
+        .http()
+        .options('/api/v1/users')
+        .set('Origin', A)
+        .set('Access-Control-Request-Method', 'PATCH')
+        .set('X-Request-Id', 'preflight-1');
+      expect(res.status).toBeLessThan(300);
+      expect(res.headers['x-request-id']).toBe('preflight-1');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    });
+
+    it('answers an OPTIONS request without Access-Control-Request-Method like a preflight', async () => {
+      // Not a bare 400 "Invalid Preflight Request" (@fastify/cors' strict default).
+      const res = await app.http().options('/api/v1/users').set('Origin', A);
+      expect(res.status).toBe(204);
+      expect(res.headers['access-control-allow-origin']).toBe(A);
+    });
+
     it('answers a preflight from another origin without CORS headers', async () => {
       const res = await app
         .http()

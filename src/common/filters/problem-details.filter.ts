@@ -79,6 +79,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const known = PG_CLIENT_ERRORS[code];
       if (known) return known;
     }
+    // The client went away while its body was being read: its fault, and nobody hears the answer.
+    if ((exception as { code?: unknown } | null)?.code === 'ECONNRESET') {
+      return { status: 400, detail: 'The request ended before its body was complete' };
+    }
     if (isPoolTimeout(exception)) {
       return {
         status: 503,

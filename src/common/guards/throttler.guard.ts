@@ -60,7 +60,10 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  protected override async getTracker(req: FastifyRequest, context?: ExecutionContext): Promise<string> {
+  protected override async getTracker(
+    req: FastifyRequest,
+    context?: ExecutionContext,
+  ): Promise<string> {
     const header = req.headers.authorization;
     if (header?.startsWith('Bearer fin_')) {
       const principal = await this.keys.authenticateOnce(req, header.slice(7));

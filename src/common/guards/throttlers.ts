@@ -30,7 +30,8 @@ export function throttlers(config: AppConfig): ThrottlerOptions[] {
       ttl: 60_000,
       limit: config.throttle.loginLimit,
       skipIf: notLogin,
-      getTracker: (req) => `${clientAddress(req as FastifyRequest)}|${loginEmail(req as FastifyRequest)}`,
+      getTracker: (req) =>
+        `${clientAddress(req as FastifyRequest)}|${loginEmail(req as FastifyRequest)}`,
     },
     {
       name: 'loginIp',

@@ -1,5 +1,6 @@
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FieldIssue } from '../problem';
 
 const MAX_DEPTH = 16;
@@ -20,8 +21,9 @@ export function registerJsonBody(fastify: FastifyInstance, bodyLimit: number): v
   fastify.addContentTypeParser(
     JSON_TYPES,
     { parseAs: 'string', bodyLimit },
-    (_req, text: string, done) => {
+    (req, text: string, done) => {
       try {
+        assertUtf8(req.headers);
         done(null, parseStrict(text));
       } catch (error) {
         done(error as Error, undefined);
@@ -29,21 +31,40 @@ export function registerJsonBody(fastify: FastifyInstance, bodyLimit: number): v
     },
   );
   fastify.addContentTypeParser('*', (req, _payload, done) => {
+    // A Content-Type with no body (`curl -d ''`) is no body at all, whatever the type.
+    if (!hasBody(req.headers)) return done(null, undefined);
     const config = req.routeOptions.config as Partial<typeof STREAMED_BODY>;
     if (config.streamedBody === true) return done(null, undefined);
     done(new UnsupportedMediaTypeException('Send the body as application/json'), undefined);
   });
 }
 
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** UTF-8 text only: another charset, or a compressed body, is refused rather than misread. */
+function assertUtf8(headers: IncomingHttpHeaders): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headers['content-type'] ?? '')?.[1];
+  const encoding = headers['content-encoding'];
+  if (
+    (charset !== undefined && !/^utf-?8$/i.test(charset)) ||
+    (encoding !== undefined && encoding.toLowerCase() !== 'identity')
+  )
+    throw new UnsupportedMediaTypeException('Unsupported body encoding; send uncompressed UTF-8');
+}
+
 function parseStrict(text: string): unknown {
-  const start = text.trimStart();
+  // A byte order mark is allowed before JSON text (RFC 8259 §8.1: parsers may ignore it).
+  const start = text.replace(/^\uFEFF/, '').trimStart();
   // An empty body is no body: validation then names every missing field.
   if (start === '') return undefined;
   let value: unknown;
   // Like Express's strict mode: a bare string, number or null is not a request body.
   if (start[0] === '{' || start[0] === '[') {
     try {
-      value = JSON.parse(text);
+      value = JSON.parse(start);
     } catch {
       // value stays undefined: refused below
     }

@@ -1,6 +1,16 @@
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { PageLimit } from '../../common/pagination';
 import { CodePointLength, IsMoney, QueryInt, Trim } from '../../common/validators';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
@@ -8,6 +18,13 @@ import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction
 export const SORTS = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'] as const;
 export type Sort = (typeof SORTS)[number];
 export const DELETED_MODES = ['exclude', 'include', 'only'] as const;
+
+/**
+ * PostgreSQL text cannot hold NUL: refused here, because in the streamed export the database's
+ * error would arrive after the response has started.
+ */
+// eslint-disable-next-line no-control-regex -- the one control character refused
+const NO_NUL = /^[^\u0000]*$/;
 export type DeletedMode = (typeof DELETED_MODES)[number];
 
 /** The filters shared by the list and the CSV export. */
@@ -23,6 +40,7 @@ export class TransactionFiltersDto {
   @Trim()
   @IsString()
   @CodePointLength(1, 64)
+  @Matches(NO_NUL, { message: 'category must not contain NUL characters' })
   category?: string;
 
   /** Inclusive start date, `YYYY-MM-DD`. */
@@ -49,6 +67,7 @@ export class TransactionFiltersDto {
   @IsOptional()
   @IsString()
   @MaxLength(100)
+  @Matches(NO_NUL, { message: 'q must not contain NUL characters' })
   q?: string;
 
   /** Admins only: one owner's rows. */

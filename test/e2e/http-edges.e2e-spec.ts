@@ -1,0 +1,136 @@
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { startApp, type TestApp } from '../app';
+import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { expectProblem, fieldsOf } from '../problems';
+
+jest.setTimeout(60_000);
+
+/** Sends bytes that are not valid HTTP and returns what came back before the server closed. */
+function rawExchange(app: TestApp, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(app.url);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+const transaction = {
+  type: 'expense',
+  amount: '12.50',
+  category: 'Groceries',
+  date: '2026-01-15',
+};
+
+/**
+ * The edges of HTTP itself, where the server (not a route) answers: every one must still be a
+ * problem+json body with the request id, or, for what is not HTTP at all, a bare status line.
+ */
+describe('HTTP edges', () => {
+  let app: TestApp;
+  let admin: TestUser;
+  let analyst: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp();
+    admin = await loginAdmin(app);
+    analyst = await createUser(app, admin, 'analyst');
+  });
+  afterAll(() => app.stop());
+
+  describe('paths the router refuses', () => {
+    it('answers a path that is not valid percent-encoding with a 400 problem', async () => {
+      const res = await app
+        .http()
+        .get('/api/v1/transactions/%E0%A4%A')
+        .set(bearer(analyst))
+        .set('X-Request-Id', 'bad-path-1');
+      expectProblem(res, 400);
+      expect(res.headers['x-request-id']).toBe('bad-path-1');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    });
+
+    it('answers an id thousands of characters long with a 400 naming the id', async () => {
+      const res = await app
+        .http()
+        .get(`/api/v1/transactions/${'a'.repeat(3000)}`)
+        .set(bearer(analyst));
+      expectProblem(res, 400);
+      expect(fieldsOf(res)).toEqual(['id']);
+    });
+
+    it('routes a path in another letter case, as before', async () => {
+      await app.http().get('/API/V1/AUTH/ME').set(bearer(analyst)).expect(200);
+    });
+  });
+
+  it('answers a request that is not HTTP with a bare 400 and closes the connection', async () => {
+    const answer = await rawExchange(
+      app,
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(answer).not.toMatch(/statusCode/);
+  });
+
+  describe('request bodies', () => {
+    it('takes a Content-Type without a body as no body (400 validation, not 415)', async () => {
+      const res = await app
+        .http()
+        .post('/api/v1/transactions')
+        .set(bearer(analyst))
+        .set('Content-Type', 'text/plain')
+        .send('');
+      expectProblem(res, 400);
+      expect(fieldsOf(res)).toEqual(expect.arrayContaining(['type', 'amount']));
+    });
+
+    it('refuses JSON in a charset other than UTF-8 with 415', async () => {
+      const res = await app
+        .http()
+        .post('/api/v1/transactions')
+        .set(bearer(analyst))
+        .set('Content-Type', 'application/json; charset=latin1')
+        .send(JSON.stringify(transaction));
+      expectProblem(res, 415);
+    });
+
+    it('refuses a compressed JSON body with 415 rather than misreading it', async () => {
+      const res = await app
+        .http()
+        .post('/api/v1/transactions')
+        .set(bearer(analyst))
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', 'gzip')
+        .send(gzipSync(JSON.stringify(transaction)));
+      expectProblem(res, 415);
+    });
+
+    it('reads JSON after a UTF-8 byte order mark', async () => {
+      await app
+        .http()
+        .post('/api/v1/transactions')
+        .set(bearer(analyst))
+        .set('Content-Type', 'application/json')
+        .send(`\uFEFF${JSON.stringify(transaction)}`)
+        .expect(201);
+    });
+  });
+
+  it.each(['q', 'category'])(
+    'answers a CSV export filtered by a %s holding NUL with a 400 problem, not a cut response',
+    async (name) => {
+      const res = await app
+        .http()
+        .get(`/api/v1/transactions/export?${name}=a%00b`)
+        .set(bearer(analyst));
+      expectProblem(res, 400);
+      expect(fieldsOf(res)).toEqual([name]);
+    },
+  );
+});
