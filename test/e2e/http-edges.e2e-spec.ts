@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem, fieldsOf } from '../problems';
+import { hostileInputHelpers, tx } from '../security-input-helpers';
 
 jest.setTimeout(60_000);
 
@@ -18,13 +19,6 @@ function rawExchange(app: TestApp, bytes: string): Promise<string> {
     socket.on('error', reject);
   });
 }
-
-const transaction = {
-  type: 'expense',
-  amount: '12.50',
-  category: 'Groceries',
-  date: '2026-01-15',
-};
 
 /**
  * The edges of HTTP itself, where the server (not a route) answers: every one must still be a
@@ -79,46 +73,30 @@ describe('HTTP edges', () => {
   });
 
   describe('request bodies', () => {
+    const { raw } = hostileInputHelpers(() => app);
+    const post = (body: string | Buffer, contentType: string) =>
+      raw('post', '/api/v1/transactions', body, analyst, contentType);
+
     it('takes a Content-Type without a body as no body (400 validation, not 415)', async () => {
-      const res = await app
-        .http()
-        .post('/api/v1/transactions')
-        .set(bearer(analyst))
-        .set('Content-Type', 'text/plain')
-        .send('');
+      const res = await post('', 'text/plain');
       expectProblem(res, 400);
       expect(fieldsOf(res)).toEqual(expect.arrayContaining(['type', 'amount']));
     });
 
     it('refuses JSON in a charset other than UTF-8 with 415', async () => {
-      const res = await app
-        .http()
-        .post('/api/v1/transactions')
-        .set(bearer(analyst))
-        .set('Content-Type', 'application/json; charset=latin1')
-        .send(JSON.stringify(transaction));
-      expectProblem(res, 415);
+      expectProblem(await post(JSON.stringify(tx()), 'application/json; charset=latin1'), 415);
     });
 
     it('refuses a compressed JSON body with 415 rather than misreading it', async () => {
-      const res = await app
-        .http()
-        .post('/api/v1/transactions')
-        .set(bearer(analyst))
-        .set('Content-Type', 'application/json')
-        .set('Content-Encoding', 'gzip')
-        .send(gzipSync(JSON.stringify(transaction)));
+      const res = await post(gzipSync(JSON.stringify(tx())), 'application/json').set(
+        'Content-Encoding',
+        'gzip',
+      );
       expectProblem(res, 415);
     });
 
     it('reads JSON after a UTF-8 byte order mark', async () => {
-      await app
-        .http()
-        .post('/api/v1/transactions')
-        .set(bearer(analyst))
-        .set('Content-Type', 'application/json')
-        .send(`\uFEFF${JSON.stringify(transaction)}`)
-        .expect(201);
+      await post(`\uFEFF${JSON.stringify(tx())}`, 'application/json').expect(201);
     });
   });
 

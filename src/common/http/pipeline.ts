@@ -46,7 +46,8 @@ export function registerHttpPipeline(
       // @fastify/cors defaults to the CORS-safelisted methods only.
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       exposedHeaders: ['X-Request-Id', 'ETag', 'Location', 'Retry-After'],
-      // An OPTIONS request that is not a preflight goes on to routing (404), as on Express.
+      // An OPTIONS request without Access-Control-Request-Method is answered like a preflight
+      // (204), as on Express, not refused with a bare 400.
       strictPreflight: false,
     });
   }
