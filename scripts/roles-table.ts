@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROUTES, type RoutePolicy } from '../src/common/permissions';
+import { describeScopes, ROUTES, type RoutePolicy } from '../src/common/permissions';
 import { ROLES } from '../src/users/entities/user.entity';
 
 /**
@@ -19,7 +19,7 @@ export function rolesTable(): string {
     const cells = ROLES.map((role) =>
       policy.roles.length === 0 ? 'public' : policy.roles.includes(role) ? '✓' : '✗',
     );
-    const scope = policy.scope === null ? 'refused' : `\`${policy.scope}\``;
+    const scope = policy.scope === null ? 'refused' : describeScopes(policy);
     return `| \`${route}\` | ${cells.join(' | ')} | ${scope} | ${policy.note ?? ''} |`;
   });
   return [START, head, rule, ...rows, END].join('\n');

@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { LoggerModule } from 'nestjs-pino';
+import { AccountsModule } from './accounts/accounts.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -20,6 +21,7 @@ import { throttlers } from './common/guards/throttlers';
 import { loggerOptions } from './common/logger';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { CurrenciesModule } from './currencies/currencies.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { ReplicasModule } from './database/replicas/replicas.module';
@@ -85,6 +87,8 @@ export class AppModule {
         AuthModule,
         ApiKeysModule,
         TransactionsModule,
+        AccountsModule,
+        CurrenciesModule,
         DashboardModule,
         WebhooksModule,
       ],

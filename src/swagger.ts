@@ -7,7 +7,7 @@ import {
   type ResponseObject,
   SwaggerModule,
 } from '@nestjs/swagger';
-import { policyOf, type RouteKey } from './common/permissions';
+import { describeScopes, policyOf, type RouteKey } from './common/permissions';
 
 const DESCRIPTION = `
 Finance records with role-based access.
@@ -35,6 +35,7 @@ const OPERATION_IDS: Record<string, string> = {
   'AuthController.logout': 'logout',
   'AuthController.me': 'getCurrentUser',
   'AuthController.changePassword': 'changePassword',
+  'CurrenciesController.list': 'listCurrencies',
   'UsersController.create': 'createUser',
   'UsersController.list': 'listUsers',
   'UsersController.get': 'getUser',
@@ -164,7 +165,9 @@ function describeAccess(operation: Operation): void {
   }
   const roles = policy.roles.map((r) => `\`${r}\``).join(', ');
   const key =
-    policy.scope === null ? 'API keys are refused (403).' : `API key scope: \`${policy.scope}\`.`;
+    policy.scope === null
+      ? 'API keys are refused (403).'
+      : `API key scope: ${describeScopes(policy)}.`;
   const note = policy.note ? ` ${policy.note.charAt(0).toUpperCase()}${policy.note.slice(1)}.` : '';
   operation.description = [operation.description, `**Access**: roles ${roles}. ${key}${note}`]
     .filter(Boolean)

@@ -1,4 +1,13 @@
-import { compareMoney, isPositiveMoney, normalizeMoney, parseMoney } from './money';
+import {
+  compareMoney,
+  fitsMinorUnits,
+  formatMoney,
+  isPositiveMoney,
+  keepsValueIn,
+  parseMoney,
+  roundHalfEven,
+  shareOf,
+} from './money';
 
 describe('parseMoney', () => {
   it.each([
@@ -6,20 +15,21 @@ describe('parseMoney', () => {
     ['12.5', '12.5'],
     ['0.10', '0.10'],
     ['999999999999.99', '999999999999.99'],
+    ['1.005', '1.005'],
     [12.5, '12.5'],
     [7, '7'],
   ])('accepts %p', (input, expected) => {
     expect(parseMoney(input)).toBe(expected);
   });
 
-  it.each(['', '-1', '1.234', '1e3', ' 1', '1,00', '1000000000000', '.5', '5.', 'abc'])(
+  it.each(['', '-1', '1.2345', '1e3', ' 1', '1,00', '1000000000000', '.5', '5.', 'abc'])(
     'rejects the string %p',
     (input) => {
       expect(parseMoney(input)).toBeUndefined();
     },
   );
 
-  it.each([0.1 + 0.2, 1e21, Number.NaN, Number.POSITIVE_INFINITY, -5, 1.005])(
+  it.each([0.1 + 0.2, 1e21, Number.NaN, Number.POSITIVE_INFINITY, -5, 1.0005])(
     'rejects the number %p',
     (input) => {
       expect(parseMoney(input)).toBeUndefined();
@@ -54,17 +64,72 @@ describe('compareMoney', () => {
   });
 });
 
-describe('normalizeMoney', () => {
+describe('formatMoney', () => {
   it.each([
-    ['12', '12.00'],
-    ['12.5', '12.50'],
-    ['12.05', '12.05'],
-    ['007.5', '7.50'],
-    ['0', '0.00'],
-    ['0.1', '0.10'],
-    ['000', '0.00'],
-    ['999999999999.99', '999999999999.99'],
-  ])('prints %s as NUMERIC(14,2) does: %s', (input, printed) => {
-    expect(normalizeMoney(input)).toBe(printed);
+    ['12', 2, '12.00'],
+    ['12.5', 2, '12.50'],
+    ['007.5', 2, '7.50'],
+    ['0', 2, '0.00'],
+    ['1200', 0, '1200'],
+    ['12.000', 0, '12'],
+    ['1.005', 3, '1.005'],
+    ['1.5', 3, '1.500'],
+    ['-0.50', 2, '-0.50'],
+    ['-0.00', 2, '0.00'],
+    ['999999999999.99', 2, '999999999999.99'],
+  ])('writes %s with %d decimals as %s', (input, units, printed) => {
+    expect(formatMoney(input, units)).toBe(printed);
+  });
+
+  it('refuses to drop a digit that is not zero', () => {
+    expect(() => formatMoney('1.005', 2)).toThrow();
+  });
+});
+
+describe('fitsMinorUnits', () => {
+  it.each([
+    ['100', 0, true],
+    ['100.0', 0, false],
+    ['100.5', 0, false],
+    ['12.5', 2, true],
+    ['12.505', 2, false],
+    ['1.005', 3, true],
+    ['1.0005', 3, false],
+  ])('%s with %d minor units: %p', (text, units, fits) => {
+    expect(fitsMinorUnits(text, units)).toBe(fits);
+  });
+});
+
+describe('keepsValueIn', () => {
+  it('keeps trailing zeros only', () => {
+    expect(keepsValueIn('12.00', 0)).toBe(true);
+    expect(keepsValueIn('12.50', 0)).toBe(false);
+    expect(keepsValueIn('12.50', 1)).toBe(true);
+  });
+});
+
+describe('roundHalfEven', () => {
+  it.each([
+    ['0.005', 2, '0.00'],
+    ['0.015', 2, '0.02'],
+    ['0.0250000000000000000001', 2, '0.03'],
+    ['-0.005', 2, '0.00'],
+    ['-0.015', 2, '-0.02'],
+    ['2.5', 0, '2'],
+    ['3.5', 0, '4'],
+    ['1.0005', 3, '1.000'],
+    ['12', 2, '12.00'],
+  ])('rounds %s to %d decimals: %s', (exact, units, rounded) => {
+    expect(roundHalfEven(exact, units)).toBe(rounded);
+  });
+});
+
+describe('shareOf', () => {
+  it('is a percentage with 2 decimals, half up, and 0.00 of nothing', () => {
+    expect(shareOf('1', '3')).toBe('33.33');
+    expect(shareOf('1', '8')).toBe('12.50');
+    expect(shareOf('1', '80000')).toBe('0.00');
+    expect(shareOf('1', '0')).toBe('0.00');
+    expect(shareOf('0.00001', '0.08')).toBe('0.01');
   });
 });

@@ -1,37 +1,89 @@
-/**
- * Money stays a decimal string from the request to NUMERIC(14,2) and back; sums happen in SQL.
- * These helpers only check shape, never do arithmetic.
- */
-const MONEY = /^\d{1,12}(\.\d{1,2})?$/;
+import BigJs from 'big.js';
 
-/** `"12"`, `"12.5"`, `"12.50"` are money; so is a JSON number with at most two decimals. */
-export function parseMoney(value: unknown): string | undefined {
+// A private constructor: its division carries 40 decimals, far past any tie a 15-digit amount can
+// come near, so the one half-even rounding after it is exact.
+const Big = BigJs();
+Big.DP = 40;
+
+/**
+ * Money stays a decimal string from the request to NUMERIC and back; sums happen in SQL. An
+ * amount is stored with exactly its currency's minor units (`12.50` USD, `1200` JPY, `1.005` KWD),
+ * so the column prints it formatted. The only arithmetic here is exact decimal arithmetic
+ * (big.js): the one rounding of a converted figure and shares of rounded totals.
+ */
+
+/** The shape of any amount: up to 12 integer digits and up to 3 decimals (the widest currency). */
+const MONEY = /^\d{1,12}(\.\d{1,3})?$/;
+const SIGNED_MONEY = /^-?\d{1,12}(\.\d{1,3})?$/;
+
+/** `"12"`, `"12.5"`, `"1.005"` have the shape of money; so does a JSON number that prints like one. */
+export function parseMoney(value: unknown, signed = false): string | undefined {
   let text: string;
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
   else return undefined;
-  return MONEY.test(text) ? text : undefined;
+  return (signed ? SIGNED_MONEY : MONEY).test(text) ? text : undefined;
 }
 
-/** The money string as NUMERIC(14,2) prints it: `"007.5"` → `"7.50"`. */
-export function normalizeMoney(text: string): string {
-  const [int, frac = ''] = text.split('.');
-  return `${int.replace(/^0+(?=\d)/, '')}.${frac.padEnd(2, '0')}`;
+/** Decimals written in a money string (`"1.50"` → 2, `"100"` → 0). */
+export const decimalsOf = (text: string): number => text.split('.')[1]?.length ?? 0;
+
+/**
+ * Whether the written amount fits the currency's minor units: at most that many decimals, and no
+ * decimal point at all for a currency without minor units (`"100.0"` JPY is refused).
+ */
+export const fitsMinorUnits = (text: string, minorUnits: number): boolean =>
+  minorUnits === 0 ? !text.includes('.') : decimalsOf(text) <= minorUnits;
+
+/**
+ * The amount written with exactly `minorUnits` decimals, as the database then prints it:
+ * `"007.5"`, 2 → `"7.50"`; `"12.000"`, 0 → `"12"`. Only digits that are zero are dropped; a value
+ * that does not fit is the caller's mistake.
+ */
+export function formatMoney(text: string, minorUnits: number): string {
+  const negative = text.startsWith('-');
+  const [int, frac = ''] = (negative ? text.slice(1) : text).split('.');
+  if (/[1-9]/.test(frac.slice(minorUnits)))
+    throw new Error(`${text} has more than ${minorUnits} decimals`);
+  const digits = int.replace(/^0+(?=\d)/, '');
+  const decimals = frac.slice(0, minorUnits).padEnd(minorUnits, '0');
+  const body = minorUnits === 0 ? digits : `${digits}.${decimals}`;
+  return negative && /[1-9]/.test(body) ? `-${body}` : body;
 }
+
+/** Whether a stored amount keeps its value in another currency's minor units (`"12.00"` → JPY yes, `"12.50"` no). */
+export const keepsValueIn = (text: string, minorUnits: number): boolean =>
+  !/[1-9]/.test((text.split('.')[1] ?? '').slice(minorUnits));
 
 /** A money string above zero (`"0.00"` is not an amount). */
 export function isPositiveMoney(text: string): boolean {
   return MONEY.test(text) && /[1-9]/.test(text);
 }
 
-/** Orders two money strings without converting them to floating point. */
+/** Orders two non-negative money strings without converting them to floating point. */
 export function compareMoney(a: string, b: string): number {
-  const [ai, af = ''] = a.split('.');
-  const [bi, bf = ''] = b.split('.');
-  const ia = ai.replace(/^0+(?=\d)/, '');
-  const ib = bi.replace(/^0+(?=\d)/, '');
-  if (ia.length !== ib.length) return ia.length < ib.length ? -1 : 1;
-  const left = ia + af.padEnd(2, '0');
-  const right = ib + bf.padEnd(2, '0');
-  return left === right ? 0 : left < right ? -1 : 1;
+  return new Big(a).cmp(new Big(b));
+}
+
+/** An exact decimal (any number of decimals) rounded once, half to even, to `minorUnits` decimals. */
+export function roundHalfEven(exact: string, minorUnits: number): string {
+  return new Big(exact).round(minorUnits, Big.roundHalfEven).toFixed(minorUnits);
+}
+
+/** a − b, both already at `minorUnits` decimals. */
+export const subtractMoney = (a: string, b: string, minorUnits: number): string =>
+  new Big(a).minus(b).toFixed(minorUnits);
+
+/** a + b, both already at `minorUnits` decimals. */
+export const addMoney = (a: string, b: string, minorUnits: number): string =>
+  new Big(a).plus(b).toFixed(minorUnits);
+
+/**
+ * `part` as a percentage of `whole`, rounded half up to 2 decimals (`"12.34"`), as category
+ * shares always were; `"0.00"` for a zero whole.
+ */
+export function shareOf(part: string, whole: string): string {
+  const w = new Big(whole);
+  if (w.eq(0)) return '0.00';
+  return new Big(part).times(100).div(w).round(2, Big.roundHalfUp).toFixed(2);
 }

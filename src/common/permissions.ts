@@ -26,6 +26,8 @@ export interface RoutePolicy {
   roles: readonly Role[];
   /** The scope an API key needs; null when keys are refused outright (403). */
   scope: Scope | null;
+  /** A second scope that admits a key as well (either one suffices). */
+  alsoScope?: Scope;
   /** Said in the route's OpenAPI description and the README table, for what the roles alone do not say. */
   note?: string;
 }
@@ -78,6 +80,8 @@ export const ROUTES = {
     note: 'own rows; admins for anyone (`ownerId`)',
   },
 
+  'GET /currencies': { roles: ALL, scope: 'transactions:read', alsoScope: 'dashboard:read' },
+
   'GET /dashboard': { roles: ALL, scope: 'dashboard:read', note: `shaped by role; ${OWN_DATA}` },
   'GET /dashboard/summary': { roles: ALL, scope: 'dashboard:read', note: OWN_DATA },
   'GET /dashboard/recent': { roles: ALL, scope: 'dashboard:read', note: OWN_DATA },
@@ -125,11 +129,21 @@ export type RouteKey = keyof typeof ROUTES;
 
 export const policyOf = (route: RouteKey): RoutePolicy => ROUTES[route];
 
+/** The scopes any one of which admits an API key to the route; none when keys are refused. */
+export const keyScopesOf = (policy: RoutePolicy): Scope[] =>
+  policy.scope === null ? [] : [policy.scope, ...(policy.alsoScope ? [policy.alsoScope] : [])];
+
+/** `transactions:read` or `transactions:read` / `dashboard:read`, as the docs print it. */
+export const describeScopes = (policy: RoutePolicy): string =>
+  keyScopesOf(policy)
+    .map((s) => `\`${s}\``)
+    .join(' or ');
+
 /** The scopes a role can use anywhere: what a key of a user with that role may be given. */
 export function scopesOf(role: Role): Scope[] {
   const usable = new Set<Scope>();
   for (const policy of Object.values(ROUTES) as RoutePolicy[]) {
-    if (policy.scope && policy.roles.includes(role)) usable.add(policy.scope);
+    if (policy.roles.includes(role)) for (const s of keyScopesOf(policy)) usable.add(s);
   }
   return SCOPES.filter((s) => usable.has(s));
 }

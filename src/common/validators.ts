@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { isCalendarDate, MAX_DATE, MIN_DATE } from './dates';
+import { isCurrencyCode } from './currencies';
 import { isPositiveMoney, parseMoney } from './money';
 import { PASSWORD_RULE, passwordFits } from './password-rule';
 
@@ -65,18 +66,39 @@ export function likePattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Money input: a decimal string (`"12.50"`) or a JSON number with at most two decimals, above zero. */
-export const IsMoney = (options?: ValidationOptions & { allowZero?: boolean }) =>
+/**
+ * Money input: a decimal string (`"12.50"`) or a JSON number, up to 12 digits and 3 decimals,
+ * above zero (`signed`: any sign, zero included). Whether the decimals fit the currency is the
+ * service's check, once it knows the currency (it may come from the account).
+ */
+export const IsMoney = (options?: ValidationOptions & { allowZero?: boolean; signed?: boolean }) =>
   ValidateBy(
     {
       name: 'isMoney',
       validator: {
         validate: (value: unknown) => {
-          const text = parseMoney(value);
-          return text !== undefined && (options?.allowZero === true || isPositiveMoney(text));
+          const text = parseMoney(value, options?.signed);
+          if (text === undefined) return false;
+          return options?.allowZero === true || options?.signed === true || isPositiveMoney(text);
         },
         defaultMessage: (args) =>
-          `${args?.property} must be a decimal string like "12.50" (up to 12 digits and 2 decimals) greater than zero`,
+          options?.signed
+            ? `${args?.property} must be a decimal string like "-12.50" (up to 12 digits and the currency's decimals)`
+            : `${args?.property} must be a decimal string like "12.50" (up to 12 digits and the currency's decimals) greater than zero`,
+      },
+    },
+    options,
+  );
+
+/** An ISO 4217 code in upper case that amounts can be kept in (common/currencies.ts). */
+export const IsCurrency = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isCurrency',
+      validator: {
+        validate: (value: unknown) => isCurrencyCode(value),
+        defaultMessage: (args) =>
+          `${args?.property} must be an upper-case ISO 4217 currency code such as USD (see GET /currencies)`,
       },
     },
     options,

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { isCurrencyCode } from '../common/currencies';
 import { PASSWORD_RULE, passwordFits } from '../common/password-rule';
 
 /** Accepts `900`, `900s`, `15m`, `12h`, `7d`; returns seconds. */
@@ -209,6 +210,14 @@ const schema = z
           return false;
         }
       }, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+    BASE_CURRENCY: z
+      .string()
+      .default('USD')
+      .refine(
+        isCurrencyCode,
+        'must be an upper-case ISO 4217 code with 0-3 minor units, such as USD',
+      ),
+    FX_MAX_AGE_DAYS: int(7, 0, 3650),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -302,6 +311,10 @@ export class AppConfig {
     dispatchIntervalMs: number;
   };
   readonly reportTimeZone!: string;
+  /** Currency of rows from before currencies, of a create without one, and of dashboards by default. */
+  readonly baseCurrency!: string;
+  /** How many days older than a transaction a rate may be and still apply to it (inclusive). */
+  readonly fxMaxAgeDays!: number;
 
   static fromEnv(source: NodeJS.ProcessEnv = process.env): AppConfig {
     const parsed = schema.safeParse(source);
@@ -364,6 +377,8 @@ export class AppConfig {
         dispatchIntervalMs: e.WEBHOOK_DISPATCH_INTERVAL_MS,
       },
       reportTimeZone: e.REPORT_TIME_ZONE,
+      baseCurrency: e.BASE_CURRENCY,
+      fxMaxAgeDays: e.FX_MAX_AGE_DAYS,
     });
   }
 }

@@ -20,7 +20,7 @@ export interface Bounds {
 
 /**
  * Rollup rows covering [from, to]: whole months from the monthly table, the ragged edges from the
- * daily table. Columns: scope_id, d (a day or a month start), type, category, total, count.
+ * daily table. Columns: scope_id, d (a day or a month start), type, category, currency, total (in that currency), count.
  */
 export function rollupSource(params: Params, scope: string, { from, to }: Bounds): string {
   const firstFull = from && (from.endsWith('-01') ? from : addMonths(from, 1));
@@ -30,7 +30,7 @@ export function rollupSource(params: Params, scope: string, { from, to }: Bounds
   if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
   if (endFull) monthly.push(`month < ${params.p(endFull)}`);
   const parts = [
-    `SELECT scope_id, month AS d, type, category, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
+    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
   ];
   if (from && firstFull && firstFull > from)
     parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
@@ -42,5 +42,5 @@ export function dailySource(params: Params, scope: string, { from, to }: Bounds)
   const where = [`scope_id ${scope}`];
   if (from) where.push(`day >= ${params.p(from)}`);
   if (to) where.push(`day <= ${params.p(to)}`);
-  return `SELECT scope_id, day AS d, type, category, total, count FROM rollup_daily WHERE ${where.join(' AND ')}`;
+  return `SELECT scope_id, day AS d, type, category, currency, total, count FROM rollup_daily WHERE ${where.join(' AND ')}`;
 }

@@ -57,6 +57,8 @@ export function filterSql(f: ResolvedFilters, params: Params): string {
   if (f.deleted === 'exclude') clauses.push('t.deleted_at IS NULL');
   if (f.deleted === 'only') clauses.push('t.deleted_at IS NOT NULL');
   if (f.ownerId) clauses.push(`t.owner_id = ${params.p(f.ownerId)}`);
+  if (f.accountId) clauses.push(`t.account_id = ${params.p(f.accountId.toLowerCase())}`);
+  if (f.currency) clauses.push(`t.currency = ${params.p(f.currency)}`);
   if (f.type) clauses.push(`t.type = ${params.p(f.type)}`);
   if (f.category) clauses.push(`lower(t.category) = lower(${params.p(f.category)})`);
   if (f.from) clauses.push(`t.date >= ${params.p(f.from)}`);

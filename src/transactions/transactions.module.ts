@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module';
 import { ChangeLogPruner } from './change-log-pruner';
 import { TransactionsCsvController } from './csv/transactions-csv.controller';
 import { TransactionsCsvService } from './csv/transactions-csv.service';
@@ -10,6 +11,7 @@ import { TransactionsRepository } from './transactions.repository';
 import { TransactionsService } from './transactions.service';
 
 @Module({
+  imports: [AccountsModule],
   // The CSV controller comes first so /transactions/export is matched before /transactions/:id.
   controllers: [TransactionsCsvController, TransactionsController, ImportsController],
   providers: [

@@ -28,12 +28,14 @@ import type { TransactionType } from './entities/transaction.entity';
 
 export type TransactionRow = TransactionResponse & { sortKey: string };
 
-const COLUMNS = `t.id, t.owner_id AS "ownerId", t.type, t.amount::text AS amount, t.category,
-  t.date::text AS date, t.notes, t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.deleted_at AS "deletedAt"`;
+const COLUMNS = `t.id, t.owner_id AS "ownerId", t.account_id AS "accountId", t.type, t.amount::text AS amount,
+  t.currency, t.category, t.date::text AS date, t.notes, t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.deleted_at AS "deletedAt"`;
 
 const EDITABLE = {
   type: 'type',
   amount: 'amount',
+  currency: 'currency',
+  accountId: 'account_id',
   category: 'category',
   date: 'date',
   notes: 'notes',
@@ -42,8 +44,11 @@ export type EditableFields = Partial<Record<keyof typeof EDITABLE, string | null
 
 export interface NewTransaction {
   ownerId: string;
+  accountId: string | null;
   type: TransactionType;
+  /** At exactly the currency's minor units (formatMoney). */
   amount: string;
+  currency: string;
   category: string;
   date: string;
   notes: string | null;
@@ -78,7 +83,9 @@ export class TransactionsRepository {
     const owner = params.p(t.ownerId);
     const values = [
       owner,
-      ...[t.type, t.amount, t.category, t.date, t.notes].map((v) => params.p(v)),
+      ...[t.accountId, t.type, t.amount, t.currency, t.category, t.date, t.notes].map((v) =>
+        params.p(v),
+      ),
     ];
     const also = [alongside?.(params, 'inserted') ?? []]
       .flat()
@@ -87,7 +94,7 @@ export class TransactionsRepository {
     const [row] = await query<TransactionResponse>(
       db,
       `WITH inserted AS (
-         INSERT INTO transactions AS t (owner_id, type, amount, category, date, notes)
+         INSERT INTO transactions AS t (owner_id, account_id, type, amount, currency, category, date, notes)
          SELECT ${values.join(', ')} WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
          RETURNING ${COLUMNS}
        )${also}
@@ -186,12 +193,12 @@ export class TransactionsRepository {
   }
 
   /**
-   * The page-mode total. Filters the rollups can answer (owner, type, category, date range over
+   * The page-mode total. Filters the rollups can answer (owner, type, currency, category, date range over
    * live rows) are counted there, at a cost that does not grow with the number of rows; amount
    * bounds, search and deleted rows need an exact count over the table, which is cached.
    */
   private async count(f: ResolvedFilters, db: Queryable): Promise<number> {
-    if (f.deleted === 'exclude' && !f.q && !f.minAmount && !f.maxAmount) {
+    if (f.deleted === 'exclude' && !f.q && !f.minAmount && !f.maxAmount && !f.accountId) {
       const params = new Params();
       const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, {
         from: f.from,
@@ -199,6 +206,7 @@ export class TransactionsRepository {
       });
       const where = ['true'];
       if (f.type) where.push(`s.type = ${params.p(f.type)}`);
+      if (f.currency) where.push(`s.currency = ${params.p(f.currency)}`);
       if (f.category) where.push(`lower(s.category) = lower(${params.p(f.category)})`);
       const [row] = await query<{ total: number }>(
         db,
@@ -224,6 +232,8 @@ export class TransactionsRepository {
       f.deleted,
       f.ownerId,
       f.type,
+      f.currency,
+      f.accountId,
       f.category,
       f.from,
       f.to,
@@ -306,21 +316,21 @@ export class TransactionsRepository {
   exportRows(client: PoolClient, filters: ResolvedFilters, sort: Sort): Readable {
     const params = new Params();
     const where = filterSql(filters, params);
-    const sql = `SELECT t.id, t.date::text AS date, t.type, t.amount::text AS amount, t.category, t.notes,
-        t.owner_id AS "ownerId", t.created_at AS "createdAt"
+    const sql = `SELECT t.id, t.date::text AS date, t.type, t.amount::text AS amount, t.currency, t.category,
+        t.notes, t.owner_id AS "ownerId", t.account_id AS "accountId", t.created_at AS "createdAt"
       FROM transactions t WHERE ${where} ${orderBySql(parseSort(sort))}`;
     return client.query(new QueryStream(sql, params.values, { batchSize: 2000 }));
   }
 
   /**
-   * Bulk insert for imports: a COPY on `client` that reads CSV rows (id, owner_id, type, amount,
-   * category, date, notes; ids ascending, see OrderedIds) from the returned stream; the rollup,
+   * Bulk insert for imports: a COPY on `client` that reads CSV rows (id, owner_id, account_id,
+   * type, amount, currency, category, date, notes; ids ascending, see OrderedIds) from the returned stream; the rollup,
    * version and change-log triggers run once for the whole COPY.
    */
   copyIn(client: PoolClient): Writable {
     return client.query(
       copyFrom(
-        'COPY transactions (id, owner_id, type, amount, category, date, notes) FROM STDIN WITH (FORMAT csv)',
+        'COPY transactions (id, owner_id, account_id, type, amount, currency, category, date, notes) FROM STDIN WITH (FORMAT csv)',
       ),
     );
   }

@@ -17,7 +17,8 @@ import {
 } from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
 import { assertIfMatch } from '../common/etag';
-import { compareMoney, normalizeMoney } from '../common/money';
+import { AccountsRepository } from '../accounts/accounts.repository';
+import { compareMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -32,15 +33,32 @@ import type { ListTransactionsDto, Sort, TransactionFiltersDto } from './dto/lis
 import { type TransactionResponse, transactionPath } from './dto/transaction.response';
 import type { UpdateTransactionDto } from './dto/update-transaction.dto';
 import { type Keyset, parseSort, type ResolvedFilters } from './transaction-filters.sql';
-import { type NewTransaction, TransactionsRepository } from './transactions.repository';
+import { type Booked, book, bookedOrThrow, type BookingInput, type BookingIssues } from './booking';
+import {
+  type EditableFields,
+  type NewTransaction,
+  TransactionsRepository,
+} from './transactions.repository';
 
-const AUDITED_FIELDS = ['ownerId', 'type', 'amount', 'category', 'date', 'notes'] as const;
+const AUDITED_FIELDS = [
+  'ownerId',
+  'accountId',
+  'type',
+  'amount',
+  'currency',
+  'category',
+  'date',
+  'notes',
+] as const;
 
 interface CursorState {
   s: Sort;
   v: string;
   id: string;
 }
+
+/** Judges one import row's money (booking.ts). */
+export type ImportBooking = (row: CreateTransactionDto) => Booked | BookingIssues;
 
 export type TransactionList =
   | { mode: 'page'; rows: TransactionResponse[]; page: number; limit: number; total: number }
@@ -56,9 +74,19 @@ export class TransactionsService {
     private readonly audit: AuditService,
     private readonly events: EventsService,
     private readonly keys: IdempotencyService,
-    config: AppConfig,
+    private readonly accounts: AccountsRepository,
+    private readonly config: AppConfig,
   ) {
     this.cursors = new CursorCodec(config.jwtSecret, 'transactions');
+  }
+
+  /** The money rules of a row about to be written (booking.ts), with its account looked up. */
+  async book(db: Queryable, input: BookingInput): Promise<Booked> {
+    const account =
+      input.accountId === null
+        ? undefined
+        : await this.accounts.findForBooking(db, input.accountId);
+    return bookedOrThrow(book(input, account, this.config.baseCurrency));
   }
 
   /**
@@ -72,10 +100,16 @@ export class TransactionsService {
     claim?: KeyedClaim,
   ): Promise<TransactionResponse> {
     const ownerId = writeOwner(actor, dto.ownerId);
+    const money = await this.book(this.db, {
+      ownerId,
+      amount: dto.amount,
+      currency: dto.currency,
+      accountId: dto.accountId?.toLowerCase() ?? null,
+    });
     const values: NewTransaction = {
       ownerId,
+      ...money,
       type: dto.type,
-      amount: dto.amount,
       category: dto.category,
       date: dto.date,
       notes: dto.notes ?? null,
@@ -86,7 +120,7 @@ export class TransactionsService {
           actorId: actor.id,
           action: 'transaction.create',
           entityType: 'transaction',
-          changes: diff(null, { ...values, amount: normalizeMoney(values.amount) }, AUDITED_FIELDS),
+          changes: diff(null, values, AUDITED_FIELDS),
         }),
         this.events.createdFrom(params, inserted, actor.id),
       ]);
@@ -120,22 +154,42 @@ export class TransactionsService {
     dto: UpdateTransactionDto,
     ifMatch?: string,
   ): Promise<TransactionResponse> {
-    const fields = {
+    const fields: EditableFields = {
       type: dto.type,
       amount: dto.amount,
+      currency: dto.currency,
+      accountId: dto.accountId === undefined ? undefined : (dto.accountId?.toLowerCase() ?? null),
       category: dto.category,
       date: dto.date,
       notes: dto.notes,
     };
     if (Object.values(fields).every((v) => v === undefined)) {
       throw validationProblem([
-        { field: 'body', message: 'send at least one of type, amount, category, date, notes' },
+        {
+          field: 'body',
+          message: 'send at least one of type, amount, currency, accountId, category, date, notes',
+        },
       ]);
     }
     return inTransaction(this.db, async (m) => {
       const before = await this.repo.lockLive(id, m);
       if (!before) throw new NotFoundException('Transaction not found');
       assertIfMatch(ifMatch, withoutDeletedAt(before));
+      if (
+        fields.amount !== undefined ||
+        fields.currency !== undefined ||
+        fields.accountId !== undefined
+      ) {
+        // The currency never follows a new account silently: a mismatch is a 422.
+        const money = await this.book(m, {
+          ownerId: before.ownerId,
+          amount: fields.amount ?? before.amount,
+          amountStored: fields.amount === undefined,
+          currency: fields.currency ?? before.currency,
+          accountId: fields.accountId === undefined ? before.accountId : fields.accountId,
+        });
+        Object.assign(fields, money);
+      }
       const after = withoutDeletedAt((await this.repo.update(id, fields, m))!);
       const changes = diff(before, after, AUDITED_FIELDS);
       await this.audit.record(m, {
@@ -223,6 +277,20 @@ export class TransactionsService {
       rows: page.rows.map((r) => this.shape(actor, r, filters)),
       limit,
       nextCursor: page.nextCursor,
+    };
+  }
+
+  /**
+   * The money rules for an import's rows (booking.ts), judged without a query per row: the
+   * owner's accounts are read once. The foreign key still guards an account changed meanwhile.
+   */
+  async importBooking(ownerId: string): Promise<ImportBooking> {
+    const accounts = new Map((await this.accounts.ownedBy(this.db, ownerId)).map((a) => [a.id, a]));
+    return (row) => {
+      const accountId = row.accountId?.toLowerCase() ?? null;
+      const account = accountId === null ? undefined : accounts.get(accountId);
+      const input = { ownerId, amount: row.amount, currency: row.currency, accountId };
+      return book(input, account, this.config.baseCurrency);
     };
   }
 

@@ -8,7 +8,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../../users/entities/user.entity';
 import { ROLES_KEY, ROUTE_KEY } from '../decorators/roles.decorator';
-import { policyOf, type RouteKey } from '../permissions';
+import { keyScopesOf, policyOf, type RouteKey } from '../permissions';
 
 /**
  * Global: a route listing roles with `@Roles()`/`@Auth()` admits only those roles (for an API key,
@@ -35,12 +35,12 @@ export class RolesGuard implements CanActivate {
       throw new ForbiddenException('Your role may not perform this action');
     }
     if (key === undefined) return true;
-    const scope = route === undefined ? null : policyOf(route).scope;
-    if (scope !== null && key.scopes.includes(scope)) return true;
+    const scopes = route === undefined ? [] : keyScopesOf(policyOf(route));
+    if (scopes.some((s) => key.scopes.includes(s))) return true;
     throw new ForbiddenException(
-      scope === null
+      scopes.length === 0
         ? 'API keys cannot be used on this route'
-        : `This API key lacks the scope ${scope}`,
+        : `This API key lacks the scope ${scopes.join(' or ')}`,
     );
   }
 }

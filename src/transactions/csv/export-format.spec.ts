@@ -16,9 +16,11 @@ const row = (over: Record<string, unknown>) => ({
   date: '2026-01-01',
   type: 'expense',
   amount: '1.00',
+  currency: 'USD',
   category: 'Food',
   notes: null,
   ownerId: 'o',
+  accountId: null,
   createdAt: new Date('2026-01-02T03:04:05.678Z'),
   ...over,
 });
@@ -26,8 +28,8 @@ const row = (over: Record<string, unknown>) => ({
 describe('export CSV format', () => {
   it('writes the header and CRLF-terminated records, timestamps in ISO 8601', async () => {
     expect(await format([row({})])).toBe(
-      'id,date,type,amount,category,notes,ownerId,createdAt\r\n' +
-        'i,2026-01-01,expense,1.00,Food,,o,2026-01-02T03:04:05.678Z\r\n',
+      'id,date,type,amount,currency,category,notes,ownerId,accountId,createdAt\r\n' +
+        'i,2026-01-01,expense,1.00,USD,Food,,o,,2026-01-02T03:04:05.678Z\r\n',
     );
   });
 
@@ -39,8 +41,8 @@ describe('export CSV format', () => {
     ['a quote', 'say "hi"', '"say ""hi"""'],
   ])('quotes a field holding %s', async (_what, notes, cell) => {
     expect(await format([row({ notes })])).toBe(
-      'id,date,type,amount,category,notes,ownerId,createdAt\r\n' +
-        `i,2026-01-01,expense,1.00,Food,${cell},o,2026-01-02T03:04:05.678Z\r\n`,
+      'id,date,type,amount,currency,category,notes,ownerId,accountId,createdAt\r\n' +
+        `i,2026-01-01,expense,1.00,USD,Food,${cell},o,,2026-01-02T03:04:05.678Z\r\n`,
     );
   });
 

@@ -7,9 +7,11 @@ export const EXPORT_COLUMNS = [
   'date',
   'type',
   'amount',
+  'currency',
   'category',
   'notes',
   'ownerId',
+  'accountId',
   'createdAt',
 ] as const;
 

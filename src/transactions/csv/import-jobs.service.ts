@@ -121,9 +121,11 @@ export class ImportJobsService implements OnModuleInit {
     let rowsRead = 0;
     let reported = Date.now();
     try {
+      const booking = await this.transactions.importBooking(job.ownerId);
       const read = await readImportRows(
         file(),
         partial,
+        booking,
         () => Promise.resolve(),
         (n) => {
           rowsRead = n;
@@ -147,15 +149,17 @@ export class ImportJobsService implements OnModuleInit {
         const copy = new CopyWriter(() => this.repo.copyIn(client));
         const ids = new OrderedIds();
         try {
-          await readImportRows(file(), partial, (t) =>
+          await readImportRows(file(), partial, booking, ({ row, money }) =>
             copy.write([
               ids.next(),
               job.ownerId,
-              t.type,
-              t.amount,
-              t.category,
-              t.date,
-              t.notes ?? null,
+              money.accountId,
+              row.type,
+              money.amount,
+              money.currency,
+              row.category,
+              row.date,
+              row.notes ?? null,
             ]),
           );
         } catch (error) {

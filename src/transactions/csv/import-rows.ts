@@ -3,13 +3,32 @@ import { parse } from 'csv-parse';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { validatePlain } from '../../common/validation';
+import { type Booked, isBooked } from '../booking';
 import { CreateTransactionDto } from '../dto/create-transaction.dto';
 import type { ImportRowError } from '../dto/import-query.dto';
+import type { ImportBooking } from '../transactions.service';
 
 const IMPORT_REQUIRED = ['date', 'type', 'amount', 'category'];
-const IMPORT_COLUMNS = new Set([...IMPORT_REQUIRED, 'notes']);
+/** Header names (compared in lower case) and the field each fills. */
+const IMPORT_FIELDS: Record<string, string> = {
+  date: 'date',
+  type: 'type',
+  amount: 'amount',
+  category: 'category',
+  notes: 'notes',
+  currency: 'currency',
+  accountid: 'accountId',
+};
+// Optional columns whose empty cell means "not given" (the default applies).
+const OMITTED_WHEN_EMPTY = new Set(['notes', 'currency', 'accountid']);
 // An export's own bookkeeping columns: accepted and ignored, so an export can be imported as is.
 const IGNORED_COLUMNS = new Set(['id', 'ownerid', 'createdat']);
+
+/** A row that passed every check: its fields and its money as it will be stored. */
+export interface AcceptedRow {
+  row: CreateTransactionDto;
+  money: Booked;
+}
 const MAX_REPORTED_ERRORS = 100;
 
 export interface RowsRead {
@@ -28,7 +47,8 @@ export interface RowsRead {
 export async function readImportRows(
   text: Readable,
   partial: boolean,
-  accept: (row: CreateTransactionDto) => Promise<void>,
+  booking: ImportBooking,
+  accept: (row: AcceptedRow) => Promise<void>,
   /** Called after each data row with the number read so far (a background import's progress). */
   onRow?: (rowsRead: number) => void,
 ): Promise<RowsRead> {
@@ -54,8 +74,8 @@ export async function readImportRows(
         header = checkHeader(record);
         continue;
       }
-      const row = rowIssues(header, record, line);
-      if (row.errors.length > 0) {
+      const row = rowIssues(header, record, line, booking);
+      if (row.errors.length > 0 || !row.money) {
         result.skipped++;
         for (const e of row.errors)
           if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push(e);
@@ -63,7 +83,7 @@ export async function readImportRows(
         continue;
       }
       result.imported++;
-      if (partial || result.skipped === 0) await accept(row.value);
+      if (partial || result.skipped === 0) await accept({ row: row.value, money: row.money });
       onRow?.(result.imported + result.skipped);
     }
   } catch (error) {
@@ -72,7 +92,7 @@ export async function readImportRows(
   }
   if (!header)
     throw new UnprocessableEntityException(
-      'The file is empty; expected a header line date,type,amount,category[,notes]',
+      'The file is empty; expected a header line date,type,amount,category[,notes,currency,accountId]',
     );
   if (result.imported + result.skipped === 0)
     throw new UnprocessableEntityException('The file has a header but no data rows');
@@ -81,7 +101,7 @@ export async function readImportRows(
 
 function checkHeader(record: string[]): string[] {
   const header = record.map((h) => h.trim().toLowerCase());
-  const unknown = header.filter((h) => !IMPORT_COLUMNS.has(h) && !IGNORED_COLUMNS.has(h));
+  const unknown = header.filter((h) => !(h in IMPORT_FIELDS) && !IGNORED_COLUMNS.has(h));
   const missing = IMPORT_REQUIRED.filter((h) => !header.includes(h));
   const duplicate = header.filter((h, i) => header.indexOf(h) !== i);
   const problems = [
@@ -92,7 +112,7 @@ function checkHeader(record: string[]): string[] {
   if (problems.length > 0) {
     throw new UnprocessableEntityException({
       message:
-        'The header must name the columns date,type,amount,category and optionally notes (any order, any case)',
+        'The header must name the columns date,type,amount,category and optionally notes, currency, accountId (any order, any case)',
       errors: problems,
     });
   }
@@ -103,7 +123,8 @@ function rowIssues(
   header: string[],
   record: string[],
   line: number,
-): { value: CreateTransactionDto; errors: ImportRowError[] } {
+  booking: ImportBooking,
+): { value: CreateTransactionDto; money?: Booked; errors: ImportRowError[] } {
   if (record.length !== header.length) {
     return {
       value: new CreateTransactionDto(),
@@ -118,11 +139,15 @@ function rowIssues(
   }
   const plain: Record<string, string> = {};
   header.forEach((column, i) => {
-    if (IMPORT_COLUMNS.has(column) && (column !== 'notes' || record[i] !== ''))
-      plain[column] = record[i];
+    const field = IMPORT_FIELDS[column];
+    if (field && (!OMITTED_WHEN_EMPTY.has(column) || record[i] !== '')) plain[field] = record[i];
   });
   const { value, errors } = validatePlain(CreateTransactionDto, plain);
-  return { value, errors: errors.map((e) => ({ row: line, field: e.field, message: e.message })) };
+  const atLine = (e: { field: string; message: string }) => ({ row: line, ...e });
+  if (errors.length > 0) return { value, errors: errors.map(atLine) };
+  const money = booking(value);
+  if (isBooked(money)) return { value, money, errors: [] };
+  return { value, errors: [...money.invalid, ...money.unprocessable].map(atLine) };
 }
 
 /** Line breaks inside a record's (quoted) fields; a CRLF is one. */

@@ -190,8 +190,9 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     const partial = q.mode === 'partial';
     const hash = requestHash(q);
     const text = await csvUpload(req, this.upload, hash);
+    const booking = await this.transactions.importBooking(ownerId);
     if (q.dryRun === true) {
-      const read = await readImportRows(text, partial, () => Promise.resolve());
+      const read = await readImportRows(text, partial, booking, () => Promise.resolve());
       return { ...importResult(read, partial, true), dryRun: true };
     }
     const spool = new Spool();
@@ -203,15 +204,17 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
           const ids = new OrderedIds();
           let result: ImportResultResponse;
           try {
-            const read = await readImportRows(spool.read(), partial, (t) =>
+            const read = await readImportRows(spool.read(), partial, booking, ({ row, money }) =>
               copy.write([
                 ids.next(),
                 ownerId,
-                t.type,
-                t.amount,
-                t.category,
-                t.date,
-                t.notes ?? null,
+                money.accountId,
+                row.type,
+                money.amount,
+                money.currency,
+                row.category,
+                row.date,
+                row.notes ?? null,
               ]),
             );
             result = importResult(read, partial);

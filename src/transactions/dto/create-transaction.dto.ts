@@ -3,8 +3,10 @@ import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
 import {
   CodePointLength,
   IsCalendarDate,
+  IsCurrency,
   IsMoney,
   MoneyString,
+  Omittable,
   Trim,
 } from '../../common/validators';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
@@ -14,11 +16,33 @@ export class CreateTransactionDto {
   @IsIn(TRANSACTION_TYPES)
   type!: TransactionType;
 
-  /** Decimal string with up to 2 decimals, greater than zero. A JSON number is accepted if it has at most 2 decimals. */
-  @ApiProperty({ type: String, example: '12.50', pattern: '^\\d{1,12}(\\.\\d{1,2})?$' })
+  /**
+   * Decimal string greater than zero: up to 12 integer digits and at most the currency's minor
+   * units of decimals (`"12.50"` USD, `"1200"` JPY with no decimal point at all, `"1.005"` KWD).
+   * A JSON number is accepted if it fits the same rule.
+   */
+  @ApiProperty({ type: String, example: '12.50', pattern: '^\\d{1,12}(\\.\\d{1,3})?$' })
   @MoneyString()
   @IsMoney()
   amount!: string;
+
+  /**
+   * ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
+   * `accountId` is given, else the server's base currency.
+   */
+  @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
+  @Omittable()
+  @IsCurrency()
+  currency?: string;
+
+  /**
+   * The owner's account to book the row to: it must belong to the transaction's owner, not be
+   * archived (422), and be in the transaction's currency (422). `null` or omitted: no account.
+   */
+  @ApiProperty({ required: false, nullable: true, format: 'uuid', type: String })
+  @IsOptional()
+  @IsUUID()
+  accountId?: string | null;
 
   /** 1-64 characters after trimming; filters compare it case-insensitively. */
   @ApiProperty({ example: 'Groceries', minLength: 1, maxLength: 64 })

@@ -12,7 +12,7 @@ import {
   Min,
 } from 'class-validator';
 import { PageLimit } from '../../common/pagination';
-import { CodePointLength, IsMoney, QueryInt, Trim } from '../../common/validators';
+import { CodePointLength, IsCurrency, IsMoney, QueryInt, Trim } from '../../common/validators';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
 
 export const SORTS = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'] as const;
@@ -51,7 +51,22 @@ export class TransactionFiltersDto {
   @OptionalDate()
   to?: string;
 
-  /** Inclusive lower bound on amount, a decimal string. */
+  /** Only rows in this currency (ISO 4217, upper case). */
+  @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
+  @IsOptional()
+  @IsCurrency()
+  currency?: string;
+
+  /** Only rows booked to this account. */
+  @ApiProperty({ required: false, format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  accountId?: string;
+
+  /**
+   * Inclusive lower bound on amount, a decimal string. Amounts compare as numbers whatever their
+   * currency; add `currency=` to compare like with like.
+   */
   @ApiProperty({ required: false, type: String, example: '10.00' })
   @IsOptional()
   @IsMoney({ allowZero: true })

@@ -7,11 +7,17 @@ export class TransactionResponse {
   id!: string;
   @ApiProperty({ format: 'uuid' })
   ownerId!: string;
+  /** The owner's account the row is booked to; null when none. */
+  @ApiProperty({ format: 'uuid', type: String, nullable: true })
+  accountId!: string | null;
   @ApiProperty({ enum: TRANSACTION_TYPES, enumName: 'TransactionType' })
   type!: TransactionType;
-  /** Decimal string with exactly two decimals. */
+  /** Decimal string with exactly the currency's minor units (`"12.50"` USD, `"1200"` JPY). */
   @ApiProperty({ example: '12.50' })
   amount!: string;
+  /** ISO 4217 code. */
+  @ApiProperty({ example: 'USD' })
+  currency!: string;
   category!: string;
   @ApiProperty({ format: 'date', example: '2026-03-14' })
   date!: string;

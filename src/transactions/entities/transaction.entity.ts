@@ -21,9 +21,17 @@ export class Transaction {
   @Column({ type: 'enum', enum: TRANSACTION_TYPES, enumName: 'transaction_type' })
   type!: TransactionType;
 
-  /** NUMERIC(14,2), kept as a decimal string; never a JS number. */
-  @Column({ type: 'numeric', precision: 14, scale: 2 })
+  /** NUMERIC at exactly the currency's minor units, kept as a decimal string; never a JS number. */
+  @Column({ type: 'numeric' })
   amount!: string;
+
+  /** ISO 4217 code (common/currencies.ts). */
+  @Column({ type: 'char', length: 3 })
+  currency!: string;
+
+  /** The owner's account the row is booked to, in the same currency; null when none. */
+  @Column({ name: 'account_id', type: 'uuid', nullable: true })
+  accountId!: string | null;
 
   @Column({ type: 'varchar', length: 64 })
   category!: string;
