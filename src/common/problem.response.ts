@@ -6,6 +6,19 @@ export class FieldError {
   message!: string;
 }
 
+/** An exchange rate a conversion needed and did not find (docs/api.md, "Reporting currency"). */
+export class MissingRateResponse {
+  /** The transactions' currency. */
+  @ApiProperty({ example: 'JPY' })
+  from!: string;
+  /** The reporting currency. */
+  @ApiProperty({ example: 'EUR' })
+  to!: string;
+  /** The transactions' date. */
+  @ApiProperty({ format: 'date', example: '2026-03-14' })
+  date!: string;
+}
+
 /** RFC 9457 problem details, the body of every error response. */
 export class ProblemResponse {
   /** A URI reference identifying the problem type; `about:blank` means "see the status code". */
@@ -24,4 +37,10 @@ export class ProblemResponse {
   requestId!: string;
   /** Every offending field, on validation errors. */
   errors?: FieldError[];
+  /**
+   * On a 422 from a figure in a reporting currency: the rates it lacks, one per currency and date,
+   * oldest first, the first 100.
+   */
+  @ApiProperty({ type: [MissingRateResponse], required: false })
+  missingRates?: MissingRateResponse[];
 }

@@ -12,6 +12,8 @@ export interface Problem {
   status: number;
   detail: string;
   errors?: unknown[];
+  /** Extension members (RFC 9457 section 3.2), such as `missingRates`. */
+  extensions?: Record<string, unknown>;
   headers?: Record<string, string>;
 }
 
@@ -29,6 +31,7 @@ export function sendProblem(req: FastifyRequest, reply: FastifyReply, problem: P
     instance: pathOf(req.originalUrl ?? req.raw.url ?? ''),
     requestId: req.id,
     ...(problem.errors ? { errors: problem.errors } : {}),
+    ...problem.extensions,
   });
   const type = 'application/problem+json';
   if (reply.sent) {

@@ -1,32 +1,50 @@
 import type { Role } from '../users/entities/user.entity';
 import { Injectable } from '@nestjs/common';
-import { type Bounds, dailySource, ORG_SCOPE, rollupSource } from '../database/rollups';
+import {
+  type Bounds,
+  type Conversion,
+  convertedRollups,
+  missingRatesSql,
+  ORG_SCOPE,
+} from '../database/rollups';
+import { addDays } from '../common/dates';
 import { ReadRouting } from '../database/replicas/read-routing';
 import { Params, query } from '../database/sql';
 import type { TransactionType } from '../transactions/entities/transaction.entity';
 import type { Interval } from './dto/dashboard-query.dto';
-import type {
-  CategoryTotalResponse,
-  SummaryResponse,
-  TrendPointResponse,
-  UserCountsResponse,
-  UserSummaryResponse,
-} from './dto/dashboard.response';
+import type { MissingRate, UserCountsResponse } from './dto/dashboard.response';
 
 /**
- * All dashboard SQL. Reads only the rollup tables (see the rollups migration), never the
- * transactions table, so the cost depends on the number of days and categories in the range, not
- * on the number of transactions. Sums stay NUMERIC and leave as text with two decimals.
+ * All dashboard SQL. Reads only the rollup tables (see the rollups and money migrations), never
+ * the transactions table, so the cost depends on the number of days, categories and currencies in
+ * the range, not on the number of transactions. Figures leave exact and unrounded, as text, in
+ * the reporting currency (`convertedRollups`), each with whether a rate was missing; the service
+ * rounds each once.
  */
 
-export { type Bounds, ORG_SCOPE };
+export { type Bounds, type Conversion, ORG_SCOPE };
 
-const money = (expr: string) => `coalesce(${expr}, 0)::numeric(20,2)::text`;
-const income = `sum(s.total) FILTER (WHERE s.type = 'income')`;
-const expenses = `sum(s.total) FILTER (WHERE s.type = 'expense')`;
-const SUMMARY_COLUMNS = `${money(income)} AS "totalIncome", ${money(expenses)} AS "totalExpenses",
-  ${money(`coalesce(${income}, 0) - coalesce(${expenses}, 0)`)} AS "netBalance",
-  coalesce(sum(s.count), 0)::int AS "transactionCount"`;
+/** Exact sums in the reporting currency; `incomplete` when a rate behind them is missing. */
+export interface ExactTotals {
+  income: string;
+  expenses: string;
+  count: number;
+  incomplete: boolean;
+}
+
+/** One currency's own figures, unconverted. */
+export interface CurrencyTotals {
+  currency: string;
+  income: string;
+  expenses: string;
+  count: number;
+}
+
+const exact = (expr: string) => `coalesce(${expr}, 0)::text`;
+const income = `sum(s.amount) FILTER (WHERE s.type = 'income')`;
+const expenses = `sum(s.amount) FILTER (WHERE s.type = 'expense')`;
+const TOTALS = `${exact(income)} AS income, ${exact(expenses)} AS expenses,
+  coalesce(sum(s.count), 0)::int AS count, coalesce(bool_or(s.missing), false) AS incomplete`;
 
 const PERIOD: Record<Interval, { trunc: string; step: string; label: string }> = {
   month: { trunc: 'month', step: '1 month', label: 'YYYY-MM' },
@@ -39,81 +57,118 @@ export class DashboardRepository {
   /** Every dashboard query is a read: from a replica when one is safe to read (ReadRouting). */
   constructor(private readonly reads: ReadRouting) {}
 
-  async summary(scope: string, bounds: Bounds): Promise<SummaryResponse> {
+  /** The totals in the reporting currency, and each currency's own (transactions counted). */
+  async summary(
+    scope: string,
+    bounds: Bounds,
+    to: Conversion,
+  ): Promise<ExactTotals & { byCurrency: CurrencyTotals[] }> {
     const params = new Params();
-    const [row] = await query<SummaryResponse>(
+    const [row] = await query<ExactTotals & { byCurrency: CurrencyTotals[] }>(
       await this.reads.reader(),
-      `SELECT ${SUMMARY_COLUMNS} FROM (${rollupSource(params, `= ${params.p(scope)}`, bounds)}) s`,
+      `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to)},
+       by_currency AS (
+         SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
+           ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
+         FROM conv GROUP BY currency HAVING sum(count) > 0
+       )
+       SELECT ${TOTALS},
+         (SELECT coalesce(json_agg(b ORDER BY b.currency), '[]') FROM by_currency b) AS "byCurrency"
+       FROM conv s`,
       params.values,
     );
     return row;
   }
 
-  /** Per-user summaries for every user (or one), for the admin overview. */
-  async summaryByUser(bounds: Bounds, userId?: string): Promise<UserSummaryResponse[]> {
+  /** Per-user totals in the reporting currency for every user (or one), for the admin overview. */
+  async summaryByUser(
+    bounds: Bounds,
+    to: Conversion,
+    userId?: string,
+  ): Promise<(ExactTotals & { userId: string; name: string; email: string })[]> {
     const params = new Params();
-    const source = rollupSource(params, `<> '${ORG_SCOPE}'`, bounds);
+    const ctes = convertedRollups(params, `<> '${ORG_SCOPE}'`, bounds, to);
     const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
-    return query<UserSummaryResponse>(
+    return query(
       await this.reads.reader(),
-      `SELECT u.id AS "userId", u.name, u.email, ${SUMMARY_COLUMNS}
-       FROM users u LEFT JOIN (${source}) s ON s.scope_id = u.id
+      `WITH ${ctes}
+       SELECT u.id AS "userId", u.name, u.email, ${TOTALS}
+       FROM users u LEFT JOIN conv s ON s.scope_id = u.id
        ${only} GROUP BY u.id ORDER BY u.created_at, u.id`,
       params.values,
     );
   }
 
-  /**
-   * Totals per (type, category) with each category's share of its type's total. The share is
-   * rounded half-up exactly: with a and T in cents, floor((a*10000 + T/2) / T) hundredths of a percent.
-   */
+  /** Exact totals per (type, category) in the reporting currency. */
   async categories(
     scope: string,
     bounds: Bounds,
+    to: Conversion,
     type?: TransactionType,
-  ): Promise<CategoryTotalResponse[]> {
+  ): Promise<(ExactTotals & { type: TransactionType; category: string; total: string })[]> {
     const params = new Params();
-    const source = rollupSource(params, `= ${params.p(scope)}`, bounds);
+    const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to);
     const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
-    return query<CategoryTotalResponse>(
+    return query(
       await this.reads.reader(),
-      `WITH c AS (
-         SELECT s.type, s.category, sum(s.total) AS total, sum(s.count) AS count
-         FROM (${source}) s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0
-       ), t AS (SELECT c.*, sum(c.total) OVER (PARTITION BY c.type) AS type_total FROM c)
-       SELECT category, type, total::numeric(20,2)::text AS total, count::int AS count,
-         (div(total * 20000 + type_total, 2 * type_total) / 100)::numeric(6,2)::text AS share
-       FROM t ORDER BY t.total DESC, type, category`,
+      `WITH ${ctes}
+       SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
+         coalesce(bool_or(s.missing), false) AS incomplete
+       FROM conv s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0`,
       params.values,
     );
   }
 
-  /** One point per period from `from` to `to`, zeros included. */
+  /** One point per period from `from` to `to`, zeros included: exact sums in the reporting currency. */
   async trends(
     scope: string,
     interval: Interval,
     from: string,
     to: string,
-  ): Promise<TrendPointResponse[]> {
+    into: Conversion,
+  ): Promise<(ExactTotals & { period: string })[]> {
     const params = new Params();
     const p = PERIOD[interval];
     // Weeks straddle months, so they are built from days; months and years may use whole months.
-    const source =
-      interval === 'week'
-        ? dailySource(params, `= ${params.p(scope)}`, { from, to })
-        : rollupSource(params, `= ${params.p(scope)}`, { from, to });
-    return query<TrendPointResponse>(
+    const ctes = convertedRollups(
+      params,
+      `= ${params.p(scope)}`,
+      { from, to },
+      into,
+      interval === 'week',
+    );
+    return query(
       await this.reads.reader(),
-      `WITH agg AS (
-         SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${income} AS inc, ${expenses} AS exp
-         FROM (${source}) s GROUP BY 1
+      `WITH ${ctes}, agg AS (
+         SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
        )
-       SELECT to_char(g.ts, '${p.label}') AS period, ${money('agg.inc')} AS income, ${money('agg.exp')} AS expenses,
-         ${money('coalesce(agg.inc, 0) - coalesce(agg.exp, 0)')} AS net
+       SELECT to_char(g.ts, '${p.label}') AS period, coalesce(agg.income, '0') AS income,
+         coalesce(agg.expenses, '0') AS expenses, coalesce(agg.count, 0) AS count,
+         coalesce(agg.incomplete, false) AS incomplete
        FROM generate_series(date_trunc('${p.trunc}', ${params.p(from)}::date::timestamp), ${params.p(to)}::date::timestamp,
          interval '${p.step}') AS g(ts)
        LEFT JOIN agg ON agg.p = g.ts::date
        ORDER BY g.ts`,
+      params.values,
+    );
+  }
+
+  /** The rates a conversion of this scope and range lacks (the 422's `missingRates`). */
+  async missingRates(scope: string, bounds: Bounds, to: Conversion): Promise<MissingRate[]> {
+    const params = new Params();
+    return query<MissingRate>(
+      await this.reads.reader(),
+      missingRatesSql(params, `= ${params.p(scope)}`, bounds, to),
+      params.values,
+    );
+  }
+
+  /** The missing rates of any user's figures (the admin overview's `byUser`). */
+  async missingRatesOfUsers(bounds: Bounds, to: Conversion): Promise<MissingRate[]> {
+    const params = new Params();
+    return query<MissingRate>(
+      await this.reads.reader(),
+      missingRatesSql(params, `<> '${ORG_SCOPE}'`, bounds, to),
       params.values,
     );
   }
@@ -130,25 +185,40 @@ export class DashboardRepository {
   }
 
   /**
-   * Ordinary least squares on monthly totals: x = 0..n-1 over the months [start, end), one line
-   * for income and one for expenses, projected for x = n..n+months-1 (end is the current month).
-   * All arithmetic is NUMERIC; projections are rounded to cents and floored at zero.
+   * Ordinary least squares on monthly totals in the reporting currency: x = 0..n-1 over the
+   * months [start, end), one line for income and one for expenses, projected for
+   * x = n..n+months-1 (end is the current month). All arithmetic is NUMERIC; projections are
+   * floored at zero and left unrounded for the service.
    */
   async forecast(
     scope: string,
     start: string,
     end: string,
     months: number,
-  ): Promise<TrendPointResponse[]> {
-    return query<TrendPointResponse>(
+    to: Conversion,
+  ): Promise<{ period: string; income: string; expenses: string; incomplete: boolean }[]> {
+    const params = new Params();
+    const lastDay = `${params.p(end)}::date - 1`;
+    const ctes = convertedRollups(
+      params,
+      `= ${params.p(scope)}`,
+      { from: start, to: undefined },
+      to,
+    );
+    const s = params.p(start);
+    const e = params.p(end);
+    return query(
       await this.reads.reader(),
-      `WITH hist AS (
+      `WITH ${ctes}, monthly AS (
+         SELECT date_trunc('month', c.d::timestamp)::date AS m,
+           sum(c.amount) FILTER (WHERE c.type = 'income') AS inc,
+           sum(c.amount) FILTER (WHERE c.type = 'expense') AS exp
+         FROM conv c GROUP BY 1
+       ), hist AS (
          SELECT (row_number() OVER (ORDER BY g.m) - 1)::numeric AS x,
-           coalesce(sum(r.total) FILTER (WHERE r.type = 'income'), 0) AS inc,
-           coalesce(sum(r.total) FILTER (WHERE r.type = 'expense'), 0) AS exp
-         FROM generate_series($2::date::timestamp, $3::date::timestamp - interval '1 month', interval '1 month') g(m)
-         LEFT JOIN rollup_monthly r ON r.scope_id = $1 AND r.month = g.m::date
-         GROUP BY g.m
+           coalesce(monthly.inc, 0) AS inc, coalesce(monthly.exp, 0) AS exp
+         FROM generate_series(${s}::date::timestamp, ${e}::date::timestamp - interval '1 month', interval '1 month') g(m)
+         LEFT JOIN monthly ON monthly.m = g.m::date
        ), fit AS (
          SELECT count(*)::numeric AS n, sum(x) AS sx, sum(x * x) AS sxx,
            sum(inc) AS si, sum(x * inc) AS sxi, sum(exp) AS se, sum(x * exp) AS sxe FROM hist
@@ -159,14 +229,15 @@ export class DashboardRepository {
          FROM fit
        ), proj AS (
          SELECT k,
-           round(greatest((si - bi * sx) / n + bi * (n + k), 0), 2) AS inc,
-           round(greatest((se - be * sx) / n + be * (n + k), 0), 2) AS exp
-         FROM coef CROSS JOIN generate_series(0, $4::int - 1) k
+           greatest((si - bi * sx) / n + bi * (n + k), 0) AS inc,
+           greatest((se - be * sx) / n + be * (n + k), 0) AS exp
+         FROM coef CROSS JOIN generate_series(0, ${params.p(months)}::int - 1) k
        )
-       SELECT to_char($3::date::timestamp + make_interval(months => k), 'YYYY-MM') AS period,
-         inc::numeric(20,2)::text AS income, exp::numeric(20,2)::text AS expenses, (inc - exp)::numeric(20,2)::text AS net
+       SELECT to_char(${e}::date::timestamp + make_interval(months => k), 'YYYY-MM') AS period,
+         inc::text AS income, exp::text AS expenses,
+         coalesce((SELECT bool_or(c.missing) FROM conv c), false) AS incomplete
        FROM proj ORDER BY k`,
-      [scope, start, end, months],
+      params.values,
     );
   }
 

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, UnprocessableEntityException } from '@nestjs/common';
 import {
   assertMayNarrow,
   maskTransaction,
@@ -14,13 +14,21 @@ import {
   startOfYear,
   todayIn,
 } from '../common/dates';
+import { minorUnits } from '../common/currencies';
+import { addMoney, compareMoney, roundHalfEven, shareOf, subtractMoney } from '../common/money';
 import { dateRangeIssues, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import { TransactionsRepository } from '../transactions/transactions.repository';
 import type { TransactionResponse } from '../transactions/dto/transaction.response';
 import type { User } from '../users/entities/user.entity';
 import { UsersService } from '../users/users.service';
-import { type Bounds, DashboardRepository, ORG_SCOPE } from './dashboard.repository';
+import {
+  type Bounds,
+  type Conversion,
+  DashboardRepository,
+  type ExactTotals,
+  ORG_SCOPE,
+} from './dashboard.repository';
 import type {
   CategoriesQueryDto,
   DashboardQueryDto,
@@ -31,7 +39,9 @@ import type {
 } from './dto/dashboard-query.dto';
 import type {
   CategoryTotalResponse,
+  CurrencySummaryResponse,
   DashboardResponse,
+  MissingRate,
   ForecastResponse,
   SummaryResponse,
   TrendPointResponse,
@@ -61,7 +71,7 @@ export class DashboardService {
 
   async summary(actor: User, q: DashboardQueryDto): Promise<SummaryResponse> {
     const scope = await this.scope(actor, q.userId);
-    return this.repo.summary(scope.id, this.bounds(q));
+    return this.summaryOf(scope, this.bounds(q), this.conversion(q));
   }
 
   async recent(actor: User, q: RecentQueryDto): Promise<TransactionResponse[]> {
@@ -73,16 +83,17 @@ export class DashboardService {
 
   async categories(actor: User, q: CategoriesQueryDto): Promise<CategoryTotalResponse[]> {
     const scope = await this.scope(actor, q.userId);
-    return this.repo.categories(scope.id, this.bounds(q), q.type);
+    return this.categoriesOf(scope, this.bounds(q), this.conversion(q), q.type);
   }
 
   async trends(actor: User, q: TrendsQueryDto): Promise<TrendPointResponse[]> {
     const scope = await this.scope(actor, q.userId);
-    return this.trendsFor(scope, this.bounds(q), q.interval ?? 'month');
+    return this.trendsFor(scope, this.bounds(q), q.interval ?? 'month', this.conversion(q));
   }
 
   async forecast(actor: User, q: ForecastQueryDto): Promise<ForecastResponse> {
     const scope = await this.scope(actor, q.userId);
+    const to = this.conversion(q);
     const current = startOfMonth(todayIn(this.config.reportTimeZone));
     const first = await this.repo.firstMonth(scope.id);
     const start =
@@ -95,35 +106,55 @@ export class DashboardService {
     if (basedOnMonths < 2) {
       return {
         method: FORECAST_METHOD,
+        currency: to.currency,
         basedOnMonths,
         ...history,
         months: [],
         note: `A forecast needs at least 2 complete months of history; there ${basedOnMonths === 1 ? 'is 1' : `are ${basedOnMonths}`}.`,
       };
     }
-    const months = await this.repo.forecast(scope.id, start, current, q.months ?? 3);
-    return { method: FORECAST_METHOD, basedOnMonths, ...history, months, note: null };
+    const projected = await this.repo.forecast(scope.id, start, current, q.months ?? 3, to);
+    await this.assertRates(projected, () =>
+      this.repo.missingRates(scope.id, { from: start, to: addDays(current, -1) }, to),
+    );
+    const months = projected.map((p) => ({ period: p.period, ...pointIn(to.currency, p) }));
+    return {
+      method: FORECAST_METHOD,
+      currency: to.currency,
+      basedOnMonths,
+      ...history,
+      months,
+      note: null,
+    };
   }
 
   /** The overview, shaped by role. */
   async overview(actor: User, q: DashboardQueryDto): Promise<DashboardResponse> {
     const scope = await this.scope(actor, q.userId);
     const bounds = this.bounds(q);
+    const to = this.conversion(q);
     const [summary, latest] = await Promise.all([
-      this.repo.summary(scope.id, bounds),
+      this.summaryOf(scope, bounds, to),
       this.transactions.recent(scope.ownerId, bounds.from, bounds.to, 10),
     ]);
     const recent = latest.map((row) => maskTransaction(actor, row));
     if (actor.role === 'viewer') return { summary, recent };
     const [categories, trends] = await Promise.all([
-      this.repo.categories(scope.id, bounds),
-      this.trendsFor(scope, bounds, 'month'),
+      this.categoriesOf(scope, bounds, to),
+      this.trendsFor(scope, bounds, 'month', to),
     ]);
     if (!readsOrganisation(actor)) return { summary, recent, categories, trends };
-    const [byUser, users] = await Promise.all([
-      this.repo.summaryByUser(bounds, q.userId),
+    const [exactByUser, users] = await Promise.all([
+      this.repo.summaryByUser(bounds, to, q.userId),
       this.repo.userCounts(),
     ]);
+    await this.assertRates(exactByUser, () => this.repo.missingRatesOfUsers(bounds, to));
+    const byUser = exactByUser.map(({ userId, name, email, ...totals }) => ({
+      userId,
+      name,
+      email,
+      ...totalsIn(to.currency, totals),
+    }));
     return {
       summary,
       recent,
@@ -134,6 +165,69 @@ export class DashboardService {
         email: maskUser(actor, { id: row.userId, email: row.email }).email,
       })),
       users,
+    };
+  }
+
+  private async summaryOf(scope: Scope, bounds: Bounds, to: Conversion): Promise<SummaryResponse> {
+    const { byCurrency, ...exact } = await this.repo.summary(scope.id, bounds, to);
+    await this.assertRates([exact], () => this.repo.missingRates(scope.id, bounds, to));
+    return {
+      ...totalsIn(to.currency, exact),
+      byCurrency: byCurrency.map((c) => totalsIn(c.currency, c)),
+    };
+  }
+
+  /** Rounded totals per category, shares of the rounded totals, largest first. */
+  private async categoriesOf(
+    scope: Scope,
+    bounds: Bounds,
+    to: Conversion,
+    type?: CategoriesQueryDto['type'],
+  ): Promise<CategoryTotalResponse[]> {
+    const rows = await this.repo.categories(scope.id, bounds, to, type);
+    await this.assertRates(rows, () => this.repo.missingRates(scope.id, bounds, to));
+    const units = minorUnits(to.currency);
+    const rounded = rows.map((r) => ({ ...r, total: roundHalfEven(r.total, units) }));
+    const typeTotals = new Map<string, string>();
+    for (const r of rounded) {
+      typeTotals.set(r.type, addMoney(typeTotals.get(r.type) ?? '0', r.total, units));
+    }
+    return rounded
+      .map((r) => ({
+        category: r.category,
+        currency: to.currency,
+        type: r.type,
+        total: r.total,
+        count: r.count,
+        share: shareOf(r.total, typeTotals.get(r.type)!),
+      }))
+      .sort(
+        (a, b) =>
+          compareMoney(b.total, a.total) ||
+          (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) ||
+          (a.category < b.category ? -1 : a.category > b.category ? 1 : 0),
+      );
+  }
+
+  /** A 422 naming the missing rates when any figure lacked one: never a rate taken as 1. */
+  private async assertRates(
+    rows: { incomplete: boolean }[],
+    missing: () => Promise<MissingRate[]>,
+  ): Promise<void> {
+    if (!rows.some((r) => r.incomplete)) return;
+    const missingRates = await missing();
+    throw new UnprocessableEntityException({
+      message: `${missingRates.length === 100 ? 'At least 100' : missingRates.length} exchange rate(s) needed for these figures are missing; add them with PUT /exchange-rates`,
+      extensions: { missingRates },
+    });
+  }
+
+  /** The reporting currency of a dashboard request. */
+  private conversion(q: DashboardQueryDto): Conversion {
+    return {
+      currency: q.currency ?? this.config.baseCurrency,
+      maxAgeDays: this.config.fxMaxAgeDays,
+      base: this.config.baseCurrency,
     };
   }
 
@@ -171,6 +265,7 @@ export class DashboardService {
     scope: Scope,
     bounds: Bounds,
     interval: Interval,
+    into: Conversion,
   ): Promise<TrendPointResponse[]> {
     let { from, to } = bounds;
     if (!from || !to) {
@@ -192,8 +287,36 @@ export class DashboardService {
         },
       ]);
     }
-    return this.repo.trends(scope.id, interval, from, to);
+    const points = await this.repo.trends(scope.id, interval, from, to, into);
+    const range = { from, to };
+    await this.assertRates(points, () => this.repo.missingRates(scope.id, range, into));
+    return points.map((p) => ({ period: p.period, ...pointIn(into.currency, p) }));
   }
+}
+
+/** Exact totals rounded once, half to even, to the currency's minor units; net of the rounded. */
+function totalsIn(
+  currency: string,
+  t: Pick<ExactTotals, 'income' | 'expenses' | 'count'>,
+): CurrencySummaryResponse {
+  const units = minorUnits(currency);
+  const totalIncome = roundHalfEven(t.income, units);
+  const totalExpenses = roundHalfEven(t.expenses, units);
+  return {
+    currency,
+    totalIncome,
+    totalExpenses,
+    netBalance: subtractMoney(totalIncome, totalExpenses, units),
+    transactionCount: t.count,
+  };
+}
+
+function pointIn(
+  currency: string,
+  t: { income: string; expenses: string },
+): Omit<TrendPointResponse, 'period'> {
+  const { totalIncome, totalExpenses, netBalance } = totalsIn(currency, { ...t, count: 0 });
+  return { currency, income: totalIncome, expenses: totalExpenses, net: netBalance };
 }
 
 function monthsBetween(start: string, end: string): number {

@@ -44,3 +44,62 @@ export function dailySource(params: Params, scope: string, { from, to }: Bounds)
   if (to) where.push(`day <= ${params.p(to)}`);
   return `SELECT scope_id, day AS d, type, category, currency, total, count FROM rollup_daily WHERE ${where.join(' AND ')}`;
 }
+
+/** Into which currency rollup sums are converted, and by which rule (docs/api.md, "Reporting currency"). */
+export interface Conversion {
+  currency: string;
+  /** FX_MAX_AGE_DAYS. */
+  maxAgeDays: number;
+  /** BASE_CURRENCY, the currency cross rates go through. */
+  base: string;
+}
+
+/**
+ * CTEs ending in `conv`: the rollup rows of `scope` in the bounds with their amount in the
+ * reporting currency. Rows already in it come as `rollupSource` gives them (whole months where
+ * possible, or days when `daily`); every other currency comes per day, multiplied exactly by
+ * that day's rate (`fx_rate`, looked up once per currency and day), because each transaction
+ * converts at its own date's rate. Columns: scope_id, d, type, category, currency, total (in its
+ * own currency), count, amount (exact, in the reporting currency; NULL when the rate is missing),
+ * missing (whether the rate is). Nothing is rounded here.
+ */
+export function convertedRollups(
+  params: Params,
+  scope: string,
+  bounds: Bounds,
+  to: Conversion,
+  daily = false,
+): string {
+  const r = params.p(to.currency);
+  // A day whose rows were all deleted keeps a zero row; it needs no rate.
+  const where = [`f.scope_id ${scope}`, `(f.currency < ${r} OR f.currency > ${r})`, 'f.count <> 0'];
+  if (bounds.from) where.push(`f.day >= ${params.p(bounds.from)}`);
+  if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
+  const own = daily ? dailySource(params, scope, bounds) : rollupSource(params, scope, bounds);
+  return `foreign_days AS (
+      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count FROM rollup_daily f
+      WHERE ${where.join(' AND ')}
+    ), day_rates AS (
+      SELECT p.currency, p.day,
+        fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) AS rate
+      FROM (SELECT DISTINCT currency, day FROM foreign_days) p
+    ), conv AS (
+      SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
+      FROM (${own}) o WHERE o.currency = ${r}
+      UNION ALL
+      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, f.total * x.rate, x.rate IS NULL
+      FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day
+    )`;
+}
+
+/** The missing rates behind a conversion: one per currency and day, oldest first, the first 100. */
+export function missingRatesSql(
+  params: Params,
+  scope: string,
+  bounds: Bounds,
+  to: Conversion,
+): string {
+  return `WITH ${convertedRollups(params, scope, bounds, to)}
+    SELECT currency AS "from", ${params.p(to.currency)}::text AS "to", day::text AS date
+    FROM day_rates WHERE rate IS NULL ORDER BY day, currency LIMIT 100`;
+}

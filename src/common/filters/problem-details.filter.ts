@@ -61,9 +61,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const body = exception.getResponse();
       if (typeof body === 'string') return { status, detail: body };
-      const { message, errors, headers } = body as {
+      const { message, errors, headers, extensions } = body as {
         message?: unknown;
         errors?: unknown[];
+        extensions?: Record<string, unknown>;
         headers?: Record<string, string>;
       };
       const detail = Array.isArray(message)
@@ -71,7 +72,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         : typeof message === 'string'
           ? message
           : exception.message;
-      return { status, detail, errors, headers };
+      return { status, detail, errors, extensions, headers };
     }
     if (exception instanceof AccessDenied) return { status: 403, detail: exception.message };
     if (exception instanceof QueryFailedError) {

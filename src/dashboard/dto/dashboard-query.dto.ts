@@ -1,7 +1,7 @@
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
-import { QueryInt } from '../../common/validators';
+import { IsCurrency, QueryInt } from '../../common/validators';
 import {
   TRANSACTION_TYPES,
   type TransactionType,
@@ -30,6 +30,16 @@ export class DashboardQueryDto {
   @IsOptional()
   @IsIn(RANGES)
   range?: RangeName;
+
+  /**
+   * The reporting currency (ISO 4217, default the base currency): every figure is converted into
+   * it at each transaction's own date's rate (a 422 with `missingRates` when a rate is missing).
+   * `recent` lists transactions in their own currencies.
+   */
+  @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
+  @IsOptional()
+  @IsCurrency()
+  currency?: string;
 
   /** Admins only: one user's figures instead of the whole organisation's. */
   @ApiProperty({ required: false, format: 'uuid' })
