@@ -198,13 +198,8 @@ export class DashboardRepository {
     to: Conversion,
   ): Promise<{ period: string; income: string; expenses: string; incomplete: boolean }[]> {
     const params = new Params();
-    const lastDay = `${params.p(end)}::date - 1`;
-    const ctes = convertedRollups(
-      params,
-      `= ${params.p(scope)}`,
-      { from: start, to: undefined },
-      to,
-    );
+    const history = { from: start, to: addDays(end, -1) };
+    const ctes = convertedRollups(params, `= ${params.p(scope)}`, history, to);
     const s = params.p(start);
     const e = params.p(end);
     return query(
