@@ -383,6 +383,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/currencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every currency an amount may be kept in, by code: ISO 4217 codes with 0-3 minor units (metals,
+         *     fund and testing codes have none and are not accepted).
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read` or `dashboard:read`.
+         */
+        get: operations["listCurrencies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboard": {
         parameters: {
             query?: never;
@@ -674,6 +695,24 @@ export interface components {
             data: components["schemas"]["AuditLogResponse"][];
             meta: components["schemas"]["AuditCursorMeta"];
         };
+        MissingRateResponse: {
+            /**
+             * @description The transactions' currency.
+             * @example JPY
+             */
+            from: string;
+            /**
+             * @description The reporting currency.
+             * @example EUR
+             */
+            to: string;
+            /**
+             * Format: date
+             * @description The transactions' date.
+             * @example 2026-03-14
+             */
+            date: string;
+        };
         FieldError: {
             /** @description The offending field (dotted path for nested input, `row` for CSV rows). */
             field: string;
@@ -696,6 +735,11 @@ export interface components {
              * @example /api/v1/transactions
              */
             instance: string;
+            /**
+             * @description On a 422 from a figure in a reporting currency: the rates it lacks, one per currency and date,
+             *     oldest first, the first 100.
+             */
+            missingRates?: components["schemas"]["MissingRateResponse"][];
             /** @description Same id as the `X-Request-Id` response header and the logs. */
             requestId: string;
             /** @description Every offending field, on validation errors. */
@@ -924,10 +968,25 @@ export interface components {
         CreateTransactionDto: {
             type: components["schemas"]["TransactionType"];
             /**
-             * @description Decimal string with up to 2 decimals, greater than zero. A JSON number is accepted if it has at most 2 decimals.
+             * @description Decimal string greater than zero: up to 12 integer digits and at most the currency's minor
+             *     units of decimals (`"12.50"` USD, `"1200"` JPY with no decimal point at all, `"1.005"` KWD).
+             *     A JSON number is accepted if it fits the same rule.
              * @example 12.50
              */
             amount: string;
+            /**
+             * Format: currency
+             * @description ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
+             *     `accountId` is given, else the server's base currency.
+             * @example EUR
+             */
+            currency?: string;
+            /**
+             * Format: uuid
+             * @description The owner's account to book the row to: it must belong to the transaction's owner, not be
+             *     archived (422), and be in the transaction's currency (422). `null` or omitted: no account.
+             */
+            accountId?: string | null;
             /**
              * @description 1-64 characters after trimming; filters compare it case-insensitively.
              * @example Groceries
@@ -952,12 +1011,22 @@ export interface components {
             id: string;
             /** Format: uuid */
             ownerId: string;
+            /**
+             * Format: uuid
+             * @description The owner's account the row is booked to; null when none.
+             */
+            accountId: string | null;
             type: components["schemas"]["TransactionType"];
             /**
-             * @description Decimal string with exactly two decimals.
+             * @description Decimal string with exactly the currency's minor units (`"12.50"` USD, `"1200"` JPY).
              * @example 12.50
              */
             amount: string;
+            /**
+             * @description ISO 4217 code.
+             * @example USD
+             */
+            currency: string;
             /**
              * Format: date
              * @example 2026-03-14
@@ -989,10 +1058,25 @@ export interface components {
         UpdateTransactionDto: {
             type?: components["schemas"]["TransactionType"];
             /**
-             * @description Decimal string with up to 2 decimals, greater than zero. A JSON number is accepted if it has at most 2 decimals.
+             * @description Decimal string greater than zero: up to 12 integer digits and at most the currency's minor
+             *     units of decimals (`"12.50"` USD, `"1200"` JPY with no decimal point at all, `"1.005"` KWD).
+             *     A JSON number is accepted if it fits the same rule.
              * @example 12.50
              */
             amount?: string;
+            /**
+             * Format: currency
+             * @description ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
+             *     `accountId` is given, else the server's base currency.
+             * @example EUR
+             */
+            currency?: string;
+            /**
+             * Format: uuid
+             * @description The owner's account to book the row to: it must belong to the transaction's owner, not be
+             *     archived (422), and be in the transaction's currency (422). `null` or omitted: no account.
+             */
+            accountId?: string | null;
             /**
              * @description 1-64 characters after trimming; filters compare it case-insensitively.
              * @example Groceries
@@ -1007,12 +1091,34 @@ export interface components {
             /** @description Free text, at most 1000 characters; `null` clears it. */
             notes?: string | null;
         };
+        CurrencyResponse: {
+            /**
+             * @description ISO 4217 alphabetic code.
+             * @example JPY
+             */
+            code: string;
+            /** @example Yen */
+            name: string;
+            /**
+             * @description Decimals an amount in this currency carries (ISO 4217 minor units): 0, 2 or 3.
+             * @example 0
+             */
+            minorUnits: number;
+        };
+        CurrencyListResponse: {
+            data: components["schemas"]["CurrencyResponse"][];
+        };
         CategoryTotalResponse: {
+            /**
+             * @description The reporting currency.
+             * @example USD
+             */
+            currency: string;
             type: components["schemas"]["TransactionType"];
             /** @example 1250.00 */
             total: string;
             /**
-             * @description Percentage of that type's total, two decimals, rounded half-up.
+             * @description Percentage of that type's (rounded) total, two decimals, rounded half-up.
              * @example 40.32
              */
             share: string;
@@ -1025,6 +1131,11 @@ export interface components {
              * @example 2026-03
              */
             period: string;
+            /**
+             * @description The reporting currency.
+             * @example USD
+             */
+            currency: string;
             /** @example 5200.00 */
             income: string;
             /** @example 3100.45 */
@@ -1033,12 +1144,17 @@ export interface components {
             net: string;
         };
         UserSummaryResponse: {
+            /**
+             * @description ISO 4217 code the figures are in.
+             * @example USD
+             */
+            currency: string;
             /** @example 5200.00 */
             totalIncome: string;
             /** @example 3100.45 */
             totalExpenses: string;
             /**
-             * @description totalIncome - totalExpenses, exactly.
+             * @description totalIncome - totalExpenses, exactly (of the rounded totals).
              * @example 2099.55
              */
             netBalance: string;
@@ -1060,16 +1176,40 @@ export interface components {
             viewer: components["schemas"]["RoleCountsResponse"];
             auditor: components["schemas"]["RoleCountsResponse"];
         };
-        SummaryResponse: {
+        CurrencySummaryResponse: {
+            /**
+             * @description ISO 4217 code the figures are in.
+             * @example USD
+             */
+            currency: string;
             /** @example 5200.00 */
             totalIncome: string;
             /** @example 3100.45 */
             totalExpenses: string;
             /**
-             * @description totalIncome - totalExpenses, exactly.
+             * @description totalIncome - totalExpenses, exactly (of the rounded totals).
              * @example 2099.55
              */
             netBalance: string;
+            transactionCount: number;
+        };
+        SummaryResponse: {
+            /**
+             * @description ISO 4217 code the figures are in.
+             * @example USD
+             */
+            currency: string;
+            /** @example 5200.00 */
+            totalIncome: string;
+            /** @example 3100.45 */
+            totalExpenses: string;
+            /**
+             * @description totalIncome - totalExpenses, exactly (of the rounded totals).
+             * @example 2099.55
+             */
+            netBalance: string;
+            /** @description The same totals per original currency, unconverted, sorted by code. */
+            byCurrency: components["schemas"]["CurrencySummaryResponse"][];
             transactionCount: number;
         };
         DashboardResponse: {
@@ -1086,6 +1226,11 @@ export interface components {
              * @example ordinary least squares over monthly totals
              */
             method: string;
+            /**
+             * @description The reporting currency.
+             * @example USD
+             */
+            currency: string;
             /**
              * @description First and last month of the history used, when there was any.
              * @example 2025-11
@@ -2945,7 +3090,14 @@ export interface operations {
                 from?: string;
                 /** @description Inclusive end date, `YYYY-MM-DD`. */
                 to?: string;
-                /** @description Inclusive lower bound on amount, a decimal string. */
+                /** @description Only rows in this currency (ISO 4217, upper case). */
+                currency?: string;
+                /** @description Only rows booked to this account. */
+                accountId?: string;
+                /**
+                 * @description Inclusive lower bound on amount, a decimal string. Amounts compare as numbers whatever their
+                 *     currency; add `currency=` to compare like with like.
+                 */
                 minAmount?: string;
                 /** @description Inclusive upper bound on amount, a decimal string. */
                 maxAmount?: string;
@@ -3270,7 +3422,14 @@ export interface operations {
                 from?: string;
                 /** @description Inclusive end date, `YYYY-MM-DD`. */
                 to?: string;
-                /** @description Inclusive lower bound on amount, a decimal string. */
+                /** @description Only rows in this currency (ISO 4217, upper case). */
+                currency?: string;
+                /** @description Only rows booked to this account. */
+                accountId?: string;
+                /**
+                 * @description Inclusive lower bound on amount, a decimal string. Amounts compare as numbers whatever their
+                 *     currency; add `currency=` to compare like with like.
+                 */
                 minAmount?: string;
                 /** @description Inclusive upper bound on amount, a decimal string. */
                 maxAmount?: string;
@@ -4145,6 +4304,90 @@ export interface operations {
             };
         };
     };
+    listCurrencies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencyListResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or the API key lacks the scope */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
     getDashboard: {
         parameters: {
             query?: {
@@ -4158,6 +4401,12 @@ export interface operations {
                  *     current month and the 11 before it, `all` (default) everything.
                  */
                 range?: "mtd" | "ytd" | "last30d" | "last12m" | "all";
+                /**
+                 * @description The reporting currency (ISO 4217, default the base currency): every figure is converted into
+                 *     it at each transaction's own date's rate (a 422 with `missingRates` when a rate is missing).
+                 *     `recent` lists transactions in their own currencies.
+                 */
+                currency?: string;
                 /** @description Admins only: one user's figures instead of the whole organisation's. */
                 userId?: string;
             };
@@ -4226,6 +4475,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
+            /** @description An exchange rate needed for the figures is missing; `missingRates` lists them (from, to, date), oldest first, the first 100. No rate is ever taken as 1 */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
             /** @description Rate limit exceeded; see `Retry-After` */
             429: {
                 headers: {
@@ -4279,6 +4540,12 @@ export interface operations {
                  *     current month and the 11 before it, `all` (default) everything.
                  */
                 range?: "mtd" | "ytd" | "last30d" | "last12m" | "all";
+                /**
+                 * @description The reporting currency (ISO 4217, default the base currency): every figure is converted into
+                 *     it at each transaction's own date's rate (a 422 with `missingRates` when a rate is missing).
+                 *     `recent` lists transactions in their own currencies.
+                 */
+                currency?: string;
                 /** @description Admins only: one user's figures instead of the whole organisation's. */
                 userId?: string;
             };
@@ -4347,6 +4614,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
+            /** @description An exchange rate needed for the figures is missing; `missingRates` lists them (from, to, date), oldest first, the first 100. No rate is ever taken as 1 */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
             /** @description Rate limit exceeded; see `Retry-After` */
             429: {
                 headers: {
@@ -4400,6 +4679,12 @@ export interface operations {
                  *     current month and the 11 before it, `all` (default) everything.
                  */
                 range?: "mtd" | "ytd" | "last30d" | "last12m" | "all";
+                /**
+                 * @description The reporting currency (ISO 4217, default the base currency): every figure is converted into
+                 *     it at each transaction's own date's rate (a 422 with `missingRates` when a rate is missing).
+                 *     `recent` lists transactions in their own currencies.
+                 */
+                currency?: string;
                 /** @description Admins only: one user's figures instead of the whole organisation's. */
                 userId?: string;
                 /** @description How many transactions, 1-50. */
@@ -4523,6 +4808,12 @@ export interface operations {
                  *     current month and the 11 before it, `all` (default) everything.
                  */
                 range?: "mtd" | "ytd" | "last30d" | "last12m" | "all";
+                /**
+                 * @description The reporting currency (ISO 4217, default the base currency): every figure is converted into
+                 *     it at each transaction's own date's rate (a 422 with `missingRates` when a rate is missing).
+                 *     `recent` lists transactions in their own currencies.
+                 */
+                currency?: string;
                 /** @description Admins only: one user's figures instead of the whole organisation's. */
                 userId?: string;
                 /** @description Only income or only expense categories. */
@@ -4593,6 +4884,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
+            /** @description An exchange rate needed for the figures is missing; `missingRates` lists them (from, to, date), oldest first, the first 100. No rate is ever taken as 1 */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
             /** @description Rate limit exceeded; see `Retry-After` */
             429: {
                 headers: {
@@ -4646,6 +4949,12 @@ export interface operations {
                  *     current month and the 11 before it, `all` (default) everything.
                  */
                 range?: "mtd" | "ytd" | "last30d" | "last12m" | "all";
+                /**
+                 * @description The reporting currency (ISO 4217, default the base currency): every figure is converted into
+                 *     it at each transaction's own date's rate (a 422 with `missingRates` when a rate is missing).
+                 *     `recent` lists transactions in their own currencies.
+                 */
+                currency?: string;
                 /** @description Admins only: one user's figures instead of the whole organisation's. */
                 userId?: string;
                 /** @description Period size: calendar month (`2026-03`), ISO week (`2026-W09`) or year (`2026`). */
@@ -4706,6 +5015,18 @@ export interface operations {
             };
             /** @description `userId` names no user */
             404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description An exchange rate needed for the figures is missing; `missingRates` lists them (from, to, date), oldest first, the first 100. No rate is ever taken as 1 */
+            422: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -4819,6 +5140,18 @@ export interface operations {
             };
             /** @description `userId` names no user */
             404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description An exchange rate needed for the figures is missing; `missingRates` lists them (from, to, date), oldest first, the first 100. No rate is ever taken as 1 */
+            422: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];

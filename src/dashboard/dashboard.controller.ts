@@ -1,6 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
+import {
+  ApiMissingRatesResponse,
+  ApiValidationResponse,
+} from '../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { ProblemResponse } from '../common/problem.response';
@@ -37,6 +40,7 @@ export class DashboardController {
   /** The overview, shaped by role: viewer {summary, recent}; analyst adds categories and monthly trends; admin adds byUser and users. */
   @Get()
   @Auth('GET /dashboard')
+  @ApiMissingRatesResponse()
   @ApiOkResponse({ type: DashboardResponse })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -47,6 +51,7 @@ export class DashboardController {
   /** Total income, total expenses, net balance and count over the range. */
   @Get('summary')
   @Auth('GET /dashboard/summary')
+  @ApiMissingRatesResponse()
   @ApiOkResponse({ type: SummaryResponse })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -67,6 +72,7 @@ export class DashboardController {
   /** Totals per category and type with each one's share of its type's total, largest first (analyst, admin). */
   @Get('categories')
   @Auth('GET /dashboard/categories')
+  @ApiMissingRatesResponse()
   @ApiOkResponse({ type: [CategoryTotalResponse] })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -84,6 +90,7 @@ export class DashboardController {
    */
   @Get('trends')
   @Auth('GET /dashboard/trends')
+  @ApiMissingRatesResponse()
   @ApiOkResponse({ type: [TrendPointResponse] })
   @ApiValidationResponse(RANGE_ERRORS)
   @ApiNotFoundResponse(NO_USER)
@@ -94,6 +101,7 @@ export class DashboardController {
   /** Expected income, expenses and net for the coming months by least squares over the last 12 complete months (analyst, admin). */
   @Get('forecast')
   @Auth('GET /dashboard/forecast')
+  @ApiMissingRatesResponse()
   @ApiOkResponse({ type: ForecastResponse })
   @ApiValidationResponse('Invalid months or userId')
   @ApiNotFoundResponse(NO_USER)

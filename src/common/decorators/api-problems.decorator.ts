@@ -5,12 +5,21 @@ import {
   ApiPreconditionFailedResponse,
   ApiResponse,
   ApiTooManyRequestsResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { ProblemResponse } from '../problem.response';
 
 export const ApiValidationResponse = (
   description = 'Invalid input; `errors` lists every offending field',
 ) => ApiBadRequestResponse({ type: ProblemResponse, description });
+
+/** A figure in a reporting currency that lacks an exchange rate: the problem lists them. */
+export const ApiMissingRatesResponse = () =>
+  ApiUnprocessableEntityResponse({
+    type: ProblemResponse,
+    description:
+      'An exchange rate needed for the figures is missing; `missingRates` lists them (from, to, date), oldest first, the first 100. No rate is ever taken as 1',
+  });
 
 export const ApiRateLimitResponse = () =>
   ApiTooManyRequestsResponse({
