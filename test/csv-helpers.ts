@@ -29,11 +29,17 @@ export interface StoredTx {
   date: string;
   notes: string | null;
 }
-export interface Summary {
+/** Totals in one currency. */
+export interface Totals {
+  currency: string;
   totalIncome: string;
   totalExpenses: string;
   netBalance: string;
   transactionCount: number;
+}
+/** A dashboard summary: totals in the reporting currency, and per original currency. */
+export interface Summary extends Totals {
+  byCurrency: Totals[];
 }
 export type Query = Record<string, string>;
 export type CsvRecord = Record<string, string>;
@@ -157,17 +163,27 @@ export function csvHelpers(getApp: () => TestApp, getAdmin: () => TestUser) {
     return res.body as Summary;
   }
 
-  /** The summary computed straight from the transactions table (live rows only). */
+  /**
+   * The summary computed straight from the transactions table (live rows only). Every row these
+   * tests write is in USD, the base currency and so the default reporting currency: the totals
+   * are the plain sums, and byCurrency recounts them per currency.
+   */
   async function sqlSummary(ownerId?: string): Promise<Summary> {
     const inc = `coalesce(sum(amount) FILTER (WHERE type = 'income'), 0)`;
     const exp = `coalesce(sum(amount) FILTER (WHERE type = 'expense'), 0)`;
-    const { rows } = await getApp().sql.query<Summary>(
-      `SELECT ${inc}::numeric(20,2)::text AS "totalIncome", ${exp}::numeric(20,2)::text AS "totalExpenses",
-              (${inc} - ${exp})::numeric(20,2)::text AS "netBalance", count(*)::int AS "transactionCount"
-       FROM transactions WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR owner_id = $1)`,
+    const columns = `${inc}::numeric(20,2)::text AS "totalIncome", ${exp}::numeric(20,2)::text AS "totalExpenses",
+              (${inc} - ${exp})::numeric(20,2)::text AS "netBalance", count(*)::int AS "transactionCount"`;
+    const live = 'deleted_at IS NULL AND ($1::uuid IS NULL OR owner_id = $1)';
+    const { rows } = await getApp().sql.query<Totals>(
+      `SELECT 'USD' AS currency, ${columns} FROM transactions WHERE ${live}`,
       [ownerId ?? null],
     );
-    return rows[0];
+    const { rows: byCurrency } = await getApp().sql.query<Totals>(
+      `SELECT currency::text AS currency, ${columns} FROM transactions WHERE ${live}
+       GROUP BY currency ORDER BY currency`,
+      [ownerId ?? null],
+    );
+    return { ...rows[0], byCurrency };
   }
 
   const countRows = async (ownerId?: string): Promise<number> =>

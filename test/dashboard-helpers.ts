@@ -57,13 +57,51 @@ export function pluck(body: unknown, key: string): unknown[] {
   return (body as Record<string, unknown>[]).map((item) => item[key]);
 }
 
-/** A trend point, written compactly: [period, income, expenses, net]. */
-export const point = (period: string, income: string, expenses: string, net: string) => ({
-  period,
-  income,
-  expenses,
-  net,
-});
+/**
+ * The reporting currency the tests' dashboards answer in by default: BASE_CURRENCY of the test
+ * app. Every row the dashboard tests create is in it.
+ */
+export const BASE = 'USD';
+
+/**
+ * A trend point (or forecast month), written compactly: [period, income, expenses, net], in the
+ * reporting currency.
+ */
+export const point = (
+  period: string,
+  income: string,
+  expenses: string,
+  net: string,
+  currency = BASE,
+) => ({ period, currency, income, expenses, net });
+
+/** A /categories row in the reporting currency: [category, type, total, count, share]. */
+export const categoryRow = (
+  category: string,
+  type: 'income' | 'expense',
+  total: string,
+  count: number,
+  share: string,
+  currency = BASE,
+) => ({ category, currency, type, total, count, share });
+
+/** Totals in one currency, as a byCurrency entry or a byUser row gives them. */
+export const totalsIn = (
+  currency: string,
+  totalIncome: string,
+  totalExpenses: string,
+  netBalance: string,
+  transactionCount: number,
+) => ({ currency, totalIncome, totalExpenses, netBalance, transactionCount });
+
+/**
+ * The summary of rows that are all in the base currency, reported in it: the totals, and
+ * byCurrency holding the same figures once, or nothing when no row is counted.
+ */
+export function usdSummary(income: string, expenses: string, net: string, count: number) {
+  const totals = totalsIn(BASE, income, expenses, net, count);
+  return { ...totals, byCurrency: count > 0 ? [totals] : [] };
+}
 
 /** Today's date (YYYY-MM-DD) in an IANA time zone, as the app computes it. */
 export function todayIn(timeZone: string, now = new Date()): string {

@@ -470,14 +470,19 @@ describe('concurrency with DB_POOL_MAX=2', () => {
   // Runs last: it checks the sum of everything the bursts above wrote.
   describe('afterwards', () => {
     it('reports dashboard totals equal to the sums over the live rows after the bursts', async () => {
-      const { rows } = await app.sql.query(`
-      SELECT coalesce(sum(amount) FILTER (WHERE type = 'income'), 0)::numeric(16,2)::text AS "totalIncome",
+      // Every row is in USD, the base currency and so the default reporting currency: the
+      // totals are the plain sums, and byCurrency holds them once more under USD.
+      const totals = `coalesce(sum(amount) FILTER (WHERE type = 'income'), 0)::numeric(16,2)::text AS "totalIncome",
              coalesce(sum(amount) FILTER (WHERE type = 'expense'), 0)::numeric(16,2)::text AS "totalExpenses",
              (coalesce(sum(amount) FILTER (WHERE type = 'income'), 0)
               - coalesce(sum(amount) FILTER (WHERE type = 'expense'), 0))::numeric(16,2)::text AS "netBalance",
-             count(*)::int AS "transactionCount"
-      FROM transactions WHERE deleted_at IS NULL`);
+             count(*)::int AS "transactionCount"`;
+      const { rows } = await app.sql.query(`
+      SELECT 'USD' AS currency, ${totals} FROM transactions WHERE deleted_at IS NULL`);
       expect(rows[0].transactionCount).toBeGreaterThan(N);
+      const { rows: byCurrency } = await app.sql.query(`
+      SELECT currency::text AS currency, ${totals} FROM transactions WHERE deleted_at IS NULL
+      GROUP BY currency ORDER BY currency`);
 
       const summary = await app
         .http()
@@ -485,7 +490,7 @@ describe('concurrency with DB_POOL_MAX=2', () => {
         .set(bearer(admin))
         .expect(200);
 
-      expect(summary.body).toEqual(rows[0]);
+      expect(summary.body).toEqual({ ...rows[0], byCurrency });
     });
   });
 });

@@ -10,6 +10,7 @@ import {
   type NewTx,
   type StoredTx,
 } from '../csv-helpers';
+import { usdSummary } from '../dashboard-helpers';
 import { loginAdmin, type TestUser } from '../factories';
 
 /**
@@ -363,12 +364,7 @@ describe('CSV import and export', () => {
         expect(res.status).toBe(201);
         expect(res.body).toMatchObject({ imported: 3, skipped: 2 });
         const fromSql = await sqlSummary(user.id);
-        expect(fromSql).toEqual({
-          totalIncome: '100.67',
-          totalExpenses: '33.36',
-          netBalance: '67.31',
-          transactionCount: 4,
-        });
+        expect(fromSql).toEqual(usdSummary('100.67', '33.36', '67.31', 4));
         expect(await summary(user.id)).toEqual(fromSql);
         expect(await summary()).toEqual(await sqlSummary());
       });

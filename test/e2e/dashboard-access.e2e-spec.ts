@@ -1,6 +1,17 @@
 import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
-import { createAll, createTx, dash, pluck, type TxRow } from '../dashboard-helpers';
+import {
+  BASE,
+  categoryRow,
+  createAll,
+  createTx,
+  dash,
+  pluck,
+  point,
+  totalsIn,
+  type TxRow,
+  usdSummary,
+} from '../dashboard-helpers';
 import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
 
 // jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
@@ -76,12 +87,7 @@ describe('dashboard access and validation', () => {
   describe('viewer', () => {
     it('reads its own summary and recent rows', async () => {
       const summary = await dash(app, vic, '/summary').expect(200);
-      expect(summary.body).toEqual({
-        totalIncome: '0.00',
-        totalExpenses: '5.50',
-        netBalance: '-5.50',
-        transactionCount: 1,
-      });
+      expect(summary.body).toEqual(usdSummary('0.00', '5.50', '-5.50', 1));
       const recent = await dash(app, vic, '/recent').expect(200);
       expect((recent.body as TxRow[]).map((r) => [r.ownerId, r.amount])).toEqual([
         [vic.id, '5.50'],
@@ -104,57 +110,38 @@ describe('dashboard access and validation', () => {
     it('gets summary, recent, categories and monthly trends from /dashboard, nothing more', async () => {
       const res = await dash(app, ann, '').expect(200);
       expect(Object.keys(res.body).sort()).toEqual(['categories', 'recent', 'summary', 'trends']);
-      expect(res.body.summary).toEqual({
-        totalIncome: '100.00',
-        totalExpenses: '50.00',
-        netBalance: '50.00',
-        transactionCount: 3,
-      });
+      expect(res.body.summary).toEqual(usdSummary('100.00', '50.00', '50.00', 3));
       expect(res.body.categories).toEqual([
-        { category: 'Salary', type: 'income', total: '100.00', count: 1, share: '100.00' },
-        { category: 'Food', type: 'expense', total: '50.00', count: 2, share: '100.00' },
+        categoryRow('Salary', 'income', '100.00', 1, '100.00'),
+        categoryRow('Food', 'expense', '50.00', 2, '100.00'),
       ]);
       expect(res.body.recent).toEqual((await dash(app, ann, '/recent')).body);
       expect(res.body.trends).toEqual((await dash(app, ann, '/trends')).body);
       expect((res.body.trends as unknown[]).slice(0, 2)).toEqual([
-        { period: '2025-05', income: '100.00', expenses: '30.00', net: '70.00' },
-        { period: '2025-06', income: '0.00', expenses: '20.00', net: '-20.00' },
+        point('2025-05', '100.00', '30.00', '70.00'),
+        point('2025-06', '0.00', '20.00', '-20.00'),
       ]);
     });
 
     it('applies the range to every part of /dashboard', async () => {
       const res = await dash(app, ann, '', { from: '2025-06-01', to: '2025-06-30' }).expect(200);
-      expect(res.body.summary).toEqual({
-        totalIncome: '0.00',
-        totalExpenses: '20.00',
-        netBalance: '-20.00',
-        transactionCount: 1,
-      });
+      expect(res.body.summary).toEqual(usdSummary('0.00', '20.00', '-20.00', 1));
       expect(res.body.recent).toHaveLength(1);
-      expect(res.body.categories).toEqual([
-        { category: 'Food', type: 'expense', total: '20.00', count: 1, share: '100.00' },
-      ]);
-      expect(res.body.trends).toEqual([
-        { period: '2025-06', income: '0.00', expenses: '20.00', net: '-20.00' },
-      ]);
+      expect(res.body.categories).toEqual([categoryRow('Food', 'expense', '20.00', 1, '100.00')]);
+      expect(res.body.trends).toEqual([point('2025-06', '0.00', '20.00', '-20.00')]);
     });
   });
 
   describe('admin', () => {
     it('sees the organisation total, the sum over all users, without userId', async () => {
       const res = await dash(app, admin, '/summary').expect(200);
-      expect(res.body).toEqual({
-        totalIncome: '160.00',
-        totalExpenses: '125.75',
-        netBalance: '34.25',
-        transactionCount: 7,
-      });
+      expect(res.body).toEqual(usdSummary('160.00', '125.75', '34.25', 7));
       const cats = await dash(app, admin, '/categories').expect(200);
       expect(cats.body).toEqual([
-        { category: 'Salary', type: 'income', total: '150.00', count: 2, share: '93.75' },
-        { category: 'Rent', type: 'expense', total: '70.25', count: 1, share: '55.86' },
-        { category: 'Food', type: 'expense', total: '55.50', count: 3, share: '44.14' },
-        { category: 'Bonus', type: 'income', total: '10.00', count: 1, share: '6.25' },
+        categoryRow('Salary', 'income', '150.00', 2, '93.75'),
+        categoryRow('Rent', 'expense', '70.25', 1, '55.86'),
+        categoryRow('Food', 'expense', '55.50', 3, '44.14'),
+        categoryRow('Bonus', 'income', '10.00', 1, '6.25'),
       ]);
       const recent = await dash(app, admin, '/recent').expect(200);
       expect(recent.body).toHaveLength(7);
@@ -170,26 +157,29 @@ describe('dashboard access and validation', () => {
         'trends',
         'users',
       ]);
-      const sum = (income: string, expenses: string, net: string, count: number) => ({
-        totalIncome: income,
-        totalExpenses: expenses,
-        netBalance: net,
-        transactionCount: count,
+      // A byUser row: the user, then its totals in the reporting currency (no byCurrency).
+      const row = (
+        user: TestUser,
+        name: string,
+        income: string,
+        expenses: string,
+        net: string,
+        count: number,
+      ) => ({
+        userId: user.id,
+        name,
+        email: user.email,
+        ...totalsIn(BASE, income, expenses, net, count),
       });
       const byId = Object.fromEntries(
         (res.body.byUser as { userId: string }[]).map((u) => [u.userId, u]),
       );
       expect(res.body.byUser).toHaveLength(5);
-      expect(byId[admin.id]).toMatchObject(sum('10.00', '0.00', '10.00', 1));
-      expect(byId[ann.id]).toEqual({
-        userId: ann.id,
-        name: 'Ann',
-        email: ann.email,
-        ...sum('100.00', '50.00', '50.00', 3),
-      });
-      expect(byId[ben.id]).toMatchObject(sum('50.00', '70.25', '-20.25', 2));
-      expect(byId[vic.id]).toMatchObject(sum('0.00', '5.50', '-5.50', 1));
-      expect(byId[ivy.id]).toMatchObject(sum('0.00', '0.00', '0.00', 0));
+      expect(byId[admin.id]).toEqual(row(admin, 'Administrator', '10.00', '0.00', '10.00', 1));
+      expect(byId[ann.id]).toEqual(row(ann, 'Ann', '100.00', '50.00', '50.00', 3));
+      expect(byId[ben.id]).toEqual(row(ben, 'Ben', '50.00', '70.25', '-20.25', 2));
+      expect(byId[vic.id]).toEqual(row(vic, 'Vic', '0.00', '5.50', '-5.50', 1));
+      expect(byId[ivy.id]).toEqual(row(ivy, 'Ivy', '0.00', '0.00', '0.00', 0));
       expect(res.body.users).toEqual({
         total: 5,
         active: 4,
@@ -198,7 +188,7 @@ describe('dashboard access and validation', () => {
         viewer: { active: 1, inactive: 1 },
         auditor: { active: 0, inactive: 0 },
       });
-      expect(res.body.summary).toEqual(sum('160.00', '125.75', '34.25', 7));
+      expect(res.body.summary).toEqual(usdSummary('160.00', '125.75', '34.25', 7));
     });
 
     it.each(['/summary', '/categories', '/trends', '/recent'])(

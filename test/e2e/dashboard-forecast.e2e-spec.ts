@@ -5,6 +5,7 @@ import {
   createTx,
   dash,
   monthStart,
+  point,
   todayIn,
   type NewTx,
 } from '../dashboard-helpers';
@@ -56,6 +57,7 @@ describe('dashboard forecast', () => {
     const res = await dash(app, gus, '/forecast').expect(200);
     expect(res.body).toEqual({
       method: expect.stringMatching(/least squares/i),
+      currency: 'USD',
       basedOnMonths: 0,
       historyFrom: null,
       historyTo: null,
@@ -67,7 +69,15 @@ describe('dashboard forecast', () => {
   it('gives no months and a note with a single complete month of history', async () => {
     const fay = await user([inc('100.00', M(-1)), exp('40.00', end(-1)), inc('900.00', today)]);
     const res = await dash(app, fay, '/forecast').expect(200);
-    expect(res.body).toMatchObject({ basedOnMonths: 1, months: [], note: expect.any(String) });
+    expect(res.body).toEqual({
+      method: expect.stringMatching(/least squares/i),
+      currency: 'USD',
+      basedOnMonths: 1,
+      historyFrom: label(-1),
+      historyTo: label(-1),
+      months: [],
+      note: expect.any(String),
+    });
     expect(res.body.note.length).toBeGreaterThan(0);
   });
 
@@ -97,13 +107,14 @@ describe('dashboard forecast', () => {
       const res = await dash(app, hal, '/forecast').expect(200);
       expect(res.body).toEqual({
         method: expect.stringMatching(/least squares/i),
+        currency: 'USD',
         basedOnMonths: 3,
         historyFrom: label(-3),
         historyTo: label(-1),
         months: [
-          { period: label(0), income: '400.00', expenses: '50.00', net: '350.00' },
-          { period: label(1), income: '500.00', expenses: '50.00', net: '450.00' },
-          { period: label(2), income: '600.00', expenses: '50.00', net: '550.00' },
+          point(label(0), '400.00', '50.00', '350.00'),
+          point(label(1), '500.00', '50.00', '450.00'),
+          point(label(2), '600.00', '50.00', '550.00'),
         ],
         note: null,
       });
@@ -111,17 +122,10 @@ describe('dashboard forecast', () => {
 
     it('projects as many months as asked, 1 to 12', async () => {
       const one = await dash(app, hal, '/forecast', { months: 1 }).expect(200);
-      expect(one.body.months).toEqual([
-        { period: label(0), income: '400.00', expenses: '50.00', net: '350.00' },
-      ]);
+      expect(one.body.months).toEqual([point(label(0), '400.00', '50.00', '350.00')]);
       const twelve = await dash(app, hal, '/forecast', { months: 12 }).expect(200);
       expect(twelve.body.months).toHaveLength(12);
-      expect(twelve.body.months[11]).toEqual({
-        period: label(11),
-        income: '1500.00',
-        expenses: '50.00',
-        net: '1450.00',
-      });
+      expect(twelve.body.months[11]).toEqual(point(label(11), '1500.00', '50.00', '1450.00'));
     });
 
     it('gives an admin with userId the same forecast the user sees', async () => {
@@ -140,14 +144,16 @@ describe('dashboard forecast', () => {
     }
     const ike = await user(rows);
     const res = await dash(app, ike, '/forecast', { months: 2 }).expect(200);
-    expect(res.body).toMatchObject({
+    expect(res.body).toEqual({
+      method: expect.stringMatching(/least squares/i),
+      currency: 'USD',
       basedOnMonths: 12,
       historyFrom: label(-12),
       historyTo: label(-1),
       note: null,
       months: [
-        { period: label(0), income: '130.00', expenses: '7.77', net: '122.23' },
-        { period: label(1), income: '140.00', expenses: '7.77', net: '132.23' },
+        point(label(0), '130.00', '7.77', '122.23'),
+        point(label(1), '140.00', '7.77', '132.23'),
       ],
     });
   });
@@ -156,11 +162,16 @@ describe('dashboard forecast', () => {
     // Income 300, 0, 300: slope 0, mean 200.
     const kim = await user([inc('300.00', M(-3)), inc('300.00', end(-1))]);
     const res = await dash(app, kim, '/forecast', { months: 2 }).expect(200);
-    expect(res.body).toMatchObject({
+    expect(res.body).toEqual({
+      method: expect.stringMatching(/least squares/i),
+      currency: 'USD',
       basedOnMonths: 3,
+      historyFrom: label(-3),
+      historyTo: label(-1),
+      note: null,
       months: [
-        { period: label(0), income: '200.00', expenses: '0.00', net: '200.00' },
-        { period: label(1), income: '200.00', expenses: '0.00', net: '200.00' },
+        point(label(0), '200.00', '0.00', '200.00'),
+        point(label(1), '200.00', '0.00', '200.00'),
       ],
     });
   });
@@ -179,9 +190,9 @@ describe('dashboard forecast', () => {
     const res = await dash(app, jo, '/forecast').expect(200);
     expect(res.body.method).toMatch(/0\.00/);
     expect(res.body.months).toEqual([
-      { period: label(0), income: '233.33', expenses: '0.00', net: '233.33' },
-      { period: label(1), income: '283.33', expenses: '0.00', net: '283.33' },
-      { period: label(2), income: '333.33', expenses: '0.00', net: '333.33' },
+      point(label(0), '233.33', '0.00', '233.33'),
+      point(label(1), '283.33', '0.00', '283.33'),
+      point(label(2), '333.33', '0.00', '333.33'),
     ]);
   });
 });

@@ -1,5 +1,5 @@
 import { startApp, type TestApp } from '../app';
-import { dash, type NewTx } from '../dashboard-helpers';
+import { BASE, dash, type NewTx } from '../dashboard-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 
 // jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
@@ -10,6 +10,8 @@ jest.setTimeout(60_000);
  * pseudo-random run of ~300 writes through the API (creates, PATCHes of amount/date/category/type,
  * soft deletes and restores, 10 at a time), every dashboard figure must equal the same figure
  * computed straight from the transactions table, and every rollup row must equal a GROUP BY.
+ * Every row is created in the base currency, the dashboards' default reporting currency, so the
+ * converted figures are the plain sums; byCurrency is recounted per currency from the table.
  */
 const ORG = '00000000-0000-0000-0000-000000000000';
 const CATEGORIES = ['Groceries', 'groceries', 'RENT', 'Salary', 'eating Out'];
@@ -33,15 +35,23 @@ interface Row {
   deleted: boolean;
 }
 
-type Summary = Record<string, string | number>;
+interface Summary {
+  currency: string;
+  totalIncome: string;
+  totalExpenses: string;
+  netBalance: string;
+  transactionCount: number;
+}
 interface Category {
   category: string;
+  currency: string;
   type: string;
   total: string;
   count: number;
 }
 interface Point {
   period: string;
+  currency: string;
   income: string;
   expenses: string;
   net: string;
@@ -179,22 +189,36 @@ describe('dashboard rollups after a random run of writes', () => {
   const inc = `sum(amount) FILTER (WHERE type = 'income')`;
   const exp = `sum(amount) FILTER (WHERE type = 'expense')`;
 
-  async function summarySql(owner?: string, from?: string, to?: string): Promise<Summary> {
+  /** The summary columns of one group of rows; `currency` is the SELECT's currency column. */
+  const summaryColumns = (currency: string) =>
+    `${currency} AS currency, ${money(inc)} AS "totalIncome", ${money(exp)} AS "totalExpenses",
+     ${money(`coalesce(${inc}, 0) - coalesce(${exp}, 0)`)} AS "netBalance",
+     count(*)::int AS "transactionCount"`;
+
+  async function summarySql(
+    owner?: string,
+    from?: string,
+    to?: string,
+  ): Promise<Summary & { byCurrency: Summary[] }> {
     const w = where(owner, from, to);
-    const { rows } = await app.sql.query(
-      `SELECT ${money(inc)} AS "totalIncome", ${money(exp)} AS "totalExpenses",
-         ${money(`coalesce(${inc}, 0) - coalesce(${exp}, 0)`)} AS "netBalance",
-         count(*)::int AS "transactionCount"
-       FROM transactions WHERE ${w.text}`,
+    // Every row is in the reporting currency (BASE), so the totals are the plain sums.
+    const { rows } = await app.sql.query<Summary>(
+      `SELECT ${summaryColumns(`'${BASE}'`)} FROM transactions WHERE ${w.text}`,
       w.values,
     );
-    return rows[0];
+    const { rows: byCurrency } = await app.sql.query<Summary>(
+      `SELECT ${summaryColumns('currency::text')} FROM transactions WHERE ${w.text}
+       GROUP BY currency ORDER BY currency`,
+      w.values,
+    );
+    return { ...rows[0], byCurrency };
   }
 
   async function categoriesSql(owner?: string, from?: string, to?: string) {
     const w = where(owner, from, to);
     const { rows } = await app.sql.query<Category>(
-      `SELECT category, type::text AS type, sum(amount)::text AS total, count(*)::int AS count
+      `SELECT category, '${BASE}' AS currency, type::text AS type, sum(amount)::text AS total,
+         count(*)::int AS count
        FROM transactions WHERE ${w.text} GROUP BY category, type`,
       w.values,
     );
@@ -204,7 +228,8 @@ describe('dashboard rollups after a random run of writes', () => {
   async function trendsSql(label: string, owner: string | undefined, from: string, to: string) {
     const w = where(owner, from, to);
     const { rows } = await app.sql.query<Point>(
-      `SELECT to_char(date, '${label}') AS period, ${money(inc)} AS income, ${money(exp)} AS expenses,
+      `SELECT to_char(date, '${label}') AS period, '${BASE}' AS currency,
+         ${money(inc)} AS income, ${money(exp)} AS expenses,
          ${money(`coalesce(${inc}, 0) - coalesce(${exp}, 0)`)} AS net
        FROM transactions WHERE ${w.text} GROUP BY 1 ORDER BY 1`,
       w.values,
@@ -236,8 +261,9 @@ describe('dashboard rollups after a random run of writes', () => {
     it.each(RANGES)('matches the base table on /categories over %s', async (_name, range) => {
       const { query, owner } = scopeOf(scope);
       const res = await dash(app, admin, '/categories', { ...query, ...range }).expect(200);
-      const got = (res.body as Category[]).map(({ category, type, total, count }) => ({
+      const got = (res.body as Category[]).map(({ category, currency, type, total, count }) => ({
         category,
+        currency,
         type,
         total,
         count,

@@ -1,5 +1,6 @@
 import { startApp, type TestApp } from '../app';
 import {
+  categoryRow,
   createAll,
   createTx,
   dash,
@@ -7,6 +8,7 @@ import {
   pluck,
   point,
   type TxRow,
+  usdSummary,
 } from '../dashboard-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 
@@ -93,91 +95,46 @@ describe('dashboard figures', () => {
   describe('summary', () => {
     it('totals live rows of the user only, leaving out the deleted row and other users', async () => {
       const res = await dash(app, alice, '/summary').expect(200);
-      expect(res.body).toEqual({
-        totalIncome: '3000.00',
-        totalExpenses: '800.00',
-        netBalance: '2200.00',
-        transactionCount: 11,
-      });
+      expect(res.body).toEqual(usdSummary('3000.00', '800.00', '2200.00', 11));
     });
 
     it('gives another user only its own totals', async () => {
       const res = await dash(app, bob, '/summary').expect(200);
-      expect(res.body).toEqual({
-        totalIncome: '777.77',
-        totalExpenses: '30.00',
-        netBalance: '747.77',
-        transactionCount: 4,
-      });
+      expect(res.body).toEqual(usdSummary('777.77', '30.00', '747.77', 4));
     });
 
     it('shows a negative net balance with two decimals', async () => {
       const res = await dash(app, alice, '/summary', { from: '2025-02-01', to: '2025-02-28' });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({
-        totalIncome: '0.00',
-        totalExpenses: '12.30',
-        netBalance: '-12.30',
-        transactionCount: 1,
-      });
+      expect(res.body).toEqual(usdSummary('0.00', '12.30', '-12.30', 1));
     });
 
     it('includes rows on both edges of an inclusive from/to inside one month', async () => {
       const res = await dash(app, alice, '/summary', { from: '2025-01-15', to: '2025-01-31' });
-      expect(res.body).toEqual({
-        totalIncome: '0.00',
-        totalExpenses: '351.00',
-        netBalance: '-351.00',
-        transactionCount: 2,
-      });
+      expect(res.body).toEqual(usdSummary('0.00', '351.00', '-351.00', 2));
     });
 
     it('gives zeros for a range that stops one day short of the rows on either side', async () => {
       const res = await dash(app, alice, '/summary', { from: '2025-01-16', to: '2025-01-30' });
-      expect(res.body).toEqual({
-        totalIncome: '0.00',
-        totalExpenses: '0.00',
-        netBalance: '0.00',
-        transactionCount: 0,
-      });
+      expect(res.body).toEqual(usdSummary('0.00', '0.00', '0.00', 0));
     });
 
     it('counts a range spanning partial months at both ends, edges included', async () => {
       // A3 (Dec 30) .. A7 (Apr 1): whole Jan-Mar plus a ragged start and end.
       const res = await dash(app, alice, '/summary', { from: '2024-12-30', to: '2025-04-01' });
-      expect(res.body).toEqual({
-        totalIncome: '1650.00',
-        totalExpenses: '363.30',
-        netBalance: '1286.70',
-        transactionCount: 5,
-      });
+      expect(res.body).toEqual(usdSummary('1650.00', '363.30', '1286.70', 5));
     });
 
     it('excludes the rows just outside a range that ends on a month end', async () => {
       const res = await dash(app, alice, '/summary', { from: '2024-12-31', to: '2025-03-31' });
-      expect(res.body).toEqual({
-        totalIncome: '0.00',
-        totalExpenses: '363.30',
-        netBalance: '-363.30',
-        transactionCount: 3,
-      });
+      expect(res.body).toEqual(usdSummary('0.00', '363.30', '-363.30', 3));
     });
 
     it('accepts only from, or only to', async () => {
       const since = await dash(app, alice, '/summary', { from: '2026-01-06' }).expect(200);
-      expect(since.body).toEqual({
-        totalIncome: '0.00',
-        totalExpenses: '380.00',
-        netBalance: '-380.00',
-        transactionCount: 2,
-      });
+      expect(since.body).toEqual(usdSummary('0.00', '380.00', '-380.00', 2));
       const until = await dash(app, alice, '/summary', { to: '2021-01-03' }).expect(200);
-      expect(until.body).toEqual({
-        totalIncome: '350.00',
-        totalExpenses: '0.00',
-        netBalance: '350.00',
-        transactionCount: 1,
-      });
+      expect(until.body).toEqual(usdSummary('350.00', '0.00', '350.00', 1));
     });
   });
 
@@ -185,13 +142,13 @@ describe('dashboard figures', () => {
     it('lists totals, counts and half-up shares per type, largest total first', async () => {
       const res = await dash(app, alice, '/categories').expect(200);
       expect(res.body).toEqual([
-        { category: 'Salary', type: 'income', total: '2000.00', count: 2, share: '66.67' },
-        { category: 'Freelance', type: 'income', total: '650.00', count: 1, share: '21.67' },
-        { category: 'Rent', type: 'expense', total: '600.00', count: 2, share: '75.00' },
-        { category: 'Gift', type: 'income', total: '350.00', count: 1, share: '11.67' },
+        categoryRow('Salary', 'income', '2000.00', 2, '66.67'),
+        categoryRow('Freelance', 'income', '650.00', 1, '21.67'),
+        categoryRow('Rent', 'expense', '600.00', 2, '75.00'),
+        categoryRow('Gift', 'income', '350.00', 1, '11.67'),
         // 101/800 = 12.625% -> 12.63 (half-up; half-even would say 12.62)
-        { category: 'Food', type: 'expense', total: '101.00', count: 2, share: '12.63' },
-        { category: 'Transport', type: 'expense', total: '99.00', count: 3, share: '12.38' },
+        categoryRow('Food', 'expense', '101.00', 2, '12.63'),
+        categoryRow('Transport', 'expense', '99.00', 3, '12.38'),
       ]);
     });
 
@@ -200,9 +157,9 @@ describe('dashboard figures', () => {
       expect(pluck(income.body, 'category')).toEqual(['Salary', 'Freelance', 'Gift']);
       const expense = await dash(app, alice, '/categories', { type: 'expense' }).expect(200);
       expect(expense.body).toEqual([
-        { category: 'Rent', type: 'expense', total: '600.00', count: 2, share: '75.00' },
-        { category: 'Food', type: 'expense', total: '101.00', count: 2, share: '12.63' },
-        { category: 'Transport', type: 'expense', total: '99.00', count: 3, share: '12.38' },
+        categoryRow('Rent', 'expense', '600.00', 2, '75.00'),
+        categoryRow('Food', 'expense', '101.00', 2, '12.63'),
+        categoryRow('Transport', 'expense', '99.00', 3, '12.38'),
       ]);
     });
 
@@ -214,9 +171,9 @@ describe('dashboard figures', () => {
       }).expect(200);
       // of 363.30: 300 -> 82.576..., 51 -> 14.037..., 12.30 -> 3.385...
       expect(res.body).toEqual([
-        { category: 'Rent', type: 'expense', total: '300.00', count: 1, share: '82.58' },
-        { category: 'Food', type: 'expense', total: '51.00', count: 1, share: '14.04' },
-        { category: 'Transport', type: 'expense', total: '12.30', count: 1, share: '3.39' },
+        categoryRow('Rent', 'expense', '300.00', 1, '82.58'),
+        categoryRow('Food', 'expense', '51.00', 1, '14.04'),
+        categoryRow('Transport', 'expense', '12.30', 1, '3.39'),
       ]);
     });
 
@@ -224,18 +181,18 @@ describe('dashboard figures', () => {
       const res = await dash(app, bob, '/categories', { type: 'expense' }).expect(200);
       const byName = [...res.body].sort((x, y) => (x.category < y.category ? -1 : 1));
       expect(byName).toEqual([
-        { category: 'Books', type: 'expense', total: '10.00', count: 1, share: '33.33' },
-        { category: 'Games', type: 'expense', total: '10.00', count: 1, share: '33.33' },
-        { category: 'Music', type: 'expense', total: '10.00', count: 1, share: '33.33' },
+        categoryRow('Books', 'expense', '10.00', 1, '33.33'),
+        categoryRow('Games', 'expense', '10.00', 1, '33.33'),
+        categoryRow('Music', 'expense', '10.00', 1, '33.33'),
       ]);
     });
 
     it('gives exact shares such as 1/8 = 12.50 and a sole category 100.00', async () => {
       const res = await dash(app, carol, '/categories').expect(200);
       expect(res.body).toEqual([
-        { category: 'Rent', type: 'expense', total: '70.00', count: 1, share: '87.50' },
-        { category: 'Food', type: 'expense', total: '10.00', count: 1, share: '12.50' },
-        { category: 'Pay', type: 'income', total: '6.00', count: 2, share: '100.00' },
+        categoryRow('Rent', 'expense', '70.00', 1, '87.50'),
+        categoryRow('Food', 'expense', '10.00', 1, '12.50'),
+        categoryRow('Pay', 'income', '6.00', 2, '100.00'),
       ]);
     });
 
@@ -360,6 +317,8 @@ describe('dashboard figures', () => {
         ownerId: alice.id,
         type: 'expense',
         amount: '80.00',
+        currency: 'USD',
+        accountId: null,
         category: 'Transport',
         date: '2026-01-07',
         notes: null,

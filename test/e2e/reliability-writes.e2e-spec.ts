@@ -1,4 +1,5 @@
 import { startApp, type TestApp } from '../app';
+import { usdSummary } from '../dashboard-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem } from '../problems';
 import { marker, transactionCreator, tx } from '../reliability-helpers';
@@ -299,12 +300,7 @@ describe('reliability', () => {
         [user.id],
       );
       expect(rows[0].n).toBe(300);
-      const expected = {
-        totalIncome: money(income),
-        totalExpenses: money(expenses),
-        netBalance: money(income - expenses),
-        transactionCount: 300,
-      };
+      const expected = usdSummary(money(income), money(expenses), money(income - expenses), 300);
       const own = await app.http().get('/api/v1/dashboard/summary').set(bearer(user)).expect(200);
       expect(own.body).toEqual(expected);
       const asAdmin = await app
