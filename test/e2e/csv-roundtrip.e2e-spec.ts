@@ -20,9 +20,11 @@ const EXPORT_COLUMNS = [
   'date',
   'type',
   'amount',
+  'currency',
   'category',
   'notes',
   'ownerId',
+  'accountId',
   'createdAt',
 ];
 const CATEGORY_MAX = 64;
@@ -430,7 +432,9 @@ describe('CSV export and import round trip', () => {
       same(cells.date.value, row.date, `${at}: date cell`);
       same(cells.type.value, row.type, `${at}: type cell`);
       same(cells.amount.value, row.amount, `${at}: amount cell`);
+      same(cells.currency.value, 'USD', `${at}: currency cell`);
       same(cells.ownerId.value, source.id, `${at}: ownerId cell`);
+      same(cells.accountId.value, '', `${at}: accountId cell (no account)`);
       same(cells.createdAt.value, row.createdAt, `${at}: createdAt cell`);
     }
 

@@ -309,6 +309,21 @@ describe('dashboards in a reporting currency', () => {
     });
   });
 
+  it('keeps the database’s minor units (the amount CHECK) in step with GET /currencies', async () => {
+    const res = await app
+      .http()
+      .get('/api/v1/currencies')
+      .set({ Authorization: `Bearer ${admin.token}` })
+      .expect(200);
+    const listed = res.body.data as { code: string; minorUnits: number }[];
+    expect(listed.length).toBeGreaterThan(150);
+    const { rows } = await app.sql.query<{ code: string; units: number }>(
+      `SELECT c AS code, currency_minor_units(c) AS units FROM unnest($1::text[]) c`,
+      [listed.map((c) => c.code)],
+    );
+    expect(rows.map((r) => [r.code, r.units])).toEqual(listed.map((c) => [c.code, c.minorUnits]));
+  });
+
   it('refuses an unknown or lower-case reporting currency with 400 naming currency', async () => {
     for (const currency of ['usd', 'ABC', 'US']) {
       const res = await dash(app, admin, '/summary', { currency }).expect(400);

@@ -1,4 +1,3 @@
-import { code as currencyCode } from 'currency-codes';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
@@ -17,8 +16,36 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   cached list totals stay exact under the new filters.
  * - `fx_rate()`: the one SQL home of the rate lookup rule.
  */
-const SCALED_AMOUNT = (column: string) =>
-  `CHECK (${column} > 0 AND scale(${column}) <= 3 AND ${column} < 1000000000000)`;
+// ISO 4217 minor units as of this migration (list one, 2024-06-25): the currencies without and
+// with three; every other accepted code has two. common/currencies.ts reads the same table from
+// the currency-codes package, and a test checks that the two agree.
+const ZERO_DECIMALS = [
+  'BIF',
+  'CLP',
+  'DJF',
+  'GNF',
+  'ISK',
+  'JPY',
+  'KMF',
+  'KRW',
+  'PYG',
+  'RWF',
+  'UGX',
+  'UYI',
+  'VND',
+  'VUV',
+  'XAF',
+  'XOF',
+  'XPF',
+];
+const THREE_DECIMALS = ['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND'];
+const list = (codes: string[]) => codes.map((c) => `'${c}'`).join(', ');
+const minorUnitsOf = (code: string) =>
+  ZERO_DECIMALS.includes(code) ? 0 : THREE_DECIMALS.includes(code) ? 3 : 2;
+
+/** Stored at exactly the currency's scale, so the column prints the amount formatted. */
+const SCALED_AMOUNT = (column: string, currency: string) =>
+  `CHECK (${column} > 0 AND ${column} < 1000000000000 AND scale(${column}) = currency_minor_units(${currency}))`;
 
 // Rollup maintenance as in the rollups migration, with the currency in every key.
 const delta = (parts: ('new' | 'old')[]) =>
@@ -97,10 +124,17 @@ export class Money1764000050000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     const base = (process.env.BASE_CURRENCY ?? 'USD').trim() || 'USD';
-    const baseUnits = currencyCode(base)?.digits;
-    if (!/^[A-Z]{3}$/.test(base) || baseUnits === undefined || baseUnits > 3) {
-      throw new Error(`BASE_CURRENCY must be an ISO 4217 code with 0-3 minor units, got "${base}"`);
+    if (!/^[A-Z]{3}$/.test(base)) {
+      throw new Error(`BASE_CURRENCY must be an upper-case ISO 4217 code, got "${base}"`);
     }
+    const baseUnits = minorUnitsOf(base);
+
+    await q.query(`
+      CREATE FUNCTION currency_minor_units(code char(3)) RETURNS int
+      LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE WHEN code IN (${list(ZERO_DECIMALS)}) THEN 0
+                    WHEN code IN (${list(THREE_DECIMALS)}) THEN 3 ELSE 2 END
+      $$`);
 
     await q.query(
       `CREATE TYPE account_type AS ENUM ('checking', 'savings', 'credit_card', 'cash', 'investment', 'other')`,
@@ -112,8 +146,8 @@ export class Money1764000050000 implements MigrationInterface {
         name            varchar(100) NOT NULL,
         type            account_type NOT NULL,
         currency        char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-        opening_balance numeric NOT NULL DEFAULT 0
-          CHECK (scale(opening_balance) <= 3 AND abs(opening_balance) < 1000000000000),
+        opening_balance numeric NOT NULL
+          CHECK (abs(opening_balance) < 1000000000000 AND scale(opening_balance) = currency_minor_units(currency)),
         opening_date    date NOT NULL CHECK (opening_date BETWEEN '1900-01-01' AND '2999-12-31'),
         archived        boolean NOT NULL DEFAULT false,
         created_at      timestamptz NOT NULL DEFAULT now(),
@@ -135,10 +169,10 @@ export class Money1764000050000 implements MigrationInterface {
     );
     // Dropping numeric's typmod rewrites nothing; the values keep their two decimals.
     await q.query(`ALTER TABLE transactions ALTER COLUMN amount TYPE numeric`);
-    await q.query(
-      `ALTER TABLE transactions ADD CONSTRAINT transactions_amount_scaled ${SCALED_AMOUNT('amount')}`,
-    );
     if (baseUnits !== 2) await this.rescale(q, base, baseUnits);
+    await q.query(
+      `ALTER TABLE transactions ADD CONSTRAINT transactions_amount_scaled ${SCALED_AMOUNT('amount', 'currency')}`,
+    );
     await q.query(`ALTER TABLE transactions ADD COLUMN account_id uuid`);
     await q.query(`
       ALTER TABLE transactions ADD CONSTRAINT transactions_account_fk
@@ -155,9 +189,9 @@ export class Money1764000050000 implements MigrationInterface {
         owner_id        uuid NOT NULL REFERENCES users (id),
         from_account_id uuid NOT NULL,
         to_account_id   uuid NOT NULL,
-        amount          numeric NOT NULL ${SCALED_AMOUNT('amount')},
+        amount          numeric NOT NULL ${SCALED_AMOUNT('amount', 'currency')},
         currency        char(3) NOT NULL,
-        to_amount       numeric NOT NULL ${SCALED_AMOUNT('to_amount')},
+        to_amount       numeric NOT NULL ${SCALED_AMOUNT('to_amount', 'to_currency')},
         to_currency     char(3) NOT NULL,
         rate            numeric NOT NULL CHECK (rate > 0),
         date            date NOT NULL CHECK (date BETWEEN '1900-01-01' AND '2999-12-31'),
