@@ -18,7 +18,8 @@ import {
 import { CursorCodec, keysetPage } from '../common/cursor';
 import { assertIfMatch } from '../common/etag';
 import { AccountsRepository } from '../accounts/accounts.repository';
-import { compareMoney } from '../common/money';
+import { minorUnits } from '../common/currencies';
+import { compareMoney, fitsMinorUnits } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -309,6 +310,13 @@ export class TransactionsService {
     const issues: FieldIssue[] = dateRangeIssues(f.from, f.to);
     if (f.minAmount && f.maxAmount && compareMoney(f.minAmount, f.maxAmount) > 0) {
       issues.push({ field: 'minAmount', message: 'minAmount must not exceed maxAmount' });
+    }
+    // With a currency, a bound has that currency's format, as an amount would.
+    const units = f.currency === undefined ? undefined : minorUnits(f.currency);
+    for (const field of ['minAmount', 'maxAmount'] as const) {
+      const bound = f[field];
+      if (units !== undefined && bound !== undefined && !fitsMinorUnits(bound, units))
+        issues.push({ field, message: `${field} has more decimals than ${f.currency} allows` });
     }
     if (issues.length > 0) throw validationProblem(issues);
     const { sort: _sort, deleted, ...rest } = f;

@@ -44,7 +44,21 @@ describe('transactions list: query validation, filters, isolation', () => {
       ['sorting by a column not offered', 'sort=-notes', 'sort'],
       ['a sort with SQL appended', 'sort=date;drop', 'sort'],
       ['an impossible date', 'from=2025-02-30', 'from'],
-      ['an amount bound with three decimals', 'minAmount=0.001', 'minAmount'],
+      [
+        'an amount bound with four decimals (no currency has more than three)',
+        'minAmount=0.0001',
+        'minAmount',
+      ],
+      [
+        'an amount bound with more decimals than the currency filtered by',
+        'currency=USD&maxAmount=0.001',
+        'maxAmount',
+      ],
+      [
+        'an amount bound with a decimal point for a currency without minor units',
+        'currency=JPY&minAmount=1.0',
+        'minAmount',
+      ],
       ['an empty category', 'category=%20', 'category'],
     ])('refuses %s with a 400 naming the parameter', async (_name, query, field) => {
       expectProblem(await get(analyst, query), 400, [field]);
