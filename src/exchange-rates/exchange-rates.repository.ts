@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { ReadRouting } from '../database/replicas/read-routing';
+import { Params, type Queryable, query } from '../database/sql';
+import type { ExchangeRateKeyDto } from './dto/exchange-rate-key.dto';
+import type { ExchangeRateResponse } from './dto/exchange-rate.response';
+import type { ListExchangeRatesDto } from './dto/list-exchange-rates.dto';
+
+/** Where the previous page ended: the list's sort key of its last row. */
+export interface RateKeyset {
+  base: string;
+  quote: string;
+  date: string;
+}
+
+/** An upsert's outcome: the row as stored, and the rate it replaced (null when it created it). */
+export interface UpsertedRate {
+  item: ExchangeRateResponse;
+  before: string | null;
+}
+
+// Rows per INSERT of an import: 4 parameters each stays far below the protocol's 65535, and
+// arrays keep it at 4 parameters per statement whatever the size.
+const IMPORT_CHUNK = 5_000;
+
+const ITEM = `base, quote, date::text AS date, rate::text AS rate`;
+
+/** All SQL of the exchange-rates feature. */
+@Injectable()
+export class ExchangeRatesRepository {
+  constructor(private readonly reads: ReadRouting) {}
+
+  /**
+   * Inserts or replaces one rate. The CTE reads the row as the statement starts, so the previous
+   * rate comes back with the new one; inside the caller's transaction the audit entry then
+   * commits with the change.
+   */
+  async upsert(db: Queryable, key: ExchangeRateKeyDto, rate: string): Promise<UpsertedRate> {
+    const [row] = await query<ExchangeRateResponse & { before: string | null }>(
+      db,
+      `WITH previous AS (
+         SELECT rate FROM exchange_rates WHERE base = $1 AND quote = $2 AND date = $3::date
+       )
+       INSERT INTO exchange_rates AS e (base, quote, date, rate) VALUES ($1, $2, $3::date, $4::numeric)
+       ON CONFLICT (base, quote, date) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()
+       RETURNING ${ITEM}, (SELECT rate::text FROM previous) AS before`,
+      [key.base, key.quote, key.date, rate],
+    );
+    const { before, ...item } = row;
+    return { item, before };
+  }
+
+  /** Deletes one rate; its rate, or undefined when there was none. */
+  async delete(db: Queryable, key: ExchangeRateKeyDto): Promise<string | undefined> {
+    const [row] = await query<{ rate: string }>(
+      db,
+      `DELETE FROM exchange_rates WHERE base = $1 AND quote = $2 AND date = $3::date
+       RETURNING rate::text AS rate`,
+      [key.base, key.quote, key.date],
+    );
+    return row?.rate;
+  }
+
+  /**
+   * Upserts many rates (keys distinct: one INSERT may not touch a row twice), in chunks of one
+   * array-parameter INSERT each. Counts the rows it created; the rest replaced a rate.
+   */
+  async upsertMany(
+    db: Queryable,
+    rows: readonly (ExchangeRateKeyDto & { rate: string })[],
+  ): Promise<{ created: number }> {
+    let created = 0;
+    for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
+      const chunk = rows.slice(i, i + IMPORT_CHUNK);
+      const [counted] = await query<{ created: number }>(
+        db,
+        `WITH written AS (
+           INSERT INTO exchange_rates (base, quote, date, rate)
+           SELECT * FROM unnest($1::char(3)[], $2::char(3)[], $3::date[], $4::numeric[])
+           ON CONFLICT (base, quote, date) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()
+           RETURNING xmax = 0 AS inserted
+         )
+         SELECT count(*) FILTER (WHERE inserted)::int AS created FROM written`,
+        [
+          chunk.map((r) => r.base),
+          chunk.map((r) => r.quote),
+          chunk.map((r) => r.date),
+          chunk.map((r) => r.rate),
+        ],
+      );
+      created += counted.created;
+    }
+    return { created };
+  }
+
+  /**
+   * Sorted by base, then quote, then date newest first; `after` continues strictly past the last
+   * row of the previous page. The primary key (base, quote, date) serves filter and order.
+   */
+  async list(
+    f: ListExchangeRatesDto,
+    limit: number,
+    after?: RateKeyset,
+  ): Promise<ExchangeRateResponse[]> {
+    const params = new Params();
+    const where: string[] = [];
+    if (f.base) where.push(`base = ${params.p(f.base)}`);
+    if (f.quote) where.push(`quote = ${params.p(f.quote)}`);
+    if (f.from) where.push(`date >= ${params.p(f.from)}::date`);
+    if (f.to) where.push(`date <= ${params.p(f.to)}::date`);
+    if (after) {
+      const [b, q, d] = [params.p(after.base), params.p(after.quote), params.p(after.date)];
+      // Mixed directions (pair ascending, date descending), so not one row comparison.
+      where.push(
+        `((base, quote) > (${b}, ${q}) OR (base = ${b} AND quote = ${q} AND date < ${d}::date))`,
+      );
+    }
+    return query(
+      await this.reads.reader(),
+      `SELECT ${ITEM} FROM exchange_rates ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY base, quote, date DESC LIMIT ${params.p(limit + 1)}`,
+      params.values,
+    );
+  }
+}
