@@ -30,23 +30,36 @@ export class ExchangeRatesRepository {
   constructor(private readonly reads: ReadRouting) {}
 
   /**
-   * Inserts or replaces one rate. The CTE reads the row as the statement starts, so the previous
-   * rate comes back with the new one; inside the caller's transaction the audit entry then
-   * commits with the change.
+   * Inserts or replaces one rate, inside the caller's transaction (its audit entry commits with
+   * it). Exact under concurrent writes to the same key: the insert waits for a competing insert
+   * to settle, and the replaced rate is read under the row lock, so `before` is the rate this
+   * write really replaced. A row deleted between the steps is inserted again.
    */
   async upsert(db: Queryable, key: ExchangeRateKeyDto, rate: string): Promise<UpsertedRate> {
-    const [row] = await query<ExchangeRateResponse & { before: string | null }>(
-      db,
-      `WITH previous AS (
-         SELECT rate FROM exchange_rates WHERE base = $1 AND quote = $2 AND date = $3::date
-       )
-       INSERT INTO exchange_rates AS e (base, quote, date, rate) VALUES ($1, $2, $3::date, $4::numeric)
-       ON CONFLICT (base, quote, date) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()
-       RETURNING ${ITEM}, (SELECT rate::text FROM previous) AS before`,
-      [key.base, key.quote, key.date, rate],
-    );
-    const { before, ...item } = row;
-    return { item, before };
+    const k = [key.base, key.quote, key.date];
+    for (;;) {
+      const [inserted] = await query<ExchangeRateResponse>(
+        db,
+        `INSERT INTO exchange_rates (base, quote, date, rate) VALUES ($1, $2, $3::date, $4::numeric)
+         ON CONFLICT (base, quote, date) DO NOTHING RETURNING ${ITEM}`,
+        [...k, rate],
+      );
+      if (inserted) return { item: inserted, before: null };
+      const [locked] = await query<{ rate: string }>(
+        db,
+        `SELECT rate::text AS rate FROM exchange_rates
+         WHERE base = $1 AND quote = $2 AND date = $3::date FOR UPDATE`,
+        k,
+      );
+      if (!locked) continue;
+      const [item] = await query<ExchangeRateResponse>(
+        db,
+        `UPDATE exchange_rates SET rate = $4::numeric, updated_at = now()
+         WHERE base = $1 AND quote = $2 AND date = $3::date RETURNING ${ITEM}`,
+        [...k, rate],
+      );
+      return { item, before: locked.rate };
+    }
   }
 
   /** Deletes one rate; its rate, or undefined when there was none. */

@@ -112,6 +112,24 @@ describe('exchange rates', () => {
       });
     });
 
+    it('creates once under concurrent PUTs of one key; each audit entry names the rate it replaced', async () => {
+      const rates = Array.from({ length: 8 }, (_, i) => `1.${i + 1}`);
+      const statuses = (
+        await Promise.all(rates.map((rate) => put('SEK/NOK/2026-03-04', { rate })))
+      ).map((r) => r.status);
+      expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(7);
+      const changes = (await auditEntries('exchange_rate.set'))
+        .filter((e) => e.changes.base === 'SEK')
+        .map((e) => e.changes.rate as { before: string | null; after: string })
+        .reverse();
+      // Oldest first, the entries form one chain: each replaced the rate the previous one set.
+      expect(changes).toHaveLength(8);
+      expect(changes[0].before).toBeNull();
+      for (let i = 1; i < changes.length; i++) expect(changes[i].before).toBe(changes[i - 1].after);
+      expect((await list('base=SEK&quote=NOK&to=2026-12-31')).data[0].rate).toBe(changes[7].after);
+    });
+
     it.each([
       ['a lower-case base', 'usd/EUR/2026-01-05', { rate: '1' }, 'base'],
       ['an unknown quote', 'USD/ABC/2026-01-05', { rate: '1' }, 'quote'],
