@@ -440,7 +440,8 @@ export interface paths {
          *     row gives 422 with `errors: [{ row, field, message }]` (the first 100; `row` is the line, the
          *     header being line 1) and writes nothing. Each row is an upsert; when a (base, quote, date)
          *     appears more than once, its last row wins, as the same PUTs in file order would. `imported`
-         *     counts the data rows. Repeating an import is harmless: it sets the same rates again.
+         *     counts the data rows. With `Idempotency-Key`, the same key and file within 24 h replays the
+         *     first answer (`Idempotent-Replayed: true`) without importing again.
          * @description **Access**: roles `admin`. API key scope: `transactions:write`.
          */
         post: operations["importExchangeRates"];
@@ -4538,7 +4539,10 @@ export interface operations {
     importExchangeRates: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Same key and same file within 24 h replays the first result without importing again */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4604,6 +4608,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
+            /** @description An import with the same Idempotency-Key is still in progress */
+            409: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
             /** @description The file exceeds IMPORT_MAX_BYTES */
             413: {
                 headers: {
@@ -4628,7 +4644,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description Bad header (missing, unknown or repeated column), no data rows, not UTF-8 text, or bad rows (errors: [{row, field, message}]); nothing written */
+            /** @description Bad header (missing, unknown or repeated column), no data rows, not UTF-8 text, or bad rows (errors: [{row, field, message}]); nothing written. Or an Idempotency-Key used with another file */
             422: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];

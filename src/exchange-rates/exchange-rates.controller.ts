@@ -14,8 +14,10 @@ import {
 } from '@nestjs/common';
 import {
   ApiBody,
+  ApiConflictResponse,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiHeader,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -71,7 +73,8 @@ export class ExchangeRatesController {
    * row gives 422 with `errors: [{ row, field, message }]` (the first 100; `row` is the line, the
    * header being line 1) and writes nothing. Each row is an upsert; when a (base, quote, date)
    * appears more than once, its last row wins, as the same PUTs in file order would. `imported`
-   * counts the data rows. Repeating an import is harmless: it sets the same rates again.
+   * counts the data rows. With `Idempotency-Key`, the same key and file within 24 h replays the
+   * first answer (`Idempotent-Replayed: true`) without importing again.
    */
   @Post('import')
   @RouteConfig(STREAMED_BODY)
@@ -109,13 +112,29 @@ export class ExchangeRatesController {
     type: ProblemResponse,
     description: 'Neither text/csv nor multipart/form-data',
   })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Same key and same file within 24 h replays the first result without importing again',
+  })
+  @ApiConflictResponse({
+    type: ProblemResponse,
+    description: 'An import with the same Idempotency-Key is still in progress',
+  })
   @ApiUnprocessableEntityResponse({
     type: ProblemResponse,
     description:
-      'Bad header (missing, unknown or repeated column), no data rows, not UTF-8 text, or bad rows (errors: [{row, field, message}]); nothing written',
+      'Bad header (missing, unknown or repeated column), no data rows, not UTF-8 text, or bad rows (errors: [{row, field, message}]); nothing written. Or an Idempotency-Key used with another file',
   })
-  import(@CurrentUser() actor: User, @Req() req: FastifyRequest): Promise<ImportResultResponse> {
-    return this.rates.import(actor, req.raw);
+  async import(
+    @CurrentUser() actor: User,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<ImportResultResponse> {
+    const { replayed, ...result } = await this.rates.import(actor, req.raw, res.raw);
+    if (replayed) res.header('Idempotent-Replayed', 'true');
+    return result;
   }
 
   /**

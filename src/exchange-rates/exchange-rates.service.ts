@@ -1,10 +1,16 @@
 import { Injectable, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { IncomingMessage } from 'node:http';
+import { createHash, type Hash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { Actor } from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
+import {
+  type HeldClaim,
+  IdempotencyService,
+  mismatch,
+} from '../common/idempotency/idempotency.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { Slots } from '../common/slots';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
@@ -32,6 +38,7 @@ export class ExchangeRatesService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly repo: ExchangeRatesRepository,
     private readonly audit: AuditService,
+    private readonly keys: IdempotencyService,
     config: AppConfig,
   ) {
     this.cursors = new CursorCodec(config.jwtSecret, 'exchange-rates');
@@ -104,34 +111,78 @@ export class ExchangeRatesService {
   }
 
   /**
+   * With `Idempotency-Key`: a finished import with the same key and the same file is replayed
+   * without writing (`replayed`); the same key with another file is a 422; one in flight, 409. The
+   * file's hash is only known once it is read, so a replay candidate's upload is hashed first.
+   */
+  async import(
+    actor: Actor,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<ImportResultResponse & { replayed?: boolean }> {
+    const header = req.headers['idempotency-key'];
+    if (header === undefined) return this.importing.run(() => this.importFile(actor, req));
+    const claim = await this.keys.claim(actor.id, IdempotencyService.checkKey(header), null);
+    if (claim.kind === 'replay') {
+      const hash = requestHash();
+      const upload = await csvUpload(req, this.upload, hash);
+      for await (const _chunk of upload); // read it all: the hash is complete at the end
+      if (hash.digest('hex') !== claim.hash) throw mismatch();
+      return { ...(claim.response.body as ImportResultResponse), replayed: true };
+    }
+    const stopRenewing = this.keys.keepAlive(claim.claim);
+    // Not past the response: a request that never ends must not renew its claim forever.
+    res.once('close', stopRenewing);
+    try {
+      return await this.importing.run(() => this.importFile(actor, req, claim.claim));
+    } catch (error) {
+      await this.keys.release(claim.claim);
+      throw error;
+    } finally {
+      stopRenewing();
+    }
+  }
+
+  /**
    * All or nothing: the whole upload is received and every row judged (by PUT's rules) before a
    * connection is taken; any bad row is a 422 listing the first 100 problems and nothing is
-   * written. Otherwise every row is upserted in one transaction with one audit entry for the file.
+   * written. Otherwise every row is upserted in one transaction with one audit entry for the file
+   * (and the Idempotency-Key's response).
    */
-  async import(actor: Actor, req: IncomingMessage): Promise<ImportResultResponse> {
-    return this.importing.run(async () => {
-      const read = await readRateRows(await csvUpload(req, this.upload));
-      if (read.bad > 0) {
-        throw new UnprocessableEntityException({
-          message: `${read.bad} row(s) are invalid; nothing was imported`,
-          errors: read.errors,
-        });
-      }
-      await inTransaction(this.db, async (m) => {
-        const { created } = await this.repo.upsertMany(m, read.rows);
-        await this.audit.record(m, {
-          actorId: actor.id,
-          action: 'exchange_rate.set',
-          entityType: 'exchange_rate',
-          entityId: null,
-          // One entry for the file, not one per rate: an import may carry many thousands.
-          changes: {
-            import: { rows: read.read, created, replaced: read.rows.length - created },
-          },
-        });
+  private async importFile(
+    actor: Actor,
+    req: IncomingMessage,
+    claim?: HeldClaim,
+  ): Promise<ImportResultResponse> {
+    const hash = requestHash();
+    const read = await readRateRows(await csvUpload(req, this.upload, hash));
+    if (read.bad > 0) {
+      throw new UnprocessableEntityException({
+        message: `${read.bad} row(s) are invalid; nothing was imported`,
+        errors: read.errors,
       });
-      return { imported: read.read, skipped: 0, errors: [] };
+    }
+    const result: ImportResultResponse = { imported: read.read, skipped: 0, errors: [] };
+    await inTransaction(this.db, async (m) => {
+      const { created } = await this.repo.upsertMany(m, read.rows);
+      await this.audit.record(m, {
+        actorId: actor.id,
+        action: 'exchange_rate.set',
+        entityType: 'exchange_rate',
+        entityId: null,
+        // One entry for the file, not one per rate: an import may carry many thousands.
+        changes: {
+          import: { rows: read.read, created, replaced: read.rows.length - created },
+        },
+      });
+      if (claim)
+        await this.keys.complete(m, claim, hash.digest('hex'), {
+          status: 201,
+          body: result,
+          location: null,
+        });
     });
+    return result;
   }
 }
 
@@ -146,3 +197,9 @@ const keyOf = (k: ExchangeRateKeyDto): RateKeyset => ({
   quote: k.quote,
   date: k.date,
 });
+
+/**
+ * What an import's Idempotency-Key stands for: the file's bytes (fed in while it is read), after a
+ * prefix of its own, so a key reused from a transaction import never replays that import's answer.
+ */
+const requestHash = (): Hash => createHash('sha256').update('exchange-rates\n');

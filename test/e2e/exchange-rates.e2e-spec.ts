@@ -388,6 +388,30 @@ describe('exchange rates', () => {
       expectProblem(await importCsv('\n'), 422);
     });
 
+    it('replays an import with the same Idempotency-Key and file, and refuses the key with another file', async () => {
+      const csv = `${HEADER}\nEUR,USD,1999-01-04,1.17\nEUR,USD,1999-01-05,1.18\n`;
+      const send = (body: string) =>
+        app
+          .http()
+          .post('/api/v1/exchange-rates/import')
+          .set(bearer(admin))
+          .set('Content-Type', 'text/csv')
+          .set('Idempotency-Key', 'rates-1999-01')
+          .send(body);
+      const first = await send(csv).expect(201);
+      expect(first.headers['idempotent-replayed']).toBeUndefined();
+      const before = (await auditEntries('exchange_rate.set')).length;
+      const again = await send(csv).expect(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(first.body);
+      expect(await auditEntries('exchange_rate.set')).toHaveLength(before);
+      expectProblem(await send(`${HEADER}\nEUR,USD,1999-01-06,1.19\n`), 422);
+      expect((await list('from=1999-01-01&to=1999-12-31')).data.map((r) => r.date)).toEqual([
+        '1999-01-05',
+        '1999-01-04',
+      ]);
+    });
+
     it('is for admins only (403)', async () => {
       expectProblem(await importCsv(`${HEADER}\nEUR,USD,1998-01-02,1.1\n`, analyst), 403);
       expect((await list('from=1998-01-01&to=1998-12-31')).data).toEqual([]);
