@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Writable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { ReadRouting } from '../database/replicas/read-routing';
 import { Params, type Queryable, query } from '../database/sql';
 import type { ExchangeRateKeyDto } from './dto/exchange-rate-key.dto';
@@ -17,10 +20,6 @@ export interface UpsertedRate {
   item: ExchangeRateResponse;
   before: string | null;
 }
-
-// Rows per INSERT of an import: 4 parameters each stays far below the protocol's 65535, and
-// arrays keep it at 4 parameters per statement whatever the size.
-const IMPORT_CHUNK = 5_000;
 
 const ITEM = `base, quote, date::text AS date, rate::text AS rate`;
 
@@ -74,35 +73,42 @@ export class ExchangeRatesRepository {
   }
 
   /**
-   * Upserts many rates (keys distinct: one INSERT may not touch a row twice), in chunks of one
-   * array-parameter INSERT each. Counts the rows it created; the rest replaced a rate.
+   * An import's staging table, private to the transaction (dropped at its end): the file's rows
+   * with their ordinal, streamed in by `copyIn` and merged by `mergeStaged`.
    */
-  async upsertMany(
-    db: Queryable,
-    rows: readonly (ExchangeRateKeyDto & { rate: string })[],
-  ): Promise<{ created: number }> {
-    let created = 0;
-    for (let i = 0; i < rows.length; i += IMPORT_CHUNK) {
-      const chunk = rows.slice(i, i + IMPORT_CHUNK);
-      const [counted] = await query<{ created: number }>(
-        db,
-        `WITH written AS (
-           INSERT INTO exchange_rates (base, quote, date, rate)
-           SELECT * FROM unnest($1::char(3)[], $2::char(3)[], $3::date[], $4::numeric[])
-           ON CONFLICT (base, quote, date) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()
-           RETURNING xmax = 0 AS inserted
-         )
-         SELECT count(*) FILTER (WHERE inserted)::int AS created FROM written`,
-        [
-          chunk.map((r) => r.base),
-          chunk.map((r) => r.quote),
-          chunk.map((r) => r.date),
-          chunk.map((r) => r.rate),
-        ],
-      );
-      created += counted.created;
-    }
-    return { created };
+  async createStaging(client: PoolClient): Promise<void> {
+    await client.query(
+      `CREATE TEMP TABLE exchange_rate_import (ordinal int, base char(3), quote char(3), date date, rate numeric)
+       ON COMMIT DROP`,
+    );
+  }
+
+  copyIn(client: PoolClient): Writable {
+    return client.query(
+      copyFrom(
+        'COPY exchange_rate_import (ordinal, base, quote, date, rate) FROM STDIN WITH (FORMAT csv)',
+      ),
+    );
+  }
+
+  /**
+   * Upserts the staged rows in one statement; of a key staged more than once, the row of the
+   * highest ordinal (the file's last) wins, since one INSERT may not touch a row twice. Counts the
+   * rates it created; the other distinct keys replaced one.
+   */
+  async mergeStaged(client: PoolClient): Promise<{ written: number; created: number }> {
+    const [counts] = await query<{ written: number; created: number }>(
+      client,
+      `WITH written AS (
+         INSERT INTO exchange_rates (base, quote, date, rate)
+         SELECT DISTINCT ON (base, quote, date) base, quote, date, rate FROM exchange_rate_import
+         ORDER BY base, quote, date, ordinal DESC
+         ON CONFLICT (base, quote, date) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()
+         RETURNING xmax = 0 AS inserted
+       )
+       SELECT count(*)::int AS written, count(*) FILTER (WHERE inserted)::int AS created FROM written`,
+    );
+    return counts;
   }
 
   /**

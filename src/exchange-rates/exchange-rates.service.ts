@@ -2,6 +2,7 @@ import { Injectable, NotFoundException, UnprocessableEntityException } from '@ne
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { Actor } from '../common/access';
@@ -15,15 +16,17 @@ import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { Slots } from '../common/slots';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
-import { inTransaction } from '../database/transaction';
+import { inClientTransaction, inTransaction } from '../database/transaction';
+import { CopyWriter } from '../transactions/csv/copy-writer';
 import { csvUpload, type UploadLimits } from '../transactions/csv/csv-source';
+import { Spool } from '../transactions/csv/spool';
 import type { ImportResultResponse } from '../transactions/dto/import-query.dto';
 import type { ExchangeRateKeyDto } from './dto/exchange-rate-key.dto';
 import type { ExchangeRateListResponse, ExchangeRateResponse } from './dto/exchange-rate.response';
 import type { ListExchangeRatesDto } from './dto/list-exchange-rates.dto';
 import { type RateKeyset, ExchangeRatesRepository } from './exchange-rates.repository';
 import { normaliseRate } from './rate';
-import { readRateRows, samePairIssue } from './rate-rows';
+import { type RateRowsRead, readRateRows, samePairIssue } from './rate-rows';
 
 // Seconds a client turned away by the import limit is asked to wait.
 const IMPORT_RETRY_AFTER = 5;
@@ -31,7 +34,8 @@ const IMPORT_RETRY_AFTER = 5;
 @Injectable()
 export class ExchangeRatesService {
   private readonly cursors: CursorCodec;
-  private readonly importing: Slots;
+  private readonly receiving: Slots;
+  private readonly writing: Slots;
   private readonly upload: UploadLimits;
 
   constructor(
@@ -42,11 +46,16 @@ export class ExchangeRatesService {
     config: AppConfig,
   ) {
     this.cursors = new CursorCodec(config.jwtSecret, 'exchange-rates');
-    // An import holds its parsed file in memory and then a connection: bounded like the
-    // transaction imports (IMPORT_CONCURRENCY per instance), past it a 503 with Retry-After.
-    this.importing = new Slots(
-      config.importConcurrency,
-      'exchange-rate import(s) are',
+    // Bounded like the transaction imports: uploads being received hold a spool file, writing
+    // imports a connection (at least one is left for everyone else); past either, a 503.
+    this.receiving = new Slots(
+      2 * config.importConcurrency,
+      'exchange-rate upload(s) are being received',
+      IMPORT_RETRY_AFTER,
+    );
+    this.writing = new Slots(
+      Math.min(config.importConcurrency, Math.max(1, config.dbPoolMax - 1)),
+      'exchange-rate import(s) are writing',
       IMPORT_RETRY_AFTER,
     );
     this.upload = { maxBytes: config.importMaxBytes, idleTimeoutMs: config.csvIdleTimeoutMs };
@@ -121,7 +130,7 @@ export class ExchangeRatesService {
     res: ServerResponse,
   ): Promise<ImportResultResponse & { replayed?: boolean }> {
     const header = req.headers['idempotency-key'];
-    if (header === undefined) return this.importing.run(() => this.importFile(actor, req));
+    if (header === undefined) return this.importFile(actor, req);
     const claim = await this.keys.claim(actor.id, IdempotencyService.checkKey(header), null);
     if (claim.kind === 'replay') {
       const hash = requestHash();
@@ -134,7 +143,7 @@ export class ExchangeRatesService {
     // Not past the response: a request that never ends must not renew its claim forever.
     res.once('close', stopRenewing);
     try {
-      return await this.importing.run(() => this.importFile(actor, req, claim.claim));
+      return await this.importFile(actor, req, claim.claim);
     } catch (error) {
       await this.keys.release(claim.claim);
       throw error;
@@ -144,44 +153,71 @@ export class ExchangeRatesService {
   }
 
   /**
-   * All or nothing: the whole upload is received and every row judged (by PUT's rules) before a
-   * connection is taken; any bad row is a 422 listing the first 100 problems and nothing is
-   * written. Otherwise every row is upserted in one transaction with one audit entry for the file
-   * (and the Idempotency-Key's response).
+   * All or nothing. The whole upload is received into a temporary file first, holding no
+   * connection (a slow upload takes none); then, in one transaction, its rows are parsed and judged
+   * by PUT's rules while the good ones stream into a staging table, and merged into the rates with
+   * one audit entry for the file (and the Idempotency-Key's response). A bad row cancels the copy;
+   * the rest is read to report the first 100 problems, and the 422 rolls everything back.
    */
   private async importFile(
     actor: Actor,
     req: IncomingMessage,
     claim?: HeldClaim,
   ): Promise<ImportResultResponse> {
-    const hash = requestHash();
-    const read = await readRateRows(await csvUpload(req, this.upload, hash));
+    return this.receiving.run(async () => {
+      const hash = requestHash();
+      const spool = new Spool();
+      try {
+        await spool.receive(await csvUpload(req, this.upload, hash));
+        return await this.writing.run(() =>
+          inClientTransaction(this.db, 'BEGIN', (client) =>
+            this.write(client, actor, spool, hash.digest('hex'), claim),
+          ),
+        );
+      } finally {
+        await spool.dispose();
+      }
+    });
+  }
+
+  private async write(
+    client: PoolClient,
+    actor: Actor,
+    spool: Spool,
+    hash: string,
+    claim?: HeldClaim,
+  ): Promise<ImportResultResponse> {
+    await this.repo.createStaging(client);
+    const copy = new CopyWriter(() => this.repo.copyIn(client));
+    let read: RateRowsRead;
+    try {
+      read = await readRateRows(spool.read(), (row, ordinal) =>
+        copy.write([ordinal, row.base, row.quote, row.date, row.rate]),
+      );
+    } catch (error) {
+      await copy.abort();
+      throw error;
+    }
     if (read.bad > 0) {
+      await copy.abort();
       throw new UnprocessableEntityException({
         message: `${read.bad} row(s) are invalid; nothing was imported`,
         errors: read.errors,
       });
     }
-    const result: ImportResultResponse = { imported: read.read, skipped: 0, errors: [] };
-    await inTransaction(this.db, async (m) => {
-      const { created } = await this.repo.upsertMany(m, read.rows);
-      await this.audit.record(m, {
-        actorId: actor.id,
-        action: 'exchange_rate.set',
-        entityType: 'exchange_rate',
-        entityId: null,
-        // One entry for the file, not one per rate: an import may carry many thousands.
-        changes: {
-          import: { rows: read.read, created, replaced: read.rows.length - created },
-        },
-      });
-      if (claim)
-        await this.keys.complete(m, claim, hash.digest('hex'), {
-          status: 201,
-          body: result,
-          location: null,
-        });
+    await copy.finish();
+    const { written, created } = await this.repo.mergeStaged(client);
+    await this.audit.record(client, {
+      actorId: actor.id,
+      action: 'exchange_rate.set',
+      entityType: 'exchange_rate',
+      entityId: null,
+      // One entry for the file, not one per rate: an import may carry many thousands.
+      changes: { import: { rows: read.read, created, replaced: written - created } },
     });
+    const result: ImportResultResponse = { imported: read.read, skipped: 0, errors: [] };
+    if (claim)
+      await this.keys.complete(client, claim, hash, { status: 201, body: result, location: null });
     return result;
   }
 }

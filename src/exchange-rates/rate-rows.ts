@@ -16,8 +16,6 @@ const COLUMNS = {
 export type RateRow = ExchangeRateKeyDto & { rate: string };
 
 export interface RateRowsRead {
-  /** One row per (base, quote, date), the file's last one for a key that repeats, rate normalised. */
-  rows: RateRow[];
   /** Data rows in the file. */
   read: number;
   /** The first 100 problems of the bad rows. */
@@ -31,14 +29,17 @@ export const samePairIssue = (key: { base: string; quote: string }) =>
   key.base === key.quote ? { field: 'quote', message: 'quote must differ from base' } : undefined;
 
 /**
- * Reads an exchange-rate CSV (header base,quote,date,rate in any order and case) and judges every
- * data row by PUT's rules. A key that appears again replaces its earlier row, as the same PUTs in
- * file order would. Needs no database, so the whole upload is judged before a connection is taken.
+ * Parses an exchange-rate CSV (header base,quote,date,rate in any order and case) as it is read
+ * and judges every data row by PUT's rules. Good rows go to `accept` (rate normalised, with their
+ * ordinal in the file) until the first bad row, after which nothing will be written and the rest
+ * is read only to report; memory stays flat however long the file. Needs no database.
  */
-export async function readRateRows(text: Readable): Promise<RateRowsRead> {
+export async function readRateRows(
+  text: Readable,
+  accept: (row: RateRow, ordinal: number) => Promise<void>,
+): Promise<RateRowsRead> {
   let header: string[] | undefined;
-  const byKey = new Map<string, RateRow>();
-  const result: RateRowsRead = { rows: [], read: 0, errors: [], bad: 0 };
+  const result: RateRowsRead = { read: 0, errors: [], bad: 0 };
   try {
     for await (const { line, record } of csvRecords(text)) {
       if (!header) {
@@ -54,17 +55,10 @@ export async function readRateRows(text: Readable): Promise<RateRowsRead> {
             result.errors.push({ row: line, ...issue });
         continue;
       }
-      // Nothing will be written once a row is bad; keep reading only to report.
-      if (result.bad > 0) continue;
-      const key = `${row.base}|${row.quote}|${row.date}`;
-      // Deleted first so the map holds each key once, at its last row.
-      byKey.delete(key);
-      byKey.set(key, {
-        base: row.base,
-        quote: row.quote,
-        date: row.date,
-        rate: normaliseRate(row.rate),
-      });
+      if (result.bad === 0) {
+        const rate = normaliseRate(row.rate);
+        await accept({ base: row.base, quote: row.quote, date: row.date, rate }, result.read);
+      }
     }
   } catch (error) {
     text.destroy();
@@ -76,7 +70,6 @@ export async function readRateRows(text: Readable): Promise<RateRowsRead> {
     );
   if (result.read === 0)
     throw new UnprocessableEntityException('The file has a header but no data rows');
-  result.rows = result.bad > 0 ? [] : [...byKey.values()];
   return result;
 }
 

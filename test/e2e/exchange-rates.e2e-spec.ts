@@ -317,6 +317,24 @@ describe('exchange rates', () => {
       });
     });
 
+    it('streams a large file through in one go', async () => {
+      const quotes = ['AUD', 'CAD', 'CHF', 'CNY', 'GBP', 'JPY', 'NOK', 'NZD', 'SEK', 'USD'];
+      const day = (i: number) => new Date(Date.UTC(1960, 0, 1 + i)).toISOString().slice(0, 10);
+      const rows = quotes.flatMap((quote, q) =>
+        Array.from({ length: 2_000 }, (_, i) => `EUR,${quote},${day(i)},${q + 1}.${i + 1}`),
+      );
+      // The very first key again, last: it wins.
+      rows.push(`EUR,AUD,${day(0)},9.99`);
+      const res = await importCsv([HEADER, ...rows].join('\n')).expect(201);
+      expect(res.body).toEqual({ imported: 20_001, skipped: 0, errors: [] });
+      const { rows: stored } = await app.sql.query<{ n: number; first: string }>(
+        `SELECT count(*)::int AS n,
+           (SELECT rate::text FROM exchange_rates WHERE base = 'EUR' AND quote = 'AUD' AND date = '1960-01-01') AS first
+         FROM exchange_rates WHERE date < '1970-01-01'`,
+      );
+      expect(stored[0]).toEqual({ n: 20_000, first: '9.99' });
+    });
+
     it('takes the file as the `file` field of a multipart form too', async () => {
       const res = await app
         .http()
