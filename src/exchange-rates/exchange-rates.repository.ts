@@ -113,7 +113,8 @@ export class ExchangeRatesRepository {
 
   /**
    * Sorted by base, then quote, then date newest first; `after` continues strictly past the last
-   * row of the previous page. The primary key (base, quote, date) serves filter and order.
+   * row of the previous page. The primary key (base, quote, date) serves the filters and the
+   * order (an incremental sort of each pair's dates).
    */
   async list(
     f: ListExchangeRatesDto,
@@ -128,9 +129,10 @@ export class ExchangeRatesRepository {
     if (f.to) where.push(`date <= ${params.p(f.to)}::date`);
     if (after) {
       const [b, q, d] = [params.p(after.base), params.p(after.quote), params.p(after.date)];
-      // Mixed directions (pair ascending, date descending), so not one row comparison.
+      // Mixed directions (pair ascending, date descending), so not one row comparison; the first
+      // condition lets the index seek to the pair instead of filtering every row before it.
       where.push(
-        `((base, quote) > (${b}, ${q}) OR (base = ${b} AND quote = ${q} AND date < ${d}::date))`,
+        `(base, quote) >= (${b}, ${q}) AND ((base, quote) > (${b}, ${q}) OR date < ${d}::date)`,
       );
     }
     return query(
