@@ -27,6 +27,7 @@ import { dataSourceOptions } from './database/data-source-options';
 import { ReplicasModule } from './database/replicas/replicas.module';
 import { guardPool } from './database/transaction';
 import { EventsModule } from './events/events.module';
+import { ExchangeRatesModule } from './exchange-rates/exchange-rates.module';
 import { JobsModule } from './jobs/jobs.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
@@ -89,6 +90,7 @@ export class AppModule {
         TransactionsModule,
         AccountsModule,
         CurrenciesModule,
+        ExchangeRatesModule,
         DashboardModule,
         WebhooksModule,
       ],

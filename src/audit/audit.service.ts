@@ -21,9 +21,11 @@ export const AUDIT_ACTIONS = [
   'auth.refresh_reuse',
   'api_key.create',
   'api_key.revoke',
+  'exchange_rate.set',
+  'exchange_rate.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-export const AUDIT_ENTITY_TYPES = ['user', 'transaction', 'api_key'] as const;
+export const AUDIT_ENTITY_TYPES = ['user', 'transaction', 'api_key', 'exchange_rate'] as const;
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
 
 export type Changes = Record<string, unknown>;

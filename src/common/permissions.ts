@@ -82,6 +82,11 @@ export const ROUTES = {
 
   'GET /currencies': { roles: ALL, scope: 'transactions:read', alsoScope: 'dashboard:read' },
 
+  'GET /exchange-rates': { roles: ALL, scope: 'transactions:read', alsoScope: 'dashboard:read' },
+  'PUT /exchange-rates/{base}/{quote}/{date}': { roles: ADMIN, scope: 'transactions:write' },
+  'DELETE /exchange-rates/{base}/{quote}/{date}': { roles: ADMIN, scope: 'transactions:write' },
+  'POST /exchange-rates/import': { roles: ADMIN, scope: 'transactions:write' },
+
   'GET /dashboard': { roles: ALL, scope: 'dashboard:read', note: `shaped by role; ${OWN_DATA}` },
   'GET /dashboard/summary': { roles: ALL, scope: 'dashboard:read', note: OWN_DATA },
   'GET /dashboard/recent': { roles: ALL, scope: 'dashboard:read', note: OWN_DATA },

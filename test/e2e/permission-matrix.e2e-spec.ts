@@ -88,6 +88,10 @@ describe('permission matrix (every route × role × API key)', () => {
   };
 
   const auth = (c: Caller) => ({ Authorization: `Bearer ${c.token}` });
+  // A day no probe has used yet, so each exchange-rate write has a target of its own.
+  let rateDays = 0;
+  const freshRatePath = () =>
+    `/exchange-rates/EUR/USD/${new Date(Date.UTC(2001, 0, 1 + ++rateDays)).toISOString().slice(0, 10)}`;
   const tx = async (owner: TestUser) => {
     const res = await app
       .http()
@@ -192,6 +196,23 @@ describe('permission matrix (every route × role × API key)', () => {
     'GET /dashboard/forecast': () => ({ path: '/dashboard/forecast', ok: 200 }),
     'GET /audit-logs': () => ({ path: '/audit-logs', ok: 200 }),
     'GET /currencies': () => ({ path: '/currencies', ok: 200 }),
+    'GET /exchange-rates': () => ({ path: '/exchange-rates', ok: 200 }),
+    'PUT /exchange-rates/{base}/{quote}/{date}': () => ({
+      path: freshRatePath(),
+      body: { rate: '1.0845' },
+      ok: 201,
+    }),
+    'DELETE /exchange-rates/{base}/{quote}/{date}': async () => {
+      const path = freshRatePath();
+      await app.http().put(`/api/v1${path}`).set(bearer(admin)).send({ rate: '1.1' }).expect(201);
+      return { path, ok: 204 };
+    },
+    'POST /exchange-rates/import': () => ({
+      path: '/exchange-rates/import',
+      body: 'base,quote,date,rate\nEUR,USD,2000-01-03,1.1\n',
+      contentType: 'text/csv',
+      ok: 201,
+    }),
     // Its own import for a caller that may import (a key: its owner's); the others are refused first.
     'GET /imports/{id}': (c) => ({
       path: `/imports/${c.user.id === admin.id ? imports.admin : imports.analyst}`,
@@ -337,7 +358,9 @@ describe('permission matrix (every route × role × API key)', () => {
         const probe = await probes[key](caller);
         let req = app
           .http()
-          [method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete'](`/api/v1${probe.path}`)
+          [method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete'](
+            `/api/v1${probe.path}`,
+          )
           .set(auth(caller));
         if (probe.contentType) req = req.set('Content-Type', probe.contentType);
         const res: Response = probe.body === undefined ? await req : await req.send(probe.body);
