@@ -122,11 +122,12 @@ describe('dashboards in a reporting currency', () => {
 
   async function putRates(rates: Rate[]): Promise<void> {
     for (const r of rates) {
-      await app.sql.query(
-        `INSERT INTO exchange_rates (base, quote, date, rate) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (base, quote, date) DO UPDATE SET rate = EXCLUDED.rate`,
-        [r.base, r.quote, r.date, r.rate],
-      );
+      await app
+        .http()
+        .put(`/api/v1/exchange-rates/${r.base}/${r.quote}/${r.date}`)
+        .set({ Authorization: `Bearer ${admin.token}` })
+        .send({ rate: r.rate })
+        .expect(201);
     }
   }
 
