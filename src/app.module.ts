@@ -30,6 +30,7 @@ import { EventsModule } from './events/events.module';
 import { JobsModule } from './jobs/jobs.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
+import { TransfersModule } from './transfers/transfers.module';
 import { UsersModule } from './users/users.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -88,6 +89,7 @@ export class AppModule {
         ApiKeysModule,
         TransactionsModule,
         AccountsModule,
+        TransfersModule,
         CurrenciesModule,
         DashboardModule,
         WebhooksModule,

@@ -21,9 +21,21 @@ export const AUDIT_ACTIONS = [
   'auth.refresh_reuse',
   'api_key.create',
   'api_key.revoke',
+  'account.create',
+  'account.update',
+  'account.delete',
+  'transfer.create',
+  'transfer.delete',
+  'transfer.restore',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-export const AUDIT_ENTITY_TYPES = ['user', 'transaction', 'api_key'] as const;
+export const AUDIT_ENTITY_TYPES = [
+  'user',
+  'transaction',
+  'api_key',
+  'account',
+  'transfer',
+] as const;
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
 
 export type Changes = Record<string, unknown>;
