@@ -33,10 +33,11 @@ export interface paths {
         };
         /**
          * The change feed, oldest first: admins and auditors see every event (auditors with notes and
-         *     emails masked), everyone else the events about their own transactions; an API key sees user
-         *     events only with the `users:read` scope. Poll with `after=<meta.nextCursor>` to get only what is new. Events are kept
-         *     EVENT_RETENTION (default 30 days).
-         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Analysts and viewers: events about their own transactions; admins and auditors: all (auditors masked); a key sees user events only with `users:read`.
+         *     emails masked), everyone else the events about their own transactions, accounts and
+         *     transfers; an API key sees user events only with the `users:read` scope. Poll with
+         *     `after=<meta.nextCursor>` to get only what is new. Events are kept EVENT_RETENTION (default
+         *     30 days).
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Analysts and viewers: events about their own transactions, accounts and transfers; admins and auditors: all (auditors masked); a key sees user events only with `users:read`.
          */
         get: operations["listEvents"];
         put?: never;

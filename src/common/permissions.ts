@@ -124,7 +124,7 @@ export const ROUTES = {
   'GET /events': {
     roles: ALL,
     scope: 'transactions:read',
-    note: 'analysts and viewers: events about their own transactions; admins and auditors: all (auditors masked); a key sees user events only with `users:read`',
+    note: 'analysts and viewers: events about their own transactions, accounts and transfers; admins and auditors: all (auditors masked); a key sees user events only with `users:read`',
   },
   'POST /webhooks': {
     roles: ADMIN,
