@@ -118,6 +118,22 @@ export class AccountsRepository {
     return row;
   }
 
+  /**
+   * The accounts a transfer is about to reference, share-locked in id order until the
+   * transaction ends: an archive or currency change waits for the transfer (or the transfer for
+   * it), so it is judged on what will still be true at commit. Shared locks never wait for each
+   * other, so concurrent transfers out of one account do not queue.
+   */
+  async lockForBooking(db: Queryable, ids: string[]): Promise<Map<string, BookingAccount>> {
+    const rows = await query<BookingAccount>(
+      db,
+      `SELECT id, owner_id AS "ownerId", currency, archived FROM accounts
+       WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r]));
+  }
+
   /** Every account of one owner, for an import that judges many rows at once. */
   async ownedBy(db: Queryable, ownerId: string): Promise<BookingAccount[]> {
     return query<BookingAccount>(

@@ -2,23 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { ReadRouting } from '../database/replicas/read-routing';
 import { Params, type Queryable, query } from '../database/sql';
 import type { TransferResponse } from './dto/transfer.response';
+import type { JudgedTransfer } from './transfer-rules';
 
 /** All SQL of the transfers feature. Request values only ever travel as parameters. */
 
-export interface NewTransfer {
-  ownerId: string;
-  fromAccountId: string;
-  toAccountId: string;
-  /** At exactly the source currency's minor units. */
-  amount: string;
-  currency: string;
-  /** At exactly the destination currency's minor units. */
-  toAmount: string;
-  toCurrency: string;
-  rate: string;
-  date: string;
-  notes: string | null;
-}
+/** A transfer as judged by transfer-rules.ts, ready to insert. */
+export type NewTransfer = JudgedTransfer;
 
 export interface TransferFilter {
   /** Only this owner's transfers; undefined: everyone's. */

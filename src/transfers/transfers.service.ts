@@ -6,12 +6,10 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { type BookingAccount, AccountsRepository } from '../accounts/accounts.repository';
+import { AccountsRepository } from '../accounts/accounts.repository';
 import { AuditService, diff } from '../audit/audit.service';
 import { type Actor, maskTransaction, ownRowsOf, ownWritesOf } from '../common/access';
-import { minorUnits, minorUnitsRule } from '../common/currencies';
 import { CursorCodec, keysetPage } from '../common/cursor';
-import { fitsMinorUnits, formatMoney, ratio, sameMoney } from '../common/money';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import type { FieldIssue } from '../common/problem';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
@@ -21,6 +19,7 @@ import { EventsService } from '../events/events.service';
 import type { CreateTransferDto } from './dto/create-transfer.dto';
 import type { ListTransfersDto } from './dto/list-transfers.dto';
 import type { TransferListResponse, TransferResponse } from './dto/transfer.response';
+import { isJudged, judgeTransfer } from './transfer-rules';
 import { type NewTransfer, type TransferKeyset, TransfersRepository } from './transfers.repository';
 
 const AUDITED_FIELDS = [
@@ -36,18 +35,12 @@ const AUDITED_FIELDS = [
   'notes',
 ] as const;
 
-/** Decimals of a transfer's rate (docs/api.md, "Transfers"). */
-const RATE_DECIMALS = 10;
-
-type Leg = 'fromAccountId' | 'toAccountId';
-
 /**
  * Transfers (docs/api.md, "Transfers"): money moved between two accounts of one owner, neither
  * income nor expense. They live in their own table, so the transaction list, the dashboards and
  * budgets never see them; account balances add them up.
  *
- * An analyst naming someone else's account gets the same 422 as for an account that does not
- * exist: whether it exists is not the analyst's to learn.
+ * The rules of a new transfer are transfer-rules.ts.
  */
 @Injectable()
 export class TransfersService {
@@ -67,15 +60,26 @@ export class TransfersService {
   async create(actor: Actor, dto: CreateTransferDto): Promise<TransferResponse> {
     const fromId = dto.fromAccountId.toLowerCase();
     const toId = dto.toAccountId.toLowerCase();
-    if (fromId === toId) {
-      throw unprocessable([
-        { field: 'toAccountId', message: 'toAccountId must be another account than fromAccountId' },
-      ]);
-    }
     return inTransaction(this.db, async (m) => {
-      const source = await this.accounts.findForBooking(m, fromId);
-      const target = await this.accounts.findForBooking(m, toId);
-      const values = this.judge(actor, dto, source, target);
+      // Shared locks, in id order: an archive or currency change of either account waits for this
+      // transfer to commit (or this transfer for it), and two transfers never wait on each other.
+      const locked = await this.accounts.lockForBooking(m, [fromId, toId]);
+      const judged = judgeTransfer(
+        {
+          confinedTo: ownWritesOf(actor),
+          amount: dto.amount,
+          toAmount: dto.toAmount,
+          date: dto.date,
+          notes: dto.notes,
+        },
+        locked.get(fromId),
+        locked.get(toId),
+      );
+      if (!isJudged(judged)) {
+        if (judged.invalid.length > 0) throw validationProblem(judged.invalid);
+        throw unprocessable(judged.unprocessable);
+      }
+      const values: NewTransfer = judged;
       const row = await this.repo.insert(m, values);
       if (!row) {
         throw unprocessable([
@@ -161,90 +165,6 @@ export class TransfersService {
       await this.events.record(m, { type: 'transfer.restored', actorId: actor.id, data: row });
       return row;
     });
-  }
-
-  /**
-   * The rules of a new transfer: two usable accounts of one owner (422 naming the field), amounts
-   * that fit their currencies (400), and `toAmount` as the currencies require (422).
-   */
-  private judge(
-    actor: Actor,
-    dto: CreateTransferDto,
-    source: BookingAccount | undefined,
-    target: BookingAccount | undefined,
-  ): NewTransfer {
-    const mine = ownWritesOf(actor);
-    const issues: FieldIssue[] = [];
-    const usable = (leg: Leg, account: BookingAccount | undefined): account is BookingAccount => {
-      if (!account || (mine !== undefined && account.ownerId !== mine)) {
-        issues.push({
-          field: leg,
-          message: `${leg} must name ${mine === undefined ? 'an existing account' : 'one of your accounts'}`,
-        });
-        return false;
-      }
-      if (account.archived) {
-        issues.push({ field: leg, message: `${leg} names an archived account` });
-        return false;
-      }
-      return true;
-    };
-    const sourceOk = usable('fromAccountId', source);
-    const targetOk = usable('toAccountId', target);
-    if (!sourceOk || !targetOk) throw unprocessable(issues);
-    if (source.ownerId !== target.ownerId) {
-      throw unprocessable([
-        {
-          field: 'toAccountId',
-          message: 'toAccountId must belong to the owner of fromAccountId',
-        },
-      ]);
-    }
-
-    const invalid: FieldIssue[] = [];
-    const fromUnits = minorUnits(source.currency);
-    const toUnits = minorUnits(target.currency);
-    if (!fitsMinorUnits(dto.amount, fromUnits))
-      invalid.push({ field: 'amount', message: `amount: ${minorUnitsRule(source.currency)}` });
-    if (dto.toAmount !== undefined && !fitsMinorUnits(dto.toAmount, toUnits))
-      invalid.push({ field: 'toAmount', message: `toAmount: ${minorUnitsRule(target.currency)}` });
-    if (invalid.length > 0) throw validationProblem(invalid);
-
-    const amount = formatMoney(dto.amount, fromUnits);
-    let toAmount: string;
-    if (source.currency === target.currency) {
-      if (dto.toAmount !== undefined && !sameMoney(dto.toAmount, dto.amount)) {
-        throw unprocessable([
-          {
-            field: 'toAmount',
-            message: `both accounts are in ${source.currency}: omit toAmount or send it equal to amount`,
-          },
-        ]);
-      }
-      toAmount = amount;
-    } else {
-      if (dto.toAmount === undefined) {
-        throw unprocessable([
-          {
-            field: 'toAmount',
-            message: `toAmount (in ${target.currency}) is required when the currencies differ`,
-          },
-        ]);
-      }
-      toAmount = formatMoney(dto.toAmount, toUnits);
-    }
-    return {
-      ownerId: source.ownerId,
-      fromAccountId: source.id,
-      toAccountId: target.id,
-      amount,
-      currency: source.currency,
-      toAmount,
-      toCurrency: target.currency,
-      rate: ratio(toAmount, amount, RATE_DECIMALS),
-      date: dto.date,
-      notes: dto.notes ?? null,
-    };
   }
 }
 
