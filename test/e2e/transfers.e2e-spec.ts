@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { WebhookReceiver } from '../webhook-receiver';
 import { expectProblem } from './transactions.helpers';
 
 jest.setTimeout(60_000);
@@ -502,5 +503,85 @@ describe('transfers: rules, rates, balances, lifecycle, visibility', () => {
         after: '[masked]',
       });
     });
+  });
+});
+
+/** Webhooks deliver account and transfer events like any other, to an endpoint subscribed to them. */
+describe('transfers and accounts over webhooks', () => {
+  let app: TestApp;
+  let admin: TestUser;
+  let analyst: TestUser;
+  const receiver = new WebhookReceiver();
+
+  beforeAll(async () => {
+    await receiver.start();
+    app = await startApp({
+      WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      WEBHOOK_DISPATCH_INTERVAL_MS: '50',
+    });
+    admin = await loginAdmin(app);
+    analyst = await createUser(app, admin, 'analyst');
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await receiver.stop();
+  });
+
+  it('accepts the new event types in a subscription and delivers them, signed', async () => {
+    const events = [
+      'account.created',
+      'account.updated',
+      'transfer.created',
+      'transfer.deleted',
+      'transfer.restored',
+    ];
+    const hook = await app
+      .http()
+      .post('/api/v1/webhooks')
+      .set(bearer(admin))
+      .send({ url: `${receiver.url}/money`, events })
+      .expect(201);
+    receiver.secrets.set('/money', hook.body.secret as string);
+    const open = async () =>
+      (
+        await app
+          .http()
+          .post(ACCOUNTS)
+          .set(bearer(analyst))
+          .send({ name: 'Hooked', type: 'savings', currency: 'USD' })
+          .expect(201)
+      ).body.id as string;
+    const [a, b] = [await open(), await open()];
+    await app
+      .http()
+      .patch(`${ACCOUNTS}/${b}`)
+      .set(bearer(analyst))
+      .send({ name: 'Renamed' })
+      .expect(200);
+    const t = await app
+      .http()
+      .post(TRANSFERS)
+      .set(bearer(analyst))
+      .send({ fromAccountId: a, toAccountId: b, amount: '3.00', date: '2026-03-01', notes: 'hook' })
+      .expect(201);
+    await app.http().delete(`${TRANSFERS}/${t.body.id}`).set(bearer(admin)).expect(204);
+    await app.http().post(`${TRANSFERS}/${t.body.id}/restore`).set(bearer(admin)).expect(200);
+
+    await receiver.waitFor(() => receiver.at('/money').length >= 6);
+    const got = receiver.at('/money');
+    expect(got.every((r) => r.verified)).toBe(true);
+    expect(got.map((r) => r.body.type).sort()).toEqual(
+      [
+        'account.created',
+        'account.created',
+        'account.updated',
+        'transfer.created',
+        'transfer.deleted',
+        'transfer.restored',
+      ].sort(),
+    );
+    const created = got.find((r) => r.body.type === 'transfer.created');
+    expect(created?.body.data).toMatchObject({ id: t.body.id, ownerId: analyst.id, notes: 'hook' });
   });
 });
