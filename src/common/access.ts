@@ -93,7 +93,10 @@ export function maskEmail(email: string): string {
 const maskNotes = (notes: unknown): unknown =>
   typeof notes === 'string' && notes !== '' ? MASKED_NOTES : notes;
 
-/** A transaction (or a transfer, whose notes follow the same policy) as `reader` may see it: notes masked on other people's rows where the policy says so. */
+/**
+ * A transaction (or a transfer: its notes follow the same policy) as `reader` may see it: notes
+ * masked on other people's rows where the policy says so.
+ */
 export function maskTransaction<T extends { ownerId: string; notes?: string | null }>(
   reader: Actor,
   row: T,
