@@ -31,6 +31,7 @@ import { ExchangeRatesModule } from './exchange-rates/exchange-rates.module';
 import { JobsModule } from './jobs/jobs.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
+import { TransfersModule } from './transfers/transfers.module';
 import { UsersModule } from './users/users.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -89,6 +90,7 @@ export class AppModule {
         ApiKeysModule,
         TransactionsModule,
         AccountsModule,
+        TransfersModule,
         CurrenciesModule,
         ExchangeRatesModule,
         DashboardModule,

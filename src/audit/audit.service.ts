@@ -23,9 +23,22 @@ export const AUDIT_ACTIONS = [
   'api_key.revoke',
   'exchange_rate.set',
   'exchange_rate.delete',
+  'account.create',
+  'account.update',
+  'account.delete',
+  'transfer.create',
+  'transfer.delete',
+  'transfer.restore',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-export const AUDIT_ENTITY_TYPES = ['user', 'transaction', 'api_key', 'exchange_rate'] as const;
+export const AUDIT_ENTITY_TYPES = [
+  'user',
+  'transaction',
+  'api_key',
+  'exchange_rate',
+  'account',
+  'transfer',
+] as const;
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
 
 export type Changes = Record<string, unknown>;

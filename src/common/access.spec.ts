@@ -11,6 +11,7 @@ import {
   maskUser,
   mayReadUser,
   ownRowsOf,
+  ownWritesOf,
   writeOwner,
 } from './access';
 
@@ -115,5 +116,23 @@ describe('access rules', () => {
       });
       expect(maskChanges(auditor, { entityType: 'user', entityId: auditor.id }, login)).toBe(login);
     });
+  });
+
+  it('confines changes to existing rows to the caller own, except for admins', () => {
+    expect(ownWritesOf(admin)).toBeUndefined();
+    expect(ownWritesOf(analyst)).toBe(analyst.id);
+    expect(ownWritesOf(auditor)).toBe(auditor.id);
+  });
+
+  it("masks a transfer's notes in audit changes as a transaction's", () => {
+    const changes = {
+      notes: { before: null, after: 'rent' },
+      amount: { before: null, after: '1.00' },
+    };
+    expect(maskChanges(auditor, { entityType: 'transfer', entityId: 'x' }, changes)).toEqual({
+      notes: { before: null, after: '[masked]' },
+      amount: { before: null, after: '1.00' },
+    });
+    expect(maskChanges(admin, { entityType: 'transfer', entityId: 'x' }, changes)).toBe(changes);
   });
 });

@@ -53,6 +53,13 @@ export function assertMaySetPassword(viaApiKey: boolean): void {
   if (viaApiKey) throw new AccessDenied('API keys cannot set passwords; sign in instead');
 }
 
+/**
+ * The owner a change to an existing row is confined to: undefined (anyone's) for organisation
+ * writers, else the caller's own; someone else's row is then simply not found.
+ */
+export const ownWritesOf = (actor: Actor): string | undefined =>
+  ORGANISATION_WRITERS.has(actor.role) ? undefined : actor.id;
+
 /** Whose API keys the caller may see and revoke: anyone's for admins, otherwise only its own. */
 export const keysOf = (actor: Actor): string | undefined =>
   ORGANISATION_WRITERS.has(actor.role) ? undefined : actor.id;
@@ -86,7 +93,10 @@ export function maskEmail(email: string): string {
 const maskNotes = (notes: unknown): unknown =>
   typeof notes === 'string' && notes !== '' ? MASKED_NOTES : notes;
 
-/** A transaction as `reader` may see it: notes masked on other people's rows where the policy says so. */
+/**
+ * A transaction (or a transfer: its notes follow the same policy) as `reader` may see it: notes
+ * masked on other people's rows where the policy says so.
+ */
 export function maskTransaction<T extends { ownerId: string; notes?: string | null }>(
   reader: Actor,
   row: T,
@@ -127,7 +137,8 @@ export function maskChanges(
   if (!changes) return changes;
   const policy = MASKED_FIELDS[reader.role];
   const masks: Record<string, (v: unknown) => unknown> = {};
-  if (policy.notes && entry.entityType === 'transaction') masks.notes = maskNotes;
+  if (policy.notes && (entry.entityType === 'transaction' || entry.entityType === 'transfer'))
+    masks.notes = maskNotes;
   if (policy.email && !(entry.entityType === 'user' && entry.entityId === reader.id)) {
     masks.email = (v) => (typeof v === 'string' ? maskEmail(v) : v);
   }

@@ -49,3 +49,11 @@ export function minorUnits(code: string): number {
   if (units === undefined) throw new Error(`Unknown currency ${code}`);
   return units;
 }
+
+/** What an amount in `code` may carry, for the 400 that refuses one with more decimals. */
+export function minorUnitsRule(code: string): string {
+  const units = minorUnits(code);
+  return units === 0
+    ? `${code} has no minor units: the amount takes no decimal point`
+    : `${code} amounts have at most ${units} decimal${units === 1 ? '' : 's'}`;
+}

@@ -5,7 +5,9 @@ import {
   isPositiveMoney,
   keepsValueIn,
   parseMoney,
+  ratio,
   roundHalfEven,
+  sameMoney,
   shareOf,
 } from './money';
 
@@ -131,5 +133,19 @@ describe('shareOf', () => {
     expect(shareOf('1', '80000')).toBe('0.00');
     expect(shareOf('1', '0')).toBe('0.00');
     expect(shareOf('0.00001', '0.08')).toBe('0.01');
+  });
+});
+
+describe('ratio and sameMoney', () => {
+  it('divides exactly and rounds once, half to even', () => {
+    expect(ratio('1', '2048', 10)).toBe('0.0004882812');
+    expect(ratio('3', '2048', 10)).toBe('0.0014648438');
+    expect(ratio('2', '3', 10)).toBe('0.6666666667');
+    expect(ratio('999999999999.999', '0.001', 10)).toBe('999999999999999.0000000000');
+  });
+
+  it('compares values, not spellings', () => {
+    expect(sameMoney('5', '5.00')).toBe(true);
+    expect(sameMoney('5.01', '5.1')).toBe(false);
   });
 });

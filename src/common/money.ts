@@ -70,6 +70,14 @@ export function roundHalfEven(exact: string, minorUnits: number): string {
   return new Big(exact).round(minorUnits, Big.roundHalfEven).toFixed(minorUnits);
 }
 
+/** a / b (b > 0) rounded once, half to even, to `decimals` decimals: a transfer's rate. */
+export function ratio(a: string, b: string, decimals: number): string {
+  return new Big(a).div(b).round(decimals, Big.roundHalfEven).toFixed(decimals);
+}
+
+/** Whether two money strings hold the same value (`"5"` and `"5.00"` do). */
+export const sameMoney = (a: string, b: string): boolean => new Big(a).eq(b);
+
 /** a − b, both already at `minorUnits` decimals. */
 export const subtractMoney = (a: string, b: string, minorUnits: number): string =>
   new Big(a).minus(b).toFixed(minorUnits);

@@ -39,6 +39,7 @@ const ADMIN = ['admin'] as const;
 const ORG = ['admin', 'auditor'] as const;
 
 const OWN_ROWS = 'analysts and viewers: own rows; auditors: all, notes masked';
+const OWN_ACCOUNTS = 'analysts and viewers: own accounts; admins and auditors: all';
 const OWN_DATA =
   'analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`)';
 
@@ -80,6 +81,31 @@ export const ROUTES = {
     note: 'own rows; admins for anyone (`ownerId`)',
   },
 
+  'POST /accounts': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'own accounts; admins for anyone (`ownerId`)',
+  },
+  'GET /accounts': { roles: ALL, scope: 'transactions:read', note: OWN_ACCOUNTS },
+  'GET /accounts/{id}': { roles: ALL, scope: 'transactions:read', note: OWN_ACCOUNTS },
+  'GET /accounts/{id}/balance': { roles: ALL, scope: 'transactions:read', note: OWN_ACCOUNTS },
+  'PATCH /accounts/{id}': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'analysts: own accounts; admins any',
+  },
+  'DELETE /accounts/{id}': { roles: ADMIN, scope: 'transactions:write' },
+
+  'POST /transfers': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'analysts: between own accounts; admins between anyone’s (of one owner)',
+  },
+  'GET /transfers': { roles: ALL, scope: 'transactions:read', note: OWN_ROWS },
+  'GET /transfers/{id}': { roles: ALL, scope: 'transactions:read', note: OWN_ROWS },
+  'DELETE /transfers/{id}': { roles: ADMIN, scope: 'transactions:write' },
+  'POST /transfers/{id}/restore': { roles: ADMIN, scope: 'transactions:write' },
+
   'GET /currencies': { roles: ALL, scope: 'transactions:read', alsoScope: 'dashboard:read' },
 
   'GET /exchange-rates': { roles: ALL, scope: 'transactions:read', alsoScope: 'dashboard:read' },
@@ -103,7 +129,7 @@ export const ROUTES = {
   'GET /events': {
     roles: ALL,
     scope: 'transactions:read',
-    note: 'analysts and viewers: events about their own transactions; admins and auditors: all (auditors masked); a key sees user events only with `users:read`',
+    note: 'analysts and viewers: events about their own transactions, accounts and transfers; admins and auditors: all (auditors masked); a key sees user events only with `users:read`',
   },
   'POST /webhooks': {
     roles: ADMIN,

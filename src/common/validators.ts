@@ -104,10 +104,13 @@ export const IsCurrency = (options?: ValidationOptions) =>
     options,
   );
 
-/** Normalises an accepted JSON number to its decimal string, so nothing downstream sees a float. */
-export const MoneyString = () =>
+/**
+ * Normalises an accepted JSON number to its decimal string, so nothing downstream sees a float
+ * (`signed`: a negative one too, as an opening balance may be).
+ */
+export const MoneyString = (signed = false) =>
   Transform(({ value }: { value: unknown }) =>
-    typeof value === 'number' ? (parseMoney(value) ?? value) : value,
+    typeof value === 'number' ? (parseMoney(value, signed) ?? value) : value,
   );
 
 export const IsCalendarDate = (options?: ValidationOptions) =>

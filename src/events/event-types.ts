@@ -1,4 +1,4 @@
-/** The changes of API.md section 12 that emit an event. */
+/** The changes that emit an event (docs/api.md sections 12 and 14). */
 export const EVENT_TYPES = [
   'transaction.created',
   'transaction.updated',
@@ -7,6 +7,11 @@ export const EVENT_TYPES = [
   'transactions.imported',
   'user.created',
   'user.updated',
+  'account.created',
+  'account.updated',
+  'transfer.created',
+  'transfer.deleted',
+  'transfer.restored',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -15,9 +15,10 @@ export class EventsController {
 
   /**
    * The change feed, oldest first: admins and auditors see every event (auditors with notes and
-   * emails masked), everyone else the events about their own transactions; an API key sees user
-   * events only with the `users:read` scope. Poll with `after=<meta.nextCursor>` to get only what is new. Events are kept
-   * EVENT_RETENTION (default 30 days).
+   * emails masked), everyone else the events about their own transactions, accounts and
+   * transfers; an API key sees user events only with the `users:read` scope. Poll with
+   * `after=<meta.nextCursor>` to get only what is new. Events are kept EVENT_RETENTION (default
+   * 30 days).
    */
   @Get()
   @Auth('GET /events')

@@ -37,7 +37,8 @@ const iso = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const transactionJson = (s: string) => `jsonb_build_object(
   'id', ${s}.id, 'ownerId', ${s}."ownerId", 'accountId', ${s}."accountId", 'type', ${s}.type,
-  'amount', ${s}.amount, 'currency', ${s}.currency, 'category', ${s}.category, 'date', ${s}.date, 'notes', ${s}.notes,
+  'amount', ${s}.amount, 'currency', ${s}.currency, 'category', ${s}.category, 'date', ${s}.date,
+  'notes', ${s}.notes,
   'createdAt', ${iso(`${s}."createdAt"`)}, 'updatedAt', ${iso(`${s}."updatedAt"`)})`;
 
 /** Every query on `events`. */

@@ -6,6 +6,8 @@ import { invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import type { Params, Queryable } from '../database/sql';
 import { JobQueue } from '../jobs/job-queue';
+import type { AccountResponse } from '../accounts/dto/account.response';
+import type { TransferResponse } from '../transfers/dto/transfer.response';
 import type { TransactionResponse } from '../transactions/dto/transaction.response';
 import type { UserResponse } from '../users/dto/user.response';
 import type { EventListResponse, ListEventsDto } from './dto/list-events.dto';
@@ -25,7 +27,13 @@ export type EventRecord =
       actorId: string;
       data: { ownerId: string; imported: number; skipped: number; mode: 'all' | 'partial' };
     }
-  | { type: 'user.created' | 'user.updated'; actorId: string; data: UserResponse };
+  | { type: 'user.created' | 'user.updated'; actorId: string; data: UserResponse }
+  | { type: 'account.created' | 'account.updated'; actorId: string; data: AccountResponse }
+  | {
+      type: 'transfer.created' | 'transfer.deleted' | 'transfer.restored';
+      actorId: string;
+      data: TransferResponse;
+    };
 
 @Injectable()
 export class EventsService implements OnModuleInit {
@@ -73,7 +81,10 @@ export class EventsService implements OnModuleInit {
     });
   }
 
-  /** The pull feed: organisation readers see every event, others those about their own rows. */
+  /**
+   * The pull feed: organisation readers see every event, others those about their own rows
+   * (transactions, accounts, transfers: the event's `ownerId`).
+   */
   async list(
     reader: Actor,
     q: ListEventsDto,

@@ -19,7 +19,8 @@ export function presentEvent(reader: Actor, event: StoredEvent): StoredEvent {
 
 /**
  * Whether `reader` may see `event` at all, by the feed's rule: organisation readers every event,
- * the others those about their own transactions (user events carry no owner). A webhook's owner
+ * the others those about their own transactions, accounts and transfers (user events carry no
+ * owner). A webhook's owner
  * demoted from admin keeps its endpoint, but no longer receives what it could not read.
  */
 export function eventVisibleTo(reader: Actor, event: StoredEvent): boolean {
@@ -29,7 +30,11 @@ export function eventVisibleTo(reader: Actor, event: StoredEvent): boolean {
 
 function maskedData(reader: Actor, event: StoredEvent): Record<string, unknown> {
   const data = event.data;
-  if (event.type.startsWith('transaction.') && typeof data.ownerId === 'string') {
+  // A transfer's notes are masked like a transaction's (docs/api.md section 14).
+  if (
+    (event.type.startsWith('transaction.') || event.type.startsWith('transfer.')) &&
+    typeof data.ownerId === 'string'
+  ) {
     return maskTransaction(reader, data as { ownerId: string; notes?: string | null });
   }
   if (

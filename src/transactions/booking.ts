@@ -1,6 +1,6 @@
 import { UnprocessableEntityException } from '@nestjs/common';
 import type { BookingAccount } from '../accounts/accounts.repository';
-import { minorUnits } from '../common/currencies';
+import { minorUnits, minorUnitsRule } from '../common/currencies';
 import { fitsMinorUnits, formatMoney, keepsValueIn } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { validationProblem } from '../common/validation';
@@ -64,8 +64,7 @@ export function book(
   const fits = input.amountStored
     ? keepsValueIn(input.amount, units)
     : fitsMinorUnits(input.amount, units);
-  if (!fits)
-    issues.invalid.push({ field: 'amount', message: amountMessage(currency, units, input) });
+  if (!fits) issues.invalid.push({ field: 'amount', message: amountMessage(currency, input) });
   if (issues.invalid.length > 0 || issues.unprocessable.length > 0) return issues;
   return { amount: formatMoney(input.amount, units), currency, accountId: input.accountId };
 }
@@ -82,10 +81,7 @@ export function bookedOrThrow(result: Booked | BookingIssues): Booked {
   });
 }
 
-function amountMessage(currency: string, units: number, input: BookingInput): string {
-  const rule =
-    units === 0
-      ? `${currency} has no minor units: the amount takes no decimal point`
-      : `${currency} amounts have at most ${units} decimal${units === 1 ? '' : 's'}`;
+function amountMessage(currency: string, input: BookingInput): string {
+  const rule = minorUnitsRule(currency);
   return input.amountStored ? `${rule}; send the amount with the new currency` : `amount: ${rule}`;
 }

@@ -61,6 +61,8 @@ describe('permission matrix (every route × role × API key)', () => {
   const users = {} as Record<Role, TestUser>;
   const callers: Caller[] = [];
   let adminTx: string;
+  let adminAccount: string;
+  let adminTransfer: string;
   const imports = { admin: '', analyst: '' };
   const hook = { id: '', deliveryId: '' };
   let receiver: string;
@@ -105,6 +107,32 @@ describe('permission matrix (every route × role × API key)', () => {
         notes: 'note',
         ownerId: owner.id,
       })
+      .expect(201);
+    return res.body.id as string;
+  };
+
+  const account = async (owner: TestUser) => {
+    const res = await app
+      .http()
+      .post('/api/v1/accounts')
+      .set(bearer(admin))
+      .send({ name: 'matrix', type: 'checking', currency: 'USD', ownerId: owner.id })
+      .expect(201);
+    return res.body.id as string;
+  };
+  const transferBody = async (owner: TestUser) => ({
+    fromAccountId: await account(owner),
+    toAccountId: await account(owner),
+    amount: '1.00',
+    date: '2026-01-05',
+    notes: 'matrix',
+  });
+  const transfer = async (owner: TestUser) => {
+    const res = await app
+      .http()
+      .post('/api/v1/transfers')
+      .set(bearer(admin))
+      .send(await transferBody(owner))
       .expect(201);
     return res.body.id as string;
   };
@@ -213,6 +241,50 @@ describe('permission matrix (every route × role × API key)', () => {
       contentType: 'text/csv',
       ok: 201,
     }),
+    'POST /accounts': () => ({
+      path: '/accounts',
+      body: { name: 'matrix', type: 'cash', currency: 'EUR' },
+      ok: 201,
+    }),
+    'GET /accounts': () => ({ path: '/accounts', ok: 200 }),
+    // The admin's account: org readers see it, everyone else gets a 404.
+    'GET /accounts/{id}': (c) => ({
+      path: `/accounts/${adminAccount}`,
+      ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    'GET /accounts/{id}/balance': (c) => ({
+      path: `/accounts/${adminAccount}/balance`,
+      ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    // The caller's own fresh account (a key's: its owner's), so an analyst may change it.
+    'PATCH /accounts/{id}': async (c) => ({
+      path: `/accounts/${await account(c.user)}`,
+      body: { name: 'renamed' },
+      ok: 200,
+    }),
+    'DELETE /accounts/{id}': async () => ({
+      path: `/accounts/${await account(users.analyst)}`,
+      ok: 204,
+    }),
+    'POST /transfers': async (c) => ({
+      path: '/transfers',
+      body: await transferBody(c.user),
+      ok: 201,
+    }),
+    'GET /transfers': () => ({ path: '/transfers', ok: 200 }),
+    'GET /transfers/{id}': (c) => ({
+      path: `/transfers/${adminTransfer}`,
+      ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    'DELETE /transfers/{id}': async () => ({
+      path: `/transfers/${await transfer(users.analyst)}`,
+      ok: 204,
+    }),
+    'POST /transfers/{id}/restore': async () => {
+      const id = await transfer(users.analyst);
+      await app.http().delete(`/api/v1/transfers/${id}`).set(bearer(admin)).expect(204);
+      return { path: `/transfers/${id}/restore`, ok: 200 };
+    },
     // Its own import for a caller that may import (a key: its owner's); the others are refused first.
     'GET /imports/{id}': (c) => ({
       path: `/imports/${c.user.id === admin.id ? imports.admin : imports.analyst}`,
@@ -271,6 +343,8 @@ describe('permission matrix (every route × role × API key)', () => {
       users[role] = await createUser(app, admin, role);
     }
     adminTx = await tx(admin);
+    adminAccount = await account(admin);
+    adminTransfer = await transfer(admin);
     imports.admin = await asyncImport(admin);
     imports.analyst = await asyncImport(users.analyst);
     hook.id = await webhook();

@@ -144,6 +144,7 @@ describe('reliability', () => {
         ownerId: { before: null, after: analyst.id },
         type: { before: null, after: 'expense' },
         amount: { before: null, after: '7.50' },
+        // The base currency, which an omitted currency defaults to (no account given).
         currency: { before: null, after: 'USD' },
         category: { before: null, after: 'Coffee' },
         date: { before: null, after: '2026-03-01' },

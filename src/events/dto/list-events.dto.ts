@@ -35,8 +35,8 @@ export class EventResponse {
   @ApiProperty({ type: String, format: 'uuid', nullable: true })
   actorId!: string | null;
   /**
-   * The resource after the change, as its own routes return it (a transaction or a user); for
-   * `transactions.imported`: `{ ownerId, imported, skipped, mode }`.
+   * The resource after the change, as its own routes return it (a transaction, a user, an
+   * account or a transfer); for `transactions.imported`: `{ ownerId, imported, skipped, mode }`.
    */
   @ApiProperty({ type: 'object', additionalProperties: true })
   data!: Record<string, unknown>;
