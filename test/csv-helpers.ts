@@ -9,7 +9,8 @@ import { bearer, createUser, type TestUser } from './factories';
 
 export const EXPORT = '/api/v1/transactions/export';
 export const IMPORT = '/api/v1/transactions/import';
-export const EXPORT_HEADER = 'id,date,type,amount,category,notes,ownerId,createdAt';
+export const EXPORT_HEADER =
+  'id,date,type,amount,currency,category,notes,ownerId,accountId,createdAt';
 export const IMPORT_HEADER = 'date,type,amount,category,notes';
 
 export type TxType = 'income' | 'expense';

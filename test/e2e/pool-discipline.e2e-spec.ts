@@ -280,8 +280,8 @@ describe('stalled uploads and downloads (CSV_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1
   it('cuts off an export the client stops reading, refusing a second export meanwhile, and frees its connection', async () => {
     // Far more than the sockets' buffers hold (about 30 MB of CSV).
     await app.sql.query(
-      `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
-       SELECT $1, 'expense', 1.00, 'Bulk', DATE '2026-01-01' + (i % 300), repeat('x', 120)
+      `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+       SELECT $1, 'expense', 1.00, 'USD', 'Bulk', DATE '2026-01-01' + (i % 300), repeat('x', 120)
        FROM generate_series(1, 150000) i`,
       [analyst.id],
     );

@@ -100,8 +100,8 @@ if (unavailable) {
     /** A row committed on the primary behind the app's back: no caller's position covers it. */
     async function insertBehindTheAppsBack(): Promise<string> {
       const { rows } = await one.sql.query<{ id: string }>(
-        `INSERT INTO transactions (owner_id, type, amount, category, date)
-         VALUES ($1, 'income', '1.00', 'Direct', '2026-01-05') RETURNING id`,
+        `INSERT INTO transactions (owner_id, type, amount, currency, category, date)
+         VALUES ($1, 'income', '1.00', 'USD', 'Direct', '2026-01-05') RETURNING id`,
         [writer.id],
       );
       return rows[0].id;

@@ -55,10 +55,12 @@ describe('transactions list: sorting and pagination', () => {
     // Few distinct dates, amounts and creation instants, so nearly every row ties with others;
     // amounts whose text order differs from their numeric order; ten extra rows soft-deleted.
     await app.sql.query(
-      `INSERT INTO transactions (owner_id, type, amount, category, date, notes, created_at, deleted_at)
+      `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes, created_at, deleted_at)
        SELECT $1,
          (CASE WHEN i % 3 = 0 THEN 'income' ELSE 'expense' END)::transaction_type,
-         (ARRAY[5, 10, 100, 9.99, 1000, 0.5, 20])[i % 7 + 1],
+         -- at USD's two decimals, as the API stores them
+         (ARRAY[5, 10, 100, 9.99, 1000, 0.5, 20])[i % 7 + 1]::numeric(14, 2),
+         'USD',
          (ARRAY['Food', 'Rent', 'Travel', 'Fun'])[i % 4 + 1],
          DATE '2026-01-01' + (i % 10),
          'bulk ' || i,
@@ -157,8 +159,8 @@ describe('transactions list: sorting and pagination', () => {
         await createTx(app, tied, { date: '2026-06-01', amount: '7.77', notes: 'api tie' });
       }
       await app.sql.query(
-        `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
-         SELECT $1, 'expense', 7.77, 'Tie', DATE '2026-06-01', 'sql tie' FROM generate_series(1, 4)`,
+        `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+         SELECT $1, 'expense', 7.77, 'USD', 'Tie', DATE '2026-06-01', 'sql tie' FROM generate_series(1, 4)`,
         [tied.id],
       );
     });

@@ -89,8 +89,8 @@ describe('transactions list: exact totals under concurrent writes', () => {
       await expectExact();
       await writer.query('BEGIN');
       await writer.query(
-        `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
-         VALUES ($1, 'expense', 200.00, 'Food', '2026-01-05', 'latte pending')`,
+        `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+         VALUES ($1, 'expense', 200.00, 'USD', 'Food', '2026-01-05', 'latte pending')`,
         [analyst.id],
       );
       // Cached now, under a snapshot where the insert is still in progress.
@@ -117,8 +117,8 @@ describe('transactions list: exact totals under concurrent writes', () => {
     try {
       const insert = (c: Client, notes: string) =>
         c.query(
-          `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
-           VALUES ($1, 'expense', 5.00, $2, '2026-01-06', $2)`,
+          `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+           VALUES ($1, 'expense', 5.00, 'USD', $2, '2026-01-06', $2)`,
           [analyst.id, notes],
         );
       await older.query('BEGIN');
@@ -203,8 +203,8 @@ describe('transactions list: exact totals under concurrent writes', () => {
   it('counts again after a statement too large to log row by row (an import)', async () => {
     await expectExact();
     await app.sql.query(
-      `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
-       SELECT $1, 'expense', 100.00 + i % 3, 'Food', '2026-02-01', CASE WHEN i % 2 = 0 THEN 'latte bulk' END
+      `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+       SELECT $1, 'expense', 100.00 + i % 3, 'USD', 'Food', '2026-02-01', CASE WHEN i % 2 = 0 THEN 'latte bulk' END
        FROM generate_series(1, 1500) i`,
       [analyst.id],
     );

@@ -94,8 +94,8 @@ describe('transactions list: exact totals stay exact across every kind of write'
     const before = await total(analyst, 'q=latte');
     const bigBefore = await total(analyst, 'minAmount=1000.00');
     await app.sql.query(
-      `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
-       VALUES ($1, 'expense', 1234.56, 'Food', '2026-01-04', 'latte by hand')`,
+      `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+       VALUES ($1, 'expense', 1234.56, 'USD', 'Food', '2026-01-04', 'latte by hand')`,
       [analyst.id],
     );
     expect(await total(analyst, 'q=latte')).toBe(before + 1);
@@ -139,8 +139,8 @@ describe('transactions list: exact totals stay exact across every kind of write'
       let n = 0;
       const insert = (c: Client) =>
         c.query(
-          `INSERT INTO transactions (owner_id, type, amount, category, date, notes)
-           VALUES ($1, 'expense', 1.00, $2, '2026-01-05', 'abacus')`,
+          `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+           VALUES ($1, 'expense', 1.00, 'USD', $2, '2026-01-05', 'abacus')`,
           [owner.id, `abacus-${++n}`],
         );
       const sqlCount = async () =>
