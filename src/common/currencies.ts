@@ -49,3 +49,9 @@ export function minorUnits(code: string): number {
   if (units === undefined) throw new Error(`Unknown currency ${code}`);
   return units;
 }
+
+/** A currency's minor-units rule in words, for the problem that refuses an amount. */
+export const minorUnitsRule = (code: string, units: number): string =>
+  units === 0
+    ? `${code} has no minor units: the amount takes no decimal point`
+    : `${code} amounts have at most ${units} decimal${units === 1 ? '' : 's'}`;

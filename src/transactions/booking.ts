@@ -1,6 +1,6 @@
 import { UnprocessableEntityException } from '@nestjs/common';
 import type { BookingAccount } from '../accounts/accounts.repository';
-import { minorUnits } from '../common/currencies';
+import { minorUnits, minorUnitsRule } from '../common/currencies';
 import { fitsMinorUnits, formatMoney, keepsValueIn } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { validationProblem } from '../common/validation';
@@ -83,9 +83,6 @@ export function bookedOrThrow(result: Booked | BookingIssues): Booked {
 }
 
 function amountMessage(currency: string, units: number, input: BookingInput): string {
-  const rule =
-    units === 0
-      ? `${currency} has no minor units: the amount takes no decimal point`
-      : `${currency} amounts have at most ${units} decimal${units === 1 ? '' : 's'}`;
+  const rule = minorUnitsRule(currency, units);
   return input.amountStored ? `${rule}; send the amount with the new currency` : `amount: ${rule}`;
 }

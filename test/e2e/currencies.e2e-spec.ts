@@ -1,5 +1,14 @@
 import { startApp, type TestApp } from '../app';
-import { csvHelpers, EXPORT, ok, rowErrors, type CsvRecord, type Query } from '../csv-helpers';
+import {
+  csvHelpers,
+  EXPORT,
+  EXPORT_HEADER,
+  ok,
+  rowErrors,
+  type CsvRecord,
+  type Query,
+  type RowError,
+} from '../csv-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { fieldsOf } from '../problems';
 import { expectProblem, TX, type TxBody } from './transactions.helpers';
@@ -16,7 +25,6 @@ import { expectProblem, TX, type TxBody } from './transactions.helpers';
 jest.setTimeout(60_000);
 
 const CURRENCIES = '/api/v1/currencies';
-const NEW_EXPORT_HEADER = 'id,date,type,amount,currency,category,notes,ownerId,accountId,createdAt';
 
 type Tx = TxBody & { currency: string; accountId: string | null };
 interface Currency {
@@ -351,7 +359,7 @@ describe('currencies on transactions', () => {
       for (const [sent] of c.accepted) await create(user, { amount: sent, currency: c.code });
       await create(user, { amount: '1', currency: c.code === 'EUR' ? 'USD' : 'EUR' });
       const { text, rows } = await exportCsv(user, { currency: c.code });
-      expect(text.split('\r\n')[0]).toBe(NEW_EXPORT_HEADER);
+      expect(text.split('\r\n')[0]).toBe(EXPORT_HEADER);
       expect(rows.every((r) => r.currency === c.code && r.accountId === '')).toBe(true);
       expect(sorted(rows.map((r) => r.amount))).toEqual(sorted(c.accepted.map(([, s]) => s)));
       // The JSON list serves the same figures.
@@ -418,6 +426,34 @@ describe('currencies on transactions', () => {
         currency: 'USD',
       });
       expectProblem(await post(user, tx({ amount: 1.005, currency: 'USD' })), 400, ['amount']);
+    });
+
+    it('lists an amount that does not fit the currency sent beside the other offending fields', async () => {
+      const user = await analyst();
+      const body = tx({ amount: '100.5', currency: 'JPY', date: '2026-02-30', category: ' ' });
+      expectProblem(await post(user, body), 400, ['amount', 'category', 'date']);
+      expect(await countRows(user.id)).toBe(0);
+    });
+
+    // Known gap: with no currency in the body, the amount is judged against the base currency
+    // only after the other fields pass, so this 400 names category and date but not amount
+    // (before currencies, two decimals were a field rule and all three were named). Remove
+    // `.failing` once the base currency takes part in field validation.
+    it.failing(
+      'lists an amount that does not fit the base currency beside the other offending fields (known gap, marked failing)',
+      async () => {
+        const user = await analyst();
+        const body = tx({ amount: '1.234', date: '2026-02-30', category: ' ' });
+        expectProblem(await post(user, body), 400, ['amount', 'category', 'date']);
+      },
+    );
+
+    it('lists an amount that does not fit the currency sent beside the other offending fields on PATCH', async () => {
+      const user = await analyst();
+      const row = await create(user, { amount: '12.00', currency: 'USD' });
+      const res = await patch(row.id, { amount: '1.5', currency: 'JPY', date: '2026-02-30' });
+      expectProblem(res, 400, ['amount', 'date']);
+      expect(await getTx(user, row.id)).toEqual(row);
     });
 
     it('lists both fields when the currency and the amount are both malformed', async () => {
@@ -662,6 +698,31 @@ describe('currencies on transactions', () => {
       expect(await countRows(user.id)).toBe(0);
     });
 
+    it("reports an amount that does not fit its currency beside the row's other errors", async () => {
+      const user = await analyst();
+      const file = csv('date,type,amount,category,currency', [
+        '2026-02-30,expense,100.5,Food,JPY',
+        '2026-02-30,expense,1.234,Food,KWD',
+        '2026-02-30,expense,1.234,Food,USD',
+      ]);
+      const res = await importCsv(user, file);
+      expectProblem(res, 422);
+      const byRowAndField = (a: RowError, b: RowError) =>
+        a.row - b.row || (a.field < b.field ? -1 : 1);
+      expect(
+        rowErrors(res)
+          .sort(byRowAndField)
+          .map(({ row, field }) => ({ row, field })),
+      ).toEqual([
+        { row: 2, field: 'amount' },
+        { row: 2, field: 'date' },
+        { row: 3, field: 'date' },
+        { row: 4, field: 'amount' },
+        { row: 4, field: 'date' },
+      ]);
+      expect(await countRows(user.id)).toBe(0);
+    });
+
     it('refuses unknown and lower-case currency cells with errors naming currency', async () => {
       const user = await analyst();
       const file = csv('date,type,amount,category,currency', [
@@ -712,6 +773,80 @@ describe('currencies on transactions', () => {
       ]);
     });
 
+    it('judges currencies in a dry run the same way, writing nothing', async () => {
+      const user = await analyst();
+      const file = csv('date,type,amount,category,currency', [
+        '2026-06-01,expense,1200,Food,JPY',
+        '2026-06-02,expense,12.5,Food,JPY',
+        '2026-06-03,expense,1.005,Food,KWD',
+      ]);
+      const all = await importCsv(user, file, { dryRun: 'true' });
+      expect(all.status).toBe(200);
+      expect(all.body).toEqual({
+        imported: 0,
+        skipped: 1,
+        errors: [{ row: 3, field: 'amount', message: expect.any(String) as string }],
+      });
+      const partial = await importCsv(user, file, { dryRun: 'true', mode: 'partial' });
+      expect(partial.status).toBe(200);
+      expect(partial.body).toMatchObject({ imported: 2, skipped: 1 });
+      expect(await countRows(user.id)).toBe(0);
+    });
+
+    describe('in the background (async=true)', () => {
+      interface Job {
+        status: string;
+        rowsImported: number;
+        skipped: number;
+        errors: { row: number; field: string }[];
+      }
+      async function runJob(user: TestUser, file: string): Promise<Job> {
+        const res = await importCsv(user, file, { async: 'true' });
+        expect(res.status).toBe(202);
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          const job = (await app.http().get(res.headers.location).set(bearer(user)).expect(200))
+            .body as Job;
+          if (job.status !== 'queued' && job.status !== 'running') return job;
+          if (Date.now() > deadline) throw new Error(`import stuck: ${JSON.stringify(job)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+
+      it('stores each row in its currency, formatted by its minor units', async () => {
+        const user = await analyst();
+        const job = await runJob(
+          user,
+          csv('date,type,amount,category,currency', [
+            '2026-06-01,expense,1200,Food,JPY',
+            '2026-06-02,expense,1.5,Food,KWD',
+            '2026-06-03,expense,3,Food,',
+          ]),
+        );
+        expect(job).toMatchObject({ status: 'succeeded', rowsImported: 3, skipped: 0 });
+        const rows = await list(user, { sort: 'date' });
+        expect(rows.map((r) => [r.amount, r.currency])).toEqual([
+          ['1200', 'JPY'],
+          ['1.500', 'KWD'],
+          ['3.00', 'USD'],
+        ]);
+      });
+
+      it('fails the whole file on a JPY amount with decimals, naming its row and amount', async () => {
+        const user = await analyst();
+        const job = await runJob(
+          user,
+          csv('date,type,amount,category,currency', [
+            '2026-06-01,expense,1200,Food,JPY',
+            '2026-06-02,expense,1200.0,Food,JPY',
+          ]),
+        );
+        expect(job).toMatchObject({ status: 'failed', rowsImported: 0, skipped: 1 });
+        expect(job.errors).toEqual([expect.objectContaining({ row: 3, field: 'amount' })]);
+        expect(await countRows(user.id)).toBe(0);
+      });
+    });
+
     it('round-trips an export: currency and amount come back the same', async () => {
       const [source, target] = await Promise.all([analyst(), analyst()]);
       const made = [
@@ -725,7 +860,7 @@ describe('currencies on transactions', () => {
       for (const [i, m] of made.entries())
         await create(source, { ...m, date: `2026-07-0${i + 1}`, category: `C${i}` });
       const exported = await exportCsv(source, { sort: 'date' });
-      expect(exported.text.split('\r\n')[0]).toBe(NEW_EXPORT_HEADER);
+      expect(exported.text.split('\r\n')[0]).toBe(EXPORT_HEADER);
       const res = await importCsv(target, exported.text);
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ imported: made.length, skipped: 0, errors: [] });
@@ -760,7 +895,10 @@ describe('currencies on transactions', () => {
       const user = await analyst();
       const res = ok(await app.http().get(EXPORT).set(bearer(user)));
       expect(res.status).toBe(200);
-      expect(res.text.trim()).toBe(NEW_EXPORT_HEADER);
+      expect(res.text).toBe(
+        'id,date,type,amount,currency,category,notes,ownerId,accountId,createdAt\r\n',
+      );
+      expect(res.text.trim()).toBe(EXPORT_HEADER);
     });
   });
 });
@@ -817,5 +955,51 @@ describe('BASE_CURRENCY', () => {
       .set(bearer(importer))
       .expect(200);
     expect(total.body.meta.total).toBe(2);
+  });
+});
+
+describe('BASE_CURRENCY without minor units', () => {
+  let app: TestApp;
+  let user: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp({ BASE_CURRENCY: 'JPY' });
+    user = await createUser(app, await loginAdmin(app), 'analyst');
+  });
+  afterAll(() => app?.stop());
+
+  const post = (body: Record<string, unknown>) =>
+    app
+      .http()
+      .post(TX)
+      .set(bearer(user))
+      .send({ type: 'expense', category: 'Food', date: '2026-03-14', ...body });
+  const upload = (text: string) =>
+    app
+      .http()
+      .post('/api/v1/transactions/import')
+      .set(bearer(user))
+      .set('Content-Type', 'text/csv')
+      .send(text);
+
+  it('judges a create without currency by the base currency’s minor units', async () => {
+    const res = await post({ amount: '1200' }).expect(201);
+    expect(res.body).toMatchObject({ amount: '1200', currency: 'JPY' });
+    expectProblem(await post({ amount: '12.5' }), 400, ['amount']);
+    expectProblem(await post({ amount: '12.0' }), 400, ['amount']);
+    expect((await post({ amount: '12.5', currency: 'USD' }).expect(201)).body).toMatchObject({
+      amount: '12.50',
+      currency: 'USD',
+    });
+  });
+
+  it('judges an import row without currency by the base currency’s minor units', async () => {
+    const res = await upload(
+      'date,type,amount,category\n2026-06-01,expense,3,Food\n2026-06-02,expense,4.5,Food\n',
+    );
+    expectProblem(res, 422);
+    expect(rowErrors(res).map(({ row, field }) => ({ row, field }))).toEqual([
+      { row: 3, field: 'amount' },
+    ]);
   });
 });
