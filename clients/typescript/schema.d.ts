@@ -383,6 +383,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/currencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every currency an amount may be kept in, by code: ISO 4217 codes with 0-3 minor units (metals,
+         *     fund and testing codes have none and are not accepted).
+         * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read` or `dashboard:read`.
+         */
+        get: operations["listCurrencies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/dashboard": {
         parameters: {
             query?: never;
@@ -924,10 +945,25 @@ export interface components {
         CreateTransactionDto: {
             type: components["schemas"]["TransactionType"];
             /**
-             * @description Decimal string with up to 2 decimals, greater than zero. A JSON number is accepted if it has at most 2 decimals.
+             * @description Decimal string greater than zero: up to 12 integer digits and at most the currency's minor
+             *     units of decimals (`"12.50"` USD, `"1200"` JPY with no decimal point at all, `"1.005"` KWD).
+             *     A JSON number is accepted if it fits the same rule.
              * @example 12.50
              */
             amount: string;
+            /**
+             * Format: currency
+             * @description ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
+             *     `accountId` is given, else the server's base currency.
+             * @example EUR
+             */
+            currency?: string;
+            /**
+             * Format: uuid
+             * @description The owner's account to book the row to: it must belong to the transaction's owner, not be
+             *     archived (422), and be in the transaction's currency (422). `null` or omitted: no account.
+             */
+            accountId?: string | null;
             /**
              * @description 1-64 characters after trimming; filters compare it case-insensitively.
              * @example Groceries
@@ -952,12 +988,22 @@ export interface components {
             id: string;
             /** Format: uuid */
             ownerId: string;
+            /**
+             * Format: uuid
+             * @description The owner's account the row is booked to; null when none.
+             */
+            accountId: string | null;
             type: components["schemas"]["TransactionType"];
             /**
-             * @description Decimal string with exactly two decimals.
+             * @description Decimal string with exactly the currency's minor units (`"12.50"` USD, `"1200"` JPY).
              * @example 12.50
              */
             amount: string;
+            /**
+             * @description ISO 4217 code.
+             * @example USD
+             */
+            currency: string;
             /**
              * Format: date
              * @example 2026-03-14
@@ -989,10 +1035,25 @@ export interface components {
         UpdateTransactionDto: {
             type?: components["schemas"]["TransactionType"];
             /**
-             * @description Decimal string with up to 2 decimals, greater than zero. A JSON number is accepted if it has at most 2 decimals.
+             * @description Decimal string greater than zero: up to 12 integer digits and at most the currency's minor
+             *     units of decimals (`"12.50"` USD, `"1200"` JPY with no decimal point at all, `"1.005"` KWD).
+             *     A JSON number is accepted if it fits the same rule.
              * @example 12.50
              */
             amount?: string;
+            /**
+             * Format: currency
+             * @description ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
+             *     `accountId` is given, else the server's base currency.
+             * @example EUR
+             */
+            currency?: string;
+            /**
+             * Format: uuid
+             * @description The owner's account to book the row to: it must belong to the transaction's owner, not be
+             *     archived (422), and be in the transaction's currency (422). `null` or omitted: no account.
+             */
+            accountId?: string | null;
             /**
              * @description 1-64 characters after trimming; filters compare it case-insensitively.
              * @example Groceries
@@ -1006,6 +1067,23 @@ export interface components {
             date?: string;
             /** @description Free text, at most 1000 characters; `null` clears it. */
             notes?: string | null;
+        };
+        CurrencyResponse: {
+            /**
+             * @description ISO 4217 alphabetic code.
+             * @example JPY
+             */
+            code: string;
+            /** @example Yen */
+            name: string;
+            /**
+             * @description Decimals an amount in this currency carries (ISO 4217 minor units): 0, 2 or 3.
+             * @example 0
+             */
+            minorUnits: number;
+        };
+        CurrencyListResponse: {
+            data: components["schemas"]["CurrencyResponse"][];
         };
         CategoryTotalResponse: {
             type: components["schemas"]["TransactionType"];
@@ -2945,7 +3023,14 @@ export interface operations {
                 from?: string;
                 /** @description Inclusive end date, `YYYY-MM-DD`. */
                 to?: string;
-                /** @description Inclusive lower bound on amount, a decimal string. */
+                /** @description Only rows in this currency (ISO 4217, upper case). */
+                currency?: string;
+                /** @description Only rows booked to this account. */
+                accountId?: string;
+                /**
+                 * @description Inclusive lower bound on amount, a decimal string. Amounts compare as numbers whatever their
+                 *     currency; add `currency=` to compare like with like.
+                 */
                 minAmount?: string;
                 /** @description Inclusive upper bound on amount, a decimal string. */
                 maxAmount?: string;
@@ -3270,7 +3355,14 @@ export interface operations {
                 from?: string;
                 /** @description Inclusive end date, `YYYY-MM-DD`. */
                 to?: string;
-                /** @description Inclusive lower bound on amount, a decimal string. */
+                /** @description Only rows in this currency (ISO 4217, upper case). */
+                currency?: string;
+                /** @description Only rows booked to this account. */
+                accountId?: string;
+                /**
+                 * @description Inclusive lower bound on amount, a decimal string. Amounts compare as numbers whatever their
+                 *     currency; add `currency=` to compare like with like.
+                 */
                 minAmount?: string;
                 /** @description Inclusive upper bound on amount, a decimal string. */
                 maxAmount?: string;
@@ -4095,6 +4187,90 @@ export interface operations {
             };
             /** @description No such import, or not yours */
             404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    listCurrencies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrencyListResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or the API key lacks the scope */
+            403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
