@@ -1,8 +1,8 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { isCalendarDate, MAX_DATE, MIN_DATE } from './dates';
-import { isCurrencyCode } from './currencies';
-import { isPositiveMoney, parseMoney } from './money';
+import { isCurrencyCode, minorUnits, minorUnitsRule } from './currencies';
+import { fitsMinorUnits, isPositiveMoney, parseMoney } from './money';
 import { PASSWORD_RULE, passwordFits } from './password-rule';
 
 /** Length in Unicode code points (an emoji counts once), as the contract measures it. */
@@ -89,6 +89,38 @@ export const IsMoney = (options?: ValidationOptions & { allowZero?: boolean; sig
     },
     options,
   );
+
+/**
+ * An amount within the minor units of the valid `currency` sent beside it (`"100.5"` JPY is
+ * refused), judged with the other fields so that one 400 names every offending field. When the
+ * body names no valid currency the service judges the amount, once it knows the currency (the
+ * account's, the stored row's or the base currency).
+ */
+export const FitsCurrencySent = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'fitsCurrencySent',
+      validator: {
+        validate: (value: unknown, args) => {
+          const currency = currencySent(args?.object);
+          const text = parseMoney(value);
+          // No currency to judge by, or not money at all (IsMoney says so).
+          if (currency === undefined || text === undefined) return true;
+          return fitsMinorUnits(text, minorUnits(currency));
+        },
+        defaultMessage: (args) => {
+          const currency = currencySent(args?.object) ?? '';
+          return `${args?.property}: ${minorUnitsRule(currency)}`;
+        },
+      },
+    },
+    options,
+  );
+
+function currencySent(object: object | undefined): string | undefined {
+  const currency = (object as { currency?: unknown } | undefined)?.currency;
+  return isCurrencyCode(currency) ? currency : undefined;
+}
 
 /** An ISO 4217 code in upper case that amounts can be kept in (common/currencies.ts). */
 export const IsCurrency = (options?: ValidationOptions) =>

@@ -44,6 +44,7 @@ interface StoredTx {
   ownerId: string;
   type: TxType;
   amount: string;
+  currency: string;
   date: string;
   category: string;
   notes: string | null;
@@ -432,9 +433,9 @@ describe('CSV export and import round trip', () => {
       same(cells.date.value, row.date, `${at}: date cell`);
       same(cells.type.value, row.type, `${at}: type cell`);
       same(cells.amount.value, row.amount, `${at}: amount cell`);
-      same(cells.currency.value, 'USD', `${at}: currency cell`);
+      same(cells.currency.value, row.currency, `${at}: currency cell`);
+      same(cells.accountId.value, '', `${at}: accountId cell`);
       same(cells.ownerId.value, source.id, `${at}: ownerId cell`);
-      same(cells.accountId.value, '', `${at}: accountId cell (no account)`);
       same(cells.createdAt.value, row.createdAt, `${at}: createdAt cell`);
     }
 

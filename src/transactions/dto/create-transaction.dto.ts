@@ -2,6 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
 import {
   CodePointLength,
+  FitsCurrencySent,
   IsCalendarDate,
   IsCurrency,
   IsMoney,
@@ -24,6 +25,7 @@ export class CreateTransactionDto {
   @ApiProperty({ type: String, example: '12.50', pattern: '^\\d{1,12}(\\.\\d{1,3})?$' })
   @MoneyString()
   @IsMoney()
+  @FitsCurrencySent()
   amount!: string;
 
   /**
