@@ -56,6 +56,9 @@ async function runScenario(
   };
 }
 
+/** The baseline runs every scenario but those only the product can answer. */
+const runsOn = (server: Server, s: Scenario) => server.label === 'product' || !s.productOnly;
+
 /**
  * Warm-up, then `opts.passes` passes over the scenarios. With several servers (the product and
  * the baseline, both running, the idle one costing nothing) each scenario runs on one right after
@@ -76,7 +79,7 @@ export async function benchmark(
   if (opts.warmup > 0) {
     console.log(`warm-up: ${opts.warmup} s per scenario and server`);
     for (const s of scenarios) {
-      for (const server of servers) {
+      for (const server of servers.filter((x) => runsOn(x, s))) {
         const { result } = await runScenario(server, s, ctx, opts, opts.warmup);
         if (s.writes) await removePosts();
         if (result.non2xx + result.errors > 0) {
@@ -94,6 +97,7 @@ export async function benchmark(
   for (let pass = 1; pass <= opts.passes; pass++) {
     for (const s of scenarios) {
       for (const [i, server] of servers.entries()) {
+        if (!runsOn(server, s)) continue;
         const { result, path } = await runScenario(server, s, ctx, opts, opts.duration);
         if (s.writes) await removePosts();
         const entry = passes[i].get(s.name) ?? { path, results: [] };
@@ -113,9 +117,9 @@ export async function benchmark(
   }
 
   return passes.map((byName) => {
-    const results = scenarios.map((s) => {
-      const entry = byName.get(s.name)!;
-      return summarise(s, entry.path, entry.results);
+    const results = scenarios.flatMap((s) => {
+      const entry = byName.get(s.name);
+      return entry ? [summarise(s, entry.path, entry.results)] : [];
     });
     checkTargets(results, scenarios);
     return results;

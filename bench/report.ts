@@ -40,7 +40,8 @@ export interface ScenarioResult {
   non2xx: number;
   errors: number;
   status: 'OK' | 'FAIL';
-  target?: { text: string; met: boolean | null };
+  /** `minRatio`: for a relative target, the least share of its reference's req/s it must reach. */
+  target?: { text: string; met: boolean | null; minRatio?: number };
 }
 
 export interface SingleResult {
@@ -145,8 +146,9 @@ export function checkTargets(results: ScenarioResult[], scenarios: Scenario[]): 
       const ref = results.find((r) => r.name === target.to);
       const ratio = ref ? result.median.rps / ref.median.rps : NaN;
       result.target = {
-        text: `within ${target.within * 100} % of ${target.to}${ref ? ` (${Math.round(ratio * 100)} %)` : ''}`,
+        text: `within ${Math.round(target.within * 100)} % of ${target.to}${ref ? ` (${Math.round(ratio * 100)} %)` : ''}`,
         met: ref ? ratio >= 1 - target.within : null,
+        minRatio: 1 - target.within,
       };
     }
   }
@@ -172,6 +174,7 @@ export function markdown(
     );
   }
   lines.push(...kindsTable(results));
+  lines.push(...conversionTable(results));
   lines.push('');
   lines.push(
     `App peak RSS (VmHWM): ${fmt(peakRssMb)} MB (target ≤ 250 MB: ${mark(peakRssMb <= 250)})`,
@@ -187,6 +190,36 @@ export function markdown(
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Each converted scenario (`<name>-fx`, reporting currency EUR) beside the same request without
+ * conversion (`<name>`): the ratio of req/s, and the goal when the scenario has a relative target.
+ */
+function conversionTable(results: ScenarioResult[]): string[] {
+  const pairs = results.flatMap((fx) => {
+    const plain = fx.name.endsWith('-fx')
+      ? results.find((r) => r.name === fx.name.slice(0, -'-fx'.length))
+      : undefined;
+    return plain ? [{ fx, plain }] : [];
+  });
+  if (pairs.length === 0) return [];
+  const lines = [
+    '',
+    '| converted (currency=EUR) | plain req/s | converted req/s | converted/plain | goal | p50 / p99 ms plain | p50 / p99 ms converted |',
+    '|---|---:|---:|---:|---|---:|---:|',
+  ];
+  for (const { fx, plain } of pairs) {
+    const ratio = fx.median.rps / plain.median.rps;
+    const goal =
+      fx.target?.minRatio !== undefined
+        ? `≥ ${fmt(fx.target.minRatio, 2)} ${mark(fx.target.met)}`
+        : '';
+    lines.push(
+      `| ${plain.name} | ${fmt(plain.median.rps, 0)} | ${fmt(fx.median.rps, 0)} | ${fmt(ratio, 2)} | ${goal.trim()} | ${fmt(plain.median.p50)} / ${fmt(plain.median.p99)} | ${fmt(fx.median.p50)} / ${fmt(fx.median.p99)} |`,
+    );
+  }
+  return lines;
 }
 
 /** Per request kind of the mixed scenarios; with `baseline`, both servers side by side. */

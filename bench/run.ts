@@ -126,7 +126,9 @@ async function main(): Promise<void> {
     const removePosts = () => removeCreatedRows(sql, created, true);
 
     // The product's answers for the agreement check, taken before any load.
-    let productProbes = opts.baseline ? await probe(app.baseUrl, scenarios, ctx) : [];
+    // Scenarios only the product runs (`productOnly`) are not compared.
+    const checked = scenarios.filter((s) => !s.productOnly);
+    let productProbes = opts.baseline ? await probe(app.baseUrl, checked, ctx) : [];
     if (productProbes.some((p) => p.method !== 'GET')) await removePosts();
 
     // With --baseline both servers run from here on, and every scenario is measured on one right
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
       const server = await startBaseline(db.url, baselineLog, ctx, { adminId, analystId });
       cleanups.push(() => server.stop());
       console.log(`baseline: pid ${server.pid} ready at ${server.baseUrl} (log ${baselineLog})`);
-      const baselineProbes = await probe(server.baseUrl, scenarios, ctx);
+      const baselineProbes = await probe(server.baseUrl, checked, ctx);
       if (baselineProbes.some((p) => p.method !== 'GET')) await removePosts();
       const check = compare(productProbes, baselineProbes);
       productProbes = [];

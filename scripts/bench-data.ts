@@ -3,17 +3,19 @@
  *
  *   npm run build
  *   npm run bench:data -- --users 20 --transactions 1000000 [--reset | --append] [--seed 0.42]
+ *     [--currencies USD,EUR,JPY]
  *
  * Uses DATABASE_URL, else the embedded PostgreSQL in DATA_DIR (default ./.data), like the app.
  * Runs the migrations, creates the bench users (one admin, the rest analysts), generates the
- * transactions in one INSERT ... SELECT over generate_series, rebuilds the dashboard rollups and
- * vacuums/analyzes, all timed. Everything from the insert to the rollup rebuild is one database
+ * transactions in one INSERT ... SELECT over generate_series, writes daily exchange rates into
+ * BASE_CURRENCY, rebuilds the dashboard rollups and vacuums/analyzes, all timed. Everything from the insert to the rollup rebuild is one database
  * transaction, so a failure leaves the data (and the rollup triggers) as they were.
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import * as bcrypt from 'bcrypt';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { isCurrencyCode, minorUnits } from '../src/common/currencies';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import {
   BENCH_ADMIN_EMAIL,
@@ -32,6 +34,8 @@ interface Options {
   reset: boolean;
   append: boolean;
   seed: number;
+  /** ISO 4217 codes; the first is the bench analyst's and half of everyone else's. */
+  currencies: string[];
 }
 
 function parseOptions(): Options {
@@ -42,12 +46,13 @@ function parseOptions(): Options {
       reset: { type: 'boolean', default: false },
       append: { type: 'boolean', default: false },
       seed: { type: 'string', default: '0.42' },
+      currencies: { type: 'string', default: 'USD' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: npm run bench:data -- --users 20 --transactions 1000000 [--reset | --append] [--seed 0.42]',
+      'usage: npm run bench:data -- --users 20 --transactions 1000000 [--reset | --append] [--seed 0.42] [--currencies USD,EUR,JPY]',
     );
     process.exit(0);
   }
@@ -59,7 +64,11 @@ function parseOptions(): Options {
     fail('--transactions must be 0..100000000');
   if (!(seed >= -1 && seed <= 1)) fail('--seed must be between -1 and 1 (PostgreSQL setseed)');
   if (values.reset && values.append) fail('--reset and --append exclude each other');
-  return { users, transactions, reset: values.reset, append: values.append, seed };
+  const currencies = values.currencies.split(',').map((c) => c.trim());
+  const bad = currencies.filter((c) => !isCurrencyCode(c));
+  if (bad.length > 0) fail(`--currencies: not an accepted ISO 4217 code: ${bad.join(', ')}`);
+  if (new Set(currencies).size !== currencies.length) fail('--currencies must not repeat a code');
+  return { users, transactions, reset: values.reset, append: values.append, seed, currencies };
 }
 
 class UsageError extends Error {}
@@ -101,14 +110,23 @@ async function ensureUsers(q: QueryRunner, count: number): Promise<string[]> {
  * expenses 1.00-500.00 skewed towards small ones (r^3), incomes (10 %) 100.00-8000.00. Notes:
  * three words from NOTE_WORDS (10 % none). 5 % soft-deleted. The random() calls sit in a
  * subquery so each row draws its own values.
+ *
+ * Currencies ($6, minor units $7): the bench analyst's rows ($8, owner 2) are all in the first;
+ * everyone else's are in the first for half the rows and spread evenly over the others for the
+ * rest. The draw is a multiplicative hash of the row number rather than another random(), so a
+ * single-currency load draws exactly the random numbers (and makes exactly the data) it always
+ * did. An amount in a currency with fewer than 2 minor units is multiplied by 10^(2 - units)
+ * (JPY: 12.34 becomes 1234); every amount is rounded to exactly its currency's minor units.
  */
 const GENERATE_SQL = `
-  INSERT INTO transactions (owner_id, type, amount, category, date, notes, created_at, updated_at, deleted_at)
+  INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes, created_at, updated_at, deleted_at)
   SELECT
-    ($1::uuid[])[1 + (g.i % cardinality($1::uuid[]))],
+    g.owner,
     CASE WHEN g.r_type < 0.1 THEN 'income' ELSE 'expense' END::transaction_type,
-    CASE WHEN g.r_type < 0.1 THEN round((100 + 7900 * g.r_amount ^ 2)::numeric, 2)
-         ELSE round((1 + 499 * g.r_amount ^ 3)::numeric, 2) END,
+    round(CASE WHEN g.r_type < 0.1 THEN (100 + 7900 * g.r_amount ^ 2)::numeric
+               ELSE (1 + 499 * g.r_amount ^ 3)::numeric END
+          * 10::numeric ^ greatest(2 - ($7::int[])[g.cur], 0), ($7::int[])[g.cur]),
+    ($6::text[])[g.cur],
     CASE WHEN g.r_type < 0.1 THEN ($3::text[])[1 + floor(g.r_category * cardinality($3::text[]))::int]
          ELSE ($4::text[])[1 + floor(g.r_category * cardinality($4::text[]))::int] END,
     g.day,
@@ -119,15 +137,49 @@ const GENERATE_SQL = `
     g.created, g.created,
     CASE WHEN g.r_deleted < 0.05 THEN least(g.created + interval '3 days', now()) END
   FROM (
-    SELECT s.*, least((s.day + s.r_time * interval '1 day')::timestamptz, now()) AS created
+    SELECT s.*, least((s.day + s.r_time * interval '1 day')::timestamptz, now()) AS created,
+      CASE WHEN cardinality($6::text[]) = 1 OR s.owner = $8::uuid OR s.r_currency < 0.5 THEN 1
+           ELSE 2 + floor((s.r_currency - 0.5) * 2 * (cardinality($6::text[]) - 1))::int END AS cur
     FROM (
       SELECT i, random() AS r_type, random() AS r_amount, random() AS r_category,
              random() AS r_notes, random() AS r_w1, random() AS r_w2, random() AS r_w3,
              random() AS r_deleted, random() AS r_time,
+             ((i::bigint * 2654435761) % 4294967296)::float8 / 4294967296 AS r_currency,
+             ($1::uuid[])[1 + (i % cardinality($1::uuid[]))] AS owner,
              current_date - 1095 + ((i - 1)::bigint * 1096 / $2::int)::int AS day
       FROM generate_series(1, $2::int) AS i
     ) s
   ) g`;
+
+/**
+ * Usual values of one unit in USD, for the rates the generator writes; any other currency gets
+ * 1. Rates vary slowly around these (a yearly sine of ±3.5 % plus a four-yearly one of ±1 %).
+ */
+const USD_VALUE: Record<string, number> = {
+  EUR: 1.1,
+  GBP: 1.27,
+  JPY: 0.0067,
+  CHF: 1.13,
+  CAD: 0.74,
+  AUD: 0.66,
+  CNY: 0.14,
+  SEK: 0.095,
+  KWD: 3.25,
+};
+
+/**
+ * One rate a day for each currency into the base currency ($1 codes, $2 their USD values, $3 the
+ * base, $4 the base's USD value), over the whole range of the generated dates and a week past
+ * today, at 6 decimals. Existing rates of those days are replaced.
+ */
+const RATES_SQL = `
+  INSERT INTO exchange_rates AS e (base, quote, date, rate)
+  SELECT c.code, $3::char(3), d.day::date,
+    round((c.usd / $4::float8 * (1 + 0.035 * sin(2 * pi() * (d.day::date - current_date) / 365.0 + c.n)
+                                    + 0.01 * sin(2 * pi() * (d.day::date - current_date) / 1461.0)))::numeric, 6)
+  FROM unnest($1::text[], $2::float8[]) WITH ORDINALITY AS c(code, usd, n)
+  CROSS JOIN generate_series(current_date - 1095, current_date + 7, interval '1 day') AS d(day)
+  ON CONFLICT (base, quote, date) DO UPDATE SET rate = EXCLUDED.rate, updated_at = now()`;
 
 interface Rebuild {
   what: string;
@@ -242,6 +294,10 @@ async function main(): Promise<void> {
           INCOME_CATEGORIES,
           EXPENSE_CATEGORIES,
           NOTE_WORDS,
+          opts.currencies,
+          opts.currencies.map(minorUnits),
+          // The bench analyst (benchAnalystEmail(1), whom `npm run bench` logs in as).
+          owners[1] ?? null,
         ]);
       }
       console.log(
@@ -259,6 +315,19 @@ async function main(): Promise<void> {
         console.log(`indexes: ${rebuild.length} rebuilt in ${elapsed(t)} (${times.join(', ')} s)`);
       }
       await q.query(`ALTER TABLE transactions ENABLE TRIGGER transactions_rollup_insert`);
+
+      // Rates into the base currency for every listed currency, and always EUR: the `-fx`
+      // scenarios report in EUR, which converts USD rows through the inverse of EUR→USD.
+      t = performance.now();
+      const base = (process.env.BASE_CURRENCY ?? 'USD').trim() || 'USD';
+      const rated = [...new Set([...opts.currencies, 'EUR'])].filter((c) => c !== base);
+      const [{ n: rates }] = (await q.query(
+        `WITH w AS (${RATES_SQL} RETURNING 1) SELECT count(*)::int AS n FROM w`,
+        [rated, rated.map((c) => USD_VALUE[c] ?? 1), base, USD_VALUE[base] ?? 1],
+      )) as { n: number }[];
+      console.log(
+        `rates: ${rates} daily rates ${rated.map((c) => `${c}→${base}`).join(', ')} in ${elapsed(t)}`,
+      );
 
       t = performance.now();
       await q.query(`SELECT rollup_rebuild()`);
@@ -302,6 +371,10 @@ async function main(): Promise<void> {
       `summary: ${summary.users} bench users, ${summary.live} live + ${summary.deleted} deleted transactions ` +
         `(${summary.first ?? '-'} .. ${summary.last ?? '-'}), table with indexes ${summary.size}; total ${elapsed(total)}`,
     );
+    const byCurrency = await dataSource.query<{ currency: string; n: number }[]>(
+      `SELECT currency, count(*)::int AS n FROM transactions GROUP BY 1 ORDER BY 2 DESC, 1`,
+    );
+    console.log(`currencies: ${byCurrency.map((c) => `${c.currency} ${c.n}`).join(', ') || '-'}`);
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
     await db.stop();

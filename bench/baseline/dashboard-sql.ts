@@ -1,15 +1,16 @@
 /**
  * The dashboard's SQL, copied from src/dashboard/dashboard.repository.ts (see sql.ts for why it
- * is copied). Reads only the rollup tables; sums stay NUMERIC and leave as two-decimal text.
+ * is copied). Reads only the rollup tables; figures leave exact and unrounded, as text, in the
+ * reporting currency (BASE_CURRENCY: the baseline takes no `currency=`), each with whether a rate
+ * was missing; routes.ts rounds them as the product's service does.
  */
-import { type Bounds, dailySource, Params, rollupSource } from './sql';
+import { type Bounds, type Conversion, convertedRollups, Params } from './sql';
 
-const money = (expr: string) => `coalesce(${expr}, 0)::numeric(20,2)::text`;
-const income = `sum(s.total) FILTER (WHERE s.type = 'income')`;
-const expenses = `sum(s.total) FILTER (WHERE s.type = 'expense')`;
-const SUMMARY_COLUMNS = `${money(income)} AS "totalIncome", ${money(expenses)} AS "totalExpenses",
-  ${money(`coalesce(${income}, 0) - coalesce(${expenses}, 0)`)} AS "netBalance",
-  coalesce(sum(s.count), 0)::int AS "transactionCount"`;
+const exact = (expr: string) => `coalesce(${expr}, 0)::text`;
+const income = `sum(s.amount) FILTER (WHERE s.type = 'income')`;
+const expenses = `sum(s.amount) FILTER (WHERE s.type = 'expense')`;
+const TOTALS = `${exact(income)} AS income, ${exact(expenses)} AS expenses,
+  coalesce(sum(s.count), 0)::int AS count, coalesce(bool_or(s.missing), false) AS incomplete`;
 
 export type Interval = 'month' | 'week' | 'year';
 export const PERIOD: Record<Interval, { trunc: string; step: string; label: string }> = {
@@ -18,41 +19,55 @@ export const PERIOD: Record<Interval, { trunc: string; step: string; label: stri
   year: { trunc: 'year', step: '1 year', label: 'YYYY' },
 };
 
-export function summarySql(scope: string, bounds: Bounds) {
+export function summarySql(scope: string, bounds: Bounds, to: Conversion) {
   const params = new Params();
-  const text = `SELECT ${SUMMARY_COLUMNS} FROM (${rollupSource(params, `= ${params.p(scope)}`, bounds)}) s`;
+  const text = `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to)},
+     by_currency AS (
+       SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
+         ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
+       FROM conv GROUP BY currency HAVING sum(count) > 0
+     )
+     SELECT ${TOTALS},
+       (SELECT coalesce(json_agg(b ORDER BY b.currency), '[]') FROM by_currency b) AS "byCurrency"
+     FROM conv s`;
   return { text, values: params.values };
 }
 
-export function categoriesSql(scope: string, bounds: Bounds, type?: string) {
+export function categoriesSql(scope: string, bounds: Bounds, to: Conversion, type?: string) {
   const params = new Params();
-  const source = rollupSource(params, `= ${params.p(scope)}`, bounds);
+  const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to);
   const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
-  const text = `WITH c AS (
-       SELECT s.type, s.category, sum(s.total) AS total, sum(s.count) AS count
-       FROM (${source}) s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0
-     ), t AS (SELECT c.*, sum(c.total) OVER (PARTITION BY c.type) AS type_total FROM c)
-     SELECT category, type, total::numeric(20,2)::text AS total, count::int AS count,
-       (div(total * 20000 + type_total, 2 * type_total) / 100)::numeric(6,2)::text AS share
-     FROM t ORDER BY t.total DESC, type, category`;
+  const text = `WITH ${ctes}
+     SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
+       coalesce(bool_or(s.missing), false) AS incomplete
+     FROM conv s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0`;
   return { text, values: params.values };
 }
 
 /** One point per period from `from` to `to`, zeros included. */
-export function trendsSql(scope: string, interval: Interval, from: string, to: string) {
+export function trendsSql(
+  scope: string,
+  interval: Interval,
+  from: string,
+  to: string,
+  into: Conversion,
+) {
   const params = new Params();
   const p = PERIOD[interval];
   // Weeks straddle months, so they are built from days; months and years may use whole months.
-  const source =
-    interval === 'week'
-      ? dailySource(params, `= ${params.p(scope)}`, { from, to })
-      : rollupSource(params, `= ${params.p(scope)}`, { from, to });
-  const text = `WITH agg AS (
-       SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${income} AS inc, ${expenses} AS exp
-       FROM (${source}) s GROUP BY 1
+  const ctes = convertedRollups(
+    params,
+    `= ${params.p(scope)}`,
+    { from, to },
+    into,
+    interval === 'week',
+  );
+  const text = `WITH ${ctes}, agg AS (
+       SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
      )
-     SELECT to_char(g.ts, '${p.label}') AS period, ${money('agg.inc')} AS income, ${money('agg.exp')} AS expenses,
-       ${money('coalesce(agg.inc, 0) - coalesce(agg.exp, 0)')} AS net
+     SELECT to_char(g.ts, '${p.label}') AS period, coalesce(agg.income, '0') AS income,
+       coalesce(agg.expenses, '0') AS expenses, coalesce(agg.count, 0) AS count,
+       coalesce(agg.incomplete, false) AS incomplete
      FROM generate_series(date_trunc('${p.trunc}', ${params.p(from)}::date::timestamp), ${params.p(to)}::date::timestamp,
        interval '${p.step}') AS g(ts)
      LEFT JOIN agg ON agg.p = g.ts::date

@@ -13,7 +13,9 @@ import {
   summarySql,
   trendsSql,
 } from './dashboard-sql';
+import { fromMinor, minorUnits, shareOf, toMinor, totalsIn } from './money';
 import {
+  type Conversion,
   cursorSql,
   changesSinceSql,
   exactCountSql,
@@ -51,6 +53,13 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MONEY = /^\d{1,12}(\.\d{1,2})?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIME_ZONE = process.env.REPORT_TIME_ZONE ?? 'UTC';
+const BASE_CURRENCY = (process.env.BASE_CURRENCY ?? 'USD').trim() || 'USD';
+/** The product's default reporting currency and rate rule (AppConfig). */
+const REPORTING: Conversion = {
+  currency: BASE_CURRENCY,
+  maxAgeDays: Number(process.env.FX_MAX_AGE_DAYS ?? 7),
+  base: BASE_CURRENCY,
+};
 
 /** Only `allowed` may appear; a repeated parameter is a 400, as in the product. */
 export function readQuery(search: string, allowed: string[]): Query {
@@ -176,16 +185,18 @@ export class Routes {
       (notes !== null && (typeof notes !== 'string' || !codePoints(notes, 0, 1000)))
     )
       throw new HttpError(400, 'Validation failed');
+    // In BASE_CURRENCY, as the product books a row without currency or account.
     const values = {
       ownerId: actor.userId,
       type: b.type,
-      amount: b.amount,
+      amount: normalizeMoney(b.amount),
+      currency: BASE_CURRENCY,
       category,
       date: b.date,
     };
     // The audit entry's changes, as diff(null, values) builds them (notes only when set).
     const changes: Row = {};
-    const after = { ...values, amount: normalizeMoney(b.amount), notes };
+    const after = { ...values, notes };
     for (const [k, v] of Object.entries(after))
       if (v !== null) changes[k] = { before: null, after: v };
     const sql = insertSql(values, notes, {
@@ -199,15 +210,54 @@ export class Routes {
     return shape(row);
   }
 
+  /** DashboardService.summaryOf(): rounded totals in BASE_CURRENCY, and each currency's own. */
   async summary(actor: Principal, q: Query): Promise<Row> {
-    const [row] = await this.rows(summarySql(scopeOf(actor), bounds(q)));
-    return row;
+    const [row] = await this.rows(summarySql(scopeOf(actor), bounds(q), REPORTING));
+    assertRates([row]);
+    const exact = row as { income: string; expenses: string; count: number };
+    const byCurrency = row.byCurrency as {
+      currency: string;
+      income: string;
+      expenses: string;
+      count: number;
+    }[];
+    return {
+      ...totalsIn(REPORTING.currency, exact),
+      byCurrency: byCurrency.map((c) => totalsIn(c.currency, c)),
+    };
   }
 
+  /** DashboardService.categoriesOf(): rounded totals, shares of the rounded, largest first. */
   async categories(actor: Principal, q: Query): Promise<Row[]> {
     analystOrAdmin(actor);
     const type = match(q, 'type', ['income', 'expense']);
-    return this.rows(categoriesSql(scopeOf(actor), bounds(q), type));
+    const rows = (await this.rows(categoriesSql(scopeOf(actor), bounds(q), REPORTING, type))) as {
+      type: string;
+      category: string;
+      total: string;
+      count: number;
+      incomplete: boolean;
+    }[];
+    assertRates(rows);
+    const units = minorUnits(REPORTING.currency);
+    const rounded = rows.map((r) => ({ ...r, minor: toMinor(r.total, units) }));
+    const typeTotals = new Map<string, bigint>();
+    for (const r of rounded) typeTotals.set(r.type, (typeTotals.get(r.type) ?? 0n) + r.minor);
+    return rounded
+      .sort(
+        (a, b) =>
+          (b.minor > a.minor ? 1 : b.minor < a.minor ? -1 : 0) ||
+          (a.type < b.type ? -1 : a.type > b.type ? 1 : 0) ||
+          (a.category < b.category ? -1 : a.category > b.category ? 1 : 0),
+      )
+      .map((r) => ({
+        category: r.category,
+        currency: REPORTING.currency,
+        type: r.type,
+        total: fromMinor(r.minor, units),
+        count: r.count,
+        share: shareOf(r.minor, typeTotals.get(r.type)!),
+      }));
   }
 
   /** DashboardService.trendsFor(): without bounds, from the first day with rows to today. */
@@ -226,7 +276,23 @@ export class Routes {
       to ??= rows[0].last && rows[0].last > today ? rows[0].last : today;
       if (!from || from > to) return [];
     }
-    return this.rows(trendsSql(scope, interval, from, to));
+    const points = (await this.rows(trendsSql(scope, interval, from, to, REPORTING))) as {
+      period: string;
+      income: string;
+      expenses: string;
+      incomplete: boolean;
+    }[];
+    assertRates(points);
+    return points.map((p) => {
+      const t = totalsIn(REPORTING.currency, { ...p, count: 0 });
+      return {
+        period: p.period,
+        currency: t.currency,
+        income: t.totalIncome,
+        expenses: t.totalExpenses,
+        net: t.netBalance,
+      };
+    });
   }
 
   private async rows(sql: { text: string; values: unknown[] }): Promise<Row[]> {
@@ -263,6 +329,12 @@ export class Routes {
 }
 
 const scopeOf = (actor: Principal) => (actor.role === 'admin' ? ORG_SCOPE : actor.userId);
+
+/** A figure that lacked a rate is a 422, as in the product (without its `missingRates` list). */
+function assertRates(rows: Row[]): void {
+  if (rows.some((r) => r.incomplete === true))
+    throw new HttpError(422, 'exchange rate(s) needed for these figures are missing');
+}
 
 function analystOrAdmin(actor: Principal): void {
   if (actor.role === 'viewer') throw new HttpError(403, 'Forbidden resource');

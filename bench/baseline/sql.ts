@@ -57,7 +57,7 @@ export function rollupSource(params: Params, scope: string, { from, to }: Bounds
   if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
   if (endFull) monthly.push(`month < ${params.p(endFull)}`);
   const parts = [
-    `SELECT scope_id, month AS d, type, category, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
+    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
   ];
   if (from && firstFull && firstFull > from)
     parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
@@ -69,7 +69,43 @@ export function dailySource(params: Params, scope: string, { from, to }: Bounds)
   const where = [`scope_id ${scope}`];
   if (from) where.push(`day >= ${params.p(from)}`);
   if (to) where.push(`day <= ${params.p(to)}`);
-  return `SELECT scope_id, day AS d, type, category, total, count FROM rollup_daily WHERE ${where.join(' AND ')}`;
+  return `SELECT scope_id, day AS d, type, category, currency, total, count FROM rollup_daily WHERE ${where.join(' AND ')}`;
+}
+
+/** Into which currency rollup sums are converted (BASE_CURRENCY here: no `currency=`). */
+export interface Conversion {
+  currency: string;
+  maxAgeDays: number;
+  base: string;
+}
+
+/** convertedRollups(): CTEs ending in `conv`, each rollup row with its amount in `to.currency`. */
+export function convertedRollups(
+  params: Params,
+  scope: string,
+  bounds: Bounds,
+  to: Conversion,
+  daily = false,
+): string {
+  const r = params.p(to.currency);
+  const where = [`f.scope_id ${scope}`, `(f.currency < ${r} OR f.currency > ${r})`, 'f.count <> 0'];
+  if (bounds.from) where.push(`f.day >= ${params.p(bounds.from)}`);
+  if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
+  const own = daily ? dailySource(params, scope, bounds) : rollupSource(params, scope, bounds);
+  return `foreign_days AS (
+      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count FROM rollup_daily f
+      WHERE ${where.join(' AND ')}
+    ), day_rates AS (
+      SELECT p.currency, p.day,
+        fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) AS rate
+      FROM (SELECT DISTINCT currency, day FROM foreign_days) p
+    ), conv AS (
+      SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
+      FROM (${own}) o WHERE o.currency = ${r}
+      UNION ALL
+      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, f.total * x.rate, x.rate IS NULL
+      FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day
+    )`;
 }
 
 // ---- src/transactions/transactions.repository.ts ----
@@ -87,8 +123,8 @@ export const SORT_SQL: Record<SortKey, { column: string; cast: string; text: str
   createdAt: { column: 't.created_at', cast: 'timestamptz', text: 't.created_at::text' },
 };
 
-export const COLUMNS = `t.id, t.owner_id AS "ownerId", t.type, t.amount::text AS amount, t.category,
-  t.date::text AS date, t.notes, t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.deleted_at AS "deletedAt"`;
+export const COLUMNS = `t.id, t.owner_id AS "ownerId", t.account_id AS "accountId", t.type, t.amount::text AS amount,
+  t.currency, t.category, t.date::text AS date, t.notes, t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.deleted_at AS "deletedAt"`;
 
 /** The list filters the baseline accepts; live rows only (the product's `deleted=exclude`). */
 export interface Filters {
@@ -207,19 +243,29 @@ export function findLiveSql(id: string, ownerId?: string) {
  * src/audit/audit.service.ts): row and entry commit together in one round trip.
  */
 export function insertSql(
-  t: { ownerId: string; type: string; amount: string; category: string; date: string },
+  t: {
+    ownerId: string;
+    type: string;
+    amount: string;
+    currency: string;
+    category: string;
+    date: string;
+  },
   notes: string | null,
   audit: { actorId: string; changes: object; requestId: string; ip: string | null },
 ) {
   const params = new Params();
   const owner = params.p(t.ownerId);
-  const values = [owner, ...[t.type, t.amount, t.category, t.date, notes].map((v) => params.p(v))];
+  const values = [
+    owner,
+    ...[t.type, t.amount, t.currency, t.category, t.date, notes].map((v) => params.p(v)),
+  ];
   const entry = `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip)
     SELECT ${params.p(audit.actorId)}::uuid, ${params.p('transaction.create')}, ${params.p('transaction')},
       inserted.id::uuid, ${params.p(JSON.stringify(audit.changes))}::jsonb,
       ${params.p(audit.requestId)}, ${params.p(audit.ip)} FROM inserted`;
   const text = `WITH inserted AS (
-       INSERT INTO transactions AS t (owner_id, type, amount, category, date, notes)
+       INSERT INTO transactions AS t (owner_id, type, amount, currency, category, date, notes)
        SELECT ${values.join(', ')} WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
        RETURNING ${COLUMNS}
      ), alongside AS (${entry})
