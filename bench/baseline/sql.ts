@@ -95,15 +95,15 @@ export function convertedRollups(
   return `foreign_days AS (
       SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count FROM rollup_daily f
       WHERE ${where.join(' AND ')}
-    ), day_rates AS (
-      SELECT p.currency, p.day,
-        fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) AS rate
+    ), day_rates AS MATERIALIZED (
+      SELECT p.currency, p.day, x.num, x.den
       FROM (SELECT DISTINCT currency, day FROM foreign_days) p
+      CROSS JOIN LATERAL fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
     ), conv AS (
       SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
       FROM (${own}) o WHERE o.currency = ${r}
       UNION ALL
-      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, f.total * x.rate, x.rate IS NULL
+      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, (f.total * x.num)::numeric(1000, 40) / x.den, x.num IS NULL
       FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day
     )`;
 }

@@ -7401,6 +7401,8 @@ export interface operations {
     getForecast: {
         parameters: {
             query?: {
+                /** @description The reporting currency, as on the other dashboard routes (default the base currency). */
+                currency?: string;
                 /** @description How many months to project, starting with the current month. */
                 months?: number;
                 /** @description Admins only: one user's forecast instead of the whole organisation's. */

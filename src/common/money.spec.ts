@@ -6,6 +6,7 @@ import {
   keepsValueIn,
   parseMoney,
   ratio,
+  roundConverted,
   roundHalfEven,
   sameMoney,
   shareOf,
@@ -147,5 +148,28 @@ describe('ratio and sameMoney', () => {
   it('compares values, not spellings', () => {
     expect(sameMoney('5', '5.00')).toBe(true);
     expect(sameMoney('5.01', '5.1')).toBe(false);
+  });
+});
+
+describe('roundConverted', () => {
+  it('treats a sum within the quotients’ error of a tie as the tie, then rounds half to even', () => {
+    // 0.045 / 3 carried to 40 decimals: the true value is the tie 0.015.
+    expect(roundConverted('0.0149999999999999999999999999999999999999', 2, 1)).toBe('0.02');
+    expect(roundConverted('0.0250000000000000000000000000000000000001', 2, 1)).toBe('0.02');
+    expect(roundConverted('-0.0149999999999999999999999999999999999999', 2, 1)).toBe('-0.02');
+  });
+
+  it('rounds anything further from a tie as it is', () => {
+    expect(roundConverted('0.0149999999999999999999999999999999999', 2, 1)).toBe('0.01');
+    expect(roundConverted('0.0150000000000000000000000000000000001', 2, 1)).toBe('0.02');
+    expect(roundConverted('0.0250000000000000000000000000000000001', 2, 1)).toBe('0.03');
+    expect(roundConverted('1200.4', 0, 1)).toBe('1200');
+    expect(roundConverted('12', 2, 0)).toBe('12.00');
+  });
+
+  it('widens the tolerance with the number of quotients summed', () => {
+    const twoFromTie = '0.0149999999999999999999999999999999999998';
+    expect(roundConverted(twoFromTie, 2, 1)).toBe('0.01');
+    expect(roundConverted(twoFromTie, 2, 2)).toBe('0.02');
   });
 });

@@ -95,3 +95,19 @@ export function shareOf(part: string, whole: string): string {
   if (w.eq(0)) return '0.00';
   return new Big(part).times(100).div(w).round(2, Big.roundHalfUp).toFixed(2);
 }
+
+/**
+ * The one half-even rounding of a converted figure: a sum of `terms` quotients, each carried to
+ * 40 decimals (so off by at most half of 1e-40; see `convertedRollups`). A sum that close to a
+ * tie is the tie: a true value that near one and not on it would need rates with far more
+ * digits than a rate may have, while ties do happen (0.045 KWD at 1 / 3 is exactly 0.015 USD).
+ */
+export function roundConverted(sum: string, minorUnits: number, terms: number): string {
+  const x = new Big(sum);
+  const unit = new Big(1).div(new Big(10).pow(minorUnits));
+  const below = x.abs().div(unit).round(0, Big.roundDown).times(unit);
+  const tie = below.plus(unit.div(2));
+  const tolerance = new Big(Math.max(terms, 1)).times('1e-40');
+  const snapped = x.abs().minus(tie).abs().lte(tolerance) ? (x.lt(0) ? tie.neg() : tie) : x;
+  return snapped.round(minorUnits, Big.roundHalfEven).toFixed(minorUnits);
+}

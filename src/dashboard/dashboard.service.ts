@@ -15,7 +15,7 @@ import {
   todayIn,
 } from '../common/dates';
 import { minorUnits } from '../common/currencies';
-import { addMoney, compareMoney, roundHalfEven, shareOf, subtractMoney } from '../common/money';
+import { addMoney, compareMoney, roundConverted, shareOf, subtractMoney } from '../common/money';
 import { dateRangeIssues, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import { TransactionsRepository } from '../transactions/transactions.repository';
@@ -50,7 +50,7 @@ import type {
 const FORECAST_METHOD =
   'ordinary least squares fitted separately to monthly income and monthly expenses over the complete calendar months ' +
   'before the current one (at most 12, starting with the first month that has transactions); ' +
-  'projections start with the current month, are rounded to cents and floored at 0.00';
+  'projections start with the current month, are floored at zero and rounded half to even to the reporting currency’s minor units';
 const MAX_PERIODS = 10_000;
 
 interface Scope {
@@ -187,7 +187,7 @@ export class DashboardService {
     const rows = await this.repo.categories(scope.id, bounds, to, type);
     await this.assertRates(rows, () => this.repo.missingRates(scope.id, bounds, to));
     const units = minorUnits(to.currency);
-    const rounded = rows.map((r) => ({ ...r, total: roundHalfEven(r.total, units) }));
+    const rounded = rows.map((r) => ({ ...r, total: roundConverted(r.total, units, r.count) }));
     const typeTotals = new Map<string, string>();
     for (const r of rounded) {
       typeTotals.set(r.type, addMoney(typeTotals.get(r.type) ?? '0', r.total, units));
@@ -223,7 +223,7 @@ export class DashboardService {
   }
 
   /** The reporting currency of a dashboard request. */
-  private conversion(q: DashboardQueryDto): Conversion {
+  private conversion(q: { currency?: string }): Conversion {
     return {
       currency: q.currency ?? this.config.baseCurrency,
       maxAgeDays: this.config.fxMaxAgeDays,
@@ -294,14 +294,14 @@ export class DashboardService {
   }
 }
 
-/** Exact totals rounded once, half to even, to the currency's minor units; net of the rounded. */
+/** Converted totals rounded once, half to even, to the currency's minor units; net of the rounded. */
 function totalsIn(
   currency: string,
   t: Pick<ExactTotals, 'income' | 'expenses' | 'count'>,
 ): CurrencySummaryResponse {
   const units = minorUnits(currency);
-  const totalIncome = roundHalfEven(t.income, units);
-  const totalExpenses = roundHalfEven(t.expenses, units);
+  const totalIncome = roundConverted(t.income, units, t.count);
+  const totalExpenses = roundConverted(t.expenses, units, t.count);
   return {
     currency,
     totalIncome,
@@ -313,9 +313,9 @@ function totalsIn(
 
 function pointIn(
   currency: string,
-  t: { income: string; expenses: string },
+  t: { income: string; expenses: string; count?: number },
 ): Omit<TrendPointResponse, 'period'> {
-  const { totalIncome, totalExpenses, netBalance } = totalsIn(currency, { ...t, count: 0 });
+  const { totalIncome, totalExpenses, netBalance } = totalsIn(currency, { count: 0, ...t });
   return { currency, income: totalIncome, expenses: totalExpenses, net: netBalance };
 }
 

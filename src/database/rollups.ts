@@ -57,13 +57,16 @@ export interface Conversion {
 /**
  * CTEs ending in `conv`: the rollup rows of `scope` in the bounds with their amount in the
  * reporting currency. Rows already in it come as `rollupSource` gives them (whole months where
- * possible, or days when `daily`); every other currency comes per day, multiplied exactly by
- * that day's rate (`fx_rate`, looked up once per currency and day), because each transaction
- * converts at its own date's rate. `day_rates` is MATERIALIZED: inlined into `conv`, the planner
- * would call fx_rate() once per rollup row (26k at 1M rows) instead of once per currency and day
- * (2k), ten times the cost. Columns: scope_id, d, type, category, currency, total (in its
- * own currency), count, amount (exact, in the reporting currency; NULL when the rate is missing),
- * missing (whether the rate is). Nothing is rounded here.
+ * possible, or days when `daily`); every other currency comes per day, times that day's rate
+ * (`fx_rate`, looked up once per currency and day), because each transaction converts at its
+ * own date's rate. The rate is a fraction num / den (an inverse or a cross rate through one has
+ * den <> 1): the day's total is multiplied by num exactly, then divided once, carried to 40
+ * decimals, so a quotient that ends within 40 decimals is exact and any other is off by at most
+ * half of 1e-40 (`roundConverted` accounts for that). `day_rates` is MATERIALIZED: inlined into
+ * `conv`, the planner would call fx_rate() once per rollup row (26k at 1M rows) instead of once
+ * per currency and day (2k), ten times the cost. Columns: scope_id, d, type, category,
+ * currency, total (in its own currency), count, amount (in the reporting currency; NULL when the
+ * rate is missing), missing (whether the rate is). Nothing is rounded to money here.
  */
 export function convertedRollups(
   params: Params,
@@ -82,14 +85,14 @@ export function convertedRollups(
       SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count FROM rollup_daily f
       WHERE ${where.join(' AND ')}
     ), day_rates AS MATERIALIZED (
-      SELECT p.currency, p.day,
-        fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) AS rate
+      SELECT p.currency, p.day, x.num, x.den
       FROM (SELECT DISTINCT currency, day FROM foreign_days) p
+      CROSS JOIN LATERAL fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
     ), conv AS (
       SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
       FROM (${own}) o WHERE o.currency = ${r}
       UNION ALL
-      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, f.total * x.rate, x.rate IS NULL
+      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, (f.total * x.num)::numeric(1000, 40) / x.den, x.num IS NULL
       FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day
     )`;
 }
@@ -103,5 +106,5 @@ export function missingRatesSql(
 ): string {
   return `WITH ${convertedRollups(params, scope, bounds, to)}
     SELECT currency AS "from", ${params.p(to.currency)}::text AS "to", day::text AS date
-    FROM day_rates WHERE rate IS NULL ORDER BY day, currency LIMIT 100`;
+    FROM day_rates WHERE num IS NULL ORDER BY day, currency LIMIT 100`;
 }

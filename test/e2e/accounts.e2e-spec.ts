@@ -335,6 +335,29 @@ describe('accounts: CRUD, roles, validation, balances, references', () => {
       ]);
     });
 
+    it('refuses a booking that races an archive in flight (422, nothing written)', async () => {
+      const acc = await open(analyst);
+      const archiver = await app.sql.connect();
+      try {
+        // What PATCH { archived: true } does, held open: the booking checks the account first
+        // (still open in its snapshot), then its insert must wait for the archive and see it.
+        await archiver.query('BEGIN');
+        await archiver.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [acc.id]);
+        await archiver.query('UPDATE accounts SET archived = true WHERE id = $1', [acc.id]);
+        const booking = book(analyst, { accountId: acc.id }).then((res) => res);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await archiver.query('COMMIT');
+        expectProblem(await booking, 422, ['accountId']);
+      } finally {
+        archiver.release();
+      }
+      const { rows } = await app.sql.query(
+        'SELECT count(*)::int AS n FROM transactions WHERE account_id = $1',
+        [acc.id],
+      );
+      expect(rows[0].n).toBe(0);
+    });
+
     it('sums live income and expenses up to asOf into the balance, exactly', async () => {
       const acc = await open(analyst, { openingBalance: '0.10', openingDate: '2026-02-01' });
       await book(analyst, {

@@ -224,6 +224,15 @@ describe('dashboards in a reporting currency', () => {
       }
     });
 
+    it('takes currency= on the forecast too, and names it', async () => {
+      const res = await dash(app, user, '/forecast', { currency: 'JPY' }).expect(200);
+      expect(res.body.currency).toBe('JPY');
+      for (const m of res.body.months as { currency: string; income: string }[]) {
+        expect(m.currency).toBe('JPY');
+        expect(m.income).toMatch(/^\d+$/); // no minor units
+      }
+    });
+
     it('lists the transactions of recent in their own currencies, unconverted', async () => {
       const res = await dash(app, user, '/recent', { currency: 'EUR' }).expect(200);
       const jpy = (res.body as { currency: string; amount: string }[]).filter(
@@ -289,6 +298,24 @@ describe('dashboards in a reporting currency', () => {
   });
 
   describe('rounding', () => {
+    it('rounds a tie reached through an inverse rate half to even (0.045 KWD at 1 / 3 is exactly 0.015 USD)', async () => {
+      await putRates([{ base: 'USD', quote: 'KWD', date: '2026-03-01', rate: '3' }]);
+      const user = await userWith([
+        { type: 'income', amount: '0.045', currency: 'KWD', category: 'x', date: '2026-03-01' },
+        { type: 'expense', amount: '0.075', currency: 'KWD', category: 'y', date: '2026-03-02' },
+        { type: 'expense', amount: '0.001', currency: 'KWD', category: 'z', date: '2026-03-02' },
+      ]);
+      const res = await dash(app, user, '/summary').expect(200);
+      // 0.015 -> 0.02 (half to even); 0.025 + 0.000333… -> 0.03 (not a tie: above it).
+      expect(res.body).toMatchObject({ totalIncome: '0.02', totalExpenses: '0.03' });
+      const cats = await dash(app, user, '/categories').expect(200);
+      const totals = Object.fromEntries(
+        (cats.body as { category: string; total: string }[]).map((c) => [c.category, c.total]),
+      );
+      // 0.025 is a tie on its own: half to even gives 0.02; 0.000333… rounds to 0.00.
+      expect(totals).toEqual({ x: '0.02', y: '0.02', z: '0.00' });
+    });
+
     it('rounds half to even at exactly half a minor unit', async () => {
       // CHF -> USD at 0.5: 0.01 -> 0.005 (to 0.00), 0.03 -> 0.015 (to 0.02), 0.05 -> 0.025 (to 0.02).
       const a = await userWith([

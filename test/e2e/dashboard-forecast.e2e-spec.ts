@@ -188,7 +188,8 @@ describe('dashboard forecast', () => {
       exp('100.00', M(-1)),
     ]);
     const res = await dash(app, jo, '/forecast').expect(200);
-    expect(res.body.method).toMatch(/0\.00/);
+    expect(res.body.method).toMatch(/floored at zero/);
+    expect(res.body.method).toMatch(/rounded half to even to the reporting currency/);
     expect(res.body.months).toEqual([
       point(label(0), '233.33', '0.00', '233.33'),
       point(label(1), '283.33', '0.00', '283.33'),

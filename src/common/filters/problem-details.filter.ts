@@ -6,12 +6,35 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
 import { isPoolTimeout } from '../../database/pool-errors';
 import { AccessDenied } from '../access';
 import { type Problem, sendProblem } from '../problem';
 
 const RETRY_SOON = { 'Retry-After': '1' };
+
+/**
+ * Constraints a write can meet only by racing another request (the account was archived, deleted
+ * or changed currency after the request checked it): answered as the check would have.
+ */
+const PG_CONSTRAINT_PROBLEMS: Record<string, Problem> = {
+  transactions_account_open: {
+    status: 422,
+    detail: 'the account is archived',
+    errors: [{ field: 'accountId', message: 'the account is archived' }],
+  },
+  transactions_account_fk: {
+    status: 422,
+    detail: "accountId must name an account of the transaction's owner, in its currency",
+    errors: [
+      {
+        field: 'accountId',
+        message: "accountId must name an account of the transaction's owner, in its currency",
+      },
+    ],
+  },
+};
 
 /** Postgres error codes that mean the client sent something the schema refuses. */
 const PG_CLIENT_ERRORS: Record<string, Problem> = {
@@ -75,9 +98,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { status, detail, errors, extensions, headers };
     }
     if (exception instanceof AccessDenied) return { status: 403, detail: exception.message };
-    if (exception instanceof QueryFailedError) {
-      const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
-      const known = PG_CLIENT_ERRORS[code];
+    // TypeORM wraps the server's error; a COPY on a raw client (imports) throws it as it is.
+    const dbError =
+      exception instanceof QueryFailedError
+        ? (exception.driverError as { code?: string; constraint?: string } | undefined)
+        : exception instanceof DatabaseError
+          ? exception
+          : undefined;
+    if (dbError) {
+      const known =
+        PG_CONSTRAINT_PROBLEMS[dbError.constraint ?? ''] ?? PG_CLIENT_ERRORS[dbError.code ?? ''];
       if (known) return known;
     }
     // The client went away while its body was being read: its fault, and nobody hears the answer.

@@ -76,6 +76,12 @@ export class TrendsQueryDto extends DashboardQueryDto {
 }
 
 export class ForecastQueryDto {
+  /** The reporting currency, as on the other dashboard routes (default the base currency). */
+  @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
+  @IsOptional()
+  @IsCurrency()
+  currency?: string;
+
   /** How many months to project, starting with the current month. */
   @ApiProperty({ required: false, minimum: 1, maximum: 12, default: 3 })
   @IsOptional()

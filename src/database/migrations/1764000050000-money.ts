@@ -177,6 +177,25 @@ export class Money1764000050000 implements MigrationInterface {
     await q.query(`
       ALTER TABLE transactions ADD CONSTRAINT transactions_account_fk
       FOREIGN KEY (account_id, owner_id, currency) REFERENCES accounts (id, owner_id, currency)`);
+    // An archived account takes no new bookings. The app checks first (a clear 422); this closes
+    // the race with an archive in flight: the share lock waits for the archiving update and then
+    // sees its result, or holds the archive back until the booking commits.
+    await q.query(`
+      CREATE FUNCTION transactions_account_open() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF (SELECT archived FROM accounts WHERE id = NEW.account_id FOR SHARE) THEN
+          RAISE EXCEPTION 'account % is archived', NEW.account_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'transactions_account_open';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await q.query(`
+      CREATE TRIGGER transactions_account_open_insert BEFORE INSERT ON transactions
+      FOR EACH ROW WHEN (NEW.account_id IS NOT NULL) EXECUTE FUNCTION transactions_account_open()`);
+    await q.query(`
+      CREATE TRIGGER transactions_account_open_update BEFORE UPDATE OF account_id ON transactions
+      FOR EACH ROW WHEN (NEW.account_id IS NOT NULL AND NEW.account_id IS DISTINCT FROM OLD.account_id)
+      EXECUTE FUNCTION transactions_account_open()`);
     // Account balances (live rows of an account up to a date) and the foreign key's checks when
     // an account is deleted or its currency changed.
     await q.query(`
@@ -231,9 +250,10 @@ export class Money1764000050000 implements MigrationInterface {
       )`);
 
     // The lookup rule: the rate of the latest date <= d at most max_age days older than d;
-    // failing that the exact inverse of the opposite rate; failing that, through the base
-    // currency, each leg by the same rule. NULL when missing: never 1. The inverse is carried to
-    // 40 decimals (not rounded to a rate's 10), so only the reported figure is ever rounded.
+    // failing that the inverse of the opposite rate; failing that, through the base currency,
+    // each leg by the same rule. NULL when missing: never 1. A rate comes back as a fraction
+    // num / den (an inverse is 1 / rate, a cross rate the product of its legs), so the caller
+    // divides once, after multiplying the amount: an inverse is never rounded on its own.
     await q.query(`
       CREATE FUNCTION fx_direct(c char(3), r char(3), d date, max_age int) RETURNS numeric
       LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -242,16 +262,21 @@ export class Money1764000050000 implements MigrationInterface {
         ORDER BY e.date DESC LIMIT 1
       $$`);
     await q.query(`
-      CREATE FUNCTION fx_leg(c char(3), r char(3), d date, max_age int) RETURNS numeric
+      CREATE FUNCTION fx_leg(c char(3), r char(3), d date, max_age int, OUT num numeric, OUT den numeric)
       LANGUAGE sql STABLE PARALLEL SAFE AS $$
-        SELECT CASE WHEN c = r THEN 1::numeric
-          ELSE coalesce(fx_direct(c, r, d, max_age),
-                        1.0000000000000000000000000000000000000000 / fx_direct(r, c, d, max_age)) END
+        SELECT CASE WHEN c = r THEN 1 WHEN f.rate IS NOT NULL THEN f.rate WHEN i.rate IS NOT NULL THEN 1 END,
+               CASE WHEN c = r THEN 1 WHEN f.rate IS NOT NULL THEN 1 ELSE i.rate END
+        FROM (SELECT CASE WHEN c <> r THEN fx_direct(c, r, d, max_age) END AS rate) f
+        CROSS JOIN LATERAL (SELECT CASE WHEN c <> r AND f.rate IS NULL THEN fx_direct(r, c, d, max_age) END AS rate) i
       $$`);
     await q.query(`
-      CREATE FUNCTION fx_rate(c char(3), r char(3), d date, max_age int, base char(3)) RETURNS numeric
+      CREATE FUNCTION fx_rate(c char(3), r char(3), d date, max_age int, base char(3), OUT num numeric, OUT den numeric)
       LANGUAGE sql STABLE PARALLEL SAFE AS $$
-        SELECT coalesce(fx_leg(c, r, d, max_age), fx_leg(c, base, d, max_age) * fx_leg(base, r, d, max_age))
+        SELECT CASE WHEN s.num IS NOT NULL THEN s.num ELSE a.num * b.num END,
+               CASE WHEN s.num IS NOT NULL THEN s.den ELSE a.den * b.den END
+        FROM fx_leg(c, r, d, max_age) s
+        LEFT JOIN LATERAL (SELECT l.num, l.den FROM fx_leg(c, base, d, max_age) l WHERE s.num IS NULL) a ON true
+        LEFT JOIN LATERAL (SELECT l.num, l.den FROM fx_leg(base, r, d, max_age) l WHERE s.num IS NULL) b ON true
       $$`);
 
     for (const table of ['rollup_daily', 'rollup_monthly']) {
