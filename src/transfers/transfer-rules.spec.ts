@@ -75,6 +75,11 @@ describe('transfer rules', () => {
     expect(judged(sut(input({ amount, toAmount: to }), from, target)).rate).toBe(rate);
   });
 
+  it('refuses a rate that would round to zero at 10 decimals (422 naming toAmount)', () => {
+    const tiny = sut(input({ amount: '999999999999.99', toAmount: '0.001' }), usd, kwd);
+    expect(fieldsOf(tiny).unprocessable).toEqual(['toAmount']);
+  });
+
   it('formats both legs with their own minor units', () => {
     const t = judged(sut(input({ amount: '0.5', toAmount: '2' }), kwd, usd));
     expect(t).toMatchObject({ amount: '0.500', toAmount: '2.00', rate: '4.0000000000' });

@@ -112,6 +112,13 @@ export function judgeTransfer(
     }
     toAmount = formatMoney(input.toAmount, toUnits);
   }
+  const rate = ratio(toAmount, amount, RATE_DECIMALS);
+  if (!/[1-9]/.test(rate)) {
+    return refuse(
+      'toAmount',
+      `toAmount / amount must be at least 1e-${RATE_DECIMALS} (the rate is kept to ${RATE_DECIMALS} decimals)`,
+    );
+  }
   return {
     ownerId: source.ownerId,
     fromAccountId: source.id,
@@ -120,7 +127,7 @@ export function judgeTransfer(
     currency: source.currency,
     toAmount,
     toCurrency: target.currency,
-    rate: ratio(toAmount, amount, RATE_DECIMALS),
+    rate,
     date: input.date,
     notes: input.notes ?? null,
   };
