@@ -1816,6 +1816,9 @@ export interface operations {
     listAuditLogs: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                cursor?: string;
                 actorId?: string;
                 entityType?: "user" | "transaction" | "api_key" | "exchange_rate" | "account" | "transfer";
                 entityId?: string;
@@ -1824,10 +1827,6 @@ export interface operations {
                 from?: string;
                 /** @description Inclusive end day (UTC), `YYYY-MM-DD`. */
                 to?: string;
-                /** @description Page size, 1-100. */
-                limit?: number;
-                /** @description Empty or absent for the first page, then `meta.nextCursor`. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -4761,14 +4760,13 @@ export interface operations {
     listAccounts: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                cursor?: string;
                 /** @description Admins and auditors only: one owner's accounts. */
                 ownerId?: string;
                 /** @description `true` lists archived accounts too (default: only open ones). */
                 includeArchived?: boolean;
-                /** @description Page size, 1-100. */
-                limit?: number;
-                /** @description Empty or absent for the first page, then `meta.nextCursor`. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -5514,16 +5512,15 @@ export interface operations {
     listTransfers: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                cursor?: string;
                 /** @description Only transfers out of or into this account. */
                 accountId?: string;
                 /** @description Inclusive start date, `YYYY-MM-DD`. */
                 from?: string;
                 /** @description Inclusive end date, `YYYY-MM-DD`. */
                 to?: string;
-                /** @description Page size, 1-100. */
-                limit?: number;
-                /** @description Empty or absent for the first page, then `meta.nextCursor`. */
-                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -6191,6 +6188,9 @@ export interface operations {
     listExchangeRates: {
         parameters: {
             query?: {
+                /** @description Page size, 1-100. */
+                limit?: number;
+                cursor?: string;
                 /** @description Only rates of this base currency (ISO 4217, upper case). */
                 base?: string;
                 /** @description Only rates into this quote currency (ISO 4217, upper case). */
@@ -6199,10 +6199,6 @@ export interface operations {
                 from?: string;
                 /** @description Inclusive last date, `YYYY-MM-DD`. */
                 to?: string;
-                /** @description Page size, 1-100. */
-                limit?: number;
-                /** @description Empty or absent for the first page, then `meta.nextCursor`. */
-                cursor?: string;
             };
             header?: never;
             path?: never;

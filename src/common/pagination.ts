@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { QueryInt } from './validators';
 
 /** Page sizes of every list: users, transactions, the audit log. */
@@ -35,6 +35,19 @@ export class PageQueryDto {
 
   @PageLimit()
   limit?: number;
+}
+
+/** `limit` and `cursor` of a cursor-paged list (keyset, newest or oldest first). */
+export class CursorQueryDto {
+  @PageLimit()
+  limit?: number;
+
+  /** Empty or absent for the first page, then `meta.nextCursor`. */
+  @ApiProperty({ required: false, type: String })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  cursor?: string;
 }
 
 export class PageMeta {

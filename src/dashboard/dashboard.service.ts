@@ -1,4 +1,8 @@
-import { Injectable, UnprocessableEntityException } from '@nestjs/common';
+import {
+  Injectable,
+  ServiceUnavailableException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import {
   assertMayNarrow,
   maskTransaction,
@@ -216,6 +220,13 @@ export class DashboardService {
   ): Promise<void> {
     if (!rows.some((r) => r.incomplete)) return;
     const missingRates = await missing();
+    if (missingRates.length === 0) {
+      // Added between the two reads: the figures are stale, the rates are not missing.
+      throw new ServiceUnavailableException({
+        message: 'Exchange rates changed while the figures were computed; retry',
+        headers: { 'Retry-After': '1' },
+      });
+    }
     throw new UnprocessableEntityException({
       message: `${missingRates.length === 100 ? 'At least 100' : missingRates.length} exchange rate(s) needed for these figures are missing; add them with PUT /exchange-rates`,
       extensions: { missingRates },

@@ -1,10 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsUUID } from 'class-validator';
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
-import { PageLimit } from '../../common/pagination';
+import { CursorQueryDto } from '../../common/pagination';
 import { QueryBoolean } from '../../common/validators';
 
-export class ListAccountsDto {
+export class ListAccountsDto extends CursorQueryDto {
   /** Admins and auditors only: one owner's accounts. */
   @ApiProperty({ required: false, format: 'uuid' })
   @IsOptional()
@@ -17,16 +17,6 @@ export class ListAccountsDto {
   @QueryBoolean()
   @IsBoolean()
   includeArchived?: boolean;
-
-  @PageLimit()
-  limit?: number;
-
-  /** Empty or absent for the first page, then `meta.nextCursor`. */
-  @ApiProperty({ required: false, type: String })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
-  cursor?: string;
 }
 
 export class BalanceQueryDto {

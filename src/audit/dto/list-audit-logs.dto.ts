@@ -1,7 +1,7 @@
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { PageLimit } from '../../common/pagination';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { CursorQueryDto } from '../../common/pagination';
 import {
   AUDIT_ACTIONS,
   AUDIT_ENTITY_TYPES,
@@ -9,7 +9,7 @@ import {
   type AuditEntityType,
 } from '../audit.service';
 
-export class ListAuditLogsDto {
+export class ListAuditLogsDto extends CursorQueryDto {
   @ApiProperty({ required: false, format: 'uuid' })
   @IsOptional()
   @IsUUID()
@@ -37,16 +37,6 @@ export class ListAuditLogsDto {
   /** Inclusive end day (UTC), `YYYY-MM-DD`. */
   @OptionalDate()
   to?: string;
-
-  @PageLimit()
-  limit?: number;
-
-  /** Empty or absent for the first page, then `meta.nextCursor`. */
-  @ApiProperty({ required: false, type: String })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
-  cursor?: string;
 }
 
 export class AuditLogResponse {

@@ -1,10 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsOptional } from 'class-validator';
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
-import { PageLimit } from '../../common/pagination';
+import { CursorQueryDto } from '../../common/pagination';
 import { IsCurrency } from '../../common/validators';
 
-export class ListExchangeRatesDto {
+export class ListExchangeRatesDto extends CursorQueryDto {
   /** Only rates of this base currency (ISO 4217, upper case). */
   @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
   @IsOptional()
@@ -24,14 +24,4 @@ export class ListExchangeRatesDto {
   /** Inclusive last date, `YYYY-MM-DD`. */
   @OptionalDate()
   to?: string;
-
-  @PageLimit()
-  limit?: number;
-
-  /** Empty or absent for the first page, then `meta.nextCursor`. */
-  @ApiProperty({ required: false, type: String })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
-  cursor?: string;
 }

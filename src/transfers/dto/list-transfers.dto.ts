@@ -1,9 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
-import { PageLimit } from '../../common/pagination';
+import { CursorQueryDto } from '../../common/pagination';
 
-export class ListTransfersDto {
+export class ListTransfersDto extends CursorQueryDto {
   /** Only transfers out of or into this account. */
   @ApiProperty({ required: false, format: 'uuid' })
   @IsOptional()
@@ -17,14 +17,4 @@ export class ListTransfersDto {
   /** Inclusive end date, `YYYY-MM-DD`. */
   @OptionalDate()
   to?: string;
-
-  @PageLimit()
-  limit?: number;
-
-  /** Empty or absent for the first page, then `meta.nextCursor`. */
-  @ApiProperty({ required: false, type: String })
-  @IsOptional()
-  @IsString()
-  @MaxLength(1024)
-  cursor?: string;
 }
