@@ -66,7 +66,7 @@ export class DashboardRepository {
     const params = new Params();
     const [row] = await query<ExactTotals & { byCurrency: CurrencyTotals[] }>(
       await this.reads.reader(),
-      `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to)},
+      `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false })},
        by_currency AS (
          SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
            ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
@@ -87,7 +87,7 @@ export class DashboardRepository {
     userId?: string,
   ): Promise<(ExactTotals & { userId: string; name: string; email: string })[]> {
     const params = new Params();
-    const ctes = convertedRollups(params, `<> '${ORG_SCOPE}'`, bounds, to);
+    const ctes = convertedRollups(params, `<> '${ORG_SCOPE}'`, bounds, to, { byCategory: false });
     const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
     return query(
       await this.reads.reader(),
@@ -130,13 +130,10 @@ export class DashboardRepository {
     const params = new Params();
     const p = PERIOD[interval];
     // Weeks straddle months, so they are built from days; months and years may use whole months.
-    const ctes = convertedRollups(
-      params,
-      `= ${params.p(scope)}`,
-      { from, to },
-      into,
-      interval === 'week',
-    );
+    const ctes = convertedRollups(params, `= ${params.p(scope)}`, { from, to }, into, {
+      daily: interval === 'week',
+      byCategory: false,
+    });
     return query(
       await this.reads.reader(),
       `WITH ${ctes}, agg AS (
@@ -199,7 +196,9 @@ export class DashboardRepository {
   ): Promise<{ period: string; income: string; expenses: string; incomplete: boolean }[]> {
     const params = new Params();
     const history = { from: start, to: addDays(end, -1) };
-    const ctes = convertedRollups(params, `= ${params.p(scope)}`, history, to);
+    const ctes = convertedRollups(params, `= ${params.p(scope)}`, history, to, {
+      byCategory: false,
+    });
     const s = params.p(start);
     const e = params.p(end);
     return query(
