@@ -1194,7 +1194,6 @@ export interface components {
              */
             amount: string;
             /**
-             * Format: currency
              * @description ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
              *     `accountId` is given, else the server's base currency.
              * @example EUR
@@ -1284,7 +1283,6 @@ export interface components {
              */
             amount?: string;
             /**
-             * Format: currency
              * @description ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
              *     `accountId` is given, else the server's base currency.
              * @example EUR
@@ -1320,7 +1318,6 @@ export interface components {
             name: string;
             type: components["schemas"]["AccountType"];
             /**
-             * Format: currency
              * @description ISO 4217 code in upper case (`GET /currencies`); fixed once anything is booked to it.
              * @example EUR
              */
@@ -1421,7 +1418,6 @@ export interface components {
             /** @description An archived account takes no new transactions or transfers; its history stays. */
             archived?: boolean;
             /**
-             * Format: currency
              * @description Only while no transaction or transfer, live or deleted, references the account (else 409);
              *     the opening balance must keep its value in the new currency's minor units (else 400).
              * @example EUR

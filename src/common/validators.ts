@@ -123,7 +123,7 @@ function currencySent(object: object | undefined): string | undefined {
 }
 
 /** An ISO 4217 code in upper case that amounts can be kept in (common/currencies.ts). */
-export const IsCurrency = (options?: ValidationOptions) =>
+export const IsCurrencyCode = (options?: ValidationOptions) =>
   ValidateBy(
     {
       name: 'isCurrency',

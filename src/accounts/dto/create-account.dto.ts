@@ -3,7 +3,7 @@ import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
 import {
   CodePointLength,
   IsCalendarDate,
-  IsCurrency,
+  IsCurrencyCode,
   IsMoney,
   MoneyString,
   Trim,
@@ -24,7 +24,7 @@ export class CreateAccountDto {
 
   /** ISO 4217 code in upper case (`GET /currencies`); fixed once anything is booked to it. */
   @ApiProperty({ example: 'EUR', pattern: '^[A-Z]{3}$' })
-  @IsCurrency()
+  @IsCurrencyCode()
   currency!: string;
 
   /**

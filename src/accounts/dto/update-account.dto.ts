@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsString } from 'class-validator';
-import { CodePointLength, IsCurrency, Omittable, Trim } from '../../common/validators';
+import { CodePointLength, IsCurrencyCode, Omittable, Trim } from '../../common/validators';
 import { ACCOUNT_TYPES, type AccountType } from '../entities/account.entity';
 
 /**
@@ -32,6 +32,6 @@ export class UpdateAccountDto {
    */
   @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
   @Omittable()
-  @IsCurrency()
+  @IsCurrencyCode()
   currency?: string;
 }

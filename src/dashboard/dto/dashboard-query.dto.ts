@@ -1,7 +1,7 @@
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
-import { IsCurrency, QueryInt } from '../../common/validators';
+import { IsCurrencyCode, QueryInt } from '../../common/validators';
 import {
   TRANSACTION_TYPES,
   type TransactionType,
@@ -38,7 +38,7 @@ export class DashboardQueryDto {
    */
   @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
   @IsOptional()
-  @IsCurrency()
+  @IsCurrencyCode()
   currency?: string;
 
   /** Admins only: one user's figures instead of the whole organisation's. */
@@ -79,7 +79,7 @@ export class ForecastQueryDto {
   /** The reporting currency, as on the other dashboard routes (default the base currency). */
   @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
   @IsOptional()
-  @IsCurrency()
+  @IsCurrencyCode()
   currency?: string;
 
   /** How many months to project, starting with the current month. */

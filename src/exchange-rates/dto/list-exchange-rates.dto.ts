@@ -2,19 +2,19 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
 import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { CursorQueryDto } from '../../common/pagination';
-import { IsCurrency } from '../../common/validators';
+import { IsCurrencyCode } from '../../common/validators';
 
 export class ListExchangeRatesDto extends CursorQueryDto {
   /** Only rates of this base currency (ISO 4217, upper case). */
   @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
   @IsOptional()
-  @IsCurrency()
+  @IsCurrencyCode()
   base?: string;
 
   /** Only rates into this quote currency (ISO 4217, upper case). */
   @ApiProperty({ required: false, example: 'USD', pattern: '^[A-Z]{3}$' })
   @IsOptional()
-  @IsCurrency()
+  @IsCurrencyCode()
   quote?: string;
 
   /** Inclusive first date, `YYYY-MM-DD`. */

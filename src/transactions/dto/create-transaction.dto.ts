@@ -4,7 +4,7 @@ import {
   CodePointLength,
   FitsCurrencySent,
   IsCalendarDate,
-  IsCurrency,
+  IsCurrencyCode,
   IsMoney,
   MoneyString,
   Omittable,
@@ -34,7 +34,7 @@ export class CreateTransactionDto {
    */
   @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
   @Omittable()
-  @IsCurrency()
+  @IsCurrencyCode()
   currency?: string;
 
   /**

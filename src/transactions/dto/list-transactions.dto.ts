@@ -12,7 +12,7 @@ import {
   Min,
 } from 'class-validator';
 import { PageLimit } from '../../common/pagination';
-import { CodePointLength, IsCurrency, IsMoney, QueryInt, Trim } from '../../common/validators';
+import { CodePointLength, IsCurrencyCode, IsMoney, QueryInt, Trim } from '../../common/validators';
 import { TRANSACTION_TYPES, type TransactionType } from '../entities/transaction.entity';
 
 export const SORTS = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'] as const;
@@ -54,7 +54,7 @@ export class TransactionFiltersDto {
   /** Only rows in this currency (ISO 4217, upper case). */
   @ApiProperty({ required: false, example: 'EUR', pattern: '^[A-Z]{3}$' })
   @IsOptional()
-  @IsCurrency()
+  @IsCurrencyCode()
   currency?: string;
 
   /** Only rows booked to this account. */
