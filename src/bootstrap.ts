@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { useBaseCurrency } from './common/currencies';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -20,6 +21,7 @@ import { setupSwagger } from './swagger';
 
 /** Starts the database (embedded unless DATABASE_URL is set) and the HTTP server. */
 export async function bootstrap(config: AppConfig): Promise<void> {
+  useBaseCurrency(config.baseCurrency);
   const database: RunningDatabase = config.databaseUrl
     ? { url: config.databaseUrl, stop: () => Promise.resolve() }
     : await startEmbeddedDatabase(config.dataDir, 'finance', {

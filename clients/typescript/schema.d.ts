@@ -1276,13 +1276,6 @@ export interface components {
         UpdateTransactionDto: {
             type?: components["schemas"]["TransactionType"];
             /**
-             * @description Decimal string greater than zero: up to 12 integer digits and at most the currency's minor
-             *     units of decimals (`"12.50"` USD, `"1200"` JPY with no decimal point at all, `"1.005"` KWD).
-             *     A JSON number is accepted if it fits the same rule.
-             * @example 12.50
-             */
-            amount?: string;
-            /**
              * @description ISO 4217 code in upper case (`GET /currencies`). Omitted: the account's currency when
              *     `accountId` is given, else the server's base currency.
              * @example EUR
@@ -1307,6 +1300,12 @@ export interface components {
             date?: string;
             /** @description Free text, at most 1000 characters; `null` clears it. */
             notes?: string | null;
+            /**
+             * @description As on create. Without `currency` the amount is judged by the row's own currency (or, with a
+             *     new `accountId`, the account's), not by the base currency.
+             * @example 12.50
+             */
+            amount?: string;
         };
         /** @enum {string} */
         AccountType: "checking" | "savings" | "credit_card" | "cash" | "investment" | "other";

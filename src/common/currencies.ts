@@ -57,3 +57,15 @@ export function minorUnitsRule(code: string): string {
     ? `${code} has no minor units: the amount takes no decimal point`
     : `${code} amounts have at most ${units} decimal${units === 1 ? '' : 's'}`;
 }
+
+let baseCurrency = 'USD';
+
+/**
+ * BASE_CURRENCY, set once at start (bootstrap.ts) so that request validation can judge the amount
+ * of a new row that names neither currency nor account; everything else reads it from AppConfig.
+ */
+export function useBaseCurrency(code: string): void {
+  baseCurrency = code;
+}
+
+export const baseCurrencyForValidation = (): string => baseCurrency;

@@ -1,7 +1,12 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { isCalendarDate, MAX_DATE, MIN_DATE } from './dates';
-import { isCurrencyCode, minorUnits, minorUnitsRule } from './currencies';
+import {
+  baseCurrencyForValidation,
+  isCurrencyCode,
+  minorUnits,
+  minorUnitsRule,
+} from './currencies';
 import { fitsMinorUnits, isPositiveMoney, parseMoney } from './money';
 import { PASSWORD_RULE, passwordFits } from './password-rule';
 
@@ -92,24 +97,25 @@ export const IsMoney = (options?: ValidationOptions & { allowZero?: boolean; sig
 
 /**
  * An amount within the minor units of the valid `currency` sent beside it (`"100.5"` JPY is
- * refused), judged with the other fields so that one 400 names every offending field. When the
- * body names no valid currency the service judges the amount, once it knows the currency (the
- * account's, the stored row's or the base currency).
+ * refused), judged with the other fields so that one 400 names every offending field. With
+ * `orBase` (a new row), a body that names neither currency nor account is judged by the base
+ * currency it will be in. Otherwise, with no currency sent, the service judges the amount once
+ * it knows the currency (the account's or the stored row's).
  */
-export const FitsCurrencySent = (options?: ValidationOptions) =>
+export const FitsCurrencySent = (options?: ValidationOptions & { orBase?: boolean }) =>
   ValidateBy(
     {
       name: 'fitsCurrencySent',
       validator: {
         validate: (value: unknown, args) => {
-          const currency = currencySent(args?.object);
+          const currency = currencyOf(args?.object, options?.orBase === true);
           const text = parseMoney(value);
           // No currency to judge by, or not money at all (IsMoney says so).
           if (currency === undefined || text === undefined) return true;
           return fitsMinorUnits(text, minorUnits(currency));
         },
         defaultMessage: (args) => {
-          const currency = currencySent(args?.object) ?? '';
+          const currency = currencyOf(args?.object, options?.orBase === true) ?? '';
           return `${args?.property}: ${minorUnitsRule(currency)}`;
         },
       },
@@ -117,9 +123,12 @@ export const FitsCurrencySent = (options?: ValidationOptions) =>
     options,
   );
 
-function currencySent(object: object | undefined): string | undefined {
-  const currency = (object as { currency?: unknown } | undefined)?.currency;
-  return isCurrencyCode(currency) ? currency : undefined;
+/** The currency an amount will be in, when the body alone tells (see FitsCurrencySent). */
+function currencyOf(object: object | undefined, orBase: boolean): string | undefined {
+  const { currency, accountId } = (object ?? {}) as { currency?: unknown; accountId?: unknown };
+  if (isCurrencyCode(currency)) return currency;
+  if (!orBase || currency !== undefined) return undefined;
+  return accountId === undefined || accountId === null ? baseCurrencyForValidation() : undefined;
 }
 
 /** An ISO 4217 code in upper case that amounts can be kept in (common/currencies.ts). */

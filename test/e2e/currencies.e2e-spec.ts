@@ -435,18 +435,20 @@ describe('currencies on transactions', () => {
       expect(await countRows(user.id)).toBe(0);
     });
 
-    // Known gap: with no currency in the body, the amount is judged against the base currency
-    // only after the other fields pass, so this 400 names category and date but not amount
-    // (before currencies, two decimals were a field rule and all three were named). Remove
-    // `.failing` once the base currency takes part in field validation.
-    it.failing(
-      'lists an amount that does not fit the base currency beside the other offending fields (known gap, marked failing)',
-      async () => {
-        const user = await analyst();
-        const body = tx({ amount: '1.234', date: '2026-02-30', category: ' ' });
-        expectProblem(await post(user, body), 400, ['amount', 'category', 'date']);
-      },
-    );
+    it('lists an amount that does not fit the base currency beside the other offending fields', async () => {
+      const user = await analyst();
+      const body = tx({ amount: '1.234', date: '2026-02-30', category: ' ' });
+      expectProblem(await post(user, body), 400, ['amount', 'category', 'date']);
+      expect(await countRows(user.id)).toBe(0);
+    });
+
+    it('judges a PATCHed amount without currency by the row’s own currency, not the base', async () => {
+      const user = await analyst();
+      const row = await create(user, { amount: '1.000', currency: 'KWD' });
+      const res = await patch(row.id, { amount: '1.005' });
+      expect(res.status).toBe(200);
+      expect(res.body.amount).toBe('1.005');
+    });
 
     it('lists an amount that does not fit the currency sent beside the other offending fields on PATCH', async () => {
       const user = await analyst();

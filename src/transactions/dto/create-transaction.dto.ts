@@ -25,7 +25,7 @@ export class CreateTransactionDto {
   @ApiProperty({ type: String, example: '12.50', pattern: '^\\d{1,12}(\\.\\d{1,3})?$' })
   @MoneyString()
   @IsMoney()
-  @FitsCurrencySent()
+  @FitsCurrencySent({ orBase: true })
   amount!: string;
 
   /**
