@@ -13,27 +13,20 @@ import {
   Res,
 } from '@nestjs/common';
 import {
-  ApiBody,
-  ApiConflictResponse,
-  ApiConsumes,
   ApiCreatedResponse,
   ApiHeader,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiPayloadTooLargeResponse,
-  ApiRequestTimeoutResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
-  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { CsvUpload } from '../common/decorators/csv-upload.decorator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
-import { STREAMED_BODY } from '../common/http/json-body';
 import { ProblemResponse } from '../common/problem.response';
 import { ImportResultResponse } from '../transactions/dto/import-query.dto';
 import type { User } from '../users/entities/user.entity';
@@ -77,50 +70,20 @@ export class ExchangeRatesController {
    * first answer (`Idempotent-Replayed: true`) without importing again.
    */
   @Post('import')
-  @RouteConfig(STREAMED_BODY)
+  @CsvUpload()
   @Auth('POST /exchange-rates/import')
   @HttpCode(201)
-  @ApiConsumes('text/csv', 'multipart/form-data')
-  @ApiBody({
-    description: 'The CSV file',
-    schema: {
-      oneOf: [
-        { type: 'string', description: 'text/csv body' },
-        {
-          type: 'object',
-          properties: { file: { type: 'string', format: 'binary' } },
-          required: ['file'],
-        },
-      ],
-    },
-  })
   @ApiCreatedResponse({ type: ImportResultResponse, description: 'Every row written' })
-  @ApiRequestTimeoutResponse({
-    type: ProblemResponse,
-    description: 'The upload sent nothing for CSV_IDLE_TIMEOUT_MS; the connection is closed',
-  })
   @ApiServiceUnavailableResponse({
     type: ProblemResponse,
     description:
       'IMPORT_CONCURRENCY exchange-rate imports are already running on this server; retry after `Retry-After` seconds',
-  })
-  @ApiPayloadTooLargeResponse({
-    type: ProblemResponse,
-    description: 'The file exceeds IMPORT_MAX_BYTES',
-  })
-  @ApiUnsupportedMediaTypeResponse({
-    type: ProblemResponse,
-    description: 'Neither text/csv nor multipart/form-data',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
     description:
       'Same key and same file within 24 h replays the first result without importing again',
-  })
-  @ApiConflictResponse({
-    type: ProblemResponse,
-    description: 'An import with the same Idempotency-Key is still in progress',
   })
   @ApiUnprocessableEntityResponse({
     type: ProblemResponse,

@@ -1,23 +1,16 @@
 import { Controller, Get, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiBody,
-  ApiConflictResponse,
-  ApiConsumes,
   ApiCreatedResponse,
   ApiHeader,
   ApiOkResponse,
-  ApiPayloadTooLargeResponse,
   ApiProduces,
-  ApiRequestTimeoutResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
-  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import { RouteConfig } from '@nestjs/platform-fastify';
+import { CsvUpload } from '../../common/decorators/csv-upload.decorator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { STREAMED_BODY } from '../../common/http/json-body';
 import { ApiValidationResponse } from '../../common/decorators/api-problems.decorator';
 import { CurrentUser } from '../../common/decorators/current-user.decorator';
 import { Auth } from '../../common/decorators/roles.decorator';
@@ -65,22 +58,8 @@ export class TransactionsCsvController {
    * The whole upload is received and checked before anything is written.
    */
   @Post('import')
-  @RouteConfig(STREAMED_BODY)
+  @CsvUpload()
   @Auth('POST /transactions/import')
-  @ApiConsumes('text/csv', 'multipart/form-data')
-  @ApiBody({
-    description: 'The CSV file',
-    schema: {
-      oneOf: [
-        { type: 'string', description: 'text/csv body' },
-        {
-          type: 'object',
-          properties: { file: { type: 'string', format: 'binary' } },
-          required: ['file'],
-        },
-      ],
-    },
-  })
   @ApiCreatedResponse({
     type: ImportResultResponse,
     description: 'Imported (in partial mode, bad rows are listed)',
@@ -94,32 +73,16 @@ export class TransactionsCsvController {
     description: '`async=true`: queued; `Location` is the import resource to poll',
   })
   @ApiValidationResponse('Invalid query parameters')
-  @ApiRequestTimeoutResponse({
-    type: ProblemResponse,
-    description: 'The upload sent nothing for CSV_IDLE_TIMEOUT_MS; the connection is closed',
-  })
   @ApiServiceUnavailableResponse({
     type: ProblemResponse,
     description:
       'IMPORT_CONCURRENCY imports are already writing on this server; retry after `Retry-After` seconds',
-  })
-  @ApiPayloadTooLargeResponse({
-    type: ProblemResponse,
-    description: 'The file exceeds IMPORT_MAX_BYTES',
-  })
-  @ApiUnsupportedMediaTypeResponse({
-    type: ProblemResponse,
-    description: 'Neither text/csv nor multipart/form-data',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
     description:
       'Same key and same file within 24 h replays the first result without importing again (ignored on dry runs)',
-  })
-  @ApiConflictResponse({
-    type: ProblemResponse,
-    description: 'An import with the same Idempotency-Key is still in progress',
   })
   @ApiUnprocessableEntityResponse({
     type: ProblemResponse,
