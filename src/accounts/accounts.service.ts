@@ -8,10 +8,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { type Actor, assertMayNarrow, ownRowsOf, ownWritesOf, writeOwner } from '../common/access';
-import { minorUnits, minorUnitsRule } from '../common/currencies';
+import { minorUnits, minorUnitsIssue, minorUnitsRule } from '../common/currencies';
 import { CursorCodec, keysetPage } from '../common/cursor';
 import { assertIfMatch } from '../common/etag';
-import { fitsMinorUnits, formatMoney, keepsValueIn } from '../common/money';
+import { formatMoney, keepsValueIn } from '../common/money';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -69,11 +69,8 @@ export class AccountsService {
     const ownerId = writeOwner(actor, dto.ownerId);
     const units = minorUnits(dto.currency);
     const opening = dto.openingBalance ?? '0';
-    if (!fitsMinorUnits(opening, units)) {
-      throw validationProblem([
-        { field: 'openingBalance', message: `openingBalance: ${minorUnitsRule(dto.currency)}` },
-      ]);
-    }
+    const misfit = minorUnitsIssue('openingBalance', opening, dto.currency);
+    if (misfit) throw validationProblem([misfit]);
     const values: NewAccount = {
       ownerId,
       name: dto.name,

@@ -1,4 +1,6 @@
 import { data } from 'currency-codes';
+import { fitsMinorUnits } from './money';
+import type { FieldIssue } from './problem';
 
 /**
  * ISO 4217 currencies and their minor units, from the `currency-codes` package (the ISO list).
@@ -48,6 +50,12 @@ export function minorUnits(code: string): number {
   const units = minorUnitsOf(code);
   if (units === undefined) throw new Error(`Unknown currency ${code}`);
   return units;
+}
+
+/** The 400 issue of an amount `field` with more decimals than `code` has; undefined when it fits. */
+export function minorUnitsIssue(field: string, text: string, code: string): FieldIssue | undefined {
+  if (fitsMinorUnits(text, minorUnits(code))) return undefined;
+  return { field, message: `${field}: ${minorUnitsRule(code)}` };
 }
 
 /** What an amount in `code` may carry, for the 400 that refuses one with more decimals. */

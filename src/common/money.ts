@@ -66,7 +66,7 @@ export function compareMoney(a: string, b: string): number {
 }
 
 /** An exact decimal (any number of decimals) rounded once, half to even, to `minorUnits` decimals. */
-export function roundHalfEven(exact: string, minorUnits: number): string {
+export function roundHalfEven(exact: string | BigJs.Big, minorUnits: number): string {
   return new Big(exact).round(minorUnits, Big.roundHalfEven).toFixed(minorUnits);
 }
 
@@ -109,5 +109,5 @@ export function roundConverted(sum: string, minorUnits: number, terms: number): 
   const tie = below.plus(unit.div(2));
   const tolerance = new Big(Math.max(terms, 1)).times('1e-40');
   const snapped = x.abs().minus(tie).abs().lte(tolerance) ? (x.lt(0) ? tie.neg() : tie) : x;
-  return snapped.round(minorUnits, Big.roundHalfEven).toFixed(minorUnits);
+  return roundHalfEven(snapped, minorUnits);
 }

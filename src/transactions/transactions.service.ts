@@ -4,6 +4,7 @@ import {
   NotFoundException,
   UnprocessableEntityException,
 } from '@nestjs/common';
+import { minorUnitsIssue } from '../common/currencies';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
@@ -18,8 +19,8 @@ import {
 import { CursorCodec, keysetPage } from '../common/cursor';
 import { assertIfMatch } from '../common/etag';
 import { AccountsRepository } from '../accounts/accounts.repository';
-import { minorUnits } from '../common/currencies';
-import { compareMoney, fitsMinorUnits } from '../common/money';
+
+import { compareMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -312,11 +313,10 @@ export class TransactionsService {
       issues.push({ field: 'minAmount', message: 'minAmount must not exceed maxAmount' });
     }
     // With a currency, a bound has that currency's format, as an amount would.
-    const units = f.currency === undefined ? undefined : minorUnits(f.currency);
     for (const field of ['minAmount', 'maxAmount'] as const) {
       const bound = f[field];
-      if (units !== undefined && bound !== undefined && !fitsMinorUnits(bound, units))
-        issues.push({ field, message: `${field} has more decimals than ${f.currency} allows` });
+      const misfit = f.currency && bound && minorUnitsIssue(field, bound, f.currency);
+      if (misfit) issues.push(misfit);
     }
     if (issues.length > 0) throw validationProblem(issues);
     const { sort: _sort, deleted, ...rest } = f;

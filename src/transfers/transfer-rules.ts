@@ -1,6 +1,6 @@
 import type { BookingAccount } from '../accounts/accounts.repository';
-import { minorUnits, minorUnitsRule } from '../common/currencies';
-import { fitsMinorUnits, formatMoney, ratio, sameMoney } from '../common/money';
+import { minorUnits, minorUnitsIssue } from '../common/currencies';
+import { formatMoney, ratio, sameMoney } from '../common/money';
 import type { FieldIssue } from '../common/problem';
 
 /**
@@ -86,11 +86,12 @@ export function judgeTransfer(
 
   const fromUnits = minorUnits(source.currency);
   const toUnits = minorUnits(target.currency);
-  const invalid: FieldIssue[] = [];
-  if (!fitsMinorUnits(input.amount, fromUnits))
-    invalid.push({ field: 'amount', message: `amount: ${minorUnitsRule(source.currency)}` });
-  if (input.toAmount !== undefined && !fitsMinorUnits(input.toAmount, toUnits))
-    invalid.push({ field: 'toAmount', message: `toAmount: ${minorUnitsRule(target.currency)}` });
+  const invalid = [
+    minorUnitsIssue('amount', input.amount, source.currency),
+    input.toAmount === undefined
+      ? undefined
+      : minorUnitsIssue('toAmount', input.toAmount, target.currency),
+  ].filter((issue) => issue !== undefined);
   if (invalid.length > 0) return { invalid, unprocessable: [] };
 
   const amount = formatMoney(input.amount, fromUnits);
