@@ -7,11 +7,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { Actor } from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
-import {
-  type HeldClaim,
-  IdempotencyService,
-  mismatch,
-} from '../common/idempotency/idempotency.service';
+import { type HeldClaim, IdempotencyService } from '../common/idempotency/idempotency.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { Slots } from '../common/slots';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
@@ -19,6 +15,7 @@ import { AppConfig } from '../config/app-config';
 import { inClientTransaction, inTransaction } from '../database/transaction';
 import { CopyWriter } from '../transactions/csv/copy-writer';
 import { csvUpload, type UploadLimits } from '../transactions/csv/csv-source';
+import { keyedUpload } from '../transactions/csv/keyed-upload';
 import { Spool } from '../transactions/csv/spool';
 import type { ImportResultResponse } from '../transactions/dto/import-query.dto';
 import type { ExchangeRateKeyDto } from './dto/exchange-rate-key.dto';
@@ -119,11 +116,7 @@ export class ExchangeRatesService {
     return { data: page.rows, meta: { limit, nextCursor: page.nextCursor } };
   }
 
-  /**
-   * With `Idempotency-Key`: a finished import with the same key and the same file is replayed
-   * without writing (`replayed`); the same key with another file is a 422; one in flight, 409. The
-   * file's hash is only known once it is read, so a replay candidate's upload is hashed first.
-   */
+  /** With `Idempotency-Key`, replayed or claimed as keyedUpload() says (`replayed` on a replay). */
   async import(
     actor: Actor,
     req: IncomingMessage,
@@ -131,25 +124,13 @@ export class ExchangeRatesService {
   ): Promise<ImportResultResponse & { replayed?: boolean }> {
     const header = req.headers['idempotency-key'];
     if (header === undefined) return this.importFile(actor, req);
-    const claim = await this.keys.claim(actor.id, IdempotencyService.checkKey(header), null);
-    if (claim.kind === 'replay') {
-      const hash = requestHash();
-      const upload = await csvUpload(req, this.upload, hash);
-      for await (const _chunk of upload); // read it all: the hash is complete at the end
-      if (hash.digest('hex') !== claim.hash) throw mismatch();
-      return { ...(claim.response.body as ImportResultResponse), replayed: true };
-    }
-    const stopRenewing = this.keys.keepAlive(claim.claim);
-    // Not past the response: a request that never ends must not renew its claim forever.
-    res.once('close', stopRenewing);
-    try {
-      return await this.importFile(actor, req, claim.claim);
-    } catch (error) {
-      await this.keys.release(claim.claim);
-      throw error;
-    } finally {
-      stopRenewing();
-    }
+    const keyed = { actorId: actor.id, header, req, res, limits: this.upload, hash: requestHash };
+    const outcome = await keyedUpload(this.keys, keyed, (claim) =>
+      this.importFile(actor, req, claim),
+    );
+    return outcome.replayed
+      ? { ...(outcome.body as ImportResultResponse), replayed: true }
+      : outcome.result;
   }
 
   /**

@@ -11,11 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { writeOwner } from '../../common/access';
-import {
-  type HeldClaim,
-  IdempotencyService,
-  mismatch,
-} from '../../common/idempotency/idempotency.service';
+import { type HeldClaim, IdempotencyService } from '../../common/idempotency/idempotency.service';
 import { AppConfig } from '../../config/app-config';
 import { EventsService } from '../../events/events.service';
 import { Slots } from '../../common/slots';
@@ -29,6 +25,7 @@ import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
 import { exportFormatter, maskedRows } from './export-format';
+import { keyedUpload } from './keyed-upload';
 import { OrderedIds } from './ordered-ids';
 import { CopyWriter } from './copy-writer';
 import { readImportRows, type RowsRead } from './import-rows';
@@ -127,9 +124,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
   }
 
   /**
-   * With `Idempotency-Key` (not on dry runs): a finished import with the same key and the same
-   * file is replayed without writing; the same key with another file is a 422; one in flight, 409.
-   * The file's hash is only known once it is read, so a replay candidate's upload is hashed first.
+   * With `Idempotency-Key` (not on dry runs), replayed or claimed as keyedUpload() says.
    */
   async import(
     actor: User,
@@ -139,26 +134,20 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
   ): Promise<ImportOutcome> {
     const header = req.headers['idempotency-key'];
     if (header === undefined || q.dryRun === true) return this.importFile(actor, q, req);
-    const key = IdempotencyService.checkKey(header);
-    const claim = await this.keys.claim(actor.id, key, null);
-    if (claim.kind === 'replay') {
-      const hash = requestHash(q);
-      const upload = await csvUpload(req, this.upload, hash);
-      for await (const _chunk of upload); // read it all: the hash is complete at the end
-      if (hash.digest('hex') !== claim.hash) throw mismatch();
-      return { ...(claim.response.body as ImportResultResponse), dryRun: false, replayed: true };
-    }
-    const stopRenewing = this.keys.keepAlive(claim.claim);
-    // Not past the response: a request that never ends must not renew its claim forever.
-    res.once('close', stopRenewing);
-    try {
-      return await this.importFile(actor, q, req, claim.claim);
-    } catch (error) {
-      await this.keys.release(claim.claim);
-      throw error;
-    } finally {
-      stopRenewing();
-    }
+    const keyed = {
+      actorId: actor.id,
+      header,
+      req,
+      res,
+      limits: this.upload,
+      hash: () => requestHash(q),
+    };
+    const outcome = await keyedUpload(this.keys, keyed, (claim) =>
+      this.importFile(actor, q, req, claim),
+    );
+    return outcome.replayed
+      ? { ...(outcome.body as ImportResultResponse), dryRun: false, replayed: true }
+      : outcome.result;
   }
 
   /**
