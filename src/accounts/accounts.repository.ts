@@ -74,6 +74,8 @@ export interface AccountKeyset {
   id: string;
 }
 
+const BOOKING_COLUMNS = `id, owner_id AS "ownerId", currency, archived`;
+
 const COLUMNS = `a.id, a.owner_id AS "ownerId", a.name, a.type, a.currency,
   a.opening_balance::text AS "openingBalance", a.opening_date::text AS "openingDate", a.archived,
   a.created_at AS "createdAt", a.updated_at AS "updatedAt"`;
@@ -106,13 +108,14 @@ export class AccountsRepository {
   constructor(private readonly reads: ReadRouting) {}
 
   /**
-   * The account a transaction or transfer is about to reference. Should it be deleted or change
-   * currency before the write commits, the (account, owner, currency) foreign key refuses the write.
+   * The account a transaction is about to reference. Should it be deleted, change currency or be
+   * archived before the write commits, the (account, owner, currency) foreign key or the
+   * archived-account trigger (money migration) refuses the write.
    */
   async findForBooking(db: Queryable, id: string): Promise<BookingAccount | undefined> {
     const [row] = await query<BookingAccount>(
       db,
-      `SELECT id, owner_id AS "ownerId", currency, archived FROM accounts WHERE id = $1`,
+      `SELECT ${BOOKING_COLUMNS} FROM accounts WHERE id = $1`,
       [id],
     );
     return row;
@@ -127,7 +130,7 @@ export class AccountsRepository {
   async lockForBooking(db: Queryable, ids: string[]): Promise<Map<string, BookingAccount>> {
     const rows = await query<BookingAccount>(
       db,
-      `SELECT id, owner_id AS "ownerId", currency, archived FROM accounts
+      `SELECT ${BOOKING_COLUMNS} FROM accounts
        WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
       [ids],
     );
@@ -138,7 +141,7 @@ export class AccountsRepository {
   async ownedBy(db: Queryable, ownerId: string): Promise<BookingAccount[]> {
     return query<BookingAccount>(
       db,
-      `SELECT id, owner_id AS "ownerId", currency, archived FROM accounts WHERE owner_id = $1`,
+      `SELECT ${BOOKING_COLUMNS} FROM accounts WHERE owner_id = $1`,
       [ownerId],
     );
   }

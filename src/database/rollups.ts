@@ -107,7 +107,7 @@ export function missingRatesSql(
   bounds: Bounds,
   to: Conversion,
 ): string {
-  return `WITH ${convertedRollups(params, scope, bounds, to)}
+  return `WITH ${convertedRollups(params, scope, bounds, to, { byCategory: false })}
     SELECT currency AS "from", ${params.p(to.currency)}::text AS "to", day::text AS date
     FROM day_rates WHERE num IS NULL ORDER BY day, currency LIMIT 100`;
 }

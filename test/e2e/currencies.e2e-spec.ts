@@ -14,7 +14,7 @@ import { fieldsOf } from '../problems';
 import { expectProblem, TX, type TxBody } from './transactions.helpers';
 
 /**
- * Currencies on transactions (API.md sections 1, 4.1, 6 and 14 "Currencies") end to end, over
+ * Currencies on transactions (docs/api.md, "Currencies") end to end, over
  * HTTP against the built app: the minor units of each currency on create, update, import and
  * export; the default currency (BASE_CURRENCY); GET /currencies; the currency filter of the list
  * (page totals from the rollups, cursor pages) and of the export; CSV files with a currency

@@ -3,7 +3,7 @@ import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem, fieldsOf } from '../problems';
 
 /**
- * Exchange rates (API.md section 14) over HTTP against the built app: PUT as an upsert (201, then
+ * Exchange rates (docs/api.md, "Exchange rates") over HTTP against the built app: PUT as an upsert (201, then
  * 200), the list's filters, order and cursor, DELETE, the CSV import's all-or-nothing rule, who may
  * do what, and the audit trail. Tests share one database, so each works on dates of its own.
  */
