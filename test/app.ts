@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import type request from 'supertest';
 import { contractCheckedRequest } from './contract';
+import { createTestDatabase } from './database';
 
 export const ADMIN = { email: 'root@test.local', password: 'root-password-1' };
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -41,20 +41,9 @@ export async function startApp(
   options: StartOptions = {},
 ): Promise<TestApp> {
   if (process.env.TEST_EXTERNAL_URL) return externalApp(process.env.TEST_EXTERNAL_URL, env);
-  const server = process.env.TEST_PG_SERVER_URL;
-  if (!server)
-    throw new Error('TEST_PG_SERVER_URL is not set; run the tests through jest (global setup)');
   const ownsDatabase = options.databaseUrl === undefined;
-  let databaseUrl = options.databaseUrl ?? '';
-  let dbName = '';
-  if (ownsDatabase) {
-    dbName = `finance_test_${randomBytes(6).toString('hex')}`;
-    const admin = new Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    databaseUrl = withDatabase(server, dbName);
-  }
+  const created = ownsDatabase ? await createTestDatabase() : undefined;
+  const databaseUrl = options.databaseUrl ?? created!.url;
 
   const port = await freePort();
   let output = '';
@@ -103,11 +92,7 @@ export async function startApp(
     stop: async () => {
       await sql.end();
       await stopProcess(child);
-      if (!ownsDatabase) return;
-      const c = new Client({ connectionString: server });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      await c.end();
+      await created?.drop();
     },
   };
 }
@@ -130,12 +115,6 @@ export function stopProcess(
     });
     child.kill(signal);
   });
-}
-
-function withDatabase(serverUrl: string, db: string): string {
-  const u = new URL(serverUrl);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 async function waitForReady(url: string, child: ChildProcess, output: () => string): Promise<void> {

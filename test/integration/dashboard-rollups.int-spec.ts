@@ -1,15 +1,19 @@
-import { startApp, type TestApp } from '../app';
-import { BASE, dash, type NewTx } from '../dashboard-helpers';
-import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-
-// jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
-jest.setTimeout(60_000);
+import type { CreateTransactionDto } from '../../src/transactions/dto/create-transaction.dto';
+import type { UpdateTransactionDto } from '../../src/transactions/dto/update-transaction.dto';
+import { TransactionsService } from '../../src/transactions/transactions.service';
+import { DashboardService } from '../../src/dashboard/dashboard.service';
+import type { User } from '../../src/users/entities/user.entity';
+import { BASE } from '../dashboard-helpers';
+import { createUser } from './factories';
+import { type Harness, startHarness } from './harness';
 
 /**
  * The dashboard reads only the rollup tables, kept by statement triggers. After a seeded
- * pseudo-random run of ~300 writes through the API (creates, PATCHes of amount/date/category/type,
+ * pseudo-random run of ~300 writes through the services (creates, PATCHes of amount/date/category/type,
  * soft deletes and restores, 10 at a time), every dashboard figure must equal the same figure
  * computed straight from the transactions table, and every rollup row must equal a GROUP BY.
+ * In process: the writes and the dashboards go through the services, as the routes call them
+ * (the routes' HTTP behaviour is covered by the dashboard and transactions e2e files).
  * Every row is created in the base currency, the dashboards' default reporting currency, so the
  * converted figures are the plain sums; byCurrency is recounted per currency from the table.
  */
@@ -62,18 +66,22 @@ const byKey = (a: Category, b: Category) =>
   `${a.type}|${a.category}` < `${b.type}|${b.category}` ? -1 : 1;
 
 describe('dashboard rollups after a random run of writes', () => {
-  let app: TestApp;
-  let admin: TestUser;
-  let users: TestUser[];
+  let h: Harness;
+  let admin: User;
+  let users: User[];
+  let transactions: TransactionsService;
+  let dashboard: DashboardService;
   const tally = { create: 0, patch: 0, delete: 0, restore: 0 };
 
   beforeAll(async () => {
-    app = await startApp();
-    admin = await loginAdmin(app);
+    h = await startHarness();
+    admin = h.admin;
+    transactions = h.get(TransactionsService);
+    dashboard = h.get(DashboardService);
     users = [
-      await createUser(app, admin, 'analyst'),
-      await createUser(app, admin, 'analyst'),
-      await createUser(app, admin, 'viewer'), // its rows are recorded by the admin
+      await createUser(h, 'analyst'),
+      await createUser(h, 'analyst'),
+      await createUser(h, 'viewer'), // its rows are recorded by the admin
     ];
     const rand = prng(20261125);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -87,7 +95,7 @@ describe('dashboard rollups after a random run of writes', () => {
 
     const create = async () => {
       const owner = pick(users);
-      const body: NewTx = {
+      const body: CreateTransactionDto = {
         type: rand() < 0.35 ? 'income' : 'expense',
         amount: amount(),
         category: pick(CATEGORIES),
@@ -95,39 +103,30 @@ describe('dashboard rollups after a random run of writes', () => {
       };
       const actor = owner.role === 'viewer' ? admin : owner;
       if (owner.role === 'viewer') body.ownerId = owner.id;
-      const res = await app.http().post('/api/v1/transactions').set(bearer(actor)).send(body);
-      expect(res.status).toBe(201);
-      rows.push({ id: res.body.id, deleted: false });
+      const created = await transactions.create(actor, body);
+      rows.push({ id: created.id, deleted: false });
       tally.create++;
     };
     const patch = async (row: Row) => {
-      const body: Record<string, string> = {};
+      const body: UpdateTransactionDto = {};
       while (Object.keys(body).length === 0) {
         if (rand() < 0.5) body.amount = amount();
         if (rand() < 0.4) body.date = date();
         if (rand() < 0.4) body.category = pick(CATEGORIES);
         if (rand() < 0.3) body.type = rand() < 0.5 ? 'income' : 'expense';
       }
-      const res = await app
-        .http()
-        .patch(`/api/v1/transactions/${row.id}`)
-        .set(bearer(admin))
-        .send(body);
-      expect(res.status).toBe(200);
+      const updated = await transactions.update(admin, row.id, body);
+      expect(updated.id).toBe(row.id);
       tally.patch++;
     };
     const remove = async (row: Row) => {
       row.deleted = true;
-      await app.http().delete(`/api/v1/transactions/${row.id}`).set(bearer(admin)).expect(204);
+      await transactions.remove(admin, row.id);
       tally.delete++;
     };
     const restore = async (row: Row) => {
       row.deleted = false;
-      await app
-        .http()
-        .post(`/api/v1/transactions/${row.id}/restore`)
-        .set(bearer(admin))
-        .expect(200);
+      await transactions.restore(admin, row.id);
       tally.restore++;
     };
 
@@ -160,7 +159,7 @@ describe('dashboard rollups after a random run of writes', () => {
       await Promise.all(batch.map((op) => op()));
     }
   }, 240_000); // ~300 writes; generous for a loaded machine, not a performance bound
-  afterAll(() => app?.stop());
+  afterAll(() => h?.close());
 
   /** The admin's view of one user (by index) or of the organisation. */
   const scopes = ['user 1', 'user 2', 'user 3', 'organisation'];
@@ -202,11 +201,11 @@ describe('dashboard rollups after a random run of writes', () => {
   ): Promise<Summary & { byCurrency: Summary[] }> {
     const w = where(owner, from, to);
     // Every row is in the reporting currency (BASE), so the totals are the plain sums.
-    const { rows } = await app.sql.query<Summary>(
+    const { rows } = await h.sql.query<Summary>(
       `SELECT ${summaryColumns(`'${BASE}'`)} FROM transactions WHERE ${w.text}`,
       w.values,
     );
-    const { rows: byCurrency } = await app.sql.query<Summary>(
+    const { rows: byCurrency } = await h.sql.query<Summary>(
       `SELECT ${summaryColumns('currency::text')} FROM transactions WHERE ${w.text}
        GROUP BY currency ORDER BY currency`,
       w.values,
@@ -216,7 +215,7 @@ describe('dashboard rollups after a random run of writes', () => {
 
   async function categoriesSql(owner?: string, from?: string, to?: string) {
     const w = where(owner, from, to);
-    const { rows } = await app.sql.query<Category>(
+    const { rows } = await h.sql.query<Category>(
       `SELECT category, '${BASE}' AS currency, type::text AS type, sum(amount)::text AS total,
          count(*)::int AS count
        FROM transactions WHERE ${w.text} GROUP BY category, type`,
@@ -227,7 +226,7 @@ describe('dashboard rollups after a random run of writes', () => {
 
   async function trendsSql(label: string, owner: string | undefined, from: string, to: string) {
     const w = where(owner, from, to);
-    const { rows } = await app.sql.query<Point>(
+    const { rows } = await h.sql.query<Point>(
       `SELECT to_char(date, '${label}') AS period, '${BASE}' AS currency,
          ${money(inc)} AS income, ${money(exp)} AS expenses,
          ${money(`coalesce(${inc}, 0) - coalesce(${exp}, 0)`)} AS net
@@ -254,14 +253,14 @@ describe('dashboard rollups after a random run of writes', () => {
   describe.each(scopes)('for %s', (scope) => {
     it.each(RANGES)('matches the base table on /summary over %s', async (_name, range) => {
       const { query, owner } = scopeOf(scope);
-      const res = await dash(app, admin, '/summary', { ...query, ...range }).expect(200);
-      expect(res.body).toEqual(await summarySql(owner, range.from, range.to));
+      const got = await dashboard.summary(admin, { ...query, ...range });
+      expect(got).toEqual(await summarySql(owner, range.from, range.to));
     });
 
     it.each(RANGES)('matches the base table on /categories over %s', async (_name, range) => {
       const { query, owner } = scopeOf(scope);
-      const res = await dash(app, admin, '/categories', { ...query, ...range }).expect(200);
-      const got = (res.body as Category[]).map(({ category, currency, type, total, count }) => ({
+      const body = await dashboard.categories(admin, { ...query, ...range });
+      const got = (body as Category[]).map(({ category, currency, type, total, count }) => ({
         category,
         currency,
         type,
@@ -278,14 +277,13 @@ describe('dashboard rollups after a random run of writes', () => {
       { interval: 'month', label: 'YYYY-MM', from: '2023-03-17', to: '2025-08-09', periods: 30 },
       { interval: 'year', label: 'YYYY', from: '2023-03-17', to: '2025-08-09', periods: 3 },
       { interval: 'week', label: 'IYYY-"W"IW', from: '2024-02-03', to: '2024-05-27', periods: 18 },
-    ])(
+    ] as const)(
       'matches the base table on /trends?interval=$interval from $from to $to',
       async ({ interval, label, from, to, periods }) => {
         const { query, owner } = scopeOf(scope);
-        const res = await dash(app, admin, '/trends', { ...query, interval, from, to });
-        expect(res.status).toBe(200);
-        expect(res.body).toHaveLength(periods);
-        const nonEmpty = (res.body as Point[]).filter(
+        const body = await dashboard.trends(admin, { ...query, interval, from, to });
+        expect(body).toHaveLength(periods);
+        const nonEmpty = (body as Point[]).filter(
           (p: Point) => p.income !== '0.00' || p.expenses !== '0.00',
         );
         expect(nonEmpty).toEqual(await trendsSql(label, owner, from, to));
@@ -297,12 +295,12 @@ describe('dashboard rollups after a random run of writes', () => {
     ['rollup_daily', 'day', 'date'],
     ['rollup_monthly', 'month', `date_trunc('month', date)::date`],
   ])('keeps every %s row equal to a GROUP BY over live transactions', async (table, col, key) => {
-    const { rows: kept } = await app.sql.query(
+    const { rows: kept } = await h.sql.query(
       `SELECT scope_id::text AS scope, ${col}::text AS d, type::text AS type, category,
          total::text AS total, count::int AS count
        FROM ${table} WHERE NOT (count = 0 AND total = 0) ORDER BY 1, 2, 3, 4`,
     );
-    const { rows: truth } = await app.sql.query(
+    const { rows: truth } = await h.sql.query(
       `SELECT s.scope::text AS scope, ${key}::text AS d, type::text AS type, category,
          sum(amount)::text AS total, count(*)::int AS count
        FROM transactions t CROSS JOIN LATERAL (VALUES (t.owner_id), ('${ORG}'::uuid)) s(scope)
