@@ -30,5 +30,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node runs as PID 1 and handles SIGTERM itself (graceful shutdown in src/bootstrap.ts).
-# The heap flags are those of `npm run start:prod` (package.json); see README "Memory".
+# The heap flags are those of `npm run start:prod` (package.json); see docs/operations.md "Docker".
 CMD ["node", "--max-old-space-size=192", "--max-semi-space-size=32", "dist/src/main.js"]

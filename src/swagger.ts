@@ -99,7 +99,7 @@ const count = (description: string): HeaderObject => ({
   description,
   schema: { type: 'integer', minimum: 0 },
 });
-/** API.md section 7. The throttler guard sets them on every response of every operation. */
+/** docs/api.md section 7. The throttler guard sets them on every response of every operation. */
 const RATE_LIMIT_HEADERS: Record<string, HeaderObject> = {
   'RateLimit-Limit': count(
     "Requests allowed per window in the caller's bucket closest to exhaustion (login counts against three)",

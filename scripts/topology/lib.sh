@@ -87,7 +87,7 @@ pid_files() {
 }
 
 # Redis: rate-limit counters and read-your-writes positions shared by the instances; nothing
-# worth persisting (the app copes with losing them, see README "Scaling out").
+# worth persisting (the app copes with losing them, see docs/operations.md "Scaling out").
 start_redis() {
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$RUN_DIR" \
     --daemonize yes --pidfile "$RUN_DIR/redis.pid" --logfile "$LOG_DIR/redis.log"

@@ -90,7 +90,7 @@ export class AuditService {
     return this.repo.insertFrom(params, source, withRequest(entry));
   }
 
-  /** Newest first; what `reader` may not see of other people's data is masked (API.md section 11). */
+  /** Newest first; what `reader` may not see of other people's data is masked (docs/api.md section 11). */
   async list(reader: Actor, q: ListAuditLogsDto): Promise<AuditLogListResponse> {
     const range = dateRangeIssues(q.from, q.to);
     if (range.length > 0) throw validationProblem(range);

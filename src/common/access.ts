@@ -47,7 +47,7 @@ export function writeOwner(actor: Actor, requested: string | undefined): string 
 /**
  * Passwords are set from a signed-in session only. An API key that may write users (an admin's
  * `users:write`) could otherwise set its own owner's password, sign in as the owner and mint keys:
- * what API.md section 10 promises a leaked key cannot do.
+ * what docs/api.md section 10 promises a leaked key cannot do.
  */
 export function assertMaySetPassword(viaApiKey: boolean): void {
   if (viaApiKey) throw new AccessDenied('API keys cannot set passwords; sign in instead');
@@ -69,7 +69,7 @@ export const mayReadUser = (actor: Actor, id: string): boolean =>
   readsOrganisation(actor) || actor.id === id.toLowerCase();
 
 /**
- * Field masking (API.md section 11): per role, the fields of *other people's* data it reads
+ * Field masking (docs/api.md section 11): per role, the fields of *other people's* data it reads
  * masked. Admins see everything; auditors read the organisation without its notes and email
  * addresses; analysts and viewers only ever read their own data, and should a route ever show
  * them someone else's, it shows it masked.

@@ -2,7 +2,7 @@ import { ROLES, type Role } from '../users/entities/user.entity';
 
 /**
  * Who may call which route: the one table the guards enforce, the OpenAPI document describes, the
- * README's roles table is generated from and the permission-matrix e2e test walks. A route states
+ * roles table of docs/api.md is generated from and the permission-matrix e2e test walks. A route states
  * its key (`@Auth('GET /transactions')`); a route missing here cannot be decorated, and the
  * OpenAPI test fails when a route's key is not its own method and path.
  *
@@ -28,7 +28,7 @@ export interface RoutePolicy {
   scope: Scope | null;
   /** A second scope that admits a key as well (either one suffices). */
   alsoScope?: Scope;
-  /** Said in the route's OpenAPI description and the README table, for what the roles alone do not say. */
+  /** Said in the route's OpenAPI description and the docs/api.md table, for what the roles alone do not say. */
   note?: string;
 }
 

@@ -284,7 +284,7 @@ export class AppConfig {
   readonly csvIdleTimeoutMs!: number;
   /**
    * On SIGTERM, how long readiness answers 503 while requests are still served, before the
-   * server closes: longer than the load balancer takes to stop sending (README "Scaling out").
+   * server closes: longer than the load balancer takes to stop sending (docs/operations.md).
    */
   readonly shutdownDrainMs!: number;
   /** Seconds an event stays in the feed (and can be delivered) before the purge removes it. */

@@ -6,7 +6,7 @@ export interface DatabaseSettings {
   poolMax?: number;
   /**
    * Sent in the startup packet. Undefined: none is sent, as a transaction-pooling PgBouncer
-   * refuses the parameter; the pooler's server connections then carry it (README).
+   * refuses the parameter; the pooler's server connections then carry it (docs/operations.md).
    */
   statementTimeoutMs?: number;
   poolTimeoutMs?: number;

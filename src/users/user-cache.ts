@@ -12,7 +12,7 @@ import type { User } from './entities/user.entity';
 
 const CHANNEL = 'finance_users';
 // A safety net only: a notification is never lost while the listening connection is up, and
-// while it is down nothing is cached. Documented in the README.
+// while it is down nothing is cached. Documented in docs/architecture.md.
 const MAX_AGE_MS = 30_000;
 const MAX_ENTRIES = 10_000;
 const RECONNECT_MS = 1_000;

@@ -64,7 +64,7 @@ function publicAddress(address: string): boolean {
 
 /**
  * Sends one signed delivery (Standard Webhooks: `webhook-id`, `webhook-timestamp`,
- * `webhook-signature`), following the SSRF rules of API.md section 12:
+ * `webhook-signature`), following the SSRF rules of docs/api.md section 12:
  * - `https` only unless WEBHOOK_ALLOW_HTTP;
  * - the address the host name resolves to is checked by the agent's lookup hook at connect time,
  *   before any connection is made (request-filtering-agent): loopback, private, link-local,

@@ -5,7 +5,7 @@ import { createApiKey, createUser, loginAdmin, type TestKey, type TestUser } fro
 import { expectProblem } from '../problems';
 
 /**
- * API keys and rate limiting (API.md sections 7 and 10): a key has a bucket of its own, apart
+ * API keys and rate limiting (docs/api.md sections 7 and 10): a key has a bucket of its own, apart
  * from its owner's session; a key that authenticates nobody is an anonymous caller, limited per
  * IP. And the key never reaches the logs, even at the most verbose level.
  */

@@ -13,7 +13,7 @@ import {
 import { expectProblem, fieldsOf, problemCore } from '../problems';
 
 /**
- * API keys (API.md section 10) through HTTP: creation and its validation, use within and outside
+ * API keys (docs/api.md section 10) through HTTP: creation and its validation, use within and outside
  * the key's scopes, revocation, expiry and the owner's state, admin management, audit entries and
  * lastUsedAt, plus the attacks an issuer of keys must withstand (mass assignment, enumeration,
  * escalation through the owner's role, keys minting keys).

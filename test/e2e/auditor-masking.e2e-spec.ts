@@ -6,7 +6,7 @@ import { bearer, createApiKey, createUser, loginAdmin, type TestUser } from '../
 import { expectProblem } from '../problems';
 
 /**
- * The auditor role and field masking (API.md section 11): an auditor reads the whole organisation
+ * The auditor role and field masking (docs/api.md section 11): an auditor reads the whole organisation
  * read-only, with other people's notes as "[masked]" and their emails as `a***@domain`, in every
  * response path (JSON, CSV, dashboards, audit changes), and cannot find masked values by searching
  * for them. Admins see everything unmasked.

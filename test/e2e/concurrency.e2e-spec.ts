@@ -6,7 +6,7 @@ import { bearer, createUser, login, loginAdmin, type TestUser } from '../factori
 import { expectProblem, fieldsOf } from '../problems';
 
 /**
- * Concurrency far above the pool size (API.md section 8): bursts of 50 simultaneous requests,
+ * Concurrency far above the pool size (docs/api.md section 8): bursts of 50 simultaneous requests,
  * on one resource where that matters, against an instance with only two pooled connections.
  * Every burst gives only the statuses the contract names, has its effect exactly once, and is
  * answered by waiting, never by a timeout: the long pool and statement timeouts below make a

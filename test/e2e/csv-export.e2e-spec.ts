@@ -3,7 +3,7 @@ import { csvHelpers, EXPORT, EXPORT_HEADER, ok, type NewTx, type Query } from '.
 import { loginAdmin, type TestUser } from '../factories';
 
 /**
- * CSV export (API.md section 6) end to end, over HTTP against the built app: the file's format,
+ * CSV export (docs/api.md section 6) end to end, over HTTP against the built app: the file's format,
  * the neutralised spreadsheet formulas, filters and sort, and the queries it refuses. Every
  * request goes through `ok()`, so no response in this file may be a 5xx. Whose rows a caller may
  * export is in csv-ownership.e2e-spec.ts.

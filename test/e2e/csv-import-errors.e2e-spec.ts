@@ -3,7 +3,7 @@ import { csvHelpers, IMPORT_HEADER, lines, rowErrors, three } from '../csv-helpe
 import { loginAdmin, type TestUser } from '../factories';
 
 /**
- * How a CSV import (API.md section 6) treats bad rows, end to end over HTTP against the built
+ * How a CSV import (docs/api.md section 6) treats bad rows, end to end over HTTP against the built
  * app: all-or-nothing by default, dryRun=true, mode=partial, and each error numbered by the file
  * line it starts on. Every request goes through `ok()`, so no response in this file may be a 5xx.
  */

@@ -5,7 +5,7 @@ import { csvHelpers, IMPORT, IMPORT_HEADER, lines, ok, three } from '../csv-help
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 
 /**
- * CSV imports (API.md section 6) refused as a whole, end to end over HTTP against the built app:
+ * CSV imports (docs/api.md section 6) refused as a whole, end to end over HTTP against the built app:
  * a bad header, an empty, binary or non-UTF-8 file, the wrong content type or query, and a body
  * over IMPORT_MAX_BYTES however it is sent. None of them writes a row. Every request goes through
  * `ok()`, so no response in this file may be a 5xx.

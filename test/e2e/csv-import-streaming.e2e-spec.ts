@@ -4,7 +4,7 @@ import { loginAdmin, type TestUser } from '../factories';
 
 /**
  * An import parses and validates the file while its good rows already stream into the COPY
- * (API.md section 6 still holds): a bad row found late cancels what was copied, and the database
+ * (docs/api.md section 6 still holds): a bad row found late cancels what was copied, and the database
  * ends as if nothing had been sent; the rows written get ascending ids of their own.
  */
 

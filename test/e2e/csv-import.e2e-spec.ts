@@ -14,7 +14,7 @@ import { usdSummary } from '../dashboard-helpers';
 import { loginAdmin, type TestUser } from '../factories';
 
 /**
- * CSV import (API.md section 6) end to end, over HTTP against the built app: an exported file
+ * CSV import (docs/api.md section 6) end to end, over HTTP against the built app: an exported file
  * imported into another user, the files and encodings an import accepts, and dashboard totals
  * that stay exact afterwards. Every request goes through `ok()`, so no response in this file may
  * be a 5xx. Bad rows are in csv-import-errors.e2e-spec.ts, refused files and requests in
@@ -224,7 +224,7 @@ describe('CSV import and export', () => {
       ]);
     });
 
-    it('imports the README example file examples/transactions.csv as documented', async () => {
+    it('imports the docs/api.md example file examples/transactions.csv as documented', async () => {
       const user = await analyst();
       const res = await importMultipart(
         user,

@@ -3,7 +3,7 @@ import { csvHelpers, ok, three, type NewTx } from '../csv-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 
 /**
- * Whose rows a CSV export shows and for whom a CSV import writes (API.md section 6), by role and
+ * Whose rows a CSV export shows and for whom a CSV import writes (docs/api.md section 6), by role and
  * ownerId, end to end over HTTP against the built app. Every request goes through `ok()`, so no
  * response in this file may be a 5xx.
  */

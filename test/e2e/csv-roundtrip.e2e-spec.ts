@@ -3,7 +3,7 @@ import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 
 /**
- * CSV export → strict RFC 4180 read → import, property-based (API.md sections 4.1, 6 and the last
+ * CSV export → strict RFC 4180 read → import, property-based (docs/api.md sections 4.1, 6 and the last
  * bullet of 8): whatever Unicode a category or notes holds, every RFC 4180 reader gets back exactly
  * the stored value from the export, and importing that export into another user stores the same
  * values again, the `'` formula guard aside.
@@ -487,7 +487,7 @@ describe('CSV export and import round trip', () => {
       expect(codePoints(rows[0].category.value)).toBe(CATEGORY_MAX + 1);
     });
 
-    // Known gap (API.md section 8, last bullet): the guard makes the cells 65 and 1001 code points
+    // Known gap (docs/api.md section 8, last bullet): the guard makes the cells 65 and 1001 code points
     // long and the import refuses the whole file with a 422. Remove `.failing` once it imports.
     it.failing(
       'import back from their export (known gap, marked failing: the import refuses them today)',

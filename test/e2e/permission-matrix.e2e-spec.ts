@@ -24,7 +24,7 @@ import {
 
 /**
  * Every route × every kind of caller, checked against the one permission table the app enforces
- * (src/common/permissions.ts, from which the README's roles table is generated too). A caller is
+ * (src/common/permissions.ts, from which the roles table of docs/api.md is generated too). A caller is
  * a signed-in role, an API key (its owner's role × its scopes), or a key that must be refused
  * outright (revoked, expired, owner deactivated). For each pair the test sends a request the
  * route would accept and expects the route's own success status when the table allows the pair,

@@ -9,7 +9,7 @@ import { expectProblem } from '../problems';
 
 /**
  * The rules that keep one request from holding a pooled connection while it waits for another
- * (API.md section 8), checked where they would break first: an instance with ONE connection.
+ * (docs/api.md section 8), checked where they would break first: an instance with ONE connection.
  * There, any code path that asks the pool for a second connection inside a transaction either
  * trips the pool guard (a 500) or waits for itself until DB_POOL_TIMEOUT_MS (a 503); so every
  * write path answering its contract status below proves it does all its work on one connection.

@@ -31,7 +31,7 @@ function expectTooManyRequests(res: Response): void {
   expect(Number(res.headers['ratelimit-reset'])).toBe(seconds);
 }
 
-/** The RateLimit-* headers of API.md section 7, as numbers. */
+/** The RateLimit-* headers of docs/api.md section 7, as numbers. */
 function rateLimit(res: Response): { limit: number; remaining: number; reset: number } {
   for (const name of ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'])
     expect(res.headers[name]).toMatch(/^\d+$/);

@@ -7,7 +7,7 @@ import { type ReplicaPair, replicaPairUnavailable, startReplicaPair } from '../r
 import { createTx, TX } from './transactions.helpers';
 
 /**
- * DATABASE_REPLICA_URL read routing (API.md section 13) against a real streaming replica that
+ * DATABASE_REPLICA_URL read routing (docs/api.md section 13) against a real streaming replica that
  * applies every transaction 500 ms late (recovery_min_apply_delay). A read that lands on the
  * replica right after a write cannot see it, so "missed a row the primary has committed" proves a
  * read came from the replica and "saw it" that it came from the primary; nothing in the app can

@@ -457,7 +457,7 @@ describe('security: access control', () => {
       await app.sql.query('DELETE FROM refresh_tokens WHERE user_id = $1', [user.id]);
       await app.sql.query('DELETE FROM users WHERE id = $1', [user.id]);
       // A change made behind the app's back reaches its user cache by NOTIFY, asynchronously
-      // (README: within milliseconds); allow it a bounded moment under a loaded machine.
+      // (docs/api.md: within milliseconds); allow it a bounded moment under a loaded machine.
       let res = await as(user, 'get', '/api/v1/auth/me');
       for (let i = 0; i < 50 && res.status === 200; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { ADMIN, JWT_SECRET, startApp, type TestApp } from '../app';
 
 /**
- * Start-up against a shared database (API.md section 13): instances started at the same moment on
+ * Start-up against a shared database (docs/api.md section 13): instances started at the same moment on
  * an empty database all become ready, with each migration applied once and one bootstrapped
  * admin; MIGRATIONS_RUN=false leaves migrating to a release step and refuses a stale schema.
  */

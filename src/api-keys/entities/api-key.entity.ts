@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { Scope } from '../../common/permissions';
 
-/** A user's key for machine access (API.md section 10); the key itself is never stored. */
+/** A user's key for machine access (docs/api.md section 10); the key itself is never stored. */
 @Entity('api_keys')
 export class ApiKey {
   @PrimaryGeneratedColumn('uuid')

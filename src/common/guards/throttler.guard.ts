@@ -22,7 +22,7 @@ interface Bucket {
 }
 
 /**
- * Reports a bucket in the RateLimit-* headers of API.md section 7, unless the response already
+ * Reports a bucket in the RateLimit-* headers of docs/api.md section 7, unless the response already
  * reports one with fewer requests left (ties: the later reset). Login counts against three limits;
  * a client that paces itself by these headers then never meets a 429 it was not warned of.
  */

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * API keys (API.md section 10) and the read-only `auditor` role (section 11). A key is stored only
+ * API keys (docs/api.md section 10) and the read-only `auditor` role (section 11). A key is stored only
  * as the SHA-256 of its text: it carries 256 random bits, so a fast hash is as safe as a slow one
  * and lets the lookup use an index. Audit entries name the key that wrote them.
  */

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Webhooks (API.md section 12): endpoints, one delivery row per (endpoint, event) with its latest
+ * Webhooks (docs/api.md section 12): endpoints, one delivery row per (endpoint, event) with its latest
  * attempt, and the dispatcher's position in the events outbox.
  */
 export class Webhooks1764000021000 implements MigrationInterface {

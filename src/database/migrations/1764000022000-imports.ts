@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Background imports (API.md section 12): the job resource with its progress, and the uploaded
+ * Background imports (docs/api.md section 12): the job resource with its progress, and the uploaded
  * file until the job has run (in the database, so whichever instance takes the job can read it).
  */
 export class Imports1764000022000 implements MigrationInterface {

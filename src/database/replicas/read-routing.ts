@@ -36,7 +36,7 @@ interface Replica {
 }
 
 /**
- * Where the read-only routes read (API.md section 13). The one place that decides; repositories
+ * Where the read-only routes read (docs/api.md section 13). The one place that decides; repositories
  * ask `reader()` (or `readSnapshot()` for a stream) in their read paths and stay unaware of
  * replicas. A read goes to a replica only when all of these hold, else to the primary:
  *

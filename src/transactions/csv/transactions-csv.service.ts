@@ -55,7 +55,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
   ) {
     // A writing import or a streaming export holds a connection; at least one is left for
     // everyone else. Uploads being received hold no connection but a spool file of up to about
-    // IMPORT_MAX_BYTES (the upload as received), so they are bounded too (temp disk: README).
+    // IMPORT_MAX_BYTES (the upload as received), so they are bounded too (temp disk: docs/operations.md).
     const size = Math.min(config.importConcurrency, Math.max(1, config.dbPoolMax - 1));
     // One budget for both: together they must leave a connection for everyone else.
     this.holdingConnections = new Slots(
