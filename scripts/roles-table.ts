@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeScopes, ROUTES, type RoutePolicy } from '../src/common/permissions';
-import { ROLES } from '../src/users/entities/user.entity';
+import { ROLES } from '../src/common/roles';
 
 /**
  * The roles table of docs/api.md, generated from the permission table the guards enforce

@@ -9,7 +9,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AccessDenied, keysOf } from '../common/access';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
-import { type Scope, scopesOf } from '../common/permissions';
+import { scopesOf } from '../common/permissions';
+import type { ApiKeyAuthenticator, KeyPrincipal } from '../common/principal';
 import { validationProblem } from '../common/validation';
 import { AuditService, diff } from '../audit/audit.service';
 import { inTransaction } from '../database/transaction';
@@ -22,7 +23,6 @@ import type { CreateApiKeyDto } from './dto/create-api-key.dto';
 
 /** `fin_` and 256 random bits in base64url: the only shape worth a database lookup. */
 const KEY_FORMAT = /^fin_[A-Za-z0-9_-]{43}$/;
-export const isApiKey = (token: string): boolean => token.startsWith('fin_');
 
 export const MAX_LIVE_KEYS = 20;
 const DAY_MS = 86_400_000;
@@ -32,14 +32,8 @@ const AUDITED_FIELDS = ['userId', 'name', 'scopes', 'expiresAt'] as const;
 
 const hashOf = (key: string): Buffer => createHash('sha256').update(key).digest();
 
-/** Who is calling with a key, and what the key allows. */
-export interface KeyPrincipal {
-  user: User;
-  key: { id: string; scopes: readonly Scope[] };
-}
-
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements ApiKeyAuthenticator {
   private readonly logger = new Logger('ApiKeys');
   /** Key id → the minute this instance last recorded its use, so use costs one write a minute. */
   private readonly recorded = new Map<string, number>();

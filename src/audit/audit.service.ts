@@ -7,39 +7,12 @@ import { dateRangeIssues, invalidCursor, validationProblem } from '../common/val
 import { AppConfig } from '../config/app-config';
 import type { Params, Queryable } from '../database/sql';
 import { type AuditKeyset, AuditRepository, type AuditRow } from './audit.repository';
-import type { AuditLogListResponse, ListAuditLogsDto } from './dto/list-audit-logs.dto';
-
-export const AUDIT_ACTIONS = [
-  'user.create',
-  'user.update',
-  'transaction.create',
-  'transaction.update',
-  'transaction.delete',
-  'transaction.restore',
-  'transaction.import',
-  'auth.login_failed',
-  'auth.refresh_reuse',
-  'api_key.create',
-  'api_key.revoke',
-  'exchange_rate.set',
-  'exchange_rate.delete',
-  'account.create',
-  'account.update',
-  'account.delete',
-  'transfer.create',
-  'transfer.delete',
-  'transfer.restore',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-export const AUDIT_ENTITY_TYPES = [
-  'user',
-  'transaction',
-  'api_key',
-  'exchange_rate',
-  'account',
-  'transfer',
-] as const;
-export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
+import type {
+  AuditAction,
+  AuditEntityType,
+  AuditLogListResponse,
+  ListAuditLogsDto,
+} from './dto/list-audit-logs.dto';
 
 export type Changes = Record<string, unknown>;
 

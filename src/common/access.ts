@@ -1,4 +1,4 @@
-import type { Role } from '../users/entities/user.entity';
+import type { Role } from './roles';
 
 /**
  * Who may see and write whose data: the one place the ownership rules live. Routes decide which

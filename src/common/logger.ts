@@ -1,5 +1,4 @@
 import type { Params } from 'nestjs-pino';
-import type { AppConfig } from '../config/app-config';
 import { currentRequest } from './request-context';
 
 /**
@@ -10,8 +9,10 @@ import { currentRequest } from './request-context';
  * two child loggers per request and serialised and redacted the request into them whether or not
  * anything was logged, ~20 % of the CPU of a trivial route even at LOG_LEVEL=warn (bench
  * --cpu-prof on /health/live). The one line per request is written by `requestLog` instead.
+ *
+ * Takes the AppConfig by the one field it reads: config/ imports common/, never the reverse.
  */
-export function loggerOptions(config: AppConfig): Params {
+export function loggerOptions(config: { logLevel: string }): Params {
   return {
     forRoutes: [],
     pinoHttp: {

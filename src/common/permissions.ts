@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '../users/entities/user.entity';
+import { ROLES, type Role } from './roles';
 
 /**
  * Who may call which route: the one table the guards enforce, the OpenAPI document describes, the

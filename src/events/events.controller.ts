@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
-import type { KeyPrincipal } from '../api-keys/api-keys.service';
+import type { KeyPrincipal } from '../common/principal';
 import { CurrentApiKey, CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import type { User } from '../users/entities/user.entity';

@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import type { Actor } from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
-import { type HeldClaim, IdempotencyService } from '../common/idempotency/idempotency.service';
+import { type HeldClaim, IdempotencyService } from '../idempotency/idempotency.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { Slots } from '../common/slots';
 import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';

@@ -45,7 +45,7 @@ import {
   HeldIdempotencyClaim,
   Idempotent,
   type KeyedClaim,
-} from '../common/idempotency/idempotency.interceptor';
+} from '../idempotency/idempotency.interceptor';
 import { TransactionsService } from './transactions.service';
 
 @ApiTags('transactions')

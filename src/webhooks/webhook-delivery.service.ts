@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { Role } from '../users/entities/user.entity';
+import type { Role } from '../common/roles';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
 import { EventsService } from '../events/events.service';

@@ -20,7 +20,7 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiValidationResponse } from '../common/decorators/api-problems.decorator';
-import type { KeyPrincipal } from '../api-keys/api-keys.service';
+import type { KeyPrincipal } from '../common/principal';
 import { CurrentApiKey, CurrentUser } from '../common/decorators/current-user.decorator';
 import { Auth } from '../common/decorators/roles.decorator';
 import { ProblemResponse } from '../common/problem.response';

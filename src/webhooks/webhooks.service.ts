@@ -2,7 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { KeyPrincipal } from '../api-keys/api-keys.service';
+import type { KeyPrincipal } from '../common/principal';
 import { AccessDenied, type Actor } from '../common/access';
 import { CursorCodec, keysetPage } from '../common/cursor';
 import type { Scope } from '../common/permissions';

@@ -2,12 +2,43 @@ import { OptionalDate } from '../../common/decorators/optional-date.decorator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { CursorQueryDto } from '../../common/pagination';
-import {
-  AUDIT_ACTIONS,
-  AUDIT_ENTITY_TYPES,
-  type AuditAction,
-  type AuditEntityType,
-} from '../audit.service';
+
+/**
+ * What the audit log records: the actions and the kinds of row they change. Declared with the
+ * query and response shapes that expose them as enums, and imported by the service that writes
+ * entries, so the DTO does not import its service (an import cycle).
+ */
+export const AUDIT_ACTIONS = [
+  'user.create',
+  'user.update',
+  'transaction.create',
+  'transaction.update',
+  'transaction.delete',
+  'transaction.restore',
+  'transaction.import',
+  'auth.login_failed',
+  'auth.refresh_reuse',
+  'api_key.create',
+  'api_key.revoke',
+  'exchange_rate.set',
+  'exchange_rate.delete',
+  'account.create',
+  'account.update',
+  'account.delete',
+  'transfer.create',
+  'transfer.delete',
+  'transfer.restore',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const AUDIT_ENTITY_TYPES = [
+  'user',
+  'transaction',
+  'api_key',
+  'exchange_rate',
+  'account',
+  'transfer',
+] as const;
+export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
 
 export class ListAuditLogsDto extends CursorQueryDto {
   @ApiProperty({ required: false, format: 'uuid' })

@@ -6,7 +6,7 @@ import {
   ApiSecurity,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Role } from '../../users/entities/user.entity';
+import type { Role } from '../roles';
 import { policyOf, type RouteKey } from '../permissions';
 import { ProblemResponse } from '../problem.response';
 

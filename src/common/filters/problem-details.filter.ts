@@ -8,7 +8,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
-import { isPoolTimeout } from '../../database/pool-errors';
+import { isPoolTimeout } from './pool-errors';
 import { AccessDenied } from '../access';
 import { type Problem, sendProblem } from '../problem';
 

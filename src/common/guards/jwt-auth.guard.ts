@@ -2,17 +2,18 @@ import {
   type ExecutionContext,
   ForbiddenException,
   HttpException,
+  Inject,
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { ApiKeysService, isApiKey } from '../../api-keys/api-keys.service';
-import type { User } from '../../users/entities/user.entity';
+import type { Actor } from '../access';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator';
 import { ROUTE_KEY } from '../decorators/roles.decorator';
 import { policyOf, type RouteKey } from '../permissions';
+import { API_KEY_AUTHENTICATOR, type ApiKeyAuthenticator, isApiKey } from '../principal';
 import { currentRequest } from '../request-context';
 
 const bearer = (req: FastifyRequest): string | undefined => {
@@ -30,13 +31,13 @@ const bearer = (req: FastifyRequest): string | undefined => {
 export class JwtAuthGuard extends AuthGuard('jwt') {
   constructor(
     private readonly reflector: Reflector,
-    private readonly keys: ApiKeysService,
+    @Inject(API_KEY_AUTHENTICATOR) private readonly keys: ApiKeyAuthenticator,
   ) {
     super();
   }
 
   /** Per request: the outcome of checking its access token (the throttler asks first). */
-  private readonly perRequest = new WeakMap<object, Promise<User>>();
+  private readonly perRequest = new WeakMap<object, Promise<Actor>>();
 
   /**
    * The user a `Bearer` access token names, checked once per request: the throttler needs the
@@ -44,12 +45,12 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
    * ~6 % of a cheap read (bench --cpu-prof). Rejects like passport does (401, or the database's
    * error).
    */
-  tokenUser(context: ExecutionContext): Promise<User> {
+  tokenUser(context: ExecutionContext): Promise<Actor> {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     let outcome = this.perRequest.get(req);
     if (outcome === undefined) {
       // passport has set `req.user` once it resolves (handleRequest rejects otherwise).
-      outcome = (super.canActivate(context) as Promise<boolean>).then(() => req.user as User);
+      outcome = (super.canActivate(context) as Promise<boolean>).then(() => req.user as Actor);
       // Whoever asks later sees the rejection; until then it is not "unhandled".
       outcome.catch(() => undefined);
       this.perRequest.set(req, outcome);

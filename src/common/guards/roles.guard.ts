@@ -6,7 +6,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { Role } from '../../users/entities/user.entity';
+import type { Role } from '../roles';
 import { ROLES_KEY, ROUTE_KEY } from '../decorators/roles.decorator';
 import { keyScopesOf, policyOf, type RouteKey } from '../permissions';
 

@@ -1,4 +1,10 @@
-import { type ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
+import {
+  type ExecutionContext,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   type ThrottlerLimitDetail,
@@ -10,7 +16,7 @@ import {
   InjectThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiKeysService } from '../../api-keys/api-keys.service';
+import { API_KEY_AUTHENTICATOR, type ApiKeyAuthenticator } from '../principal';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { clientAddress } from './throttlers';
 
@@ -54,7 +60,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
-    private readonly keys: ApiKeysService,
+    @Inject(API_KEY_AUTHENTICATOR) private readonly keys: ApiKeyAuthenticator,
     private readonly auth: JwtAuthGuard,
   ) {
     super(options, storage, reflector);

@@ -1,7 +1,6 @@
 import { type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { normalizeIp, type ThrottlerOptions } from '@nestjs/throttler';
 import type { FastifyRequest } from 'fastify';
-import type { AppConfig } from '../../config/app-config';
 
 const LOGIN_THROTTLE = 'loginThrottle';
 /** Marks the login route for the stricter per-IP+email and per-IP limits. */
@@ -21,8 +20,19 @@ const loginEmail = (req: FastifyRequest) => {
   return typeof email === 'string' ? email.trim().toLowerCase().slice(0, 254) : '';
 };
 
+/**
+ * The configured limits (AppConfig's `throttle`: window seconds, requests per window), declared
+ * here because config/ imports common/, never the reverse.
+ */
+export interface ThrottleLimits {
+  ttl: number;
+  limit: number;
+  loginLimit: number;
+  loginIpLimit: number;
+}
+
 /** The three limits of the contract: per caller overall, and two on login attempts. */
-export function throttlers(config: AppConfig): ThrottlerOptions[] {
+export function throttlers(config: { throttle: ThrottleLimits }): ThrottlerOptions[] {
   return [
     { name: 'default', ttl: config.throttle.ttl * 1000, limit: config.throttle.limit },
     {

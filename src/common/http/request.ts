@@ -1,12 +1,12 @@
-import type { KeyPrincipal } from '../../api-keys/api-keys.service';
-import type { User } from '../../users/entities/user.entity';
+import type { Actor } from '../access';
+import type { ApiKeyGrant } from '../principal';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The caller, set by the JWT guard (passport's `user` property) or from an API key. */
-    user?: User;
+    user?: Actor;
     /** The API key the request was authenticated with, for the roles guard's scope check. */
-    apiKey?: KeyPrincipal['key'];
+    apiKey?: ApiKeyGrant;
   }
 }
 

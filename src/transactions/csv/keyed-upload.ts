@@ -4,7 +4,7 @@ import {
   type HeldClaim,
   IdempotencyService,
   mismatch,
-} from '../../common/idempotency/idempotency.service';
+} from '../../idempotency/idempotency.service';
 import { csvUpload, type UploadLimits } from './csv-source';
 
 export type KeyedOutcome<T> = { replayed: true; body: unknown } | { replayed: false; result: T };

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { writeOwner } from '../../common/access';
-import { type HeldClaim, IdempotencyService } from '../../common/idempotency/idempotency.service';
+import { type HeldClaim, IdempotencyService } from '../../idempotency/idempotency.service';
 import { AppConfig } from '../../config/app-config';
 import { EventsService } from '../../events/events.service';
 import { Slots } from '../../common/slots';

@@ -1,6 +1,6 @@
 import { IsEmail, IsIn, IsString, MaxLength } from 'class-validator';
 import { CodePointLength, PasswordBytes, Trim, TrimLower } from '../../common/validators';
-import { ROLES, type Role } from '../entities/user.entity';
+import { ROLES, type Role } from '../../common/roles';
 
 export class CreateUserDto {
   /** Display name, 1-100 characters after trimming. */

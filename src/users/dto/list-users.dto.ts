@@ -1,7 +1,7 @@
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { QueryBoolean } from '../../common/validators';
-import { ROLES, type Role } from '../entities/user.entity';
+import { ROLES, type Role } from '../../common/roles';
 
 export class ListUsersDto extends PageQueryDto {
   @IsOptional()

@@ -1,6 +1,6 @@
 import { IsBoolean, IsIn, IsString } from 'class-validator';
 import { CodePointLength, Omittable, PasswordBytes, Trim } from '../../common/validators';
-import { ROLES, type Role } from '../entities/user.entity';
+import { ROLES, type Role } from '../../common/roles';
 
 export class UpdateUserDto {
   @Omittable()

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { PageMeta } from '../../common/pagination';
-import { ROLES, type Role, type User } from '../entities/user.entity';
+import { ROLES, type Role } from '../../common/roles';
+import type { User } from '../entities/user.entity';
 
 export class UserResponse {
   @ApiProperty({ format: 'uuid' })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { type Queryable, query } from '../../database/sql';
+import { type Queryable, query } from '../database/sql';
 
 // How long a finished request's response is replayed.
 const TTL = "interval '24 hours'";

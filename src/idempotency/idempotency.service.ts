@@ -6,10 +6,10 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { AppConfig } from '../../config/app-config';
-import type { Queryable } from '../../database/sql';
-import { JobQueue } from '../../jobs/job-queue';
-import { validationProblem } from '../validation';
+import { AppConfig } from '../config/app-config';
+import type { Queryable } from '../database/sql';
+import { JobQueue } from '../jobs/job-queue';
+import { validationProblem } from '../common/validation';
 import { type HeldClaim, IdempotencyRepository } from './idempotency.repository';
 
 const KEY = /^[\x21-\x7e][\x20-\x7e]{0,254}$/;

@@ -9,13 +9,13 @@ import {
 } from '@nestjs/common';
 import { ApiHeader, ApiConflictResponse, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { pathOf } from '../http/request';
+import { pathOf } from '../common/http/request';
 import { createHash } from 'node:crypto';
 import { type Observable, from, of, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
-import type { User } from '../../users/entities/user.entity';
-import { etagOf } from '../etag';
-import { ProblemResponse } from '../problem.response';
+import type { User } from '../users/entities/user.entity';
+import { etagOf } from '../common/etag';
+import { ProblemResponse } from '../common/problem.response';
 import { type HeldClaim, IdempotencyService } from './idempotency.service';
 
 const CLAIM = Symbol('idempotencyClaim');
