@@ -47,24 +47,6 @@ describe('event feed access and masking', () => {
   });
   afterAll(() => app.stop());
 
-  it('shows the admin every event unmasked', async () => {
-    const events = await settled(admin, 4);
-    const created = events.filter((e) => e.type === 'transaction.created');
-    expect(created.map((e) => e.data.notes)).toEqual(['salary for March', '']);
-    const user = events.find((e) => e.type === 'user.created' && e.data.id === analyst.id);
-    expect(user?.data.email).toBe('ann.lyst@corp.example');
-  });
-
-  it("masks other people's notes and emails for an auditor, leaving empty notes empty", async () => {
-    const events = await settled(auditor, 4);
-    const created = events.filter((e) => e.type === 'transaction.created');
-    expect(created.map((e) => e.data.notes)).toEqual(['[masked]', '']);
-    const user = events.find((e) => e.type === 'user.created' && e.data.id === analyst.id);
-    expect(user?.data.email).toBe('a***@corp.example');
-    expect(JSON.stringify(events)).not.toContain('salary');
-    expect(JSON.stringify(events)).not.toContain('ann.lyst');
-  });
-
   it("masks the same way for an auditor's API key", async () => {
     const key = await createApiKey(app, auditor, ['transactions:read', 'users:read']);
     const events = await settled(key, 4);
@@ -83,11 +65,5 @@ describe('event feed access and masking', () => {
       .set(bearer(key))
       .expect(200);
     expect((asked.body as { data: unknown[] }).data).toEqual([]);
-  });
-
-  it('shows an analyst its own transactions unmasked and no user events', async () => {
-    const events = await settled(analyst, 2);
-    expect(events.map((e) => e.type)).toEqual(['transaction.created', 'transaction.created']);
-    expect(events[0].data.notes).toBe('salary for March');
   });
 });

@@ -100,8 +100,6 @@ describe('transactions list: query validation, filters, isolation', () => {
     let owner: TestUser;
     let rival: TestUser;
     const row: Record<string, TxBody> = {};
-    const set = (...names: string[]) => names.map((n) => row[n].id).sort();
-    const filtered = async (query: string) => (await ids(owner, query)).sort();
 
     beforeAll(async () => {
       [owner, rival] = await Promise.all([
@@ -136,85 +134,6 @@ describe('transactions list: query validation, filters, isolation', () => {
       await createTx(app, rival, { category: 'food', notes: 'snack_bar', date: '2026-01-31' });
     });
 
-    it('hides deleted rows and other users’ rows by default', async () => {
-      expect(await filtered('')).toEqual(
-        set('salary', 'lunch', 'snack', 'stuff', 'taxi', 'refund'),
-      );
-    });
-
-    it('filters by type', async () => {
-      expect(await filtered('type=income')).toEqual(set('salary', 'refund'));
-    });
-
-    it.each(['Food', 'FOOD', 'food'])(
-      'matches category=%s exactly but case-insensitively',
-      async (category) => {
-        expect(await filtered(`category=${category}`)).toEqual(set('lunch', 'snack'));
-      },
-    );
-
-    it('includes both ends of from/to', async () => {
-      expect(await filtered('from=2026-01-15&to=2026-01-31')).toEqual(set('lunch', 'snack'));
-      expect(await filtered('from=2026-02-01&to=2026-02-01')).toEqual(set('stuff', 'refund'));
-    });
-
-    it('includes both ends of minAmount/maxAmount', async () => {
-      expect(await filtered('minAmount=12.49&maxAmount=30')).toEqual(
-        set('lunch', 'stuff', 'refund'),
-      );
-      expect(await filtered('minAmount=0.01&maxAmount=0.01')).toEqual(set('taxi'));
-    });
-
-    it('compares amount bounds as numbers, not text', async () => {
-      expect(await filtered('minAmount=9&maxAmount=100')).toEqual(set('lunch', 'stuff', 'refund'));
-    });
-
-    it('matches q as a case-insensitive substring of category or notes', async () => {
-      expect(await filtered('q=fOoD')).toEqual(set('lunch', 'snack', 'stuff', 'taxi'));
-      expect(await filtered('q=LUNCH')).toEqual(set('lunch'));
-    });
-
-    it('matches % and _ in q literally, not as wildcards', async () => {
-      expect(await filtered('q=50%25')).toEqual(set('lunch'));
-      expect(await filtered('q=k_b')).toEqual(set('snack'));
-    });
-
-    it('combines filters with AND', async () => {
-      expect(await filtered('type=expense&q=food&from=2026-01-01&maxAmount=10')).toEqual(
-        set('snack'),
-      );
-    });
-
-    it('lets an admin narrow to one owner with ownerId', async () => {
-      expect((await ids(admin, `ownerId=${owner.id}`)).sort()).toEqual(
-        set('salary', 'lunch', 'snack', 'stuff', 'taxi', 'refund'),
-      );
-    });
-
-    it('shows an admin deleted rows with deleted=include, each row carrying deletedAt', async () => {
-      const res = await get(admin, `limit=100&ownerId=${owner.id}&deleted=include`).expect(200);
-      const data = res.body.data as TxBody[];
-      expect(data.map((r) => r.id).sort()).toEqual(set(...Object.keys(row)));
-      for (const r of data) {
-        expect(r).toHaveProperty('deletedAt');
-        if (r.id === row.gone.id) expect(Date.parse(r.deletedAt!)).not.toBeNaN();
-        else expect(r.deletedAt).toBeNull();
-      }
-    });
-
-    it('shows an admin only deleted rows with deleted=only', async () => {
-      const res = await get(admin, `ownerId=${owner.id}&deleted=only`).expect(200);
-      expect(res.body.data).toHaveLength(1);
-      expect(res.body.data[0]).toMatchObject({ id: row.gone.id, category: 'Food' });
-      expect(Date.parse(res.body.data[0].deletedAt)).not.toBeNaN();
-    });
-
-    it('leaves deletedAt out with deleted=exclude', async () => {
-      const res = await get(admin, `ownerId=${owner.id}&deleted=exclude`).expect(200);
-      expect(res.body.data.length).toBe(6);
-      for (const r of res.body.data) expect(r).not.toHaveProperty('deletedAt');
-    });
-
     it.each([
       ['ownerId naming itself', (u: TestUser) => `ownerId=${u.id}`],
       ['deleted=exclude', () => 'deleted=exclude'],
@@ -226,35 +145,11 @@ describe('transactions list: query validation, filters, isolation', () => {
     });
 
     describe('ownership isolation', () => {
-      it('shows each analyst only its own rows', async () => {
-        const mine = await ids(owner, '');
-        const theirs = await ids(rival, '');
-        expect(theirs).toHaveLength(2);
-        expect(mine.filter((id) => theirs.includes(id))).toEqual([]);
-        const owners = await app.sql.query(
-          'SELECT DISTINCT owner_id FROM transactions WHERE id = ANY($1)',
-          [theirs],
-        );
-        expect(owners.rows).toEqual([{ owner_id: rival.id }]);
-      });
-
       it('answers 404 when either analyst asks for the other’s row', async () => {
         const [theirs] = await ids(rival, '');
         expectProblem(await app.http().get(`${TX}/${theirs}`).set(bearer(owner)), 404);
         expectProblem(await app.http().get(`${TX}/${row.lunch.id}`).set(bearer(rival)), 404);
       });
-
-      it.each(['q=lunch', 'q=50%25', 'q=k_b', 'category=food', 'from=2026-01-31&to=2026-01-31'])(
-        'never leaks the other analyst’s rows through %s',
-        async (query) => {
-          const mine = (await ids(owner, query)).sort();
-          const theirs = (await ids(rival, query)).sort();
-          expect(mine.length).toBeGreaterThan(0);
-          expect(theirs.length).toBeGreaterThan(0);
-          expect(mine.filter((id) => theirs.includes(id))).toEqual([]);
-          expect(mine.every((id) => Object.values(row).some((r) => r.id === id))).toBe(true);
-        },
-      );
     });
   });
 });

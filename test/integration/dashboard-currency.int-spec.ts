@@ -1,0 +1,310 @@
+import type { HttpException } from '@nestjs/common';
+import fc from 'fast-check';
+import { DashboardService } from '../../src/dashboard/dashboard.service';
+import { ExchangeRatesService } from '../../src/exchange-rates/exchange-rates.service';
+import { TransactionsService } from '../../src/transactions/transactions.service';
+import type { User } from '../../src/users/entities/user.entity';
+import { Rational } from '../exact-rational';
+import { createUser } from './factories';
+import {
+  convertedSum,
+  expectedSummary,
+  missingOf,
+  type Rate,
+  type Tx,
+  UNITS,
+} from './fx-reference';
+import { type Harness, startHarness } from './harness';
+
+/**
+ * Dashboards in a reporting currency (docs/api.md, "Reporting currency"), in process: rates set
+ * through ExchangeRatesService, rows created through TransactionsService, figures read from
+ * DashboardService with the query objects the routes pass it. Every expected figure is computed
+ * independently by fx-reference.ts (exact rationals, the lookup rule written out again). The
+ * HTTP side (the 422 problem body with `missingRates`, the 400 for a bad `currency=`) stays in
+ * test/e2e/dashboard-currency.e2e-spec.ts.
+ */
+describe('dashboards in a reporting currency', () => {
+  let h: Harness;
+  let rates: ExchangeRatesService;
+  let transactions: TransactionsService;
+  let dashboard: DashboardService;
+
+  const RATES: Rate[] = [
+    { base: 'EUR', quote: 'USD', date: '2026-01-01', rate: '1.1' },
+    { base: 'EUR', quote: 'USD', date: '2026-01-10', rate: '1.2' },
+    { base: 'USD', quote: 'JPY', date: '2026-01-01', rate: '150' },
+    { base: 'USD', quote: 'JPY', date: '2026-01-10', rate: '160' },
+    { base: 'GBP', quote: 'USD', date: '2026-01-05', rate: '1.25' },
+    { base: 'CHF', quote: 'USD', date: '2026-02-01', rate: '0.5' },
+  ];
+
+  /** Each rate is new, as PUT answering 201 said in the e2e version. */
+  async function putRates(list: Rate[]): Promise<void> {
+    for (const { rate, ...key } of list) {
+      const { created } = await rates.set(h.admin, key, rate);
+      if (!created) throw new Error(`rate ${JSON.stringify(key)} already existed`);
+    }
+  }
+
+  async function userWith(rows: Tx[]): Promise<User> {
+    const user = await createUser(h, 'analyst');
+    for (const row of rows) await transactions.create(user, { ...row });
+    return user;
+  }
+
+  beforeAll(async () => {
+    h = await startHarness();
+    rates = h.get(ExchangeRatesService);
+    transactions = h.get(TransactionsService);
+    dashboard = h.get(DashboardService);
+    await putRates(RATES);
+  });
+  afterAll(() => h?.close());
+
+  describe('rates chosen by date, inverse and cross rates', () => {
+    const rows: Tx[] = [
+      { type: 'income', amount: '100.00', currency: 'EUR', category: 'Sales', date: '2026-01-05' },
+      { type: 'income', amount: '100.00', currency: 'EUR', category: 'Sales', date: '2026-01-12' },
+      { type: 'income', amount: '80.00', currency: 'GBP', category: 'Sales', date: '2026-01-06' },
+      { type: 'expense', amount: '1500', currency: 'JPY', category: 'Travel', date: '2026-01-03' },
+      { type: 'expense', amount: '1000', currency: 'JPY', category: 'Travel', date: '2026-01-11' },
+      { type: 'expense', amount: '10.00', currency: 'USD', category: 'Food', date: '2026-01-05' },
+      // Exactly FX_MAX_AGE_DAYS after the 2026-01-10 rates: still usable (inclusive).
+      { type: 'expense', amount: '7.77', currency: 'EUR', category: 'Food', date: '2026-01-17' },
+    ];
+    let user: User;
+
+    beforeAll(async () => {
+      user = await userWith(rows);
+    });
+
+    it.each(['USD', 'EUR', 'JPY'])('sums every row at its own date’s rate into %s', async (r) => {
+      expect(await dashboard.summary(user, { currency: r })).toEqual(
+        expectedSummary(RATES, rows, r),
+      );
+    });
+
+    it('spot-checks the rule by hand: 100 EUR at 1.1 and at 1.2, 1500 JPY at 1/150, 1000 JPY at 1/160, 80 GBP at 1.25', async () => {
+      // 110 + 120 + 100 income; 10 + 6.25 + 10 + 7.77 * 1.2 (= 9.324) expenses.
+      expect(await dashboard.summary(user, {})).toMatchObject({
+        currency: 'USD',
+        totalIncome: '330.00',
+        totalExpenses: '35.57',
+        netBalance: '294.43',
+      });
+    });
+
+    it('converts each category total and each trend point, rounding each once', async () => {
+      for (const r of ['EUR', 'JPY']) {
+        const cats = await dashboard.categories(user, { currency: r });
+        const byKey = (type: string, category: string) =>
+          convertedSum(
+            RATES,
+            rows.filter((t) => t.type === type && t.category === category),
+            r,
+          ).toMoney(UNITS[r]);
+        for (const row of cats) {
+          expect(row.currency).toBe(r);
+          expect(row.total).toBe(byKey(row.type, row.category));
+        }
+        expect(cats).toHaveLength(3);
+        const trends = await dashboard.trends(user, {
+          currency: r,
+          from: '2026-01-01',
+          to: '2026-01-31',
+        });
+        const summary = expectedSummary(RATES, rows, r);
+        expect(trends).toEqual([
+          {
+            period: '2026-01',
+            currency: r,
+            income: summary.totalIncome,
+            expenses: summary.totalExpenses,
+            net: summary.netBalance,
+          },
+        ]);
+      }
+    });
+
+    it('takes currency= on the forecast too, and names it', async () => {
+      const forecast = await dashboard.forecast(user, { currency: 'JPY' });
+      expect(forecast.currency).toBe('JPY');
+      for (const m of forecast.months) {
+        expect(m.currency).toBe('JPY');
+        expect(m.income).toMatch(/^\d+$/); // no minor units
+      }
+    });
+
+    it('lists the transactions of recent in their own currencies, unconverted', async () => {
+      const recent = await dashboard.recent(user, { currency: 'EUR' });
+      const jpy = recent.filter((t) => t.currency === 'JPY');
+      expect(jpy.map((t) => t.amount).sort()).toEqual(['1000', '1500']);
+    });
+
+    it('answers the same figures inside GET /dashboard', async () => {
+      const overview = await dashboard.overview(user, { currency: 'JPY' });
+      expect(overview.summary).toEqual(expectedSummary(RATES, rows, 'JPY'));
+      const trends = overview.trends!;
+      expect(trends.length).toBeGreaterThan(0);
+      expect(trends.every((p) => p.currency === 'JPY')).toBe(true);
+    });
+  });
+
+  describe('missing rates', () => {
+    const rows: Tx[] = [
+      { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-05' },
+      // 10 days after the last EUR rate: too old.
+      { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-20' },
+      { type: 'expense', amount: '1.005', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
+      { type: 'expense', amount: '2.000', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
+    ];
+    let user: User;
+
+    beforeAll(async () => {
+      user = await userWith(rows);
+    });
+
+    it('needs no rate for rows already in the reporting currency, and a range without the gaps works', async () => {
+      const kwd = await dashboard.summary(user, {
+        currency: 'KWD',
+        from: '2026-01-01',
+        to: '2026-01-03',
+      });
+      expect(kwd).toMatchObject({
+        currency: 'KWD',
+        totalExpenses: '3.005',
+        totalIncome: '0.000',
+      });
+      const eur = await dashboard.summary(user, { from: '2026-01-04', to: '2026-01-10' });
+      expect(eur).toMatchObject({ totalIncome: '5.50', totalExpenses: '0.00' });
+    });
+  });
+
+  describe('rounding', () => {
+    it('rounds a tie reached through an inverse rate half to even (0.045 KWD at 1 / 3 is exactly 0.015 USD)', async () => {
+      await putRates([{ base: 'USD', quote: 'KWD', date: '2026-03-01', rate: '3' }]);
+      const user = await userWith([
+        { type: 'income', amount: '0.045', currency: 'KWD', category: 'x', date: '2026-03-01' },
+        { type: 'expense', amount: '0.075', currency: 'KWD', category: 'y', date: '2026-03-02' },
+        { type: 'expense', amount: '0.001', currency: 'KWD', category: 'z', date: '2026-03-02' },
+      ]);
+      // 0.015 -> 0.02 (half to even); 0.025 + 0.000333… -> 0.03 (not a tie: above it).
+      expect(await dashboard.summary(user, {})).toMatchObject({
+        totalIncome: '0.02',
+        totalExpenses: '0.03',
+      });
+      const cats = await dashboard.categories(user, {});
+      const totals = Object.fromEntries(cats.map((c) => [c.category, c.total]));
+      // 0.025 is a tie on its own: half to even gives 0.02; 0.000333… rounds to 0.00.
+      expect(totals).toEqual({ x: '0.02', y: '0.02', z: '0.00' });
+    });
+
+    it('rounds half to even at exactly half a minor unit', async () => {
+      // CHF -> USD at 0.5: 0.01 -> 0.005 (to 0.00), 0.03 -> 0.015 (to 0.02), 0.05 -> 0.025 (to 0.02).
+      const a = await userWith([
+        { type: 'income', amount: '0.01', currency: 'CHF', category: 'x', date: '2026-02-01' },
+      ]);
+      const b = await userWith([
+        { type: 'income', amount: '0.03', currency: 'CHF', category: 'x', date: '2026-02-01' },
+        { type: 'expense', amount: '0.05', currency: 'CHF', category: 'y', date: '2026-02-02' },
+      ]);
+      expect(await dashboard.summary(a, {})).toMatchObject({
+        totalIncome: '0.00',
+        netBalance: '0.00',
+      });
+      expect(await dashboard.summary(b, {})).toMatchObject({
+        totalIncome: '0.02',
+        totalExpenses: '0.02',
+        netBalance: '0.00',
+      });
+    });
+  });
+
+  it('property: for random rows and rates, every figure equals the exact sum rounded once', async () => {
+    let run = 0;
+    const amount = (units: number) =>
+      fc
+        .tuple(fc.integer({ min: 1, max: 5_000_000 }))
+        .map(([minor]) =>
+          units === 0
+            ? String(minor)
+            : `${Math.floor(minor / 10 ** units)}.${String(minor % 10 ** units).padStart(units, '0')}`,
+        );
+    const currency = fc.constantFrom('USD', 'EUR', 'JPY', 'KWD');
+    const tx = currency.chain((c) =>
+      fc.record({
+        type: fc.constantFrom('income' as const, 'expense' as const),
+        amount: amount(UNITS[c]),
+        currency: fc.constant(c),
+        category: fc.constantFrom('Rent', 'rent', 'Food', 'Travel'),
+        day: fc.integer({ min: 1, max: 20 }),
+      }),
+    );
+    const rate = fc
+      .tuple(fc.integer({ min: 1, max: 2_000_000 }), fc.integer({ min: 0, max: 4 }))
+      .map(([n, scale]) => Rational.of(String(n)).div(Rational.of(String(10 ** scale))))
+      .map((r) => r.toMoney(6).replace(/\.?0+$/, ''))
+      .filter((r) => r !== '0' && r !== '');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(tx, { minLength: 1, maxLength: 10 }),
+        fc.array(rate, { minLength: 9, maxLength: 9 }),
+        fc.constantFrom('USD', 'EUR', 'JPY', 'KWD'),
+        async (txs, rateValues, reporting) => {
+          // A year of its own per run, so runs never share rates or rows.
+          const year = 2101 + run++;
+          const date = (day: number) => `${year}-03-${String(day).padStart(2, '0')}`;
+          // EUR->USD direct, USD->JPY (JPY converts by the inverse), KWD->EUR (KWD reaches USD
+          // only through... nothing: KWD->USD is missing unless the reporting currency is EUR or KWD).
+          const runRates: Rate[] = [1, 8, 15].flatMap((day, i) => [
+            { base: 'EUR', quote: 'USD', date: date(day), rate: rateValues[i * 3] },
+            { base: 'USD', quote: 'JPY', date: date(day), rate: rateValues[i * 3 + 1] },
+            { base: 'KWD', quote: 'EUR', date: date(day), rate: rateValues[i * 3 + 2] },
+          ]);
+          await putRates(runRates);
+          const rows: Tx[] = txs.map(({ day, ...t }) => ({ ...t, date: date(day) }));
+          const user = await userWith(rows);
+          const missing = missingOf(runRates, rows, reporting);
+          const outcome = await dashboard.summary(user, { currency: reporting }).then(
+            (body) => ({ body, error: undefined }),
+            (error: unknown) => ({ body: undefined, error: error as HttpException }),
+          );
+          if (missing.length > 0) {
+            // What the e2e read as a 422 whose body carries missingRates: the service's exception.
+            expect(outcome.error?.getStatus()).toBe(422);
+            const response = outcome.error!.getResponse() as {
+              extensions: { missingRates: unknown };
+            };
+            expect(response.extensions.missingRates).toEqual(missing);
+            return;
+          }
+          if (outcome.error) throw outcome.error;
+          const summary = outcome.body;
+          expect(summary).toEqual(expectedSummary(runRates, rows, reporting));
+          const units = UNITS[reporting];
+          const cats = await dashboard.categories(user, { currency: reporting });
+          for (const c of cats) {
+            const these = rows.filter((t) => t.type === c.type && t.category === c.category);
+            expect(c.total).toBe(convertedSum(runRates, these, reporting).toMoney(units));
+          }
+          const trends = await dashboard.trends(user, {
+            currency: reporting,
+            from: date(1),
+            to: date(31),
+          });
+          expect(trends).toEqual([
+            {
+              period: `${year}-03`,
+              currency: reporting,
+              income: summary.totalIncome,
+              expenses: summary.totalExpenses,
+              net: summary.netBalance,
+            },
+          ]);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+});
