@@ -5,9 +5,10 @@ import { createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem, fieldsOf } from '../problems';
 
 /**
- * Dashboards in a reporting currency (docs/api.md, "Reporting currency"). Every expected figure is
- * computed here, independently of the server, with exact rational arithmetic and the lookup rule
- * written out again: latest rate on or before the date within FX_MAX_AGE_DAYS (7), else the
+ * Dashboards in a reporting currency over HTTP (docs/api.md, "Reporting currency"): the 200 and
+ * 422 answers as the contract describes them, and the 400s. The conversion arithmetic itself is
+ * checked in process (test/integration/dashboard-currency.int-spec.ts). Expected missing rates are
+ * computed here, independently of the server, with the lookup rule written out again: latest rate on or before the date within FX_MAX_AGE_DAYS (7), else the
  * inverse of the opposite rate, else through the base currency (USD); one half-even rounding.
  */
 
@@ -108,6 +109,24 @@ describe('dashboards in a reporting currency', () => {
 
   afterAll(async () => {
     await app?.stop();
+  });
+
+  // The figures themselves are checked in process (test/integration/dashboard-currency.int-spec.ts);
+  // this one checks that a converted answer leaves over HTTP as openapi.json describes it.
+  it('answers a converted summary with 200 and figures in the reporting currency', async () => {
+    const user = await userWith([
+      { type: 'expense', amount: '10.00', currency: 'EUR', category: 'Food', date: '2026-01-12' },
+      { type: 'income', amount: '1000', currency: 'JPY', category: 'Sales', date: '2026-01-12' },
+    ]);
+    const res = await dash(app, user, '/summary', { currency: 'USD' }).expect(200);
+    // 10 EUR × 1.2 = 12.00 USD; 1000 JPY ÷ 160 = 6.25 USD.
+    expect(res.body).toMatchObject({
+      currency: 'USD',
+      totalIncome: '6.25',
+      totalExpenses: '12.00',
+      netBalance: '-5.75',
+      transactionCount: 2,
+    });
   });
 
   describe('missing rates', () => {
