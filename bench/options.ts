@@ -69,20 +69,17 @@ export function parseOptions(): Options {
   };
 }
 
-/** Warns when src/ or bench/ changed after the last build: the bench would run stale code. */
+/** Warns when src/ changed after the last build of the app: the bench would measure stale code. */
 export function warnIfStale(root: string): void {
   const built = statSync(join(root, 'dist/src/main.js'), { throwIfNoEntry: false });
   if (!built) throw new Error('dist/src/main.js is missing: run `npm run build` first');
-  const newest = ['src', 'bench']
-    .flatMap((dir) =>
-      readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
-        .filter((f) => f.endsWith('.ts'))
-        .map((f) => join(root, dir, f)),
-    )
+  const newest = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(root, 'src', f))
     .reduce((max, f) => Math.max(max, statSync(f).mtimeMs), 0);
   if (newest > built.mtimeMs) {
     console.warn(
-      'warning: src/ or bench/ is newer than dist/; run `npm run build` to measure the current code',
+      'warning: src/ is newer than dist/; run `npm run build` to measure the current code',
     );
   }
 }

@@ -10,7 +10,7 @@
  * Starts the built app in production mode against DATABASE_URL (else the embedded server in
  * DATA_DIR, started here), logs in as the bench admin and analyst, prepares ids and a deep cursor
  * through the API, then drives each scenario with autocannon and prints the medians as Markdown.
- * With --baseline, the baseline server (dist/bench/baseline/server.js) runs beside it and every
+ * With --baseline, the baseline server (dist-tools/bench/baseline/server.js) runs beside it and every
  * scenario runs on both, one right after the other, with the same tokens, cursor and ids.
  * Results go to bench/results/<timestamp>-<rows>.json. Any non-2xx response fails its scenario.
  */
@@ -33,7 +33,7 @@ import { prepare, singleRequests } from './setup';
 import { openBenchDatabase } from './shared';
 
 const ROOT = resolve(__dirname, '..', '..');
-const BASELINE_SCRIPT = 'dist/bench/baseline/server.js';
+const BASELINE_SCRIPT = 'dist-tools/bench/baseline/server.js';
 
 /** Starts the baseline with a static map of the tokens the product issued to the bench users. */
 async function startBaseline(
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const opts = parseOptions();
   warnIfStale(ROOT);
   if (opts.baseline && !existsSync(join(ROOT, BASELINE_SCRIPT)))
-    throw new Error(`${BASELINE_SCRIPT} is missing: run \`npm run build\` first`);
+    throw new Error(`${BASELINE_SCRIPT} is missing: run \`npm run build:tools\` first`);
   const scenarios = SCENARIOS.filter((s) => !opts.only || opts.only.includes(s.name));
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

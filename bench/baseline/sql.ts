@@ -108,7 +108,7 @@ export function convertedRollups(
     )`;
 }
 
-// ---- src/transactions/transactions.repository.ts ----
+// ---- src/transactions/transactions.repository.ts and transaction-list.repository.ts ----
 
 export type SortKey = 'date' | 'amount' | 'createdAt';
 export interface SortSpec {
@@ -184,7 +184,7 @@ export function rollupCountSql(f: Filters) {
 export const rollupsCanCount = (f: Filters) => !f.q && !f.minAmount && !f.maxAmount;
 
 /**
- * The exact count and the snapshot it was taken under (src/transactions/transactions.repository.ts
+ * The exact count and the snapshot it was taken under (src/transactions/transaction-list.repository.ts
  * exactCount).
  */
 export function exactCountSql(f: Filters) {
@@ -195,7 +195,7 @@ export function exactCountSql(f: Filters) {
 }
 
 /**
- * The change-log delta since a cached count's snapshot (src/transactions/change-log.sql.ts
+ * The change-log delta since a cached count's snapshot (src/transactions/transaction-list.repository.ts
  * changesSinceSql).
  */
 export function changesSinceSql(f: Filters, old: string) {

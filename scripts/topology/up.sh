@@ -94,7 +94,7 @@ done
 # ---------------------------------------------------------------------------------------------
 main_js=dist/src/main.js
 if [ ! -f "$main_js" ] ||
-  [ -n "$(find src scripts bench ormconfig.ts -name '*.ts' -newer "$main_js" -print -quit)" ] ||
+  [ -n "$(find src -name '*.ts' -newer "$main_js" -print -quit)" ] ||
   [ -n "$(find package.json package-lock.json tsconfig.json tsconfig.build.json nest-cli.json -newer "$main_js" -print -quit)" ]; then
   say "building: $main_js is missing or older than the sources"
   npm run build

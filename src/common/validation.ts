@@ -32,11 +32,16 @@ export function dateRangeIssues(from: string | undefined, to: string | undefined
   return from && to && from > to ? [{ field: 'from', message: 'from must not be after to' }] : [];
 }
 
+/** Every 400 is built here: the problem's `detail`, and its field issues when it has any. */
+export function badRequest(detail: string, errors?: FieldIssue[]): BadRequestException {
+  return new BadRequestException(errors ? { message: detail, errors } : { message: detail });
+}
+
 export function validationProblem(
   errors: FieldIssue[],
   detail = 'Validation failed',
 ): BadRequestException {
-  return new BadRequestException({ message: detail, errors });
+  return badRequest(detail, errors);
 }
 
 /**

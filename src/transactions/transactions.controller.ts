@@ -46,12 +46,16 @@ import {
   Idempotent,
   type KeyedClaim,
 } from '../idempotency/idempotency.interceptor';
+import { TransactionListService } from './transaction-list.service';
 import { TransactionsService } from './transactions.service';
 
 @ApiTags('transactions')
 @Controller('transactions')
 export class TransactionsController {
-  constructor(private readonly transactions: TransactionsService) {}
+  constructor(
+    private readonly transactions: TransactionsService,
+    private readonly lists: TransactionListService,
+  ) {}
 
   /** Record a transaction (analyst, admin). Admins may record for another active user with `ownerId`. */
   @Post()
@@ -96,7 +100,7 @@ export class TransactionsController {
     @CurrentUser() actor: User,
     @Query() query: ListTransactionsDto,
   ): Promise<TransactionListResponse> {
-    const result = await this.transactions.list(actor, query);
+    const result = await this.lists.list(actor, query);
     return result.mode === 'page'
       ? { data: result.rows, meta: pageMeta(result.page, result.limit, result.total) }
       : { data: result.rows, meta: { limit: result.limit, nextCursor: result.nextCursor } };

@@ -6,6 +6,7 @@ import { TransactionsCsvService } from './csv/transactions-csv.service';
 import { ImportJobsService } from './csv/import-jobs.service';
 import { ImportsController } from './csv/imports.controller';
 import { ImportsRepository } from './csv/imports.repository';
+import { TransactionListService } from './transaction-list.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsRepository } from './transactions.repository';
 import { TransactionsService } from './transactions.service';
@@ -16,6 +17,7 @@ import { TransactionsService } from './transactions.service';
   controllers: [TransactionsCsvController, TransactionsController, ImportsController],
   providers: [
     TransactionsService,
+    TransactionListService,
     TransactionsRepository,
     TransactionsCsvService,
     ImportJobsService,

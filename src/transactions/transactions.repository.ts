@@ -6,10 +6,7 @@ import QueryStream from 'pg-query-stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ReadRouting } from '../database/replicas/read-routing';
-import { ORG_SCOPE, rollupSource } from '../database/rollups';
 import { Params, type Queryable, query } from '../database/sql';
-import { changesSinceSql, PRUNE_CHANGES_SQL } from './change-log.sql';
-import { advance, CountCache, type CountedAt, type Delta } from './count-cache';
 import {
   afterKeysetSql,
   filterSql,
@@ -19,12 +16,17 @@ import {
   type ResolvedFilters,
   type SortSpec,
   sortValueSql,
-} from './transaction-filters.sql';
+  TransactionTotals,
+} from './transaction-list.repository';
 import type { Sort } from './dto/list-transactions.dto';
 import type { TransactionResponse } from './dto/transaction.response';
 import type { TransactionType } from './entities/transaction.entity';
 
-/** All SQL of the transactions feature. Request values only ever travel as parameters. */
+/**
+ * The SQL of the transaction rows: one row, pages, the export stream, the import's COPY. The
+ * filters, sort orders and page totals are in transaction-list.repository.ts. Request values
+ * only ever travel as parameters.
+ */
 
 export type TransactionRow = TransactionResponse & { sortKey: string };
 
@@ -56,8 +58,7 @@ export interface NewTransaction {
 
 @Injectable()
 export class TransactionsRepository {
-  private readonly exactCounts = new CountCache();
-  private readonly countsRunning = new Map<string, Promise<CountedAt>>();
+  private readonly totals: TransactionTotals;
 
   /**
    * `db` is the primary; the read paths of the read-only routes (get one, list, export, the
@@ -66,7 +67,9 @@ export class TransactionsRepository {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly reads: ReadRouting,
-  ) {}
+  ) {
+    this.totals = new TransactionTotals(db);
+  }
 
   /**
    * Inserts only when the owner is an active user; no row back means it is not. `alongside`
@@ -187,103 +190,14 @@ export class TransactionsRepository {
          ${orderBySql(sort)}`,
         params.values,
       ),
-      this.count(filters, db),
+      this.totals.count(filters, db),
     ]);
     return { rows, total };
   }
 
-  /**
-   * The page-mode total. Filters the rollups can answer (owner, type, currency, category, date range over
-   * live rows) are counted there, at a cost that does not grow with the number of rows; amount
-   * bounds, search and deleted rows need an exact count over the table, which is cached.
-   */
-  private async count(f: ResolvedFilters, db: Queryable): Promise<number> {
-    if (f.deleted === 'exclude' && !f.q && !f.minAmount && !f.maxAmount && !f.accountId) {
-      const params = new Params();
-      const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, {
-        from: f.from,
-        to: f.to,
-      });
-      const where = ['true'];
-      if (f.type) where.push(`s.type = ${params.p(f.type)}`);
-      if (f.currency) where.push(`s.currency = ${params.p(f.currency)}`);
-      if (f.category) where.push(`lower(s.category) = lower(${params.p(f.category)})`);
-      const [row] = await query<{ total: number }>(
-        db,
-        `SELECT coalesce(sum(s.count), 0)::int AS total FROM (${source}) s WHERE ${where.join(' AND ')}`,
-        params.values,
-      );
-      return row.total;
-    }
-    // On the primary: the change log's delta compares transaction ids with the primary's snapshot.
-    return this.exactCount(f);
-  }
-
-  /**
-   * An exact count. A total cached for the same filter is brought forward to this statement's
-   * snapshot with the change log's delta (one small indexed read) instead of counting again, so
-   * writes do not make the next search recount; it is counted again only after an import, a
-   * TRUNCATE or a prune. The delta is read after this request started, so a write committed
-   * before it (on any instance) is always in the total. A burst of identical requests with no
-   * cached total shares one running count, each then bringing it forward the same way.
-   */
-  private async exactCount(f: ResolvedFilters): Promise<number> {
-    const key = JSON.stringify([
-      f.deleted,
-      f.ownerId,
-      f.type,
-      f.currency,
-      f.accountId,
-      f.category,
-      f.from,
-      f.to,
-      f.minAmount,
-      f.maxAmount,
-      f.q,
-      f.notesHidden,
-    ]);
-    const cached = this.exactCounts.get(key);
-    const current = cached && (await this.bringForward(f, cached));
-    if (current) return this.exactCounts.remember(key, current);
-    // No usable total: share a count another request has started (it may predate this request,
-    // so it is brought forward the same way), or start one.
-    const running = this.countsRunning.get(key);
-    if (running) {
-      const shared = await this.bringForward(f, await running);
-      if (shared) return this.exactCounts.remember(key, shared);
-    }
-    const params = new Params();
-    const counting = query<CountedAt>(
-      this.db,
-      `SELECT pg_current_snapshot()::text AS snapshot,
-              (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
-      params.values,
-    ).then(([row]) => row);
-    this.countsRunning.set(key, counting);
-    try {
-      return this.exactCounts.remember(key, await counting);
-    } finally {
-      if (this.countsRunning.get(key) === counting) this.countsRunning.delete(key);
-    }
-  }
-
-  /** `counted` moved to this statement's snapshot by the change log, if the log can tell. */
-  private async bringForward(
-    f: ResolvedFilters,
-    counted: CountedAt,
-  ): Promise<CountedAt | undefined> {
-    const params = new Params();
-    const [delta] = await query<Delta>(
-      this.db,
-      changesSinceSql(f, counted.snapshot, params),
-      params.values,
-    );
-    return advance(counted, delta);
-  }
-
   /** See PRUNE_CHANGES_SQL. */
-  async pruneChanges(intervalSeconds: number): Promise<void> {
-    await query(this.db, PRUNE_CHANGES_SQL, [intervalSeconds]);
+  pruneChanges(intervalSeconds: number): Promise<void> {
+    return this.totals.prune(intervalSeconds);
   }
 
   /** Keyset page: rows strictly after `after` in the sort order, plus one to tell if more exist. */

@@ -4,25 +4,14 @@ import {
   NotFoundException,
   UnprocessableEntityException,
 } from '@nestjs/common';
-import { minorUnitsIssue } from '../common/currencies';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
-import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
-import {
-  assertMayNarrow,
-  maskTransaction,
-  masksOthersNotes,
-  ownRowsOf,
-  writeOwner,
-} from '../common/access';
-import { CursorCodec, keysetPage } from '../common/cursor';
+import { maskTransaction, ownRowsOf, writeOwner } from '../common/access';
 import { assertIfMatch } from '../common/etag';
 import { AccountsRepository } from '../accounts/accounts.repository';
 
-import { compareMoney } from '../common/money';
-import type { FieldIssue } from '../common/problem';
-import { dateRangeIssues, invalidCursor, validationProblem } from '../common/validation';
+import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import { EventsService } from '../events/events.service';
 import type { Queryable } from '../database/sql';
@@ -31,10 +20,12 @@ import type { KeyedClaim } from '../idempotency/idempotency.interceptor';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import type { User } from '../users/entities/user.entity';
 import type { CreateTransactionDto } from './dto/create-transaction.dto';
-import type { ListTransactionsDto, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
-import { type TransactionResponse, transactionPath } from './dto/transaction.response';
+import {
+  type TransactionResponse,
+  transactionPath,
+  withoutDeletedAt,
+} from './dto/transaction.response';
 import type { UpdateTransactionDto } from './dto/update-transaction.dto';
-import { type Keyset, parseSort, type ResolvedFilters } from './transaction-filters.sql';
 import { type Booked, book, bookedOrThrow, type BookingInput, type BookingIssues } from './booking';
 import {
   type EditableFields,
@@ -53,23 +44,12 @@ const AUDITED_FIELDS = [
   'notes',
 ] as const;
 
-interface CursorState {
-  s: Sort;
-  v: string;
-  id: string;
-}
-
 /** Judges one import row's money (booking.ts). */
 export type ImportBooking = (row: CreateTransactionDto) => Booked | BookingIssues;
 
-export type TransactionList =
-  | { mode: 'page'; rows: TransactionResponse[]; page: number; limit: number; total: number }
-  | { mode: 'cursor'; rows: TransactionResponse[]; limit: number; nextCursor: string | null };
-
+/** Writes and single rows; the list is TransactionListService's. */
 @Injectable()
 export class TransactionsService {
-  private readonly cursors: CursorCodec;
-
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly repo: TransactionsRepository,
@@ -78,9 +58,7 @@ export class TransactionsService {
     private readonly keys: IdempotencyService,
     private readonly accounts: AccountsRepository,
     private readonly config: AppConfig,
-  ) {
-    this.cursors = new CursorCodec(config.jwtSecret, 'transactions');
-  }
+  ) {}
 
   /** The money rules of a row about to be written (booking.ts), with its account looked up. */
   async book(db: Queryable, input: BookingInput): Promise<Booked> {
@@ -246,42 +224,6 @@ export class TransactionsService {
     });
   }
 
-  async list(actor: User, query: ListTransactionsDto): Promise<TransactionList> {
-    const filters = this.resolveFilters(actor, query);
-    const sort = parseSort(query.sort ?? '-date');
-    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
-    if (query.cursor !== undefined && query.page !== undefined) {
-      throw validationProblem([
-        { field: 'cursor', message: 'send either page or cursor, not both' },
-      ]);
-    }
-    if (query.cursor === undefined) {
-      const page = query.page ?? 1;
-      const { rows, total } = await this.repo.page(filters, sort, limit, (page - 1) * limit);
-      return {
-        mode: 'page',
-        rows: rows.map((r) => this.shape(actor, r, filters)),
-        page,
-        limit,
-        total,
-      };
-    }
-    const after =
-      query.cursor === '' ? undefined : this.decodeCursor(query.cursor, query.sort ?? '-date');
-    const rows = await this.repo.cursorPage(filters, sort, limit, after);
-    const page = keysetPage(rows, limit, this.cursors, (last): CursorState => ({
-      s: query.sort ?? '-date',
-      v: last.sortKey,
-      id: last.id,
-    }));
-    return {
-      mode: 'cursor',
-      rows: page.rows.map((r) => this.shape(actor, r, filters)),
-      limit,
-      nextCursor: page.nextCursor,
-    };
-  }
-
   /**
    * The money rules for an import's rows (booking.ts), judged without a query per row: the
    * owner's accounts are read once. The foreign key still guards an account changed meanwhile.
@@ -301,56 +243,4 @@ export class TransactionsService {
     if (!(await this.repo.isActiveUser(ownerId)))
       throw new UnprocessableEntityException('ownerId must reference an active user');
   }
-
-  /** Applies the role rules and cross-field checks shared by the list and the export. */
-  resolveFilters(actor: User, f: TransactionFiltersDto): ResolvedFilters {
-    assertMayNarrow(
-      actor,
-      (['ownerId', 'deleted'] as const).filter((name) => f[name] !== undefined),
-    );
-    const issues: FieldIssue[] = dateRangeIssues(f.from, f.to);
-    if (f.minAmount && f.maxAmount && compareMoney(f.minAmount, f.maxAmount) > 0) {
-      issues.push({ field: 'minAmount', message: 'minAmount must not exceed maxAmount' });
-    }
-    // With a currency, a bound has that currency's format, as an amount would.
-    for (const field of ['minAmount', 'maxAmount'] as const) {
-      const bound = f[field];
-      const misfit = f.currency && bound && minorUnitsIssue(field, bound, f.currency);
-      if (misfit) issues.push(misfit);
-    }
-    if (issues.length > 0) throw validationProblem(issues);
-    const { sort: _sort, deleted, ...rest } = f;
-    return {
-      ...rest,
-      ownerId: ownRowsOf(actor) ?? f.ownerId,
-      deleted: deleted ?? 'exclude',
-      ...(masksOthersNotes(actor) ? { notesHidden: true as const } : {}),
-    };
-  }
-
-  private decodeCursor(cursor: string, sort: Sort): Keyset {
-    const state = this.cursors.decode<CursorState>(cursor);
-    if (!state || typeof state.v !== 'string' || typeof state.id !== 'string') {
-      throw invalidCursor();
-    }
-    if (state.s !== sort) {
-      throw invalidCursor('cursor belongs to another sort order; start again with cursor=');
-    }
-    return { value: state.v, id: state.id };
-  }
-
-  /** `deletedAt` is shown only when the caller asked to see deleted rows. */
-  private shape(
-    reader: User,
-    row: TransactionResponse & { sortKey?: string },
-    filters: ResolvedFilters,
-  ): TransactionResponse {
-    const { sortKey: _sortKey, ...rest } = row;
-    return maskTransaction(reader, filters.deleted === 'exclude' ? withoutDeletedAt(rest) : rest);
-  }
-}
-
-function withoutDeletedAt(row: TransactionResponse): TransactionResponse {
-  const { deletedAt: _deletedAt, ...rest } = row;
-  return rest;
 }

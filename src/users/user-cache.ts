@@ -9,8 +9,8 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import type { User } from './entities/user.entity';
+import { UsersRepository } from './users.repository';
 
-const CHANNEL = 'finance_users';
 // A safety net only: a notification is never lost while the listening connection is up, and
 // while it is down nothing is cached. Documented in docs/architecture.md.
 const MAX_AGE_MS = 30_000;
@@ -40,6 +40,7 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly config: AppConfig,
+    private readonly users: UsersRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -103,7 +104,7 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
     this.listener = client;
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await this.users.listenForChanges(client);
       // Anything cached before this point may have missed a notification; and if the connection
       // was lost while LISTEN was on its way, `lost` has already handed over to a new attempt.
       this.epoch++;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Client } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { likePattern } from '../common/validators';
 import { query } from '../database/sql';
@@ -10,6 +11,9 @@ import { User } from './entities/user.entity';
 const USER_COLUMNS = `id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export type UserChanges = Partial<Pick<User, 'name' | 'role' | 'isActive' | 'passwordHash'>>;
+
+/** The channel a trigger on `users` NOTIFYs, on commit, with the id of every changed user. */
+const CHANGES_CHANNEL = 'finance_users';
 
 /**
  * Every query on `users`. Methods that take an `EntityManager` run inside the caller's
@@ -148,6 +152,14 @@ export class UsersRepository {
       .createQueryBuilder('u')
       .where(`u.role = 'admin' AND u.is_active AND u.id <> :exceptId`, { exceptId })
       .getCount();
+  }
+
+  /**
+   * Subscribes `client`, a connected session of its own (never a pooled one), to the users'
+   * changes: it then emits a `notification` with the user's id for every change committed.
+   */
+  async listenForChanges(client: Client): Promise<void> {
+    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
   }
 
   /** Serialises the callers of one `key` until the transaction ends (pg_advisory_xact_lock). */

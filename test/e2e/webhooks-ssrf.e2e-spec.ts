@@ -13,7 +13,7 @@ interface Probe {
 
 /**
  * The SSRF guard against names a stubbed resolver answers with forbidden addresses. The probe
- * (scripts/ssrf-probe.ts, built to dist/scripts) runs the built sender with a tripwire under the guard, so no connection
+ * (scripts/ssrf-probe.ts, built to dist-tools/scripts by `npm run build:tools`) runs the built sender with a tripwire under the guard, so no connection
  * is ever made to anything but loopback even if the guard were wrong; here we check that the
  * guard itself refused each one before any socket connected.
  */
@@ -23,7 +23,7 @@ describe('webhooks: SSRF guard at connect time (stubbed resolver, loopback traff
   beforeAll(() => {
     const out = execFileSync(
       process.execPath,
-      [join(__dirname, '..', '..', 'dist', 'scripts', 'ssrf-probe.js')],
+      [join(__dirname, '..', '..', 'dist-tools', 'scripts', 'ssrf-probe.js')],
       {
         encoding: 'utf8',
         timeout: 30_000,

@@ -3,6 +3,7 @@ import { UnauthorizedException } from '@nestjs/common';
 import { AuditService } from '../../src/audit/audit.service';
 import { AuthService } from '../../src/auth/auth.service';
 import { DashboardService } from '../../src/dashboard/dashboard.service';
+import { TransactionListService } from '../../src/transactions/transaction-list.service';
 import { TransactionsService } from '../../src/transactions/transactions.service';
 import type { CreateTransactionDto } from '../../src/transactions/dto/create-transaction.dto';
 import type { User } from '../../src/users/entities/user.entity';
@@ -35,6 +36,7 @@ const text = (body: unknown) => JSON.stringify(body);
 describe('auditor role and field masking', () => {
   let h: Harness;
   let transactions: TransactionsService;
+  let lists: TransactionListService;
   let users: UsersService;
   let dashboard: DashboardService;
   let audit: AuditService;
@@ -61,6 +63,7 @@ describe('auditor role and field masking', () => {
   beforeAll(async () => {
     h = await startHarness();
     transactions = h.get(TransactionsService);
+    lists = h.get(TransactionListService);
     users = h.get(UsersService);
     dashboard = h.get(DashboardService);
     audit = h.get(AuditService);
@@ -87,7 +90,7 @@ describe('auditor role and field masking', () => {
 
   describe('transactions', () => {
     it('lets the auditor read everyone’s rows, masking other people’s non-empty notes', async () => {
-      const res = await transactions.list(auditor, { limit: 100 });
+      const res = await lists.list(auditor, { limit: 100 });
       const rows = res.rows;
       expect(byId(rows, secretTx)?.notes).toBe(MASKED);
       expect(byId(rows, emptyTx)?.notes).toBe('');
@@ -98,18 +101,18 @@ describe('auditor role and field masking', () => {
     });
 
     it('allows ownerId= and deleted= for the auditor, still masked', async () => {
-      const own = await transactions.list(auditor, { ownerId: alice.id, limit: 100 });
+      const own = await lists.list(auditor, { ownerId: alice.id, limit: 100 });
       expect(own.rows.every((r) => r.ownerId === alice.id)).toBe(true);
       expect(own.rows).toHaveLength(3);
-      const all = await transactions.list(auditor, { deleted: 'include', limit: 100 });
+      const all = await lists.list(auditor, { deleted: 'include', limit: 100 });
       expect(byId(all.rows, deletedTx)?.notes).toBe(MASKED);
-      const only = await transactions.list(auditor, { deleted: 'only', limit: 100 });
+      const only = await lists.list(auditor, { deleted: 'only', limit: 100 });
       expect(only.rows.map((r) => r.id)).toEqual([deletedTx]);
       expect(text(only)).not.toContain('deleted secret');
     });
 
     it('masks in cursor mode too', async () => {
-      const res = await transactions.list(auditor, { cursor: '', limit: 100 });
+      const res = await lists.list(auditor, { cursor: '', limit: 100 });
       expect(byId(res.rows, secretTx)?.notes).toBe(MASKED);
       expect(text(res)).not.toContain(SECRET_WORD);
     });
@@ -122,22 +125,22 @@ describe('auditor role and field masking', () => {
     });
 
     it('shows the admin every note unmasked', async () => {
-      const res = await transactions.list(admin, { ownerId: alice.id, limit: 100 });
+      const res = await lists.list(admin, { ownerId: alice.id, limit: 100 });
       expect(byId(res.rows, secretTx)?.notes).toBe(`still the ${SECRET_WORD} bonus`);
       expect((await transactions.findOne(admin, auditorOwnTx)).notes).toBe('auditor own note');
     });
 
     it('does not let the auditor find a row by a word of its masked notes (the admin does)', async () => {
-      const auditorSearch = await transactions.list(auditor, { q: SECRET_WORD });
+      const auditorSearch = await lists.list(auditor, { q: SECRET_WORD });
       expect(auditorSearch.rows).toEqual([]);
       // Page mode: its total is the route's meta.total.
       expect(auditorSearch).toMatchObject({ mode: 'page', total: 0 });
-      const cursor = await transactions.list(auditor, { q: SECRET_WORD, cursor: '' });
+      const cursor = await lists.list(auditor, { q: SECRET_WORD, cursor: '' });
       expect(cursor.rows).toEqual([]);
-      const adminSearch = await transactions.list(admin, { q: SECRET_WORD });
+      const adminSearch = await lists.list(admin, { q: SECRET_WORD });
       expect(adminSearch.rows.map((r) => r.id)).toEqual([secretTx]);
       // The category is not masked: searching it works for the auditor.
-      const category = await transactions.list(auditor, { q: 'travel', ownerId: alice.id });
+      const category = await lists.list(auditor, { q: 'travel', ownerId: alice.id });
       expect(category.rows).toHaveLength(3);
     });
   });

@@ -1,12 +1,13 @@
 import type { TransactionResponse } from '../../src/transactions/dto/transaction.response';
 import type { ListTransactionsDto } from '../../src/transactions/dto/list-transactions.dto';
+import { TransactionListService } from '../../src/transactions/transaction-list.service';
 import { TransactionsService } from '../../src/transactions/transactions.service';
 import type { User } from '../../src/users/entities/user.entity';
 import { createTx, createUser } from './factories';
 import { type Harness, startHarness } from './harness';
 
 /**
- * Which rows a filter combination returns, in process: TransactionsService.list with the query
+ * Which rows a filter combination returns, in process: TransactionListService.list with the query
  * object the ValidationPipe hands it (strings for dates, amounts and searches, numbers for limit).
  * Parsing and refusing the query string (400s), the 403 for a non-admin's ownerId/deleted and the
  * 404 for another analyst's row stay in test/e2e/transactions-list.e2e-spec.ts.
@@ -15,17 +16,19 @@ describe('transactions list: filters, isolation', () => {
   let h: Harness;
   let admin: User;
   let transactions: TransactionsService;
+  let lists: TransactionListService;
 
   beforeAll(async () => {
     h = await startHarness();
     admin = h.admin;
     transactions = h.get(TransactionsService);
+    lists = h.get(TransactionListService);
   });
   afterAll(() => h?.close());
 
   /** The rows of one list call, as many as a page holds (`limit=100`). */
   const list = async (user: User, query: ListTransactionsDto) =>
-    (await transactions.list(user, { limit: 100, ...query })).rows;
+    (await lists.list(user, { limit: 100, ...query })).rows;
   const ids = async (user: User, query: ListTransactionsDto): Promise<string[]> =>
     (await list(user, query)).map((r) => r.id);
 
@@ -139,14 +142,14 @@ describe('transactions list: filters, isolation', () => {
     });
 
     it('shows an admin only deleted rows with deleted=only', async () => {
-      const data = (await transactions.list(admin, { ownerId: owner.id, deleted: 'only' })).rows;
+      const data = (await lists.list(admin, { ownerId: owner.id, deleted: 'only' })).rows;
       expect(data).toHaveLength(1);
       expect(data[0]).toMatchObject({ id: row.gone.id, category: 'Food' });
       expect(new Date(data[0].deletedAt!).getTime()).not.toBeNaN();
     });
 
     it('leaves deletedAt out with deleted=exclude', async () => {
-      const data = (await transactions.list(admin, { ownerId: owner.id, deleted: 'exclude' })).rows;
+      const data = (await lists.list(admin, { ownerId: owner.id, deleted: 'exclude' })).rows;
       expect(data.length).toBe(6);
       for (const r of data) expect(r).not.toHaveProperty('deletedAt');
     });

@@ -1,11 +1,11 @@
 import type { ListTransactionsDto, Sort } from '../../src/transactions/dto/list-transactions.dto';
-import { TransactionsService } from '../../src/transactions/transactions.service';
+import { TransactionListService } from '../../src/transactions/transaction-list.service';
 import type { User } from '../../src/users/entities/user.entity';
 import { createTx, createUser } from './factories';
 import { type Harness, startHarness } from './harness';
 
 /**
- * The sort matrix of the transaction list, in process: TransactionsService.list with `sort` as
+ * The sort matrix of the transaction list, in process: TransactionListService.list with `sort` as
  * the ValidationPipe passes it. Paging (page and cursor walks, `meta`, refused cursors) stays in
  * test/e2e/transactions-pagination.e2e-spec.ts.
  */
@@ -40,7 +40,7 @@ function expectedOrder(rows: Keys[], sort: Sort): string[] {
 describe('transactions list: sorting', () => {
   let h: Harness;
   let admin: User;
-  let transactions: TransactionsService;
+  let transactions: TransactionListService;
   let sorter: User;
   let tied: User;
 
@@ -62,7 +62,7 @@ describe('transactions list: sorting', () => {
   beforeAll(async () => {
     h = await startHarness();
     admin = h.admin;
-    transactions = h.get(TransactionsService);
+    transactions = h.get(TransactionListService);
     [sorter, tied] = await Promise.all([createUser(h, 'analyst'), createUser(h, 'analyst')]);
     for (const [date, amount] of [
       ['2026-05-01', '10.00'],

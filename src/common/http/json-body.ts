@@ -1,7 +1,8 @@
-import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FieldIssue } from '../problem';
+import { badRequest, validationProblem } from '../validation';
 
 const MAX_DEPTH = 16;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -69,9 +70,9 @@ function parseStrict(text: string): unknown {
       // value stays undefined: refused below
     }
   }
-  if (value === undefined) throw new BadRequestException('The body is not valid JSON');
+  if (value === undefined) throw badRequest('The body is not valid JSON');
   const issue = bodyIssue(value);
-  if (issue) throw new BadRequestException({ message: 'Validation failed', errors: [issue] });
+  if (issue) throw validationProblem([issue]);
   return value;
 }
 

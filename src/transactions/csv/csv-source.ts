@@ -1,5 +1,4 @@
 import {
-  BadRequestException,
   PayloadTooLargeException,
   RequestTimeoutException,
   UnprocessableEntityException,
@@ -9,6 +8,7 @@ import busboy from 'busboy';
 import type { Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { badRequest } from '../../common/validation';
 
 export interface UploadLimits {
   maxBytes: number;
@@ -41,7 +41,7 @@ export function csvUpload(
     try {
       parser = busboy({ headers: req.headers, limits: { files: 1, fields: 0, parts: 5 } });
     } catch {
-      reject(new BadRequestException('Malformed multipart body'));
+      reject(badRequest('Malformed multipart body'));
       return;
     }
     let found = false;
@@ -53,10 +53,10 @@ export function csvUpload(
       found = true;
       const text = guarded(req, idleTimeoutMs, new Utf8Text(maxBytes, hash));
       // A truncated or malformed form is the client's fault (400), not a server error.
-      file.on('error', () => text.destroy(new BadRequestException('Malformed multipart body')));
+      file.on('error', () => text.destroy(badRequest('Malformed multipart body')));
       resolve(file.pipe(text));
     });
-    parser.on('error', () => reject(new BadRequestException('Malformed multipart body')));
+    parser.on('error', () => reject(badRequest('Malformed multipart body')));
     parser.on('close', () => {
       if (!found)
         reject(new UnprocessableEntityException('The multipart body has no `file` field'));
@@ -68,7 +68,7 @@ export function csvUpload(
     });
     req.once('close', () => {
       if (!found && !req.complete)
-        reject(new BadRequestException('The upload ended before the body was complete'));
+        reject(badRequest('The upload ended before the body was complete'));
     });
     req.pipe(parser);
   });
@@ -93,8 +93,7 @@ function stalled(idleTimeoutMs: number): RequestTimeoutException {
 function guarded(req: IncomingMessage, idleTimeoutMs: number, text: Utf8Text): Utf8Text {
   text.on('error', () => undefined);
   const interrupted = () => {
-    if (!req.complete)
-      text.destroy(new BadRequestException('The upload ended before the body was complete'));
+    if (!req.complete) text.destroy(badRequest('The upload ended before the body was complete'));
   };
   if (req.destroyed) interrupted();
   else req.once('close', interrupted);

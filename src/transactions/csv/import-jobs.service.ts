@@ -1,5 +1,4 @@
 import {
-  BadRequestException,
   HttpException,
   Injectable,
   Logger,
@@ -12,6 +11,7 @@ import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { ownRowsOf, writeOwner } from '../../common/access';
+import { validationProblem } from '../../common/validation';
 import { AppConfig } from '../../config/app-config';
 import { inClientTransaction, inTransaction } from '../../database/transaction';
 import { EventsService } from '../../events/events.service';
@@ -70,17 +70,15 @@ export class ImportJobsService implements OnModuleInit {
 
   async enqueue(actor: User, q: ImportQueryDto, req: IncomingMessage): Promise<ImportJobResponse> {
     if (q.dryRun === true)
-      throw new BadRequestException({
-        message: 'dryRun and async cannot be combined',
-        errors: [{ field: 'async', message: 'a dry run answers at once; drop async' }],
-      });
+      throw validationProblem(
+        [{ field: 'async', message: 'a dry run answers at once; drop async' }],
+        'dryRun and async cannot be combined',
+      );
     if (req.headers['idempotency-key'] !== undefined)
-      throw new BadRequestException({
-        message: 'Idempotency-Key is not supported with async',
-        errors: [
-          { field: 'Idempotency-Key', message: 'poll the import resource instead of retrying' },
-        ],
-      });
+      throw validationProblem(
+        [{ field: 'Idempotency-Key', message: 'poll the import resource instead of retrying' }],
+        'Idempotency-Key is not supported with async',
+      );
     const ownerId = writeOwner(actor, q.ownerId);
     await this.transactions.assertActiveOwner(ownerId);
     const text = await csvUpload(req, this.upload);

@@ -20,7 +20,8 @@ import { inClientTransaction } from '../../database/transaction';
 import type { User } from '../../users/entities/user.entity';
 import type { ImportQueryDto, ImportResultResponse } from '../dto/import-query.dto';
 import type { TransactionFiltersDto } from '../dto/list-transactions.dto';
-import type { ResolvedFilters } from '../transaction-filters.sql';
+import type { ResolvedFilters } from '../transaction-list.repository';
+import { TransactionListService } from '../transaction-list.service';
 import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
@@ -46,6 +47,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly transactions: TransactionsService,
+    private readonly lists: TransactionListService,
     private readonly repo: TransactionsRepository,
     private readonly audit: AuditService,
     private readonly events: EventsService,
@@ -80,7 +82,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
    * response, so memory stays flat however many rows match. One read-only snapshot throughout.
    */
   async export(actor: User, filters: TransactionFiltersDto, res: ServerResponse): Promise<void> {
-    const resolved = this.transactions.resolveFilters(actor, filters);
+    const resolved = this.lists.resolveFilters(actor, filters);
     await this.holdingConnections.run(() => this.stream(actor, resolved, filters, res));
   }
 

@@ -52,3 +52,9 @@ export class TransactionListResponse {
 
 /** Where a transaction lives (the `Location` of a create, also stored for idempotent replays). */
 export const transactionPath = (id: string) => `/api/v1/transactions/${id}`;
+
+/** A row as answered outside `deleted=include|only` listings: without `deletedAt`. */
+export function withoutDeletedAt(row: TransactionResponse): TransactionResponse {
+  const { deletedAt: _deletedAt, ...rest } = row;
+  return rest;
+}

@@ -1,5 +1,5 @@
 import { Params } from '../database/sql';
-import { afterKeysetSql, filterSql, orderBySql, parseSort } from './transaction-filters.sql';
+import { afterKeysetSql, filterSql, orderBySql, parseSort } from './transaction-list.repository';
 
 describe('transaction filter SQL', () => {
   it('puts every request value in a parameter, never in the SQL text', () => {
