@@ -6,6 +6,7 @@ import { TransactionsCsvService } from './csv/transactions-csv.service';
 import { ImportJobsService } from './csv/import-jobs.service';
 import { ImportsController } from './csv/imports.controller';
 import { ImportsRepository } from './csv/imports.repository';
+import { PlannerStatistics } from './planner-statistics';
 import { TransactionListService } from './transaction-list.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsRepository } from './transactions.repository';
@@ -23,6 +24,7 @@ import { TransactionsService } from './transactions.service';
     ImportJobsService,
     ImportsRepository,
     ChangeLogPruner,
+    PlannerStatistics,
   ],
   exports: [TransactionsService, TransactionsRepository],
 })

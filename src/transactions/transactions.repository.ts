@@ -6,6 +6,7 @@ import QueryStream from 'pg-query-stream';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ReadRouting } from '../database/replicas/read-routing';
+import { inClientTransaction } from '../database/transaction';
 import { Params, type Queryable, query } from '../database/sql';
 import {
   afterKeysetSql,
@@ -246,6 +247,25 @@ export class TransactionsRepository {
       copyFrom(
         'COPY transactions (id, owner_id, account_id, type, amount, currency, category, date, notes) FROM STDIN WITH (FORMAT csv)',
       ),
+    );
+  }
+
+  /** The planner's row count of `transactions` as of its last ANALYZE or VACUUM; -1: never counted. */
+  async plannerRowEstimate(): Promise<number> {
+    const [row] = await query<{ rows: number }>(
+      this.db.manager,
+      `SELECT reltuples::float8 AS rows FROM pg_class WHERE oid = 'transactions'::regclass`,
+    );
+    return row.rows;
+  }
+
+  /**
+   * Fresh planner statistics for `transactions` and the rollups its triggers feed. On its own
+   * connection and without a statement timeout: on a large table the sample takes a while.
+   */
+  async analyze(): Promise<void> {
+    await inClientTransaction(this.db, 'BEGIN', (client) =>
+      client.query('ANALYZE transactions, rollup_daily, rollup_monthly'),
     );
   }
 

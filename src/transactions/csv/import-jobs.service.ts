@@ -18,6 +18,7 @@ import { EventsService } from '../../events/events.service';
 import { JobQueue } from '../../jobs/job-queue';
 import type { User } from '../../users/entities/user.entity';
 import type { ImportJobResponse, ImportQueryDto, ImportRowError } from '../dto/import-query.dto';
+import { PlannerStatistics } from '../planner-statistics';
 import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
@@ -52,6 +53,7 @@ export class ImportJobsService implements OnModuleInit {
     private readonly audit: AuditService,
     private readonly events: EventsService,
     private readonly jobs: JobQueue,
+    private readonly statistics: PlannerStatistics,
     config: AppConfig,
   ) {
     this.upload = { maxBytes: config.importMaxBytes, idleTimeoutMs: config.csvIdleTimeoutMs };
@@ -192,6 +194,12 @@ export class ImportJobsService implements OnModuleInit {
           detail: null,
         });
       });
+      // In the job, after its commit: the import is already reported as succeeded.
+      await this.statistics
+        .refresh(read.imported)
+        .catch((error: unknown) =>
+          this.logger.warn(`ANALYZE after import ${importId}: ${String(error)}`),
+        );
     } catch (error) {
       // A bad file (header, not CSV) is the import's failure, not the job's: it is not retried.
       if (error instanceof HttpException && error.getStatus() < 500) {

@@ -22,6 +22,7 @@ import type { ImportQueryDto, ImportResultResponse } from '../dto/import-query.d
 import type { TransactionFiltersDto } from '../dto/list-transactions.dto';
 import type { ResolvedFilters } from '../transaction-list.repository';
 import { TransactionListService } from '../transaction-list.service';
+import { PlannerStatistics } from '../planner-statistics';
 import { TransactionsRepository } from '../transactions.repository';
 import { TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
@@ -53,6 +54,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     private readonly events: EventsService,
     private readonly keys: IdempotencyService,
     private readonly reads: ReadRouting,
+    private readonly statistics: PlannerStatistics,
     config: AppConfig,
   ) {
     // A writing import or a streaming export holds a connection; at least one is left for
@@ -189,7 +191,7 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
     const spool = new Spool();
     try {
       await spool.receive(text);
-      return await this.holdingConnections.run(() =>
+      const outcome = await this.holdingConnections.run(() =>
         inClientTransaction(this.db, 'BEGIN', async (client) => {
           const copy = new CopyWriter(() => this.repo.copyIn(client));
           const ids = new OrderedIds();
@@ -246,6 +248,8 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
           return { ...result, dryRun: false };
         }),
       );
+      this.statistics.afterBulkWrite(outcome.imported);
+      return outcome;
     } finally {
       await spool.dispose();
     }
