@@ -1,6 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import type { TestApp } from './app';
 import { bearer, createUser, type TestUser } from './factories';
+import type { NewTx, TxBody } from './transactions';
 
 /**
  * What the CSV export and import e2e files (csv-*.e2e-spec.ts) share. Every request made here
@@ -13,23 +14,6 @@ export const EXPORT_HEADER =
   'id,date,type,amount,currency,category,notes,ownerId,accountId,createdAt';
 export const IMPORT_HEADER = 'date,type,amount,category,notes';
 
-export type TxType = 'income' | 'expense';
-export interface NewTx {
-  type: TxType;
-  amount: string;
-  category: string;
-  date: string;
-  notes?: string | null;
-}
-export interface StoredTx {
-  id: string;
-  ownerId: string;
-  type: TxType;
-  amount: string;
-  category: string;
-  date: string;
-  notes: string | null;
-}
 /** Totals in one currency. */
 export interface Totals {
   currency: string;
@@ -78,7 +62,7 @@ export const rowErrors = (res: { body: unknown }): RowError[] =>
  * the file's beforeAll starts the app after these helpers are created.
  */
 export function csvHelpers(getApp: () => TestApp, getAdmin: () => TestUser) {
-  async function createTx(user: TestUser, t: NewTx, ownerId?: string): Promise<StoredTx> {
+  async function createTx(user: TestUser, t: NewTx, ownerId?: string): Promise<TxBody> {
     const res = ok(
       await getApp()
         .http()
@@ -87,11 +71,11 @@ export function csvHelpers(getApp: () => TestApp, getAdmin: () => TestUser) {
         .send(ownerId ? { ...t, ownerId } : t),
     );
     expect(res.status).toBe(201);
-    return res.body as StoredTx;
+    return res.body as TxBody;
   }
 
-  async function listAll(user: TestUser, query: Query = {}): Promise<StoredTx[]> {
-    const out: StoredTx[] = [];
+  async function listAll(user: TestUser, query: Query = {}): Promise<TxBody[]> {
+    const out: TxBody[] = [];
     for (let page = 1; ; page++) {
       const res = ok(
         await getApp()
@@ -101,7 +85,7 @@ export function csvHelpers(getApp: () => TestApp, getAdmin: () => TestUser) {
           .set(bearer(user)),
       );
       expect(res.status).toBe(200);
-      out.push(...(res.body.data as StoredTx[]));
+      out.push(...(res.body.data as TxBody[]));
       if (page >= res.body.meta.totalPages) return out;
     }
   }

@@ -1,38 +1,12 @@
 import type { TestApp } from './app';
 import { bearer, type TestUser } from './factories';
+import { createTx, type NewTx, type TxBody } from './transactions';
 
 /** Small helpers shared by the dashboard e2e files. */
 
-export interface NewTx {
-  type: 'income' | 'expense';
-  amount: string;
-  category: string;
-  date: string;
-  ownerId?: string;
-  notes?: string;
-}
-
-export interface TxRow {
-  id: string;
-  ownerId: string;
-  type: 'income' | 'expense';
-  amount: string;
-  category: string;
-  date: string;
-  createdAt: string;
-}
-
-/** POST /transactions as `actor`; throws unless 201. */
-export async function createTx(app: TestApp, actor: TestUser, body: NewTx): Promise<TxRow> {
-  const res = await app.http().post('/api/v1/transactions').set(bearer(actor)).send(body);
-  if (res.status !== 201)
-    throw new Error(`create transaction failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
 /** Creates the rows one after another, so their createdAt follow the array order. */
-export async function createAll(app: TestApp, actor: TestUser, rows: NewTx[]): Promise<TxRow[]> {
-  const out: TxRow[] = [];
+export async function createAll(app: TestApp, actor: TestUser, rows: NewTx[]): Promise<TxBody[]> {
+  const out: TxBody[] = [];
   for (const row of rows) out.push(await createTx(app, actor, row));
   return out;
 }

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { TestApp } from './app';
 import { bearer, type TestUser } from './factories';
+import { validTx } from './transactions';
 
-/** What the reliability e2e files (reliability-*.e2e-spec.ts) share. */
+/**
+ * What the reliability e2e files (reliability-*.e2e-spec.ts) share, and with them the files that
+ * load or starve the app (concurrency, pool-discipline).
+ */
 
 /** A value no other test uses, to find exactly the rows or entries one test wrote. */
 export const marker = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}`;
 
-export const tx = (over: Record<string, unknown> = {}) => ({
-  type: 'expense',
-  amount: '10.00',
-  category: 'Food',
-  date: '2026-03-01',
-  ...over,
-});
+/** validTx() as these files write it: 10.00 on 2026-03-01. */
+export const tx = (over: Record<string, unknown> = {}) =>
+  validTx({ amount: '10.00', date: '2026-03-01', ...over });
 
 /**
  * POST /transactions as `user`, with an Idempotency-Key unless `key` is undefined; the caller

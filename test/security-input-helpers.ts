@@ -1,5 +1,6 @@
 import type { TestApp } from './app';
 import { bearer, createUser, loginAdmin, type TestUser } from './factories';
+import { validTx } from './transactions';
 
 /** What the hostile-input e2e files (security-input-*.e2e-spec.ts) share. */
 
@@ -14,13 +15,9 @@ const SEED = [
   { category: 'Café', notes: 'crème brûlée 🍮' },
 ];
 
-export const tx = (over: Record<string, unknown> = {}) => ({
-  type: 'expense',
-  amount: '10.00',
-  category: 'Food',
-  date: '2026-02-01',
-  ...over,
-});
+/** validTx() as these files write it: 10.00 on 2026-02-01. */
+export const tx = (over: Record<string, unknown> = {}) =>
+  validTx({ amount: '10.00', date: '2026-02-01', ...over });
 
 export interface TableCounts {
   transactions: number;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { waitFor } from './waits';
 
 export interface Received {
   path: string;
@@ -54,13 +55,9 @@ export class WebhookReceiver {
     return this.received.filter((r) => r.path === path);
   }
 
-  async waitFor(predicate: () => boolean, ms = 20_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!predicate()) {
-      if (Date.now() > deadline)
-        throw new Error('the receiver did not get what was expected in time');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  /** Until `predicate` holds of what has come in (polled every 50 ms); throws after `ms`. */
+  waitFor(predicate: () => boolean, ms = 20_000): Promise<void> {
+    return waitFor('the receiver to get what was expected', predicate, { ms, every: 50 });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

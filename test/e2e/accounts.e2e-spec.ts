@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
-import { expectProblem } from './transactions.helpers';
+import { expectProblem } from '../problems';
+import { TX, validTx } from '../transactions';
+import { readUntil, sleep } from '../waits';
 
 jest.setTimeout(60_000);
 
 const ACCOUNTS = '/api/v1/accounts';
-const TX = '/api/v1/transactions';
 
 interface AccountBody {
   id: string;
@@ -59,7 +60,7 @@ describe('accounts: CRUD, roles, validation, balances, references', () => {
       .http()
       .post(TX)
       .set(bearer(user))
-      .send({ type: 'expense', amount: '10.00', category: 'Food', date: '2026-03-01', ...body });
+      .send(validTx({ amount: '10.00', date: '2026-03-01', ...body }));
   const get = (user: TestUser, path: string) => app.http().get(path).set(bearer(user));
   const patch = (user: TestUser, id: string, body: Record<string, unknown>) =>
     app.http().patch(`${ACCOUNTS}/${id}`).set(bearer(user)).send(body);
@@ -345,7 +346,7 @@ describe('accounts: CRUD, roles, validation, balances, references', () => {
         await archiver.query('SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE', [acc.id]);
         await archiver.query('UPDATE accounts SET archived = true WHERE id = $1', [acc.id]);
         const booking = book(analyst, { accountId: acc.id }).then((res) => res);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
         await archiver.query('COMMIT');
         expectProblem(await booking, 422, ['accountId']);
       } finally {
@@ -500,20 +501,19 @@ describe('accounts: CRUD, roles, validation, balances, references', () => {
     it('emits account.created and account.updated, visible to the owner, admins and auditors only', async () => {
       const acc = await open(other, { name: 'Evented' });
       await patch(other, acc.id, { archived: true }).expect(200);
-      const events = async (user: TestUser) => {
-        for (let i = 0; i < 50; i++) {
-          const res = await get(
-            user,
-            '/api/v1/events?limit=100&types=account.created,account.updated',
-          ).expect(200);
-          const mine = (res.body.data as { type: string; data: { id: string } }[]).filter(
-            (e) => e.data.id === acc.id,
-          );
-          if (mine.length >= 2 || user === analyst) return mine;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        return [];
-      };
+      const events = (user: TestUser) =>
+        readUntil(
+          async () => {
+            const res = await get(
+              user,
+              '/api/v1/events?limit=100&types=account.created,account.updated',
+            ).expect(200);
+            return (res.body.data as { type: string; data: { id: string } }[]).filter(
+              (e) => e.data.id === acc.id,
+            );
+          },
+          (mine) => mine.length >= 2 || user === analyst,
+        );
       for (const reader of [other, admin, auditor]) {
         const seen = await events(reader);
         expect(seen.map((e) => e.type)).toEqual(['account.created', 'account.updated']);

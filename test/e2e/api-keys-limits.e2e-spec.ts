@@ -3,6 +3,7 @@ import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
 import { createApiKey, createUser, loginAdmin, type TestKey, type TestUser } from '../factories';
 import { expectProblem } from '../problems';
+import { sleep } from '../waits';
 
 /**
  * API keys and rate limiting (docs/api.md sections 7 and 10): a key has a bucket of its own, apart
@@ -122,7 +123,7 @@ describe('API keys: rate limits and logs', () => {
       .send({ type: 'income', amount: 'not money', category: 'x', date: '2026-01-01' })
       .expect(400);
     expectProblem(await call(`${k.token}x`, undefined, freshIp()), 401);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const logs = app.logs();
     // The log is on (trace) and does record these requests.
     expect(logs).toContain('/api/v1/transactions');

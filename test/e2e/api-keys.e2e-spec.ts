@@ -11,6 +11,8 @@ import {
   type TestUser,
 } from '../factories';
 import { expectProblem, fieldsOf, problemCore } from '../problems';
+import { validTx } from '../transactions';
+import { readUntil, sleep } from '../waits';
 
 /**
  * API keys (docs/api.md section 10) through HTTP: creation and its validation, use within and outside
@@ -27,13 +29,8 @@ const actionsOf = (res: Response): string[] =>
   (res.body.data as { action: string }[]).map((e) => e.action);
 const keyOf = (res: Response): string => res.body.key as string;
 
-const tx = (over: Record<string, unknown> = {}) => ({
-  type: 'expense',
-  amount: '12.50',
-  category: 'Keys',
-  date: '2026-01-15',
-  ...over,
-});
+const tx = (over: Record<string, unknown> = {}) =>
+  validTx({ category: 'Keys', date: '2026-01-15', ...over });
 
 describe('API keys', () => {
   let app: TestApp;
@@ -467,7 +464,7 @@ describe('API keys', () => {
         expiresAt: new Date(Date.now() + 1_500).toISOString(),
       });
       await as(key).get('/api/v1/transactions').expect(200);
-      await new Promise((r) => setTimeout(r, 2_000));
+      await sleep(2_000);
       expectProblem(await as(key).get('/api/v1/transactions'), 401);
       // An expired key is still listed (its owner sees it lapse) and can be revoked.
       const listed = await as(analyst).get('/api/v1/api-keys?limit=100').expect(200);
@@ -879,11 +876,10 @@ describe('API keys', () => {
       const minuteBefore = Math.floor(Date.now() / 60_000) * 60_000;
       await as(key).get('/api/v1/dashboard/summary').expect(200);
       // Recorded off the request path: wait for it.
-      let used: Date | null = null;
-      for (let i = 0; i < 50 && !used; i++) {
-        used = (await keyRow(key.id)).last_used_at;
-        if (!used) await new Promise((r) => setTimeout(r, 100));
-      }
+      const used = await readUntil<Date | null>(
+        async () => (await keyRow(key.id)).last_used_at,
+        (at) => Boolean(at),
+      );
       expect(used).not.toBeNull();
       const at = (used as Date).getTime();
       expect(at % 60_000).toBe(0);
@@ -899,7 +895,7 @@ describe('API keys', () => {
       const version = await xmin();
       if (Math.floor(Date.now() / 60_000) * 60_000 !== at) return; // the minute turned over: nothing more to check
       for (let i = 0; i < 10; i++) await as(key).get('/api/v1/dashboard/summary').expect(200);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       if (Math.floor(Date.now() / 60_000) * 60_000 !== at) return;
       expect(await xmin()).toBe(version);
     });
@@ -909,7 +905,7 @@ describe('API keys', () => {
       const key = await createApiKey(app, user, ['dashboard:read']);
       await as(user).delete(`/api/v1/api-keys/${key.id}`).expect(204);
       expectProblem(await as(key).get('/api/v1/dashboard/summary'), 401);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       expect((await keyRow(key.id)).last_used_at).toBeNull();
     });
   });

@@ -4,6 +4,7 @@ import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
 import { bearer, createApiKey, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem } from '../problems';
+import { validTx } from '../transactions';
 
 /**
  * The auditor role and field masking (docs/api.md section 11): an auditor reads the whole organisation
@@ -45,7 +46,7 @@ describe('auditor role and field masking', () => {
     (
       await as(who)
         .post('/api/v1/transactions')
-        .send({ type: 'expense', amount: '10.00', category: 'Travel', date: '2026-02-01', ...body })
+        .send(validTx({ amount: '10.00', category: 'Travel', date: '2026-02-01', ...body }))
         .expect(201)
     ).body.id as string;
 

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, login, loginAdmin, type TestUser } from '../factories';
 import { expectProblem, fieldsOf } from '../problems';
+import { marker, tx } from '../reliability-helpers';
+import { readUntil, sleep, waitFor } from '../waits';
 
 /**
  * Concurrency far above the pool size (docs/api.md section 8): bursts of 50 simultaneous requests,
@@ -21,9 +22,6 @@ const N = 50;
  */
 const STALL_MS = 10_000;
 
-const marker = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** `promise`'s value, or undefined once `ms` have passed (no timer is left behind either way). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -36,14 +34,6 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
     clearTimeout(timer);
   }
 }
-
-const tx = (over: Record<string, unknown> = {}) => ({
-  type: 'expense',
-  amount: '10.00',
-  category: 'Food',
-  date: '2026-03-01',
-  ...over,
-});
 
 /** The multiset of statuses, e.g. `{ 200: 1, 401: 49 }`. */
 const statusCounts = (responses: Response[]) =>
@@ -435,8 +425,11 @@ describe('concurrency with DB_POOL_MAX=2', () => {
           [503],
         );
         all.catch(() => undefined); // awaited below, once the lock is gone
-        const deadline = Date.now() + 5_000;
-        while (answered < N - 1 && Date.now() < deadline) await sleep(50);
+        await readUntil(
+          () => answered,
+          (n) => n >= N - 1,
+          { ms: 5_000, every: 50 },
+        );
         return { all, answeredWhileWriting: answered };
       });
       const results = await all;
@@ -521,11 +514,7 @@ describe('waiting for a pooled connection (DB_POOL_MAX=1, DB_POOL_TIMEOUT_MS=500
       async () => {
         // This INSERT waits for the lock holding the pool's only connection.
         const posting = create(tx({ notes: 'held the only connection' })).then((r) => r);
-        const deadline = Date.now() + 5_000;
-        while (!(await insertWaits())) {
-          if (Date.now() > deadline) throw new Error('the INSERT never waited for the lock');
-          await sleep(20);
-        }
+        await waitFor('the INSERT to wait for the lock', insertWaits, { ms: 5_000, every: 20 });
         const started = Date.now();
         const waiting = list().then((r) => r);
         // Far past DB_POOL_TIMEOUT_MS: a request unanswered by then waits without a bound.

@@ -1,6 +1,7 @@
 import { startApp, type TestApp } from '../app';
-import { csvHelpers, EXPORT, EXPORT_HEADER, ok, type NewTx, type Query } from '../csv-helpers';
+import { csvHelpers, EXPORT, EXPORT_HEADER, ok, type Query } from '../csv-helpers';
 import { loginAdmin, type TestUser } from '../factories';
+import type { NewTx } from '../transactions';
 
 /**
  * CSV export (docs/api.md section 6) end to end, over HTTP against the built app: the file's format,

@@ -1,17 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp, type TestApp } from '../app';
-import {
-  csvHelpers,
-  IMPORT_HEADER,
-  lines,
-  rowErrors,
-  three,
-  type NewTx,
-  type StoredTx,
-} from '../csv-helpers';
+import { csvHelpers, IMPORT_HEADER, lines, rowErrors, three } from '../csv-helpers';
 import { usdSummary } from '../dashboard-helpers';
 import { loginAdmin, type TestUser } from '../factories';
+import type { NewTx, TxBody } from '../transactions';
 
 /**
  * CSV import (docs/api.md section 6) end to end, over HTTP against the built app: an exported file
@@ -25,8 +18,8 @@ import { loginAdmin, type TestUser } from '../factories';
 const neutralised = (value: string | null) =>
   value !== null && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 
-const sortedKeys = (rows: StoredTx[], key: (r: StoredTx) => string) => rows.map(key).sort();
-const dta = (r: StoredTx) => `${r.date}|${r.type}|${r.amount}`;
+const sortedKeys = (rows: TxBody[], key: (r: TxBody) => string) => rows.map(key).sort();
+const dta = (r: TxBody) => `${r.date}|${r.type}|${r.amount}`;
 
 // Starting an app can take a while on a busy machine.
 jest.setTimeout(60_000);
@@ -64,8 +57,8 @@ describe('CSV import and export', () => {
     let exported: string;
     let importStatus: number;
     let importBody: unknown;
-    let sourceRows: StoredTx[];
-    let targetRows: StoredTx[];
+    let sourceRows: TxBody[];
+    let targetRows: TxBody[];
 
     const categories = [
       'Café',
@@ -151,7 +144,7 @@ describe('CSV import and export', () => {
     });
 
     it('keeps category and notes text except that formula-like cells gain the injection quote', () => {
-      const key = (r: StoredTx) => JSON.stringify([dta(r), r.category, r.notes]);
+      const key = (r: TxBody) => JSON.stringify([dta(r), r.category, r.notes]);
       const expected = sourceRows
         .map((r) => ({ ...r, category: neutralised(r.category)!, notes: neutralised(r.notes) }))
         .map(key)

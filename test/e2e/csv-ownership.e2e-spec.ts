@@ -1,6 +1,7 @@
 import { startApp, type TestApp } from '../app';
-import { csvHelpers, ok, three, type NewTx } from '../csv-helpers';
+import { csvHelpers, ok, three } from '../csv-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import type { NewTx } from '../transactions';
 
 /**
  * Whose rows a CSV export shows and for whom a CSV import writes (docs/api.md section 6), by role and

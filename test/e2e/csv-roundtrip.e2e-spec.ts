@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { startApp, type TestApp } from '../app';
+import { EXPORT, IMPORT } from '../csv-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import type { NewTx, TxBody, TxType } from '../transactions';
 
 /**
  * CSV export → strict RFC 4180 read → import, property-based (docs/api.md sections 4.1, 6 and the last
@@ -13,8 +15,6 @@ import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
  * fails the test instead of being read leniently.
  */
 
-const EXPORT = '/api/v1/transactions/export';
-const IMPORT = '/api/v1/transactions/import';
 const EXPORT_COLUMNS = [
   'id',
   'date',
@@ -29,27 +29,6 @@ const EXPORT_COLUMNS = [
 ];
 const CATEGORY_MAX = 64;
 const NOTES_MAX = 1000;
-
-type TxType = 'income' | 'expense';
-/** What the test sends to POST /transactions. */
-interface NewTx {
-  type: TxType;
-  amount: string;
-  date: string;
-  category: string;
-  notes?: string;
-}
-interface StoredTx {
-  id: string;
-  ownerId: string;
-  type: TxType;
-  amount: string;
-  currency: string;
-  date: string;
-  category: string;
-  notes: string | null;
-  createdAt: string;
-}
 
 // ---- the oracle: a strict RFC 4180 reader ----
 
@@ -141,7 +120,7 @@ const guarded = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : v
 
 /** Section 4.1: category is trimmed; notes are kept as sent, absent notes are null. */
 const storedCategory = (sent: string) => sent.trim();
-const storedNotes = (sent: string | undefined) => sent ?? null;
+const storedNotes = (sent: string | null | undefined) => sent ?? null;
 /** Section 6: an import row's notes cell, empty when the notes are absent or empty. */
 const importedNotes = (cell: string) => (cell === '' ? null : cell);
 
@@ -305,13 +284,13 @@ describe('CSV export and import round trip', () => {
 
   const analyst = () => createUser(app, admin, 'analyst');
 
-  const createTx = async (user: TestUser, t: NewTx): Promise<StoredTx> =>
+  const createTx = async (user: TestUser, t: NewTx): Promise<TxBody> =>
     expectStatus(await app.http().post('/api/v1/transactions').set(bearer(user)).send(t), 201)
-      .body as StoredTx;
+      .body as TxBody;
 
-  const getTx = async (user: TestUser, id: string): Promise<StoredTx> =>
+  const getTx = async (user: TestUser, id: string): Promise<TxBody> =>
     expectStatus(await app.http().get(`/api/v1/transactions/${id}`).set(bearer(user)), 200)
-      .body as StoredTx;
+      .body as TxBody;
 
   const exportText = async (user: TestUser): Promise<string> =>
     expectStatus(await app.http().get(EXPORT).set(bearer(user)), 200).text;
@@ -319,8 +298,8 @@ describe('CSV export and import round trip', () => {
   const importText = (user: TestUser, text: string) =>
     app.http().post(IMPORT).set(bearer(user)).set('Content-Type', 'text/csv').send(text);
 
-  async function listAll(user: TestUser): Promise<StoredTx[]> {
-    const out: StoredTx[] = [];
+  async function listAll(user: TestUser): Promise<TxBody[]> {
+    const out: TxBody[] = [];
     for (let page = 1; ; page++) {
       const res = expectStatus(
         await app
@@ -330,7 +309,7 @@ describe('CSV export and import round trip', () => {
           .set(bearer(user)),
         200,
       );
-      out.push(...(res.body.data as StoredTx[]));
+      out.push(...(res.body.data as TxBody[]));
       if (page >= res.body.meta.totalPages) return out;
     }
   }
@@ -403,7 +382,7 @@ describe('CSV export and import round trip', () => {
     const target = await analyst();
 
     // create: the API stores the trimmed category and the notes as sent (absent → null)
-    const created: StoredTx[] = [];
+    const created: TxBody[] = [];
     for (const [k, t] of batch.entries()) {
       const row = await createTx(source, t);
       const at = `row ${k} (sent category ${esc(t.category)}, notes ${esc(t.notes)})`;
@@ -446,7 +425,7 @@ describe('CSV export and import round trip', () => {
     // here: the stored category has no surrounding whitespace and the guard only adds a `'` in
     // front). CSV has one spelling for null and '' notes, the empty cell, which import reads as no
     // notes: '' comes back as null. The `'` guard stays: it is text now.
-    const key = (t: Pick<StoredTx, 'date' | 'type' | 'amount' | 'category' | 'notes'>) =>
+    const key = (t: Pick<TxBody, 'date' | 'type' | 'amount' | 'category' | 'notes'>) =>
       [t.date, t.type, t.amount, esc(t.category), esc(t.notes)].join(' | ');
     const expected = rows.map((r) =>
       key({

@@ -10,8 +10,9 @@ import {
   type RowError,
 } from '../csv-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { fieldsOf } from '../problems';
-import { expectProblem, TX, type TxBody } from './transactions.helpers';
+import { expectProblem, fieldsOf } from '../problems';
+import { createTx, TX, type TxBody, validTx } from '../transactions';
+import { until } from '../waits';
 
 /**
  * Currencies on transactions (docs/api.md, "Currencies") end to end, over
@@ -26,7 +27,6 @@ jest.setTimeout(60_000);
 
 const CURRENCIES = '/api/v1/currencies';
 
-type Tx = TxBody & { currency: string; accountId: string | null };
 interface Currency {
   code: string;
   name: string;
@@ -147,25 +147,15 @@ describe('currencies on transactions', () => {
     app.http().post(TX).set(bearer(user)).send(body);
   const patch = (id: string, body: Record<string, unknown>) =>
     app.http().patch(`${TX}/${id}`).set(bearer(admin)).send(body);
-  const getTx = async (user: TestUser, id: string): Promise<Tx> =>
-    (await app.http().get(`${TX}/${id}`).set(bearer(user)).expect(200)).body as Tx;
-  const tx = (overrides: Record<string, unknown>) => ({
-    type: 'expense',
-    category: 'Food',
-    date: '2026-03-14',
-    ...overrides,
-  });
+  const getTx = async (user: TestUser, id: string): Promise<TxBody> =>
+    (await app.http().get(`${TX}/${id}`).set(bearer(user)).expect(200)).body as TxBody;
 
-  async function create(user: TestUser, overrides: Record<string, unknown>): Promise<Tx> {
-    const res = await post(user, tx(overrides));
-    if (res.status !== 201)
-      throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body as Tx;
-  }
+  const create = (user: TestUser, overrides: Record<string, unknown>) =>
+    createTx(app, user, overrides);
 
   /** Every row `user` sees with these filters, through page mode. */
-  async function list(user: TestUser, query: Query = {}): Promise<Tx[]> {
-    const out: Tx[] = [];
+  async function list(user: TestUser, query: Query = {}): Promise<TxBody[]> {
+    const out: TxBody[] = [];
     for (let page = 1; ; page++) {
       const res = await app
         .http()
@@ -173,7 +163,7 @@ describe('currencies on transactions', () => {
         .query({ ...query, limit: '100', page: String(page) })
         .set(bearer(user))
         .expect(200);
-      out.push(...(res.body.data as Tx[]));
+      out.push(...(res.body.data as TxBody[]));
       if (page >= res.body.meta.totalPages) return out;
     }
   }
@@ -270,7 +260,7 @@ describe('currencies on transactions', () => {
     it('creates: refused amounts are a 400 naming amount, nothing written', async () => {
       const user = await analyst();
       for (const amount of c.refused) {
-        const res = await post(user, tx({ amount, currency: c.code }));
+        const res = await post(user, validTx({ amount, currency: c.code }));
         expectProblem(res, 400, ['amount']);
       }
       expect(await countRows(user.id)).toBe(0);
@@ -379,7 +369,7 @@ describe('currencies on transactions', () => {
 
     it('judges the amount of a create without currency by the base currency', async () => {
       const user = await analyst();
-      expectProblem(await post(user, tx({ amount: '1.234' })), 400, ['amount']);
+      expectProblem(await post(user, validTx({ amount: '1.234' })), 400, ['amount']);
       expect(await countRows(user.id)).toBe(0);
     });
 
@@ -398,7 +388,7 @@ describe('currencies on transactions', () => {
       ['an array', ['USD']],
     ])('refuses %s as currency with a 400 naming currency', async (_, currency) => {
       const user = await analyst();
-      const res = await post(user, tx({ amount: '12', currency }));
+      const res = await post(user, validTx({ amount: '12', currency }));
       expectProblem(res, 400, ['currency']);
       expect(await countRows(user.id)).toBe(0);
     });
@@ -411,7 +401,7 @@ describe('currencies on transactions', () => {
 
     it('refuses a JSON number 12.5 as a JPY amount with a 400 naming amount', async () => {
       const user = await analyst();
-      expectProblem(await post(user, tx({ amount: 12.5, currency: 'JPY' })), 400, ['amount']);
+      expectProblem(await post(user, validTx({ amount: 12.5, currency: 'JPY' })), 400, ['amount']);
       expect(await countRows(user.id)).toBe(0);
     });
 
@@ -425,19 +415,19 @@ describe('currencies on transactions', () => {
         amount: '12.50',
         currency: 'USD',
       });
-      expectProblem(await post(user, tx({ amount: 1.005, currency: 'USD' })), 400, ['amount']);
+      expectProblem(await post(user, validTx({ amount: 1.005, currency: 'USD' })), 400, ['amount']);
     });
 
     it('lists an amount that does not fit the currency sent beside the other offending fields', async () => {
       const user = await analyst();
-      const body = tx({ amount: '100.5', currency: 'JPY', date: '2026-02-30', category: ' ' });
+      const body = validTx({ amount: '100.5', currency: 'JPY', date: '2026-02-30', category: ' ' });
       expectProblem(await post(user, body), 400, ['amount', 'category', 'date']);
       expect(await countRows(user.id)).toBe(0);
     });
 
     it('lists an amount that does not fit the base currency beside the other offending fields', async () => {
       const user = await analyst();
-      const body = tx({ amount: '1.234', date: '2026-02-30', category: ' ' });
+      const body = validTx({ amount: '1.234', date: '2026-02-30', category: ' ' });
       expectProblem(await post(user, body), 400, ['amount', 'category', 'date']);
       expect(await countRows(user.id)).toBe(0);
     });
@@ -460,7 +450,7 @@ describe('currencies on transactions', () => {
 
     it('lists both fields when the currency and the amount are both malformed', async () => {
       const user = await analyst();
-      const res = await post(user, tx({ amount: 'abc', currency: 'usd' }));
+      const res = await post(user, validTx({ amount: 'abc', currency: 'usd' }));
       expectProblem(res, 400, ['amount', 'currency']);
     });
 
@@ -571,7 +561,7 @@ describe('currencies on transactions', () => {
     it.each(['-date', 'amount', '-createdAt'])(
       'walks the rows of one currency in cursor mode (sort %s)',
       async (sort) => {
-        const seen: Tx[] = [];
+        const seen: TxBody[] = [];
         let cursor = '';
         for (let i = 0; i < 20; i++) {
           const res = await app
@@ -580,7 +570,7 @@ describe('currencies on transactions', () => {
             .query({ currency: 'JPY', limit: '2', cursor, sort })
             .set(bearer(owner))
             .expect(200);
-          seen.push(...(res.body.data as Tx[]));
+          seen.push(...(res.body.data as TxBody[]));
           if (res.body.meta.nextCursor === null) break;
           cursor = res.body.meta.nextCursor as string;
         }
@@ -805,14 +795,16 @@ describe('currencies on transactions', () => {
       async function runJob(user: TestUser, file: string): Promise<Job> {
         const res = await importCsv(user, file, { async: 'true' });
         expect(res.status).toBe(202);
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-          const job = (await app.http().get(res.headers.location).set(bearer(user)).expect(200))
-            .body as Job;
-          if (job.status !== 'queued' && job.status !== 'running') return job;
-          if (Date.now() > deadline) throw new Error(`import stuck: ${JSON.stringify(job)}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        let job: Job | undefined;
+        return until(
+          () => `the import; stuck at ${JSON.stringify(job)}`,
+          async () => {
+            job = (await app.http().get(res.headers.location).set(bearer(user)).expect(200))
+              .body as Job;
+            return job.status !== 'queued' && job.status !== 'running' ? job : undefined;
+          },
+          { ms: 30_000, every: 50 },
+        );
       }
 
       it('stores each row in its currency, formatted by its minor units', async () => {
@@ -867,7 +859,7 @@ describe('currencies on transactions', () => {
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ imported: made.length, skipped: 0, errors: [] });
 
-      const fields = (r: Tx | CsvRecord) => [
+      const fields = (r: TxBody | CsvRecord) => [
         r.date,
         r.type,
         r.amount,
@@ -946,7 +938,7 @@ describe('BASE_CURRENCY', () => {
     await upload('date,type,amount,category\n2026-06-01,expense,3,Food\n').expect(201);
     await upload('date,type,amount,category,currency\n2026-06-02,expense,4.5,Food,\n').expect(201);
     const res = await app.http().get(TX).query({ sort: 'date' }).set(bearer(importer)).expect(200);
-    expect((res.body.data as Tx[]).map((r) => [r.amount, r.currency])).toEqual([
+    expect((res.body.data as TxBody[]).map((r) => [r.amount, r.currency])).toEqual([
       ['3.00', 'EUR'],
       ['4.50', 'EUR'],
     ]);

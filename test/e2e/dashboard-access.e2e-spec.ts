@@ -1,18 +1,16 @@
-import type { Response } from 'supertest';
 import { startApp, type TestApp } from '../app';
 import {
   BASE,
   categoryRow,
   createAll,
-  createTx,
   dash,
-  pluck,
   point,
   totalsIn,
-  type TxRow,
   usdSummary,
 } from '../dashboard-helpers';
 import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
+import { expectProblem } from '../problems';
+import { createTx, type TxBody } from '../transactions';
 
 // jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
 jest.setTimeout(60_000);
@@ -29,19 +27,6 @@ jest.setTimeout(60_000);
 const ROUTES = ['', '/summary', '/recent', '/categories', '/trends', '/forecast'];
 const ANALYST_ROUTES = ['/categories', '/trends', '/forecast'];
 const UNKNOWN_ID = '5f0c6a52-8d1e-4c1b-9a55-0e4a8e0b7c11';
-
-function expectProblem(res: Response, status: number, fields: string[] = []): void {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
-  if (fields.length > 0) {
-    expect(Array.isArray(res.body.errors)).toBe(true);
-    // One entry per broken rule, so a field may appear more than once.
-    const named = new Set(pluck(res.body.errors, 'field') as string[]);
-    expect([...named].sort()).toEqual([...fields].sort());
-    for (const e of res.body.errors) expect(e.message).toEqual(expect.any(String));
-  }
-}
 
 describe('dashboard access and validation', () => {
   let app: TestApp;
@@ -89,7 +74,7 @@ describe('dashboard access and validation', () => {
       const summary = await dash(app, vic, '/summary').expect(200);
       expect(summary.body).toEqual(usdSummary('0.00', '5.50', '-5.50', 1));
       const recent = await dash(app, vic, '/recent').expect(200);
-      expect((recent.body as TxRow[]).map((r) => [r.ownerId, r.amount])).toEqual([
+      expect((recent.body as TxBody[]).map((r) => [r.ownerId, r.amount])).toEqual([
         [vic.id, '5.50'],
       ]);
     });

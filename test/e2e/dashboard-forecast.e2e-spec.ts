@@ -1,15 +1,7 @@
 import { startApp, type TestApp } from '../app';
-import {
-  addDays,
-  createAll,
-  createTx,
-  dash,
-  monthStart,
-  point,
-  todayIn,
-  type NewTx,
-} from '../dashboard-helpers';
+import { addDays, createAll, dash, monthStart, point, todayIn } from '../dashboard-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { createTx, type NewTx } from '../transactions';
 
 // jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
 jest.setTimeout(60_000);

@@ -7,10 +7,10 @@ import {
   pluck,
   point,
   todayIn,
-  type TxRow,
   usdSummary,
 } from '../dashboard-helpers';
 import { createUser, loginAdmin, type TestUser } from '../factories';
+import type { TxBody } from '../transactions';
 
 // jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
 jest.setTimeout(60_000);
@@ -35,7 +35,7 @@ function window(range: RangeName, today: string): [string, string] {
 }
 
 /** One expense per date, amounts 1.00, 2.00, 4.00, ... */
-async function seed(app: TestApp, user: TestUser, dates: string[]): Promise<TxRow[]> {
+async function seed(app: TestApp, user: TestUser, dates: string[]): Promise<TxBody[]> {
   return createAll(
     app,
     user,
@@ -52,7 +52,7 @@ async function seed(app: TestApp, user: TestUser, dates: string[]): Promise<TxRo
 async function expectRange(
   app: TestApp,
   user: TestUser,
-  rows: TxRow[],
+  rows: TxBody[],
   range: RangeName,
   today: string,
 ): Promise<string[]> {
@@ -88,7 +88,7 @@ describe('dashboard named ranges in UTC (the default)', () => {
   let app: TestApp;
   let admin: TestUser;
   let ray: TestUser;
-  let rows: TxRow[];
+  let rows: TxBody[];
 
   beforeAll(async () => {
     app = await startApp();
@@ -172,7 +172,7 @@ describe('dashboard named ranges in UTC (the default)', () => {
 describe('dashboard named ranges with REPORT_TIME_ZONE', () => {
   const EAST = 'Pacific/Kiritimati'; // UTC+14, no DST
   const WEST = 'Etc/GMT+12'; // UTC-12
-  const apps: Record<string, { app: TestApp; user: TestUser; rows: TxRow[] }> = {};
+  const apps: Record<string, { app: TestApp; user: TestUser; rows: TxBody[] }> = {};
   const started: TestApp[] = [];
 
   beforeAll(async () => {

@@ -2,15 +2,14 @@ import { startApp, type TestApp } from '../app';
 import {
   categoryRow,
   createAll,
-  createTx,
   dash,
   monthStart,
   pluck,
   point,
-  type TxRow,
   usdSummary,
 } from '../dashboard-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { createTx, type TxBody } from '../transactions';
 
 // jest.config.js sets testTimeout per project, which jest ignores; starting an app can take >5 s.
 jest.setTimeout(60_000);
@@ -41,10 +40,10 @@ describe('dashboard figures', () => {
   let alice: TestUser;
   let bob: TestUser;
   let carol: TestUser;
-  let alices: TxRow[];
+  let alices: TxBody[];
   /** Alice's row An of the table above. */
   const A = (n: number) => alices[n - 1];
-  let c: TxRow[];
+  let c: TxBody[];
 
   beforeAll(async () => {
     app = await startApp();
@@ -305,7 +304,7 @@ describe('dashboard figures', () => {
   });
 
   describe('recent', () => {
-    const ids = (rows: TxRow[]) => rows.map((r) => r.id);
+    const ids = (rows: TxBody[]) => rows.map((r) => r.id);
 
     it('lists the latest 10 by date by default, without deleted rows or other users', async () => {
       const res = await dash(app, alice, '/recent').expect(200);

@@ -1,5 +1,6 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, createApiKey, createUser, loginAdmin, type TestUser } from '../factories';
+import { readUntil } from '../waits';
 
 interface FeedEvent {
   type: string;
@@ -22,14 +23,11 @@ describe('event feed access and masking', () => {
     return (res.body as { data: FeedEvent[] }).data;
   };
   // The feed hands out events once no older write is still running; a moment may pass.
-  const settled = async (caller: { token: string }, min: number): Promise<FeedEvent[]> => {
-    for (let i = 0; i < 50; i++) {
-      const events = await feed(caller);
-      if (events.length >= min) return events;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return feed(caller);
-  };
+  const settled = (caller: { token: string }, min: number): Promise<FeedEvent[]> =>
+    readUntil(
+      () => feed(caller),
+      (events) => events.length >= min,
+    );
 
   beforeAll(async () => {
     app = await startApp();

@@ -1,7 +1,9 @@
 import request from 'supertest';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { createTx, expectProblem, TX } from './transactions.helpers';
+import { expectProblem } from '../problems';
+import { createTx, TX } from '../transactions';
+import { readUntil } from '../waits';
 
 jest.setTimeout(120_000);
 
@@ -147,11 +149,11 @@ describe('events: the outbox and the pull feed', () => {
     const fresh = await createTx(app, analyst, { category: 'Later' });
     // The feed holds back events newer than a write transaction still running in this database
     // (the webhook dispatcher's, on a loaded machine), so the new event may take a moment.
-    let next: FeedPage = { data: [], meta: { limit: 0, nextCursor: null } };
-    for (let tries = 0; tries < 30 && next.data.length === 0; tries++) {
-      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-      next = (await feed(admin, `?after=${cursor}`).expect(200)).body as FeedPage;
-    }
+    const next = await readUntil(
+      async () => (await feed(admin, `?after=${cursor}`).expect(200)).body as FeedPage,
+      (page) => page.data.length > 0,
+      { ms: 3_000 },
+    );
     expect(next.data.map((e) => e.data.id)).toEqual([fresh.id]);
   });
 

@@ -1,6 +1,8 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { expectProblem, TX } from './transactions.helpers';
+import { expectProblem } from '../problems';
+import { TX } from '../transactions';
+import { until } from '../waits';
 
 jest.setTimeout(180_000);
 
@@ -50,21 +52,22 @@ describe('imports: POST /transactions/import?async=true', () => {
       .set(bearer(user))
       .set('Content-Type', 'text/csv')
       .send(body);
-  const poll = async (
+  const poll = (
     user: TestUser,
     location: string,
-    until: (j: ImportJob) => boolean,
+    done: (j: ImportJob) => boolean,
     seen: ImportJob[] = [],
-  ) => {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const job = (await app.http().get(location).set(bearer(user)).expect(200)).body as ImportJob;
-      seen.push(job);
-      if (until(job)) return job;
-      if (Date.now() > deadline) throw new Error(`import stuck: ${JSON.stringify(job)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  ) =>
+    until(
+      () => `the import; stuck at ${JSON.stringify(seen.at(-1))}`,
+      async () => {
+        const job = (await app.http().get(location).set(bearer(user)).expect(200))
+          .body as ImportJob;
+        seen.push(job);
+        return done(job) ? job : undefined;
+      },
+      { ms: 120_000, every: 20 },
+    );
   const count = async (category: string, owner: string) =>
     Number(
       (

@@ -1,16 +1,7 @@
 import { startApp, stopProcess, type TestApp } from '../app';
+import { waitFor } from '../waits';
 
 jest.setTimeout(120_000);
-
-async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('jobs: the PostgreSQL job queue', () => {
   let app: TestApp;
@@ -35,19 +26,19 @@ describe('jobs: the PostgreSQL job queue', () => {
     // Each instance queues both purges when it starts; a second one on the same database runs them.
     const second = await startApp({}, { databaseUrl: app.databaseUrl });
     try {
-      await until(async () => {
+      await waitFor('the events purge', async () => {
         const r = await app.sql.query(
           `SELECT data->>'id' AS id FROM events WHERE data->>'id' IN ('old','recent')`,
         );
-        return r.rows.length === 1 ? true : undefined;
+        return r.rows.length === 1;
       });
       const left = await app.sql.query(
         `SELECT data->>'id' AS id FROM events WHERE data->>'id' IN ('old','recent')`,
       );
       expect(left.rows).toEqual([{ id: 'recent' }]);
-      await until(async () => {
+      await waitFor('the idempotency-key purge', async () => {
         const r = await app.sql.query(`SELECT key FROM idempotency_keys WHERE key LIKE '%-key'`);
-        return r.rows.length === 1 ? true : undefined;
+        return r.rows.length === 1;
       });
       const keys = await app.sql.query(`SELECT key FROM idempotency_keys WHERE key LIKE '%-key'`);
       expect(keys.rows).toEqual([{ key: 'live-key' }]);

@@ -1,5 +1,6 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, loginAdmin, type TestUser } from '../factories';
+import { sleep } from '../waits';
 
 jest.setTimeout(60_000);
 
@@ -22,7 +23,7 @@ function lines(app: TestApp): Line[] {
     .map((l) => JSON.parse(l) as Line);
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+const settle = () => sleep(200);
 
 describe('request logging at info (what users run)', () => {
   let app: TestApp;

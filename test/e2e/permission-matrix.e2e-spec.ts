@@ -21,6 +21,7 @@ import {
   type Role,
   type TestUser,
 } from '../factories';
+import { validTx } from '../transactions';
 
 /**
  * Every route × every kind of caller, checked against the one permission table the app enforces
@@ -99,14 +100,15 @@ describe('permission matrix (every route × role × API key)', () => {
       .http()
       .post('/api/v1/transactions')
       .set(bearer(admin))
-      .send({
-        type: 'expense',
-        amount: '12.34',
-        category: 'matrix',
-        date: '2026-01-15',
-        notes: 'note',
-        ownerId: owner.id,
-      })
+      .send(
+        validTx({
+          amount: '12.34',
+          category: 'matrix',
+          date: '2026-01-15',
+          notes: 'note',
+          ownerId: owner.id,
+        }),
+      )
       .expect(201);
     return res.body.id as string;
   };

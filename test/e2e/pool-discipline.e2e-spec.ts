@@ -6,6 +6,8 @@ import type { Pool } from 'pg';
 import { startApp, stopProcess, type TestApp } from '../app';
 import { bearer, createUser, login, loginAdmin, type TestUser } from '../factories';
 import { expectProblem } from '../problems';
+import { marker, tx } from '../reliability-helpers';
+import { type Patience, sleep, waitFor } from '../waits';
 
 /**
  * The rules that keep one request from holding a pooled connection while it waits for another
@@ -15,28 +17,11 @@ import { expectProblem } from '../problems';
  * write path answering its contract status below proves it does all its work on one connection.
  */
 
-const marker = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const tx = (over: Record<string, unknown> = {}) => ({
-  type: 'expense',
-  amount: '10.00',
-  category: 'Food',
-  date: '2026-03-01',
-  ...over,
-});
-
 const csv = (notes: string, rows = 3) =>
   `date,type,amount,category,notes\n${Array.from({ length: rows }, (_, i) => `2026-03-0${i + 1},expense,1.0${i},Import,${notes}`).join('\n')}\n`;
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
+/** How the waits below poll: a try that fails (e.g. on a connection being killed) is "not yet". */
+const PATIENCE: Patience = { ms: 15_000, every: 50, tolerateErrors: true };
 
 const rowsWithNotes = async (sql: Pool, notes: string) =>
   (
@@ -239,8 +224,10 @@ describe('stalled uploads and downloads (CSV_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1
     expect(answer).toMatch(/content-type: application\/problem\+json/i);
     expect(answer).toMatch(/connection: close/i);
     expect(await rowsWithNotes(app.sql, notes)).toBe(0);
-    await waitFor('the spool file to be removed', () =>
-      Promise.resolve(spools().every((f) => before.has(f))),
+    await waitFor(
+      'the spool file to be removed',
+      () => spools().every((f) => before.has(f)),
+      PATIENCE,
     );
   });
 
@@ -292,13 +279,18 @@ describe('stalled uploads and downloads (CSV_IDLE_TIMEOUT_MS=1000, DB_POOL_MAX=1
       `GET /api/v1/transactions/export HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${analyst.token}\r\n\r\n`,
     );
     download.socket.pause();
-    await waitFor('the export to start', async () => (await openTransactions(app.sql)) > 0);
+    await waitFor(
+      'the export to start',
+      async () => (await openTransactions(app.sql)) > 0,
+      PATIENCE,
+    );
     const second = await app.http().get('/api/v1/transactions/export').set(bearer(analyst));
     expectProblem(second, 503);
     expect(second.headers['retry-after']).toMatch(/^\d+$/);
     await waitFor(
       'the stalled export to be cut off',
       async () => (await openTransactions(app.sql)) === 0,
+      PATIENCE,
     );
     await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst)).expect(200);
     // What the client gets once it reads again is a cut-off response: no final chunk.
@@ -367,13 +359,17 @@ describe('an Idempotency-Key whose request died (IDEMPOTENCY_LEASE)', () => {
           () => undefined,
         );
       // The request has claimed the key and its INSERT waits for the lock: kill the instance.
-      await waitFor('the INSERT to wait for its lock', async () => {
-        const { rows } = await app.sql.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
+      await waitFor(
+        'the INSERT to wait for its lock',
+        async () => {
+          const { rows } = await app.sql.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO transactions%'`,
-        );
-        return rows[0].n > 0;
-      });
+          );
+          return rows[0].n > 0;
+        },
+        PATIENCE,
+      );
       await stopProcess(doomed.child, 'SIGKILL');
       await inFlight;
     } finally {
@@ -382,13 +378,17 @@ describe('an Idempotency-Key whose request died (IDEMPOTENCY_LEASE)', () => {
     }
     await doomed.stop();
     // Its backend notices the closed socket and rolls back: nothing was committed under the claim.
-    await waitFor('the dead request to roll back', async () => {
-      const { rows } = await app.sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
+    await waitFor(
+      'the dead request to roll back',
+      async () => {
+        const { rows } = await app.sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
          WHERE datname = current_database() AND query ILIKE '%INSERT INTO transactions%' AND pid <> pg_backend_pid()`,
-      );
-      return rows[0].n === 0;
-    });
+        );
+        return rows[0].n === 0;
+      },
+      PATIENCE,
+    );
     expect(await rowsWithNotes(app.sql, notes)).toBe(0);
 
     const retry = () =>
@@ -427,12 +427,16 @@ describe('an Idempotency-Key whose request died (IDEMPOTENCY_LEASE)', () => {
         .set('Idempotency-Key', key)
         .send(tx({ notes }))
         .then((r) => r.status);
-      await waitFor('the first request to claim the key', async () => {
-        const { rows } = await app.sql.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [
-          key,
-        ]);
-        return rows.length > 0;
-      });
+      await waitFor(
+        'the first request to claim the key',
+        async () => {
+          const { rows } = await app.sql.query('SELECT 1 FROM idempotency_keys WHERE key = $1', [
+            key,
+          ]);
+          return rows.length > 0;
+        },
+        PATIENCE,
+      );
       expectProblem(
         await app
           .http()

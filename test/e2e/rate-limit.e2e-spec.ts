@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
 import { ADMIN, startApp, type TestApp } from '../app';
+import { expectProblem } from '../problems';
 
 /**
  * Login: 3 attempts per IP+email and 5 per IP each minute; everything else: 20 requests per
@@ -19,10 +20,8 @@ const freshIp = () => `10.77.${Math.floor(++ipCounter / 250)}.${(ipCounter % 250
 const email = (tag: string) => `${tag}-${randomBytes(4).toString('hex')}@test.local`;
 
 function expectTooManyRequests(res: Response): void {
-  expect(res.status).toBe(429);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: 'about:blank', title: 'Too Many Requests', status: 429 });
-  expect(res.body.requestId).toBe(res.headers['x-request-id']);
+  expectProblem(res, 429);
+  expect(res.body.title).toBe('Too Many Requests');
   expect(res.headers['retry-after']).toMatch(/^\d+$/);
   const seconds = Number(res.headers['retry-after']);
   expect(seconds).toBeGreaterThanOrEqual(1);

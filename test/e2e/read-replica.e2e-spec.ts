@@ -1,10 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { freePort } from '../ports';
 import { type ReplicaPair, replicaPairUnavailable, startReplicaPair } from '../replica-pair';
-import { createTx, TX } from './transactions.helpers';
+import { createTx, TX } from '../transactions';
+import { type Patience, sleep, waitFor } from '../waits';
 
 /**
  * DATABASE_REPLICA_URL read routing (docs/api.md section 13) against a real streaming replica that
@@ -15,8 +16,6 @@ import { createTx, TX } from './transactions.helpers';
  */
 const APPLY_DELAY_MS = 500;
 const unavailable = replicaPairUnavailable();
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 if (unavailable) {
   console.warn(
@@ -110,19 +109,18 @@ if (unavailable) {
     const getOne = (app: TestApp, user: TestUser, id: string) =>
       app.http().get(`${TX}/${id}`).set(bearer(user));
 
-    async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-      const deadline = Date.now() + ms;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error('condition not met in time');
-        await sleep(50);
-      }
-    }
+    /** How the waits below poll the replica: every 50 ms, for up to 10 s. */
+    const POLL: Patience = { ms: 10_000, every: 50 };
 
     it("sends another caller's reads to the replica: they miss a write committed a moment ago", async () => {
       for (let i = 0; i < 10; i++) {
         const tx = await createTx(one, writer, { amount: `${i + 1}.25` });
         await getOne(two, reader, tx.id).expect(404);
-        await eventually(async () => (await getOne(two, reader, tx.id)).status === 200);
+        await waitFor(
+          'the replica to apply the write',
+          async () => (await getOne(two, reader, tx.id)).status === 200,
+          POLL,
+        );
       }
     }, 60_000);
 
@@ -168,8 +166,10 @@ if (unavailable) {
         'sends every read to the primary while Redis is down, and uses the replica again once the floor is raised after it is back',
         async () => {
           // Up: another caller's read right after a write misses it (replica).
-          await eventually(
+          await waitFor(
+            'reads to reach the replica',
             async () => (await getOne(app, reader, await insertBehindTheAppsBack())).status === 404,
+            POLL,
           );
           redis!.kill('SIGKILL');
           await new Promise((r) => redis!.once('exit', r));
@@ -180,9 +180,10 @@ if (unavailable) {
             await getOne(app, reader, await insertBehindTheAppsBack()).expect(200);
           }
           startRedis();
-          await eventually(
+          await waitFor(
+            'reads to reach the replica again',
             async () => (await getOne(app, reader, await insertBehindTheAppsBack())).status === 404,
-            15_000,
+            { ...POLL, ms: 15_000 },
           );
           // And the writer still reads its own writes.
           const tx = await createTx(app, writer, { amount: '4.44' });
@@ -222,19 +223,11 @@ if (unavailable) {
 
       pair.startReplica();
       // Back on the replica: a row committed a moment ago is missed again.
-      await eventually(
+      await waitFor(
+        'reads to reach the replica again',
         async () => (await getOne(one, reader, await insertBehindTheAppsBack())).status === 404,
-        15_000,
+        { ...POLL, ms: 15_000 },
       );
     }, 60_000);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
   });
 }

@@ -9,22 +9,15 @@ import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectNoLeak } from '../problems';
 import { transactionCreator, tx } from '../reliability-helpers';
+import { type Patience, waitFor } from '../waits';
 
 /**
  * Reliability when things fail underneath: losing every database connection, the database
  * refusing connections, and SIGTERM with an import in flight.
  */
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-}
+/** The app or its database may be down while these tests wait: a failing try is "not yet". */
+const WHILE_DOWN: Patience = { tolerateErrors: true };
 
 describe('reliability', () => {
   let app: TestApp;
@@ -47,12 +40,16 @@ describe('reliability', () => {
       expect(rows[0].n).toBeGreaterThan(0);
       // The first requests may fail on a dead connection; none may leak a stack trace or SQL.
       const seen: Response[] = [];
-      await waitFor('readiness and a normal read', async () => {
-        const ready = await app.http().get('/health/ready');
-        const read = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
-        seen.push(ready, read);
-        return ready.status === 200 && read.status === 200;
-      });
+      await waitFor(
+        'readiness and a normal read',
+        async () => {
+          const ready = await app.http().get('/health/ready');
+          const read = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
+          seen.push(ready, read);
+          return ready.status === 200 && read.status === 200;
+        },
+        WHILE_DOWN,
+      );
       seen.forEach(expectNoLeak);
       await create(analyst, undefined, tx({ notes: 'after reconnect' })).expect(201);
     });
@@ -68,11 +65,15 @@ describe('reliability', () => {
           [dbName],
         );
         const seen: Response[] = [];
-        await waitFor('readiness to report 503', async () => {
-          const res = await app.http().get('/health/ready');
-          seen.push(res);
-          return res.status === 503;
-        });
+        await waitFor(
+          'readiness to report 503',
+          async () => {
+            const res = await app.http().get('/health/ready');
+            seen.push(res);
+            return res.status === 503;
+          },
+          WHILE_DOWN,
+        );
         seen.forEach(expectNoLeak);
         const read = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
         expect(read.status).toBeGreaterThanOrEqual(500);
@@ -84,6 +85,7 @@ describe('reliability', () => {
       await waitFor(
         'readiness to recover',
         async () => (await app.http().get('/health/ready')).status === 200,
+        WHILE_DOWN,
       );
       await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst)).expect(200);
     });
@@ -136,23 +138,27 @@ describe('graceful shutdown', () => {
       req.write(`date,type,amount,category\n${rows(0, 1000)}`);
       void (async () => {
         // The import is spooling the rows it has read: the request is in flight for certain.
-        await waitFor('the import to spool rows', async () =>
-          Promise.resolve(
-            spoolFiles().some((f) => !before.has(f) && statSync(join(tmpdir(), f)).size > 0),
-          ),
+        await waitFor(
+          'the import to spool rows',
+          () => spoolFiles().some((f) => !before.has(f) && statSync(join(tmpdir(), f)).size > 0),
+          WHILE_DOWN,
         );
         app.child.kill('SIGTERM');
         // Readiness goes down (503) or the port closes while the import is still open.
-        await waitFor('readiness to go down', async () => {
-          try {
-            const res = await fetch(`${app.url}/health/ready`, {
-              signal: AbortSignal.timeout(2000),
-            });
-            return res.status === 503;
-          } catch {
-            return true;
-          }
-        });
+        await waitFor(
+          'readiness to go down',
+          async () => {
+            try {
+              const res = await fetch(`${app.url}/health/ready`, {
+                signal: AbortSignal.timeout(2000),
+              });
+              return res.status === 503;
+            } catch {
+              return true;
+            }
+          },
+          WHILE_DOWN,
+        );
         req.end(rows(1000, 2000));
       })().catch(reject);
     });

@@ -3,6 +3,8 @@ import { JWT_SECRET, startApp, type TestApp } from '../app';
 import { bearer, createUser, login, loginAdmin, type TestUser } from '../factories';
 import { craftToken } from '../jwt';
 import { expectNoLeak, expectProblem, fieldsOf, problemCore } from '../problems';
+import { validTx } from '../transactions';
+import { readUntil } from '../waits';
 
 /**
  * Attacks on who may see and change what: IDOR on every id route, mass assignment, forged and
@@ -17,14 +19,8 @@ const NON_ADMINS = [
   ['a viewer', 'viewer'],
 ] as const;
 
-const tx = (over: Record<string, unknown> = {}) => ({
-  type: 'expense',
-  amount: '12.50',
-  category: 'Rent',
-  date: '2026-01-15',
-  notes: 'victim row',
-  ...over,
-});
+const tx = (over: Record<string, unknown> = {}) =>
+  validTx({ category: 'Rent', date: '2026-01-15', notes: 'victim row', ...over });
 
 describe('security: access control', () => {
   let app: TestApp;
@@ -458,11 +454,10 @@ describe('security: access control', () => {
       await app.sql.query('DELETE FROM users WHERE id = $1', [user.id]);
       // A change made behind the app's back reaches its user cache by NOTIFY, asynchronously
       // (docs/api.md: within milliseconds); allow it a bounded moment under a loaded machine.
-      let res = await as(user, 'get', '/api/v1/auth/me');
-      for (let i = 0; i < 50 && res.status === 200; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        res = await as(user, 'get', '/api/v1/auth/me');
-      }
+      const res = await readUntil(
+        async () => await as(user, 'get', '/api/v1/auth/me'),
+        (answer) => answer.status !== 200,
+      );
       expectProblem(res, 401);
       expect(problemCore(res)).toEqual(baseline);
     });

@@ -12,6 +12,7 @@ import {
   tx,
   type TableCounts,
 } from '../security-input-helpers';
+import { waitFor } from '../waits';
 
 /**
  * Hostile input: oversized and deeply nested bodies, huge and strange numbers, NUL characters,
@@ -247,15 +248,6 @@ describe('security: hostile input', () => {
     // The app spools uploads in the OS temp directory, which it shares with this process.
     const spoolFiles = () => readdirSync(tmpdir()).filter((f) => f.startsWith('finance-import-'));
 
-    const waitFor = async (what: string, check: () => Promise<boolean>, ms = 15_000) => {
-      const deadline = Date.now() + ms;
-      while (Date.now() < deadline) {
-        if (await check()) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`timed out waiting for ${what}`);
-    };
-
     it('answers a multipart upload cut off inside the file part with 400, and keeps serving', async () => {
       const res = await raw(
         'post',
@@ -297,16 +289,18 @@ describe('security: hostile input', () => {
             `Content-Type: ${contentType}\r\nContent-Length: 1000000\r\n\r\n${head}`,
         );
         // The rows are read and spooled to a temporary file as they arrive ...
-        await waitFor('the upload to be spooled', async () =>
-          Promise.resolve(
-            spoolFiles().some((f) => !before.has(f) && statSync(join(tmpdir(), f)).size > 0),
-          ),
+        await waitFor(
+          'the upload to be spooled',
+          () => spoolFiles().some((f) => !before.has(f) && statSync(join(tmpdir(), f)).size > 0),
+          { ms: 15_000 },
         );
         // ... but no COPY and no transaction is open until the whole file is in.
         expect(await activeCopies()).toBe(0);
         socket.destroy();
-        await waitFor('the spool file to be removed', async () =>
-          Promise.resolve(spoolFiles().every((f) => before.has(f))),
+        await waitFor(
+          'the spool file to be removed',
+          () => spoolFiles().every((f) => before.has(f)),
+          { ms: 15_000 },
         );
         expect(await activeCopies()).toBe(0);
         expect(await tableCounts()).toEqual(counts);

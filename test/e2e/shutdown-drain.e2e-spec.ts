@@ -1,5 +1,6 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, loginAdmin } from '../factories';
+import { readUntil } from '../waits';
 
 /**
  * SHUTDOWN_DRAIN_MS: behind a load balancer that health-checks /health/ready, an instance told
@@ -23,10 +24,11 @@ describe('shutdown drain (SHUTDOWN_DRAIN_MS)', () => {
     const exited = new Promise<number | null>((resolve) => app.child.once('exit', resolve));
     const signalled = Date.now();
     app.child.kill('SIGTERM');
-    let ready = 200;
-    while (ready === 200 && Date.now() - signalled < DRAIN_MS / 2) {
-      ready = (await fetch(`${app.url}/health/ready`)).status;
-    }
+    const ready = await readUntil(
+      async () => (await fetch(`${app.url}/health/ready`)).status,
+      (status) => status !== 200,
+      { ms: DRAIN_MS / 2 - (Date.now() - signalled), every: 0 },
+    );
     expect(ready).toBe(503);
     await app.http().get('/api/v1/transactions').set(bearer(admin)).expect(200);
     expect((await fetch(`${app.url}/health/live`)).status).toBe(200);

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import {
-  createTx,
-  expectProblem,
-  ORG_SCOPE,
-  rollupVersusLive,
-  TX,
-  type TxBody,
-} from './transactions.helpers';
+import { expectProblem } from '../problems';
+import { createTx, ORG_SCOPE, rollupVersusLive, TX, type TxBody } from '../transactions';
 
 // jest-circus reads testTimeout only from the top-level config, not from the e2e project's,
 // so hooks that start the app would otherwise get 5 s on a busy machine.

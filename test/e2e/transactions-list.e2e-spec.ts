@@ -1,6 +1,7 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { createTx, errorFields, expectProblem, TX, type TxBody } from './transactions.helpers';
+import { expectProblem, fieldsOf } from '../problems';
+import { createTx, TX, type TxBody } from '../transactions';
 
 // jest-circus reads testTimeout only from the top-level config, not from the e2e project's,
 // so hooks that start the app would otherwise get 5 s on a busy machine.
@@ -69,14 +70,14 @@ describe('transactions list: query validation, filters, isolation', () => {
       async (query) => {
         const res = await get(analyst, query);
         expectProblem(res, 400);
-        expect(errorFields(res)).toEqual([expect.stringMatching(/^type/)]);
+        expect(fieldsOf(res)).toEqual([expect.stringMatching(/^type/)]);
       },
     );
 
     it('lists every offending parameter at once', async () => {
       const res = await get(analyst, 'type=x&limit=0&from=2026-13-01');
       expectProblem(res, 400, ['from', 'limit', 'type']);
-      expect(errorFields(res)).toHaveLength(3);
+      expect(fieldsOf(res)).toHaveLength(3);
     });
 
     it('filters by a category of 64 emoji, counting code points as the category does', async () => {

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { PRUNE_CHANGES_SQL } from '../../src/transactions/transaction-list.repository';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { createTx, listTotal, TX, type TxBody } from './transactions.helpers';
+import { createTx, listTotal, TX, type TxBody } from '../transactions';
 
 jest.setTimeout(120_000);
 

@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
-import { createTx, listTotal, TX } from './transactions.helpers';
+import { createTx, listTotal, TX } from '../transactions';
+import { sleep } from '../waits';
 
 jest.setTimeout(60_000);
 
@@ -158,7 +159,7 @@ describe('transactions list: exact totals stay exact across every kind of write'
       await insert(first);
       await waiter.query('BEGIN');
       const waiting = insert(waiter); // blocks on the slot row that `first` holds
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       await insert(bystander);
       await insert(first);
       await first.query('COMMIT');

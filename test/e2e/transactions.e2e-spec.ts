@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
-import {
-  createTx,
-  errorFields,
-  expectProblem,
-  TX,
-  type TxBody,
-  validTx,
-} from './transactions.helpers';
+import { expectProblem, fieldsOf } from '../problems';
+import { createTx, TX, type TxBody, validTx } from '../transactions';
 
 // jest-circus reads testTimeout only from the top-level config, not from the e2e project's,
 // so hooks that start the app would otherwise get 5 s on a busy machine.
@@ -278,7 +272,7 @@ describe('transactions: roles, ownership on create, validation, exact money', ()
     it('lists every offending field at once', async () => {
       const res = await post(analyst, validTx({ amount: 'abc', date: '2025-02-30', type: 'x' }));
       expectProblem(res, 400, ['amount', 'date', 'type']);
-      expect(errorFields(res)).toHaveLength(3);
+      expect(fieldsOf(res)).toHaveLength(3);
     });
   });
 

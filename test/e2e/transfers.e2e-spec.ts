@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { expectProblem } from '../problems';
+import { readUntil } from '../waits';
 import { WebhookReceiver } from '../webhook-receiver';
-import { expectProblem } from './transactions.helpers';
 
 jest.setTimeout(60_000);
 
@@ -444,18 +445,17 @@ describe('transfers: rules, rates, balances, lifecycle, visibility', () => {
       const t = await move(other, { fromAccountId: a, toAccountId: b, notes: 'private note' });
       await del(admin, t.id).expect(204);
       await restore(admin, t.id).expect(200);
-      const about = async (user: TestUser, want: number): Promise<FeedEvent[]> => {
-        for (let i = 0; i < 50; i++) {
-          const res = await get(
-            user,
-            '/api/v1/events?limit=100&types=transfer.created,transfer.deleted,transfer.restored',
-          ).expect(200);
-          const found = (res.body.data as FeedEvent[]).filter((e) => e.data.id === t.id);
-          if (found.length >= want) return found;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-        return [];
-      };
+      const about = (user: TestUser, want: number): Promise<FeedEvent[]> =>
+        readUntil(
+          async () => {
+            const res = await get(
+              user,
+              '/api/v1/events?limit=100&types=transfer.created,transfer.deleted,transfer.restored',
+            ).expect(200);
+            return (res.body.data as FeedEvent[]).filter((e) => e.data.id === t.id);
+          },
+          (found) => found.length >= want,
+        );
       for (const reader of [other, admin]) {
         const events = await about(reader, 3);
         expect(events.map((e) => e.type)).toEqual([

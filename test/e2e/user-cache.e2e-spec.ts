@@ -1,5 +1,6 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../factories';
+import { readUntil, sleep, waitFor } from '../waits';
 
 /**
  * The per-request user check is answered from an in-process cache (users/user-cache.ts) that a
@@ -10,7 +11,6 @@ import { bearer, createUser, deactivate, loginAdmin, type TestUser } from '../fa
 
 /** How long another instance may take to hear of a change (NOTIFY is delivered on commit). */
 const PROPAGATION_MS = 2_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('user cache across two instances', () => {
   let a: TestApp;
@@ -38,11 +38,12 @@ describe('user cache across two instances', () => {
     expected: number,
   ): Promise<number> {
     const started = Date.now();
-    while (Date.now() - started < 10_000) {
-      if ((await status(app, user, path)) === expected) return Date.now() - started;
-      await sleep(20);
-    }
-    throw new Error(`${path} never answered ${expected} on this instance`);
+    await waitFor(
+      `${path} to answer ${expected} on this instance`,
+      async () => (await status(app, user, path)) === expected,
+      { ms: 10_000, every: 20 },
+    );
+    return Date.now() - started;
   }
 
   it('refuses a deactivated user on the very next request where it was deactivated, and soon on the other instance', async () => {
@@ -111,12 +112,11 @@ describe('user cache across two instances', () => {
 
     // Both listeners come back on new connections, and the user is refused: the cache was off
     // while they were down and was emptied when they came back.
-    const deadline = Date.now() + 10_000;
-    let after = await listeners();
-    while (after.filter((pid) => !before.includes(pid)).length < 2 && Date.now() < deadline) {
-      await sleep(100);
-      after = await listeners();
-    }
+    const after = await readUntil(
+      listeners,
+      (pids) => pids.filter((pid) => !before.includes(pid)).length >= 2,
+      { ms: 10_000 },
+    );
     expect(after.filter((pid) => !before.includes(pid))).toHaveLength(2);
     expect(await status(a, user, '/api/v1/auth/me')).toBe(401);
     expect(await status(b, user, '/api/v1/auth/me')).toBe(401);

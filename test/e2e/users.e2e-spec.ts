@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ADMIN, startApp, type TestApp } from '../app';
 import { bearer, createUser, login, loginAdmin, type Role, type TestUser } from '../factories';
+import { fieldsOf } from '../problems';
 
 const USER_KEYS = ['createdAt', 'email', 'id', 'isActive', 'name', 'role', 'updatedAt'];
 const USERS = '/api/v1/users';
@@ -14,9 +15,6 @@ interface Listed {
 }
 const rowsOf = (body: { data: Listed[] }) => body.data;
 const idsOf = (body: { data: Listed[] }) => body.data.map((u) => u.id);
-
-const fieldsOf = (body: { errors?: { field: string }[] }) =>
-  (body.errors ?? []).map((e) => e.field);
 
 describe('users', () => {
   let app: TestApp;
@@ -195,7 +193,7 @@ describe('users', () => {
       ['not a string', 42],
     ])('rejects a name that is %s with 400 naming name', async (_label, name) => {
       const res = await create(newUser({ name })).expect(400);
-      expect(fieldsOf(res.body)).toContain('name');
+      expect(fieldsOf(res)).toContain('name');
     });
 
     it('accepts a name of 100 characters', async () => {
@@ -211,12 +209,12 @@ describe('users', () => {
 
     it('rejects a password of 7 bytes with 400 naming password', async () => {
       const res = await create(newUser({ password: 'seven77' })).expect(400);
-      expect(fieldsOf(res.body)).toEqual(['password']);
+      expect(fieldsOf(res)).toEqual(['password']);
     });
 
     it('rejects a password of 73 bytes with 400 naming password', async () => {
       const res = await create(newUser({ password: 'p'.repeat(73) })).expect(400);
-      expect(fieldsOf(res.body)).toEqual(['password']);
+      expect(fieldsOf(res)).toEqual(['password']);
     });
 
     it('measures the password in bytes: four two-byte characters (8 bytes) are enough', async () => {
@@ -227,35 +225,35 @@ describe('users', () => {
 
     it('rejects an unknown body field with 400 naming it', async () => {
       const res = await create({ ...newUser(), nickname: 'nick' }).expect(400);
-      expect(fieldsOf(res.body)).toContain('nickname');
+      expect(fieldsOf(res)).toContain('nickname');
     });
 
     it('rejects an id chosen by the client with 400', async () => {
       const res = await create({ ...newUser(), id: randomUUID() }).expect(400);
-      expect(fieldsOf(res.body)).toContain('id');
+      expect(fieldsOf(res)).toContain('id');
     });
 
     it("rejects role 'superuser' with 400 naming role", async () => {
       const res = await create(newUser({ role: 'superuser' })).expect(400);
-      expect(fieldsOf(res.body)).toEqual(['role']);
+      expect(fieldsOf(res)).toEqual(['role']);
     });
 
     it('rejects an invalid email with 400 naming email', async () => {
       const res = await create(newUser({ email: 'not-an-email' })).expect(400);
-      expect(fieldsOf(res.body)).toContain('email');
+      expect(fieldsOf(res)).toContain('email');
     });
 
     it('lists every offending field at once', async () => {
       const res = await create({ name: '', email: 'nope', password: 'x', role: 'boss' }).expect(
         400,
       );
-      expect(new Set(fieldsOf(res.body))).toEqual(new Set(['name', 'email', 'password', 'role']));
+      expect(new Set(fieldsOf(res))).toEqual(new Set(['name', 'email', 'password', 'role']));
       for (const error of res.body.errors) expect(typeof error.message).toBe('string');
     });
 
     it('rejects a body missing every field with 400 naming all four', async () => {
       const res = await create({}).expect(400);
-      expect(new Set(fieldsOf(res.body))).toEqual(new Set(['name', 'email', 'password', 'role']));
+      expect(new Set(fieldsOf(res))).toEqual(new Set(['name', 'email', 'password', 'role']));
     });
   });
 
@@ -367,7 +365,7 @@ describe('users', () => {
 
     it('rejects an unknown query parameter with 400 naming it', async () => {
       const res = await list('rol=admin').expect(400);
-      expect(fieldsOf(res.body)).toContain('rol');
+      expect(fieldsOf(res)).toContain('rol');
     });
 
     it.each([
@@ -392,7 +390,7 @@ describe('users', () => {
       ['role=superuser', 'role'],
     ])('rejects %s with 400 naming %s', async (query, field) => {
       const res = await list(query).expect(400);
-      expect(fieldsOf(res.body)).toContain(field);
+      expect(fieldsOf(res)).toContain(field);
     });
 
     it('accepts limit=100', async () => {
@@ -440,7 +438,7 @@ describe('users', () => {
     it('does not let the email be changed', async () => {
       const user = await createUser(app, admin, 'viewer');
       const res = await patch(user.id, { email: uniqueEmail() }).expect(400);
-      expect(fieldsOf(res.body)).toContain('email');
+      expect(fieldsOf(res)).toContain('email');
     });
 
     it.each([
@@ -454,7 +452,7 @@ describe('users', () => {
     ])('rejects %s with 400 naming it', async (_label, body, field) => {
       const user = await createUser(app, admin, 'viewer');
       const res = await patch(user.id, body).expect(400);
-      expect(fieldsOf(res.body)).toContain(field);
+      expect(fieldsOf(res)).toContain(field);
     });
 
     it.each(['name', 'role', 'isActive', 'password'])(
@@ -462,7 +460,7 @@ describe('users', () => {
       async (field) => {
         const user = await createUser(app, admin, 'analyst');
         const res = await patch(user.id, { [field]: null }).expect(400);
-        expect(new Set(fieldsOf(res.body))).toEqual(new Set([field]));
+        expect(new Set(fieldsOf(res))).toEqual(new Set([field]));
         const after = await app.http().get(`${USERS}/${user.id}`).set(bearer(admin)).expect(200);
         expect(after.body).toMatchObject({ role: 'analyst', isActive: true });
         await login(app, user.email, user.password);

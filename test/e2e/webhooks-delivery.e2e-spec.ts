@@ -1,7 +1,8 @@
 import { startApp, stopProcess, type TestApp } from '../app';
 import { bearer, loginAdmin, type TestUser } from '../factories';
+import { createTx } from '../transactions';
+import { sleep } from '../waits';
 import { WebhookReceiver } from '../webhook-receiver';
-import { createTx } from './transactions.helpers';
 
 jest.setTimeout(180_000);
 
@@ -71,7 +72,7 @@ describe('webhooks: at least once across crashes, never twice at once across ins
     const got = receiver.at('/crash');
     expect(got[0].id).toBe(got[1].id);
     expect(got.every((r) => r.verified)).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const log = (
       await survivor
         .http()
@@ -88,7 +89,7 @@ describe('webhooks: at least once across crashes, never twice at once across ins
     const second = await startApp(ENV, { databaseUrl: first.databaseUrl });
     others.push(second);
     receiver.on('/pair', async (_req, res) => {
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
       res.writeHead(204).end();
     });
     await register(one, '/pair');
@@ -99,7 +100,7 @@ describe('webhooks: at least once across crashes, never twice at once across ins
       ),
     );
     await receiver.waitFor(() => new Set(receiver.at('/pair').map((r) => r.id)).size >= n, 60_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const got = receiver.at('/pair');
     expect(new Set(got.map((r) => r.body.data.id))).toEqual(new Set(created.map((t) => t.id)));
     expect(receiver.maxInFlight.get('/pair')).toBe(1);
@@ -114,7 +115,7 @@ describe('webhooks: at least once across crashes, never twice at once across ins
     let terminated: Promise<number | null> | undefined;
     receiver.on('/drain', async (_req, res) => {
       terminated = stopProcess(last.child);
-      await new Promise((r) => setTimeout(r, 1_000));
+      await sleep(1_000);
       res.writeHead(200).end();
     });
     const hook = await register(last, '/drain');

@@ -7,8 +7,10 @@ import {
   loginAdmin,
   type TestUser,
 } from '../factories';
+import { expectProblem } from '../problems';
+import { createTx } from '../transactions';
+import { readUntil, sleep } from '../waits';
 import { WebhookReceiver } from '../webhook-receiver';
-import { createTx, expectProblem } from './transactions.helpers';
 
 jest.setTimeout(120_000);
 
@@ -91,7 +93,7 @@ describe('webhooks', () => {
       .expect(200);
     await api().delete(`/api/v1/transactions/${row.id}`).set(bearer(admin)).expect(204); // not subscribed
     await receiver.waitFor(() => receiver.at('/tx').length >= 2);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     // Deliveries run in parallel: their order is not guaranteed (occurredAt orders them).
     const got = receiver
       .at('/tx')
@@ -125,7 +127,7 @@ describe('webhooks', () => {
     expect(gaps[2]).toBeGreaterThanOrEqual(400);
     expect(new Set(receiver.at('/flaky').map((r) => r.id)).size).toBe(1);
     expect(receiver.at('/flaky').every((r) => r.verified)).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const [d] = await deliveries(hook.id);
     expect(d).toMatchObject({
       status: 'succeeded',
@@ -141,25 +143,25 @@ describe('webhooks', () => {
     const hook = await register('/down', ['transaction.created']);
     await createTx(app, admin, { category: 'Down' });
     await receiver.waitFor(() => receiver.at('/down').length >= 1);
-    let retrying = (await deliveries(hook.id))[0];
-    for (let i = 0; i < 40 && retrying.status === 'pending'; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      retrying = (await deliveries(hook.id))[0];
-    }
+    const retrying = await readUntil(
+      async () => (await deliveries(hook.id))[0],
+      (delivery) => delivery.status !== 'pending',
+      { ms: 2_000, every: 50 },
+    );
     expect(retrying.status).toBe('retrying');
     expect(retrying.nextAttemptAt).not.toBeNull();
     // The window is 6 s: a later failure disables the endpoint.
-    await new Promise((r) => setTimeout(r, 6_500));
+    await sleep(6_500);
     await createTx(app, admin, { category: 'Down again' });
-    let state: { enabled: boolean; disabledReason: string | null } = {
-      enabled: true,
-      disabledReason: null,
-    };
-    const deadline = Date.now() + 20_000;
-    while (state.enabled && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      state = (await api().get(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(200)).body;
-    }
+    const state = await readUntil(
+      async () =>
+        (await api().get(`/api/v1/webhooks/${hook.id}`).set(bearer(admin)).expect(200)).body as {
+          enabled: boolean;
+          disabledReason: string | null;
+        },
+      (webhook) => !webhook.enabled,
+      { ms: 20_000, every: 250 },
+    );
     expect(state.enabled).toBe(false);
     expect(state.disabledReason).toMatch(/failed since/);
 
@@ -177,7 +179,7 @@ describe('webhooks', () => {
       .expect(202);
     expect(res.body.status).toBe('retrying');
     await receiver.waitFor(() => receiver.at('/down').length > before);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const again = (await deliveries(hook.id)).find((d) => d.id === first.id)!;
     expect(again.status).toBe('succeeded');
     expect(receiver.at('/down').every((r) => r.verified)).toBe(true);
@@ -257,7 +259,7 @@ describe('webhooks', () => {
         const chunk = Buffer.alloc(16 * 1024, 'x');
         // Up to 8 MiB, stopping as soon as the client goes away.
         for (let i = 0; i < 512 && !res.destroyed; i++) {
-          if (!res.write(chunk)) await new Promise((r) => setTimeout(r, 5));
+          if (!res.write(chunk)) await sleep(5);
           written += chunk.length;
         }
         res.end();
@@ -313,7 +315,7 @@ describe('webhooks', () => {
     // Dispatched in order: once the later event of its own has arrived, the others were passed over.
     await createTx(app, admin, { category: 'Theirs', ownerId: former.id });
     await receiver.waitFor(() => receiver.at('/demoted').length >= 1);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const got = receiver.at('/demoted');
     expect(got.map((r) => [r.body.type, r.body.data.category])).toEqual([
       ['transaction.created', 'Theirs'],

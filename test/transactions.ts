@@ -1,14 +1,30 @@
-import type { Response } from 'supertest';
-import type { TestApp } from '../app';
-import { bearer, type TestUser } from '../factories';
+import type { TestApp } from './app';
+import { bearer, type TestUser } from './factories';
+
+/** What the transaction e2e files share: the route, a valid body, and creating rows through it. */
 
 export const TX = '/api/v1/transactions';
 
+export type TxType = 'income' | 'expense';
+
+/** A body for POST /transactions that names every required field (a type, so it fits `validTx`). */
+export type NewTx = {
+  type: TxType;
+  amount: string;
+  category: string;
+  date: string;
+  notes?: string | null;
+  ownerId?: string;
+};
+
+/** A transaction as the API answers it. */
 export interface TxBody {
   id: string;
   ownerId: string;
-  type: 'income' | 'expense';
+  accountId: string | null;
+  type: TxType;
   amount: string;
+  currency: string;
   category: string;
   date: string;
   notes: string | null;
@@ -17,6 +33,10 @@ export interface TxBody {
   deletedAt?: string | null;
 }
 
+/**
+ * The one transaction body of the e2e tests: a valid expense (12.50 Food on 2026-03-14) with
+ * `overrides` on top. A file that relies on other values passes them as overrides.
+ */
 export const validTx = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   type: 'expense',
   amount: '12.50',
@@ -42,25 +62,6 @@ export async function createTx(
     throw new Error(`create transaction failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body as TxBody;
 }
-
-/** Asserts an RFC 9457 problem with the given status and, when given, exactly these error fields. */
-export function expectProblem(res: Response, status: number, fields?: string[]): void {
-  expect({ status: res.status, body: res.body as unknown }).toMatchObject({
-    status,
-    body: { status },
-  });
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  if (fields) {
-    const errors = (res.body as { errors?: { field: string; message: string }[] }).errors;
-    expect(Array.isArray(errors)).toBe(true);
-    expect([...new Set(errors!.map((e) => e.field))].sort()).toEqual([...fields].sort());
-    for (const e of errors!) expect(typeof e.message).toBe('string');
-  }
-}
-
-/** The error fields of a problem body, in order, one per broken rule. */
-export const errorFields = (res: Response): string[] =>
-  ((res.body as { errors?: { field: string }[] }).errors ?? []).map((e) => e.field);
 
 export const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
 
