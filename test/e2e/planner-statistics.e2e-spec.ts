@@ -1,6 +1,7 @@
 import { startApp, type TestApp } from '../app';
 import { IMPORT, IMPORT_HEADER } from '../csv-helpers';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
+import { readUntil } from '../waits';
 
 /**
  * A bulk write refreshes the planner's statistics itself (docs/operations.md, "Planner
@@ -47,12 +48,9 @@ describe('planner statistics after a bulk import', () => {
     expect(res.status).toBe(201);
     expect(res.body.imported).toBe(ROWS);
 
-    // In the background after the commit: bounded wait, not a timing assertion.
-    const deadline = Date.now() + 30_000;
-    while ((await plannerRows()) < ROWS * 0.9 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(await plannerRows()).toBeGreaterThan(ROWS * 0.9);
+    // In the background after the commit: a bounded wait, not a timing assertion.
+    const counted = await readUntil(plannerRows, (rows) => rows > ROWS * 0.9, { ms: 30_000 });
+    expect(counted).toBeGreaterThan(ROWS * 0.9);
 
     const { rows } = await app.sql.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN SELECT id FROM transactions
