@@ -1,68 +1,15 @@
 import { startApp, type TestApp } from '../app';
 import { dash } from '../dashboard-helpers';
-import { Rational } from '../exact-rational';
 import { createUser, loginAdmin, type TestUser } from '../factories';
+import { missingOf, type Rate, type Tx } from '../fx-reference';
 import { expectProblem, fieldsOf } from '../problems';
 
 /**
  * Dashboards in a reporting currency over HTTP (docs/api.md, "Reporting currency"): the 200 and
  * 422 answers as the contract describes them, and the 400s. The conversion arithmetic itself is
- * checked in process (test/integration/dashboard-currency.int-spec.ts). Expected missing rates are
- * computed here, independently of the server, with the lookup rule written out again: latest rate on or before the date within FX_MAX_AGE_DAYS (7), else the
- * inverse of the opposite rate, else through the base currency (USD); one half-even rounding.
+ * checked in process (test/integration/dashboard-currency.int-spec.ts). Expected missing rates come
+ * from test/fx-reference.ts, the lookup rule written out again independently of the server.
  */
-
-const BASE = 'USD';
-const MAX_AGE_DAYS = 7;
-
-interface Rate {
-  base: string;
-  quote: string;
-  date: string;
-  rate: string;
-}
-interface Tx {
-  type: 'income' | 'expense';
-  amount: string;
-  currency: string;
-  category: string;
-  date: string;
-}
-
-const dayNumber = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
-
-function direct(rates: Rate[], c: string, r: string, date: string): Rational | undefined {
-  const usable = rates
-    .filter((x) => x.base === c && x.quote === r && x.date <= date)
-    .filter((x) => dayNumber(date) - dayNumber(x.date) <= MAX_AGE_DAYS)
-    .sort((a, b) => (a.date < b.date ? 1 : -1));
-  return usable[0] && Rational.of(usable[0].rate);
-}
-
-function leg(rates: Rate[], c: string, r: string, date: string): Rational | undefined {
-  if (c === r) return Rational.of('1');
-  const d = direct(rates, c, r, date);
-  if (d) return d;
-  const inverse = direct(rates, r, c, date);
-  return inverse && Rational.of('1').div(inverse);
-}
-
-function rateOf(rates: Rate[], c: string, r: string, date: string): Rational | undefined {
-  const straight = leg(rates, c, r, date);
-  if (straight) return straight;
-  const toBase = leg(rates, c, BASE, date);
-  const fromBase = leg(rates, BASE, r, date);
-  return toBase && fromBase ? toBase.times(fromBase) : undefined;
-}
-
-function missingOf(rates: Rate[], rows: Tx[], r: string) {
-  const seen = new Map<string, { from: string; to: string; date: string }>();
-  for (const t of rows) {
-    if (!rateOf(rates, t.currency, r, t.date))
-      seen.set(`${t.date} ${t.currency}`, { from: t.currency, to: r, date: t.date });
-  }
-  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
-}
 
 describe('dashboards in a reporting currency', () => {
   let app: TestApp;

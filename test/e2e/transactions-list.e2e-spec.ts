@@ -1,6 +1,7 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem, fieldsOf } from '../problems';
+import { FILTER_ROWS, RIVAL_ROWS } from '../list-fixtures';
 import { createTx, TX, type TxBody } from '../transactions';
 
 // jest-circus reads testTimeout only from the top-level config, not from the e2e project's,
@@ -107,32 +108,10 @@ describe('transactions list: query validation, filters, isolation', () => {
         createUser(app, admin, 'analyst'),
         createUser(app, admin, 'analyst'),
       ]);
-      const spec: Record<string, Record<string, unknown>> = {
-        salary: { type: 'income', category: 'Salary', date: '2026-01-01', amount: '1000.00' },
-        lunch: { category: 'Food', date: '2026-01-15', amount: '12.50', notes: 'lunch 50% off' },
-        snack: { category: 'FOOD', date: '2026-01-31', amount: '7.25', notes: 'snack_bar' },
-        stuff: { category: 'Foodstuff', date: '2026-02-01', amount: '30.00' },
-        taxi: {
-          category: 'Travel',
-          date: '2025-12-31',
-          amount: '0.01',
-          notes: 'to the FOOD court',
-        },
-        refund: {
-          type: 'income',
-          category: 'Refund',
-          date: '2026-02-01',
-          amount: '12.49',
-          notes: '50 percent kebab',
-        },
-        // Matches most filters below, but is deleted, so only deleted=include|only may show it.
-        gone: { category: 'Food', date: '2026-01-20', amount: '20.00', notes: 'lunch 50% gone' },
-      };
+      const spec: Record<string, Record<string, unknown>> = FILTER_ROWS;
       for (const [name, body] of Object.entries(spec)) row[name] = await createTx(app, owner, body);
       await app.http().delete(`${TX}/${row.gone.id}`).set(bearer(admin)).expect(204);
-      // The rival's rows match the same filters; they must never show up in the owner's lists.
-      await createTx(app, rival, { category: 'Food', notes: 'lunch 50% off', amount: '12.50' });
-      await createTx(app, rival, { category: 'food', notes: 'snack_bar', date: '2026-01-31' });
+      for (const body of RIVAL_ROWS) await createTx(app, rival, body);
     });
 
     it.each([

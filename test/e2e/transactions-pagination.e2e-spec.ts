@@ -1,39 +1,12 @@
 import { startApp, type TestApp } from '../app';
 import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem } from '../problems';
+import { expectedOrder, type Keys, type Sort } from '../list-order';
 import { createTx, TX, type TxBody } from '../transactions';
 
 // jest-circus reads testTimeout only from the top-level config, not from the e2e project's,
 // so hooks that start the app would otherwise get 5 s on a busy machine.
 jest.setTimeout(60_000);
-
-type Sort = 'date' | '-date' | 'amount' | '-amount' | 'createdAt' | '-createdAt';
-
-interface Keys {
-  id: string;
-  date: string;
-  amount: string;
-  micros: string;
-}
-
-/**
- * The order the contract defines, computed here rather than asked of the database: the sort key
- * (amount as integer cents, createdAt to the microsecond), then id, both in the sort's direction.
- * A uuid orders like its lower-case text.
- */
-function expectedOrder(rows: Keys[], sort: Sort): string[] {
-  const desc = sort.startsWith('-');
-  const name = desc ? sort.slice(1) : sort;
-  const key = (r: Keys): string | bigint =>
-    name === 'date'
-      ? r.date
-      : name === 'amount'
-        ? BigInt(r.amount.replace('.', ''))
-        : BigInt(r.micros);
-  const cmp = (a: string | bigint, b: string | bigint) => (a < b ? -1 : a > b ? 1 : 0);
-  const asc = [...rows].sort((a, b) => cmp(key(a), key(b)) || cmp(a.id, b.id)).map((r) => r.id);
-  return desc ? asc.reverse() : asc;
-}
 
 const PAGE_SORTS: Sort[] = ['-date', 'amount', 'createdAt'];
 const BULK_SQL = 300;

@@ -13,14 +13,14 @@ import {
   type Rate,
   type Tx,
   UNITS,
-} from './fx-reference';
+} from '../fx-reference';
 import { type Harness, startHarness } from './harness';
 
 /**
  * Dashboards in a reporting currency (docs/api.md, "Reporting currency"), in process: rates set
  * through ExchangeRatesService, rows created through TransactionsService, figures read from
  * DashboardService with the query objects the routes pass it. Every expected figure is computed
- * independently by fx-reference.ts (exact rationals, the lookup rule written out again). The
+ * independently by test/fx-reference.ts (exact rationals, the lookup rule written out again). The
  * HTTP side (the 422 problem body with `missingRates`, the 400 for a bad `currency=`) stays in
  * test/e2e/dashboard-currency.e2e-spec.ts.
  */

@@ -3,6 +3,7 @@ import type { ListTransactionsDto } from '../../src/transactions/dto/list-transa
 import { TransactionListService } from '../../src/transactions/transaction-list.service';
 import { TransactionsService } from '../../src/transactions/transactions.service';
 import type { User } from '../../src/users/entities/user.entity';
+import { FILTER_ROWS, RIVAL_ROWS } from '../list-fixtures';
 import { createTx, createUser } from './factories';
 import { type Harness, startHarness } from './harness';
 
@@ -41,32 +42,10 @@ describe('transactions list: filters, isolation', () => {
 
     beforeAll(async () => {
       [owner, rival] = await Promise.all([createUser(h, 'analyst'), createUser(h, 'analyst')]);
-      const spec: Record<string, Parameters<typeof createTx>[2]> = {
-        salary: { type: 'income', category: 'Salary', date: '2026-01-01', amount: '1000.00' },
-        lunch: { category: 'Food', date: '2026-01-15', amount: '12.50', notes: 'lunch 50% off' },
-        snack: { category: 'FOOD', date: '2026-01-31', amount: '7.25', notes: 'snack_bar' },
-        stuff: { category: 'Foodstuff', date: '2026-02-01', amount: '30.00' },
-        taxi: {
-          category: 'Travel',
-          date: '2025-12-31',
-          amount: '0.01',
-          notes: 'to the FOOD court',
-        },
-        refund: {
-          type: 'income',
-          category: 'Refund',
-          date: '2026-02-01',
-          amount: '12.49',
-          notes: '50 percent kebab',
-        },
-        // Matches most filters below, but is deleted, so only deleted=include|only may show it.
-        gone: { category: 'Food', date: '2026-01-20', amount: '20.00', notes: 'lunch 50% gone' },
-      };
+      const spec: Record<string, Parameters<typeof createTx>[2]> = FILTER_ROWS;
       for (const [name, body] of Object.entries(spec)) row[name] = await createTx(h, owner, body);
       await transactions.remove(admin, row.gone.id);
-      // The rival's rows match the same filters; they must never show up in the owner's lists.
-      await createTx(h, rival, { category: 'Food', notes: 'lunch 50% off', amount: '12.50' });
-      await createTx(h, rival, { category: 'food', notes: 'snack_bar', date: '2026-01-31' });
+      for (const body of RIVAL_ROWS) await createTx(h, rival, body);
     });
 
     it('hides deleted rows and other users’ rows by default', async () => {

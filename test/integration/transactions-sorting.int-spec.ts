@@ -1,6 +1,7 @@
 import type { ListTransactionsDto, Sort } from '../../src/transactions/dto/list-transactions.dto';
 import { TransactionListService } from '../../src/transactions/transaction-list.service';
 import type { User } from '../../src/users/entities/user.entity';
+import { expectedOrder, type Keys } from '../list-order';
 import { createTx, createUser } from './factories';
 import { type Harness, startHarness } from './harness';
 
@@ -10,32 +11,6 @@ import { type Harness, startHarness } from './harness';
  * test/e2e/transactions-pagination.e2e-spec.ts.
  */
 const SORTS: Sort[] = ['date', '-date', 'amount', '-amount', 'createdAt', '-createdAt'];
-
-interface Keys {
-  id: string;
-  date: string;
-  amount: string;
-  micros: string;
-}
-
-/**
- * The order the contract defines, computed here rather than asked of the database: the sort key
- * (amount as integer cents, createdAt to the microsecond), then id, both in the sort's direction.
- * A uuid orders like its lower-case text.
- */
-function expectedOrder(rows: Keys[], sort: Sort): string[] {
-  const desc = sort.startsWith('-');
-  const name = desc ? sort.slice(1) : sort;
-  const key = (r: Keys): string | bigint =>
-    name === 'date'
-      ? r.date
-      : name === 'amount'
-        ? BigInt(r.amount.replace('.', ''))
-        : BigInt(r.micros);
-  const cmp = (a: string | bigint, b: string | bigint) => (a < b ? -1 : a > b ? 1 : 0);
-  const asc = [...rows].sort((a, b) => cmp(key(a), key(b)) || cmp(a.id, b.id)).map((r) => r.id);
-  return desc ? asc.reverse() : asc;
-}
 
 describe('transactions list: sorting', () => {
   let h: Harness;

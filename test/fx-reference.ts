@@ -1,11 +1,11 @@
-import { Rational } from '../exact-rational';
+import { Rational } from './exact-rational';
 
 /**
  * The reporting-currency rule written out again, independently of the server, with exact rational
  * arithmetic (docs/api.md, "Reporting currency"): latest rate on or before the date within
  * FX_MAX_AGE_DAYS (7), else the inverse of the opposite rate, else through the base currency
- * (USD); one half-even rounding. Taken unchanged from test/e2e/dashboard-currency.e2e-spec.ts,
- * which keeps its own copy of the lookup for its 422 checks.
+ * (USD); one half-even rounding. Shared by the in-process figures
+ * (test/integration/dashboard-currency.int-spec.ts) and the e2e 422 checks.
  */
 
 const BASE = 'USD';
