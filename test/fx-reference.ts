@@ -102,3 +102,22 @@ export function expectedSummary(rates: Rate[], rows: Tx[], r: string) {
     })),
   };
 }
+
+/** The rates both tiers' reporting-currency tests set. */
+export const RATES: Rate[] = [
+  { base: 'EUR', quote: 'USD', date: '2026-01-01', rate: '1.1' },
+  { base: 'EUR', quote: 'USD', date: '2026-01-10', rate: '1.2' },
+  { base: 'USD', quote: 'JPY', date: '2026-01-01', rate: '150' },
+  { base: 'USD', quote: 'JPY', date: '2026-01-10', rate: '160' },
+  { base: 'GBP', quote: 'USD', date: '2026-01-05', rate: '1.25' },
+  { base: 'CHF', quote: 'USD', date: '2026-02-01', rate: '0.5' },
+];
+
+/** Rows that no rate in RATES converts into USD. */
+export const MISSING_RATE_ROWS: Tx[] = [
+  { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-05' },
+  // 10 days after the last EUR rate: too old.
+  { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-20' },
+  { type: 'expense', amount: '1.005', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
+  { type: 'expense', amount: '2.000', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
+];

@@ -1,7 +1,7 @@
 import { startApp, type TestApp } from '../app';
 import { dash } from '../dashboard-helpers';
 import { createUser, loginAdmin, type TestUser } from '../factories';
-import { missingOf, type Rate, type Tx } from '../fx-reference';
+import { missingOf, type Rate, type Tx, MISSING_RATE_ROWS, RATES } from '../fx-reference';
 import { expectProblem, fieldsOf } from '../problems';
 
 /**
@@ -14,15 +14,6 @@ import { expectProblem, fieldsOf } from '../problems';
 describe('dashboards in a reporting currency', () => {
   let app: TestApp;
   let admin: TestUser;
-
-  const RATES: Rate[] = [
-    { base: 'EUR', quote: 'USD', date: '2026-01-01', rate: '1.1' },
-    { base: 'EUR', quote: 'USD', date: '2026-01-10', rate: '1.2' },
-    { base: 'USD', quote: 'JPY', date: '2026-01-01', rate: '150' },
-    { base: 'USD', quote: 'JPY', date: '2026-01-10', rate: '160' },
-    { base: 'GBP', quote: 'USD', date: '2026-01-05', rate: '1.25' },
-    { base: 'CHF', quote: 'USD', date: '2026-02-01', rate: '0.5' },
-  ];
 
   async function putRates(rates: Rate[]): Promise<void> {
     for (const r of rates) {
@@ -77,13 +68,7 @@ describe('dashboards in a reporting currency', () => {
   });
 
   describe('missing rates', () => {
-    const rows: Tx[] = [
-      { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-05' },
-      // 10 days after the last EUR rate: too old.
-      { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-20' },
-      { type: 'expense', amount: '1.005', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
-      { type: 'expense', amount: '2.000', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
-    ];
+    const rows = MISSING_RATE_ROWS;
     let user: TestUser;
 
     beforeAll(async () => {

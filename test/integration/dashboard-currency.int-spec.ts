@@ -13,6 +13,8 @@ import {
   type Rate,
   type Tx,
   UNITS,
+  MISSING_RATE_ROWS,
+  RATES,
 } from '../fx-reference';
 import { type Harness, startHarness } from './harness';
 
@@ -29,15 +31,6 @@ describe('dashboards in a reporting currency', () => {
   let rates: ExchangeRatesService;
   let transactions: TransactionsService;
   let dashboard: DashboardService;
-
-  const RATES: Rate[] = [
-    { base: 'EUR', quote: 'USD', date: '2026-01-01', rate: '1.1' },
-    { base: 'EUR', quote: 'USD', date: '2026-01-10', rate: '1.2' },
-    { base: 'USD', quote: 'JPY', date: '2026-01-01', rate: '150' },
-    { base: 'USD', quote: 'JPY', date: '2026-01-10', rate: '160' },
-    { base: 'GBP', quote: 'USD', date: '2026-01-05', rate: '1.25' },
-    { base: 'CHF', quote: 'USD', date: '2026-02-01', rate: '0.5' },
-  ];
 
   /** Each rate is new, as PUT answering 201 said in the e2e version. */
   async function putRates(list: Rate[]): Promise<void> {
@@ -152,13 +145,7 @@ describe('dashboards in a reporting currency', () => {
   });
 
   describe('missing rates', () => {
-    const rows: Tx[] = [
-      { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-05' },
-      // 10 days after the last EUR rate: too old.
-      { type: 'income', amount: '5.00', currency: 'EUR', category: 'Sales', date: '2026-01-20' },
-      { type: 'expense', amount: '1.005', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
-      { type: 'expense', amount: '2.000', currency: 'KWD', category: 'Fees', date: '2026-01-02' },
-    ];
+    const rows = MISSING_RATE_ROWS;
     let user: User;
 
     beforeAll(async () => {
