@@ -74,6 +74,45 @@ describe('HTTP edges', () => {
 
   describe('request bodies', () => {
     const { raw } = hostileInputHelpers(() => app);
+
+    /**
+     * Sends a JSON body of `size` bytes, as a client that does not wait for an early answer does
+     * (the whole body, then it reads), and returns what it read or the socket error it met.
+     */
+    function sendWhole(size: number): Promise<string> {
+      const { hostname, port } = new URL(app.url);
+      return new Promise((resolve) => {
+        let answer = '';
+        const socket = connect(Number(port), hostname);
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (answer += chunk));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(`${error.code}: ${answer}`));
+        socket.write(
+          `POST /api/v1/transactions HTTP/1.1\r\nHost: ${hostname}\r\n` +
+            `Authorization: Bearer ${analyst.token}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${size}\r\n\r\n`,
+        );
+        const chunk = Buffer.alloc(64 * 1024, ' ');
+        let sent = 0;
+        const pump = () => {
+          while (sent < size) {
+            sent += chunk.length;
+            if (!socket.write(chunk)) return void socket.once('drain', pump);
+          }
+        };
+        pump();
+      });
+    }
+
+    it('lets a client that sends all of an 8 MiB JSON body read the 413, then closes', async () => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const answer = await sendWhole(8 * 1024 * 1024);
+        expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+        expect(answer).toMatch(/content-type: application\/problem\+json/i);
+        expect(answer).toMatch(/connection: close/i);
+      }
+    });
     const post = (body: string | Buffer, contentType: string) =>
       raw('post', '/api/v1/transactions', body, analyst, contentType);
 

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { answerNotModified } from '../etag';
 import { sendProblem } from '../problem';
 import { requestContext } from '../request-context';
+import { drainBeforeClose } from './drain';
 import { registerJsonBody } from './json-body';
 import { requestLog } from './request-log';
 
@@ -32,7 +33,8 @@ function identify(req: FastifyRequest, reply: FastifyReply, done: (err?: Error) 
  *   carry the request id too; the request log line;
  * - body parsing (json-body.ts), before guards, so a refused body is not rate counted;
  * - `preHandler`: the request context (who is asking) around guards, interceptors and the route;
- * - `onSend`: 304 for a GET whose `If-None-Match` names the response's ETag.
+ * - `onSend`: 304 for a GET whose `If-None-Match` names the response's ETag; a 413 reads the
+ *   rest of the refused body before the connection closes (drain.ts).
  */
 export function registerHttpPipeline(
   fastify: FastifyInstance,
@@ -55,6 +57,7 @@ export function registerHttpPipeline(
   registerJsonBody(fastify, JSON_BODY_LIMIT);
   fastify.addHook('preHandler', requestContext);
   fastify.addHook('onSend', answerNotModified);
+  fastify.addHook('onSend', drainBeforeClose);
 }
 
 /**
