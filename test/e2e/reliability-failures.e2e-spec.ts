@@ -31,6 +31,13 @@ describe('reliability', () => {
 
   const create = transactionCreator(() => app);
 
+  /** Answered, or refused for now as a 503 with Retry-After: never a 500. */
+  function expectServedOrUnavailable(res: Response): void {
+    if (res.status === 200) return;
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+  }
+
   describe('losing the database connections', () => {
     it('recovers by itself after every connection of the pool is terminated', async () => {
       const { rows } = await app.sql.query(
@@ -38,7 +45,8 @@ describe('reliability', () => {
          WHERE datname = current_database() AND pid <> pg_backend_pid()`,
       );
       expect(rows[0].n).toBeGreaterThan(0);
-      // The first requests may fail on a dead connection; none may leak a stack trace or SQL.
+      // The first requests may fail on a dead connection: as a 503 with Retry-After, never a
+      // 500, and none may leak a stack trace or SQL.
       const seen: Response[] = [];
       await waitFor(
         'readiness and a normal read',
@@ -51,7 +59,45 @@ describe('reliability', () => {
         WHILE_DOWN,
       );
       seen.forEach(expectNoLeak);
+      seen.forEach(expectServedOrUnavailable);
       await create(analyst, undefined, tx({ notes: 'after reconnect' })).expect(201);
+    });
+
+    it('answers a write on a database that turned read-only (a standby) with 503 and Retry-After', async () => {
+      const dbName = new URL(app.databaseUrl).pathname.slice(1);
+      const terminateApp = () =>
+        app.sql.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        );
+      await app.sql.query(`ALTER DATABASE ${dbName} SET default_transaction_read_only = on`);
+      try {
+        await terminateApp();
+        // Every new connection is read-only now, as on a standby before the failover reaches it.
+        const seen: Response[] = [];
+        await waitFor(
+          'a write refused as read-only',
+          async () => {
+            const res = await create(analyst, undefined, tx({ notes: 'on a standby' }));
+            seen.push(res);
+            return res.status === 503 && /unavailable/.test(String(res.body.detail));
+          },
+          WHILE_DOWN,
+        );
+        seen.forEach(expectNoLeak);
+        for (const res of seen) {
+          expect(res.status).toBe(503);
+          expect(res.headers['retry-after']).toBe('1');
+        }
+      } finally {
+        await app.sql.query(`ALTER DATABASE ${dbName} RESET default_transaction_read_only`);
+        await terminateApp();
+      }
+      await waitFor(
+        'writes to work again',
+        async () => (await create(analyst, undefined, tx({ notes: 'writable' }))).status === 201,
+        WHILE_DOWN,
+      );
     });
 
     it('reports 503 on readiness while the database refuses connections, and 200 once it accepts them', async () => {
@@ -76,7 +122,8 @@ describe('reliability', () => {
         );
         seen.forEach(expectNoLeak);
         const read = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
-        expect(read.status).toBeGreaterThanOrEqual(500);
+        expect(read.status).toBe(503);
+        expect(read.headers['retry-after']).toBe('1');
         expectNoLeak(read);
       } finally {
         await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS true`);

@@ -8,7 +8,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
-import { isPoolTimeout } from './pool-errors';
+import { isDatabaseUnavailable, isPoolTimeout } from './pool-errors';
 import { AccessDenied } from '../access';
 import { type Problem, sendProblem } from '../problem';
 
@@ -74,12 +74,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const res = http.getResponse<FastifyReply>();
-    const problem = this.toProblem(exception);
+    const problem = this.toProblem(exception, req.raw.complete);
     if (problem.status >= 500) this.logger.error(forTheLog(exception));
     sendProblem(req, res, problem);
   }
 
-  private toProblem(exception: unknown): Problem {
+  private toProblem(exception: unknown, bodyComplete: boolean): Problem {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
@@ -110,8 +110,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         PG_CONSTRAINT_PROBLEMS[dbError.constraint ?? ''] ?? PG_CLIENT_ERRORS[dbError.code ?? ''];
       if (known) return known;
     }
+    const reset = (exception as { code?: unknown } | null)?.code === 'ECONNRESET';
+    // A reset after the whole body arrived came from the database's socket, not the client's.
+    if (isDatabaseUnavailable(exception) || (reset && bodyComplete)) {
+      return {
+        status: 503,
+        detail: 'The database is unavailable right now; retry shortly',
+        headers: RETRY_SOON,
+      };
+    }
     // The client went away while its body was being read: its fault, and nobody hears the answer.
-    if ((exception as { code?: unknown } | null)?.code === 'ECONNRESET') {
+    if (reset) {
       return { status: 400, detail: 'The request ended before its body was complete' };
     }
     if (isPoolTimeout(exception)) {
