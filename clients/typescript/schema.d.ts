@@ -254,8 +254,9 @@ export interface paths {
         };
         /**
          * Download the transactions matching the list filters as CSV (RFC 4180), streamed. Columns:
-         *     id,date,type,amount,category,notes,ownerId,createdAt. Cells starting with = + - @ tab or CR
-         *     are prefixed with ' so spreadsheets do not run them as formulas.
+         *     id,date,type,amount,currency,category,notes,ownerId,accountId,createdAt. Cells starting with
+         *     = + - @ tab, CR or ' are prefixed with ' so spreadsheets do not run them as formulas; the
+         *     import removes that prefix again, so an export imports back to the same values.
          * @description **Access**: roles `admin`, `analyst`, `viewer`, `auditor`. API key scope: `transactions:read`. Analysts and viewers: own rows; auditors: all, notes masked.
          */
         get: operations["exportTransactions"];

@@ -14,10 +14,6 @@ import type { NewTx, TxBody } from '../transactions';
  * csv-import-refused.e2e-spec.ts.
  */
 
-/** A spreadsheet formula trigger at the start of a cell gains a leading quote on export. */
-const neutralised = (value: string | null) =>
-  value !== null && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-
 const sortedKeys = (rows: TxBody[], key: (r: TxBody) => string) => rows.map(key).sort();
 const dta = (r: TxBody) => `${r.date}|${r.type}|${r.amount}`;
 
@@ -143,21 +139,18 @@ describe('CSV import and export', () => {
       expect(b).toEqual(a);
     });
 
-    it('keeps category and notes text except that formula-like cells gain the injection quote', () => {
+    it("keeps category and notes text exactly: the import removes the export's formula guard again", () => {
       const key = (r: TxBody) => JSON.stringify([dta(r), r.category, r.notes]);
-      const expected = sourceRows
-        .map((r) => ({ ...r, category: neutralised(r.category)!, notes: neutralised(r.notes) }))
-        .map(key)
-        .sort();
-      expect(targetRows.map(key).sort()).toEqual(expected);
-      // The prefix is the only change, and it is there on purpose:
+      expect(targetRows.map(key).sort()).toEqual(sourceRows.map(key).sort());
+      // The export guarded these cells (docs/api.md section 6); the import took the guard off:
+      expect(exported).toContain(`'=1+2`);
       const formula = targetRows.find((r) => r.category === 'Formulas');
-      expect(formula?.notes).toBe("'=1+2");
+      expect(formula?.notes).toBe('=1+2');
       expect(targetRows.find((r) => r.date === '1900-01-01')).toMatchObject({
-        category: "'+Plus",
-        notes: "'@mention",
+        category: '+Plus',
+        notes: '@mention',
       });
-      expect(targetRows.find((r) => r.date === '2024-02-29')?.notes).toBe("'-minus");
+      expect(targetRows.find((r) => r.date === '2024-02-29')?.notes).toBe('-minus');
       expect(targetRows.filter((r) => r.category === 'Café')).not.toHaveLength(0);
       expect(targetRows.filter((r) => r.notes === 'crlf\r\nlines')).not.toHaveLength(0);
     });

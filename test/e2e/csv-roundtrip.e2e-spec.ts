@@ -7,8 +7,8 @@ import type { NewTx, TxBody, TxType } from '../transactions';
 /**
  * CSV export → strict RFC 4180 read → import, property-based (docs/api.md sections 4.1, 6 and the last
  * bullet of 8): whatever Unicode a category or notes holds, every RFC 4180 reader gets back exactly
- * the stored value from the export, and importing that export into another user stores the same
- * values again, the `'` formula guard aside.
+ * the stored value from the export (the `'` formula guard in front where section 6 puts it), and
+ * importing that export into another user stores the same values again.
  *
  * The oracle is the small reader below, written here on purpose (not csv-parse, which the app
  * itself uses): it throws on anything RFC 4180 does not allow, so a line break written unquoted
@@ -116,7 +116,9 @@ function readExport(text: string): { header: string[]; rows: Record<string, Cell
 const codePoints = (s: string) => [...s].length;
 
 /** Section 6: a cell starting with = + - @ tab or CR gains a leading `'` on export. */
-const guarded = (value: string) => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+const guarded = (value: string) => (/^[=+\-@\t\r']/.test(value) ? `'${value}` : value);
+/** Section 6: the import removes the guard again: a `'` before a formula start or another `'`. */
+const unguarded = (cell: string) => (/^'[=+\-@\t\r']/.test(cell) ? cell.slice(1) : cell);
 
 /** Section 4.1: category is trimmed; notes are kept as sent, absent notes are null. */
 const storedCategory = (sent: string) => sent.trim();
@@ -176,13 +178,6 @@ const edge = fc.oneof(
   anyText(1).filter((c) => c.length > 0 && c.trim() === c),
 );
 
-/**
- * Known gap, kept out of the round trip and pinned by the last two tests: a value at the maximum
- * length that starts with a formula character is exported one code point longer (the `'` guard),
- * and the import refuses it as too long.
- */
-const guardFits = (stored: string, max: number) => codePoints(guarded(stored)) <= max;
-
 /** Category: 1–64 code points once trimmed, up to exactly 64, possibly with whitespace around. */
 const category = fc
   .oneof(
@@ -194,19 +189,17 @@ const category = fc
         .map(([a, mid, b]) => a + stretch(mid, CATEGORY_MAX - 2) + b),
     },
   )
-  .filter((s) => codePoints(s.trim()) >= 1 && guardFits(s.trim(), CATEGORY_MAX));
+  .filter((s) => codePoints(s.trim()) >= 1);
 
 /** Notes: absent, empty, up to 1000 code points, or exactly 1000. */
-const notes = fc
-  .oneof(
-    { weight: 1, arbitrary: fc.constantFrom(undefined, '') },
-    { weight: 4, arbitrary: pieces(1).map((s) => truncate(s, NOTES_MAX)) },
-    {
-      weight: 1,
-      arbitrary: fc.tuple(edge, pieces(1)).map(([a, s]) => a + stretch(s, NOTES_MAX - 1)),
-    },
-  )
-  .filter((n) => n === undefined || guardFits(n, NOTES_MAX));
+const notes = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom(undefined, '') },
+  { weight: 4, arbitrary: pieces(1).map((s) => truncate(s, NOTES_MAX)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(edge, pieces(1)).map(([a, s]) => a + stretch(s, NOTES_MAX - 1)),
+  },
+);
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 const newTx: fc.Arbitrary<NewTx> = fc.record(
@@ -421,10 +414,10 @@ describe('CSV export and import round trip', () => {
     // import the export as is into another user: every row, the same values again
     const imported = expectStatus(await importText(target, text), 201);
     expect(imported.body).toEqual({ imported: created.length, skipped: 0, errors: [] });
-    // Import validates a row like POST /transactions, so it trims the category cell too (a no-op
-    // here: the stored category has no surrounding whitespace and the guard only adds a `'` in
-    // front). CSV has one spelling for null and '' notes, the empty cell, which import reads as no
-    // notes: '' comes back as null. The `'` guard stays: it is text now.
+    // Import takes the `'` guard off again, then validates a row like POST /transactions, so it
+    // trims the category cell too (a no-op here: the stored category has no surrounding
+    // whitespace). CSV has one spelling for null and '' notes, the empty cell, which import reads
+    // as no notes: '' comes back as null.
     const key = (t: Pick<TxBody, 'date' | 'type' | 'amount' | 'category' | 'notes'>) =>
       [t.date, t.type, t.amount, esc(t.category), esc(t.notes)].join(' | ');
     const expected = rows.map((r) =>
@@ -432,8 +425,8 @@ describe('CSV export and import round trip', () => {
         date: r.date.value,
         type: r.type.value as TxType,
         amount: r.amount.value,
-        category: storedCategory(r.category.value),
-        notes: importedNotes(r.notes.value),
+        category: storedCategory(unguarded(r.category.value)),
+        notes: importedNotes(unguarded(r.notes.value)),
       }),
     );
     const targetRows = await listAll(target);
@@ -466,16 +459,16 @@ describe('CSV export and import round trip', () => {
       expect(codePoints(rows[0].category.value)).toBe(CATEGORY_MAX + 1);
     });
 
-    // Known gap (docs/api.md section 8, last bullet): the guard makes the cells 65 and 1001 code points
-    // long and the import refuses the whole file with a 422. Remove `.failing` once it imports.
-    it.failing(
-      'import back from their export (known gap, marked failing: the import refuses them today)',
-      async () => {
-        const user = await analyst();
-        await createTx(user, atMax);
-        const text = await exportText(user);
-        expectStatus(await importText(await analyst(), text), 201);
-      },
-    );
+    // The guard does not count towards the length: the import takes it off first.
+    it('import back from their export with the same values', async () => {
+      const user = await analyst();
+      await createTx(user, atMax);
+      const text = await exportText(user);
+      const target = await analyst();
+      expectStatus(await importText(target, text), 201);
+      const [row] = await listAll(target);
+      expect(row.category).toBe(atMax.category);
+      expect(row.notes).toBe(atMax.notes);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { exportFormatter } from './export-format';
+import { exportFormatter, neutraliseFormula, restoreFormula } from './export-format';
 
 async function format(rows: Record<string, unknown>[]): Promise<string> {
   const sut = exportFormatter();
@@ -46,7 +46,7 @@ describe('export CSV format', () => {
     );
   });
 
-  it.each(['=', '+', '-', '@', '\t'])(
+  it.each(['=', '+', '-', '@', '\t', "'"])(
     'prefixes a cell starting with %p with a quote mark',
     async (c) => {
       const line = (await format([row({ category: `${c}SUM(A1)` })])).split('\r\n')[1];
@@ -57,5 +57,19 @@ describe('export CSV format', () => {
   it('guards a cell starting with CR and quotes it, since it holds a line break', async () => {
     const out = await format([row({ notes: '\r=cmd' })]);
     expect(out).toContain(`,"'\r=cmd",`);
+  });
+});
+
+describe('restoreFormula (the import side of the guard)', () => {
+  it.each(['=SUM(A1)', '+1', '-1', '@x', '\tx', '\rx', "'x", "''=x", 'plain', '', "'", 'a=b'])(
+    'gives back exactly the stored value %p from its exported cell',
+    (stored) => expect(restoreFormula(neutraliseFormula(stored))).toBe(stored),
+  );
+
+  it('removes only a quote mark in front of a formula start or another quote mark', () => {
+    expect(restoreFormula("'=x")).toBe('=x');
+    expect(restoreFormula("''x")).toBe("'x");
+    expect(restoreFormula("'x")).toBe("'x");
+    expect(restoreFormula("x'=")).toBe("x'=");
   });
 });

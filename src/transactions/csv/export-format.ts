@@ -15,10 +15,18 @@ export const EXPORT_COLUMNS = [
   'createdAt',
 ] as const;
 
-/** A spreadsheet would run a cell starting with one of these as a formula (CSV injection). */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * A spreadsheet would run a cell starting with one of these as a formula (CSV injection), so the
+ * export puts a `'` in front; a cell that already starts with `'` gets one too, so that the import
+ * can remove exactly one again (restoreFormula) and every export re-imports to the same values
+ * (docs/api.md section 6).
+ */
+const FORMULA_START = /^[=+\-@\t\r']/;
+const GUARDED = /^'[=+\-@\t\r']/;
 export const neutraliseFormula = (value: string) =>
   FORMULA_START.test(value) ? `'${value}` : value;
+/** The import's inverse of neutraliseFormula: the guard does not count towards a field's length. */
+export const restoreFormula = (cell: string) => (GUARDED.test(cell) ? cell.slice(1) : cell);
 
 /** The export's CSV formatter: header line, RFC 4180 quoting, CRLF, formula cells neutralised. */
 export function exportFormatter(): Stringifier {

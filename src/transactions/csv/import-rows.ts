@@ -6,6 +6,7 @@ import { CreateTransactionDto } from '../dto/create-transaction.dto';
 import type { ImportRowError } from '../dto/import-query.dto';
 import type { ImportBooking } from '../transactions.service';
 import { checkCsvHeader, csvRecords, MAX_REPORTED_ERRORS } from './csv-records';
+import { restoreFormula } from './export-format';
 
 const IMPORT_REQUIRED = ['date', 'type', 'amount', 'category'];
 /** Header names (compared in lower case) and the field each fills. */
@@ -110,7 +111,8 @@ function rowIssues(
   const plain: Record<string, string> = {};
   header.forEach((column, i) => {
     const field = IMPORT_FIELDS[column];
-    if (field && (!OMITTED_WHEN_EMPTY.has(column) || record[i] !== '')) plain[field] = record[i];
+    if (field && (!OMITTED_WHEN_EMPTY.has(column) || record[i] !== ''))
+      plain[field] = restoreFormula(record[i]);
   });
   const { value, errors } = validatePlain(CreateTransactionDto, plain);
   const atLine = (e: { field: string; message: string }) => ({ row: line, ...e });
