@@ -11,6 +11,8 @@ export interface RequestContext {
    * (database/replicas/read-routing.ts).
    */
   callerId?: string;
+  /** Users whose data this request's writes changed: their reads must see the writes too. */
+  touchedUserIds?: Set<string>;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -18,6 +20,15 @@ const storage = new AsyncLocalStorage<RequestContext>();
 /** Who is asking, for the audit trail, without threading it through every call. */
 export function currentRequest(): RequestContext | undefined {
   return storage.getStore();
+}
+
+/**
+ * A write of this request changed `userId`'s data (an admin's write for another user): that
+ * user's next reads must see it, like the caller's own (docs/api.md section 13).
+ */
+export function touchedUser(userId: string | null): void {
+  const request = storage.getStore();
+  if (request && userId) (request.touchedUserIds ??= new Set()).add(userId);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type Actor, ownRowsOf } from '../common/access';
 import { CursorCodec } from '../common/cursor';
+import { touchedUser } from '../common/request-context';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { invalidCursor, validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
@@ -70,6 +71,8 @@ export class EventsService implements OnModuleInit {
    */
   record(db: Queryable, e: EventRecord): Promise<void> {
     const ownerId = e.type.startsWith('user.') ? null : (e.data as { ownerId: string }).ownerId;
+    // Every change of a user's rows records its event here: that user's reads follow the write.
+    touchedUser(ownerId);
     return this.repo.insert(db, { type: e.type, actorId: e.actorId, ownerId, data: e.data });
   }
 

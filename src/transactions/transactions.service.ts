@@ -8,6 +8,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { maskTransaction, ownRowsOf, writeOwner } from '../common/access';
+import { touchedUser } from '../common/request-context';
 import { assertIfMatch } from '../common/etag';
 import { AccountsRepository } from '../accounts/accounts.repository';
 
@@ -80,6 +81,8 @@ export class TransactionsService {
     claim?: KeyedClaim,
   ): Promise<TransactionResponse> {
     const ownerId = writeOwner(actor, dto.ownerId);
+    // The event is written by the INSERT itself (createdFrom), not through EventsService.record.
+    touchedUser(ownerId);
     const money = await this.book(this.db, {
       ownerId,
       amount: dto.amount,

@@ -141,6 +141,24 @@ if (unavailable) {
       expect(seen).toBe(1000);
     }, 120_000);
 
+    it("an admin's create, update and delete for another user are seen by that user's next read (on another instance)", async () => {
+      const owner = await createUser(one, writer, 'viewer');
+      for (let i = 0; i < 10; i++) {
+        const [write, read] = i % 2 === 0 ? [one, two] : [two, one];
+        const tx = await createTx(write, writer, { ownerId: owner.id, amount: `${i + 1}.50` });
+        const created = await getOne(read, owner, tx.id);
+        expect({ status: created.status, amount: created.body.amount }).toEqual({
+          status: 200,
+          amount: `${i + 1}.50`,
+        });
+        await write.http().patch(`${TX}/${tx.id}`).set(bearer(writer)).send({ amount: '99.99' });
+        const updated = await getOne(read, owner, tx.id);
+        expect(updated.body.amount).toBe('99.99');
+        await write.http().delete(`${TX}/${tx.id}`).set(bearer(writer)).expect(204);
+        await getOne(read, owner, tx.id).expect(404);
+      }
+    }, 60_000);
+
     it("the writer's reads return to the replica once it has replayed the write", async () => {
       await createTx(one, writer);
       await sleep(APPLY_DELAY_MS * 3);

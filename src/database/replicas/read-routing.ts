@@ -150,10 +150,11 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
     return inClientTransaction(this.primary, READ_SNAPSHOT, fn);
   }
 
-  /** After a caller's write has committed: its reads stay on the primary until a replica is past it. */
-  async noteWrite(callerId: string): Promise<void> {
+  /** After a write has committed: these users' reads stay on the primary until a replica is past it. */
+  async noteWrite(userIds: string[]): Promise<void> {
     if (!this.enabled) return;
-    await this.positions.raise(callerId, await this.primaryPosition());
+    const position = await this.primaryPosition();
+    await Promise.all([...new Set(userIds)].map((id) => this.positions.raise(id, position)));
   }
 
   /** Decided once per request: its queries (a page and its count) read from one place. */

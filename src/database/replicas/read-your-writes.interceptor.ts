@@ -13,8 +13,9 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Names the caller for the read routing (the guards have run by now), and after a write request
- * stores the primary's WAL position for that caller before the response leaves: the caller's next
- * read, on whichever instance, then waits for a replica that has replayed it. Failed writes count
+ * stores the primary's WAL position for that caller, and for every user whose data the write
+ * changed (touchedUser), before the response leaves: their next reads, on whichever instance,
+ * then wait for a replica that has replayed it. Failed writes count
  * too, since some commit before they fail (an audit entry, a partial import).
  */
 @Injectable()
@@ -29,7 +30,10 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
     const request = currentRequest();
     if (request) request.callerId = callerId;
     if (SAFE_METHODS.has(req.method)) return next.handle();
-    const note = () => this.routing.noteWrite(callerId).catch(() => undefined);
+    const note = () =>
+      this.routing
+        .noteWrite([callerId, ...(request?.touchedUserIds ?? [])])
+        .catch(() => undefined);
     return next.handle().pipe(
       concatMap(async (value: unknown) => {
         await note();
