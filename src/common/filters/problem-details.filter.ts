@@ -75,7 +75,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const req = http.getRequest<FastifyRequest>();
     const res = http.getResponse<FastifyReply>();
     const problem = this.toProblem(exception, req.raw.complete);
-    if (problem.status >= 500) this.logger.error(forTheLog(exception));
+    // A 500 is a defect: its stack is logged. A 503 is a known passing condition (the database
+    // away or busy, a collision): one warning line, so an outage does not flood the log.
+    if (problem.status === 500) this.logger.error(forTheLog(exception));
+    else if (problem.status >= 500)
+      this.logger.warn(`${problem.status} ${problem.detail}: ${cause(exception)}`);
     sendProblem(req, res, problem);
   }
 
@@ -141,6 +145,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
  * A failed query carries its SQL parameters (emails, password hashes, notes): the log gets the
  * database's error code and message, and the stack, but never the values.
  */
+/** What the database or the driver said, without the stack. */
+function cause(exception: unknown): string {
+  const driver = (exception as { driverError?: unknown } | null)?.driverError ?? exception;
+  const code = (driver as { code?: unknown } | null)?.code;
+  const message = driver instanceof Error ? driver.message : String(driver);
+  return typeof code === 'string' ? `${code} ${message}` : message;
+}
+
 function forTheLog(exception: unknown): unknown {
   if (!(exception instanceof QueryFailedError)) return exception;
   const code = (exception.driverError as { code?: string } | undefined)?.code ?? 'unknown';
