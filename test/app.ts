@@ -11,6 +11,26 @@ import { freePort } from './ports';
 export const ADMIN = { email: 'root@test.local', password: 'root-password-1' };
 export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
+/**
+ * The settings every test instance runs with, in process (test/integration/harness.ts) or as a
+ * process: a fresh data dir, the known admin, cheap hashing and limits no test reaches by accident.
+ */
+export function testEnv(databaseUrl: string): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'finance-test-data-')),
+    JWT_SECRET,
+    BCRYPT_ROUNDS: '4',
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    THROTTLE_LIMIT: '100000',
+    THROTTLE_LOGIN_LIMIT: '100000',
+    THROTTLE_LOGIN_IP_LIMIT: '100000',
+    LOG_LEVEL: 'warn',
+  };
+}
+
 export interface TestApp {
   url: string;
   /** supertest against the app; every response of a documented operation is checked against openapi.json. */
@@ -53,20 +73,10 @@ export async function startApp(
     {
       env: {
         PATH: process.env.PATH,
-        NODE_ENV: 'test',
+        ...testEnv(databaseUrl),
         PORT: String(port),
         // The tests talk to 127.0.0.1 only, so every instance exercises the HOST setting.
         HOST: '127.0.0.1',
-        DATABASE_URL: databaseUrl,
-        DATA_DIR: mkdtempSync(join(tmpdir(), 'finance-test-data-')),
-        JWT_SECRET,
-        BCRYPT_ROUNDS: '4',
-        ADMIN_EMAIL: ADMIN.email,
-        ADMIN_PASSWORD: ADMIN.password,
-        THROTTLE_LIMIT: '100000',
-        THROTTLE_LOGIN_LIMIT: '100000',
-        THROTTLE_LOGIN_IP_LIMIT: '100000',
-        LOG_LEVEL: 'warn',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

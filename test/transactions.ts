@@ -37,11 +37,14 @@ export interface TxBody {
  * The one transaction body of the e2e tests: a valid expense (12.50 Food on 2026-03-14) with
  * `overrides` on top. A file that relies on other values passes them as overrides.
  */
-export const validTx = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+export const VALID_TX = {
   type: 'expense',
   amount: '12.50',
   category: 'Food',
   date: '2026-03-14',
+} as const;
+export const validTx = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...VALID_TX,
   ...overrides,
 });
 

@@ -5,6 +5,7 @@ import { TransactionsService } from '../../src/transactions/transactions.service
 import type { User } from '../../src/users/entities/user.entity';
 import { UsersService } from '../../src/users/users.service';
 import type { Role } from '../factories';
+import { VALID_TX } from '../transactions';
 import type { Harness } from './harness';
 
 let counter = 0;
@@ -24,20 +25,11 @@ export async function createUser(
   });
 }
 
-/**
- * A transaction created by `actor` through TransactionsService: an expense of 12.50 for Food on
- * 2026-03-14 (the e2e files' valid body) unless overridden.
- */
+/** A transaction created by `actor` through TransactionsService: the e2e files' valid body (VALID_TX) with `overrides`. */
 export function createTx(
   h: Harness,
   actor: User,
   overrides: Partial<CreateTransactionDto> = {},
 ): Promise<TransactionResponse> {
-  return h.get(TransactionsService).create(actor, {
-    type: 'expense',
-    amount: '12.50',
-    category: 'Food',
-    date: '2026-03-14',
-    ...overrides,
-  });
+  return h.get(TransactionsService).create(actor, { ...VALID_TX, ...overrides });
 }

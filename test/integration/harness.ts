@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Pool } from 'pg';
@@ -10,7 +7,7 @@ import { AppConfig } from '../../src/config/app-config';
 import { migrate } from '../../src/database/migrate';
 import type { User } from '../../src/users/entities/user.entity';
 import { UsersRepository } from '../../src/users/users.repository';
-import { ADMIN, JWT_SECRET } from '../app';
+import { ADMIN, testEnv } from '../app';
 import { createTestDatabase } from '../database';
 
 /**
@@ -30,17 +27,7 @@ export interface Harness {
 
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const database = await createTestDatabase();
-  const config = AppConfig.fromEnv({
-    NODE_ENV: 'test',
-    DATABASE_URL: database.url,
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'finance-int-data-')),
-    JWT_SECRET,
-    BCRYPT_ROUNDS: '4',
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    LOG_LEVEL: 'warn',
-    ...env,
-  });
+  const config = AppConfig.fromEnv({ ...testEnv(database.url), ...env });
   useBaseCurrency(config.baseCurrency);
   await migrate(database.url);
   let context: INestApplicationContext | undefined;

@@ -142,21 +142,20 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 }
 
 /**
- * A failed query carries its SQL parameters (emails, password hashes, notes): the log gets the
- * database's error code and message, and the stack, but never the values.
+ * What the database or the driver said: its error code and message. Never a failed query's SQL
+ * parameters (emails, password hashes, notes), which TypeORM's error would carry.
  */
-/** What the database or the driver said, without the stack. */
 function cause(exception: unknown): string {
   const driver = (exception as { driverError?: unknown } | null)?.driverError ?? exception;
   const code = (driver as { code?: unknown } | null)?.code;
   const message = driver instanceof Error ? driver.message : String(driver);
-  return typeof code === 'string' ? `${code} ${message}` : message;
+  return typeof code === 'string' ? `${code}: ${message}` : message;
 }
 
+/** A failed query is logged with the database's code and message and the stack, without values. */
 function forTheLog(exception: unknown): unknown {
   if (!(exception instanceof QueryFailedError)) return exception;
-  const code = (exception.driverError as { code?: string } | undefined)?.code ?? 'unknown';
-  const logged = new Error(`database error ${code}: ${exception.message}`);
+  const logged = new Error(`database error ${cause(exception)}`);
   logged.stack = `${logged.message}\n${exception.stack?.split('\n').slice(1).join('\n') ?? ''}`;
   return logged;
 }
