@@ -50,6 +50,7 @@ const OPERATION_IDS: Record<string, string> = {
   'TransactionsController.update': 'updateTransaction',
   'TransactionsController.remove': 'deleteTransaction',
   'TransactionsController.restore': 'restoreTransaction',
+  'TransactionBatchController.run': 'batchTransactions',
   'TransactionsCsvController.export': 'exportTransactions',
   'TransactionsCsvController.import': 'importTransactions',
   'AccountsController.create': 'createAccount',
@@ -159,7 +160,13 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
         responses['415'] ??= { description: 'The body is not `application/json`' };
       }
       for (const [status, response] of Object.entries(responses)) {
-        if (Number(status) >= 400) response.content = { 'application/problem+json': PROBLEM };
+        // A route may declare a problem of its own shape (the batch's errors); the rest share one.
+        if (Number(status) >= 400)
+          response.content = {
+            'application/problem+json': {
+              schema: response.content?.['application/json']?.schema ?? PROBLEM.schema,
+            },
+          };
       }
     }
   }

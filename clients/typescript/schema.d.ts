@@ -365,6 +365,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transactions/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Up to 500 creates, updates, deletes and restores in one request, each judged as its own
+         *     route would judge it (role, key scope, ownership, validation, If-Match). `atomic: true`
+         *     (default): all or nothing, a 422 naming the failing operations; `atomic: false`: each
+         *     operation on its own, every result (success or problem) in input order. The body may be up
+         *     to 8 MiB.
+         * @description **Access**: roles `admin`, `analyst`. API key scope: `transactions:write`. Each operation as its own route would judge it (an analyst’s update, delete or restore is a 403).
+         */
+        post: operations["batchTransactions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/imports/{id}": {
         parameters: {
             query?: never;
@@ -1307,6 +1331,134 @@ export interface components {
              * @example 12.50
              */
             amount?: string;
+        };
+        BatchCreateOperation: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "create";
+            data: components["schemas"]["CreateTransactionDto"];
+        };
+        BatchUpdateOperation: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "update";
+            /** Format: uuid */
+            id: string;
+            /** @description The update's `If-Match`: the ETag it is conditional on (412 when the row has changed). */
+            ifMatch?: string;
+            data: components["schemas"]["UpdateTransactionDto"];
+        };
+        BatchDeleteOperation: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "delete";
+            /** Format: uuid */
+            id: string;
+        };
+        BatchRestoreOperation: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            op: "restore";
+            /** Format: uuid */
+            id: string;
+        };
+        BatchRequestDto: {
+            /**
+             * @description All or nothing (default), or each operation on its own.
+             * @default true
+             */
+            atomic: boolean;
+            /** @description 1–500 operations, run in this order. */
+            operations: (components["schemas"]["BatchCreateOperation"] | components["schemas"]["BatchUpdateOperation"] | components["schemas"]["BatchDeleteOperation"] | components["schemas"]["BatchRestoreOperation"])[];
+        };
+        OperationProblem: {
+            /**
+             * @description A URI reference identifying the problem type; `about:blank` means "see the status code".
+             * @example about:blank
+             */
+            type: string;
+            /** @example Bad Request */
+            title: string;
+            /** @example 400 */
+            status: number;
+            /** @example Validation failed */
+            detail: string;
+            /**
+             * @description On a 422 from a figure in a reporting currency: the rates it lacks, one per currency and date,
+             *     oldest first, the first 100.
+             */
+            missingRates?: components["schemas"]["MissingRateResponse"][];
+            /** @description Every offending field, on validation errors. */
+            errors?: components["schemas"]["FieldError"][];
+        };
+        BatchResult: {
+            /** @description The operation's position in `operations`, from 0. */
+            index: number;
+            /**
+             * @description The single route's status: 201 create, 200 update and restore, 204 delete, or its failure.
+             * @example 201
+             */
+            status: number;
+            /**
+             * Format: uuid
+             * @description The transaction (absent when a create failed).
+             */
+            id?: string;
+            /** @description The transaction's new ETag (create, update, restore). */
+            etag?: string;
+            /** @description Why the operation failed (`atomic: false` only), as the single route's problem body. */
+            problem?: components["schemas"]["OperationProblem"];
+        };
+        BatchResponse: {
+            /** @description One per operation, in input order. */
+            results: components["schemas"]["BatchResult"][];
+        };
+        BatchError: {
+            /** @description The operation's position in `operations`, from 0. */
+            index: number;
+            /**
+             * @description What its single route would have answered: 400, 403, 404, 409, 412 or 422.
+             * @example 404
+             */
+            status: number;
+            /** @description The single route's field, when the failure is about one. */
+            field?: string;
+            message: string;
+        };
+        BatchProblemResponse: {
+            /**
+             * @description A URI reference identifying the problem type; `about:blank` means "see the status code".
+             * @example about:blank
+             */
+            type: string;
+            /** @example Bad Request */
+            title: string;
+            /** @example 400 */
+            status: number;
+            /** @example Validation failed */
+            detail: string;
+            /**
+             * @description The request path.
+             * @example /api/v1/transactions
+             */
+            instance: string;
+            /**
+             * @description On a 422 from a figure in a reporting currency: the rates it lacks, one per currency and date,
+             *     oldest first, the first 100.
+             */
+            missingRates?: components["schemas"]["MissingRateResponse"][];
+            /** @description Same id as the `X-Request-Id` response header and the logs. */
+            requestId: string;
+            /** @description Every invalid or forbidden operation, or else the first that failed. */
+            errors?: components["schemas"]["BatchError"][];
         };
         /** @enum {string} */
         AccountType: "checking" | "savings" | "credit_card" | "cash" | "investment" | "other";
@@ -4601,6 +4753,159 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    batchTransactions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes retries safe: the same key and body within 24 h replay the first response (1-255 printable characters). A claim whose request died is taken over by a retry after IDEMPOTENCY_LEASE (60 s) */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequestDto"];
+            };
+        };
+        responses: {
+            /** @description Applied (atomic), or each operation’s result (`atomic: false`) */
+            200: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResponse"];
+                };
+            };
+            /** @description Malformed: no operations, an unknown op or member, an operation without its id or data; nothing was run */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or the API key lacks the scope */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still in progress */
+            409: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description More than 500 operations, or a body over 8 MiB */
+            413: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /**
+             * @description The Idempotency-Key was used with another body
+             *
+             *     An atomic batch failed and nothing was written: `errors` lists `{index, status, field?, message}` (every invalid or forbidden operation, else the first that failed)
+             */
+            422: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["BatchProblemResponse"];
                 };
             };
             /** @description Rate limit exceeded; see `Retry-After` */

@@ -28,15 +28,16 @@ export class AuditRepository {
   /** Appends one entry through `db`, the connection of the change it describes. */
   async insert(db: Queryable, entry: AuditRow & { entityId: string | null }): Promise<void> {
     const params = new Params();
-    await db.query(insertSql(params, entry, params.p(entry.entityId)), params.values);
+    const changes = `${params.p(JSON.stringify(entry.changes))}::jsonb`;
+    await db.query(insertSql(params, entry, params.p(entry.entityId), changes), params.values);
   }
 
   /**
    * The same INSERT as a data-modifying CTE body for the caller's own statement: one entry per
    * row of `source`, whose `id` is the entity id, so a change and its entries are one statement.
    */
-  insertFrom(params: Params, source: string, entry: AuditRow): string {
-    return `${insertSql(params, entry, `${source}.id`)} FROM ${source}`;
+  insertFrom(params: Params, source: string, entry: Omit<AuditRow, 'changes'>): string {
+    return `${insertSql(params, entry, `${source}.id`, `${source}.changes`)} FROM ${source}`;
   }
 
   /** Whether an entry of `action` about `entityId` has `changes[key] = value`. */
@@ -83,9 +84,14 @@ export class AuditRepository {
   }
 }
 
-function insertSql(params: Params, entry: AuditRow, entityId: string): string {
+function insertSql(
+  params: Params,
+  entry: Omit<AuditRow, 'changes'>,
+  entityId: string,
+  changes: string,
+): string {
   return `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes, request_id, ip, api_key_id)
     SELECT ${params.p(entry.actorId)}::uuid, ${params.p(entry.action)}, ${params.p(entry.entityType)},
-      ${entityId}::uuid, ${params.p(JSON.stringify(entry.changes))}::jsonb,
+      ${entityId}::uuid, ${changes},
       ${params.p(entry.requestId)}, ${params.p(entry.ip)}, ${params.p(entry.apiKeyId)}::uuid`;
 }

@@ -58,8 +58,15 @@ export class AuditService {
     });
   }
 
-  /** `record` as a data-modifying CTE of the caller's own statement, one entry per `source` row. */
-  insertFrom(params: Params, source: string, entry: Omit<AuditEntry, 'entityId'>): string {
+  /**
+   * `record` as a data-modifying CTE of the caller's own statement: one entry per `source` row,
+   * about the row's `id`, with the row's `changes` column as its changes.
+   */
+  insertFrom(
+    params: Params,
+    source: string,
+    entry: Omit<AuditEntry, 'entityId' | 'changes'>,
+  ): string {
     return this.repo.insertFrom(params, source, withRequest(entry));
   }
 

@@ -74,6 +74,11 @@ export const ROUTES = {
   'PATCH /transactions/{id}': { roles: ADMIN, scope: 'transactions:write' },
   'DELETE /transactions/{id}': { roles: ADMIN, scope: 'transactions:write' },
   'POST /transactions/{id}/restore': { roles: ADMIN, scope: 'transactions:write' },
+  'POST /transactions/batch': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'each operation as its own route would judge it (an analyst’s update, delete or restore is a 403)',
+  },
   'GET /transactions/export': { roles: ALL, scope: 'transactions:read', note: OWN_ROWS },
   'POST /transactions/import': {
     roles: RECORDERS,
@@ -163,6 +168,26 @@ export const policyOf = (route: RouteKey): RoutePolicy => ROUTES[route];
 /** The scopes any one of which admits an API key to the route; none when keys are refused. */
 export const keyScopesOf = (policy: RoutePolicy): Scope[] =>
   policy.scope === null ? [] : [policy.scope, ...(policy.alsoScope ? [policy.alsoScope] : [])];
+
+/**
+ * Why `role` (calling with a key holding `keyScopes`, or without a key) may not use a route, or
+ * undefined when it may: the roles guard answers 403 with it, and a batch judges each of its
+ * operations by the single route's policy through it.
+ */
+export function refusal(
+  policy: RoutePolicy,
+  role: Role,
+  keyScopes?: readonly Scope[],
+): string | undefined {
+  if (policy.roles.length > 0 && !policy.roles.includes(role))
+    return 'Your role may not perform this action';
+  if (keyScopes === undefined) return undefined;
+  const scopes = keyScopesOf(policy);
+  if (scopes.some((s) => keyScopes.includes(s))) return undefined;
+  return scopes.length === 0
+    ? 'API keys cannot be used on this route'
+    : `This API key lacks the scope ${scopes.join(' or ')}`;
+}
 
 /** `transactions:read` or `transactions:read` / `dashboard:read`, as the docs print it. */
 export const describeScopes = (policy: RoutePolicy): string =>

@@ -1,5 +1,5 @@
 import { addDays, addMonths, startOfMonth } from '../common/dates';
-import type { Params } from './sql';
+import type { Params, Queryable } from './sql';
 
 /**
  * Reading the rollup tables (see the rollups migration). Shared by the dashboard and by the
@@ -110,4 +110,50 @@ export function missingRatesSql(
   return `WITH ${convertedRollups(params, scope, bounds, to, { byCategory: false })}
     SELECT currency AS "from", ${params.p(to.currency)}::text AS "to", day::text AS date
     FROM day_rates WHERE num IS NULL ORDER BY day, currency LIMIT 100`;
+}
+
+/** What a change of a transaction row touches in the rollups: its own rows' key. */
+export interface RollupKey {
+  ownerId: string;
+  date: string;
+  type: string;
+  category: string;
+  currency: string;
+}
+
+/**
+ * Locks the rollup rows of `keys` (both scopes, daily and monthly), creating missing ones at
+ * zero, in the order the maintenance triggers lock them: the same statement shape (daily as a
+ * CTE, monthly as the main INSERT), rows sorted by key. A transaction that writes transactions
+ * in several statements (a batch) calls this first with every key it will touch; each later
+ * statement then meets only locks it holds, so it cannot deadlock with one-statement writers,
+ * which lock in that same order, nor with another batch.
+ */
+export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Promise<void> {
+  if (keys.length === 0) return;
+  const column = (pick: (k: RollupKey) => string) => keys.map(pick);
+  await db.query(
+    `WITH k AS (
+       SELECT DISTINCT s.scope_id, k.day, k.type, k.category, k.currency
+       FROM unnest($1::uuid[], $2::date[], $3::transaction_type[], $4::text[], $5::char(3)[])
+         AS k (owner_id, day, type, category, currency)
+       CROSS JOIN LATERAL (VALUES (k.owner_id), ('${ORG_SCOPE}'::uuid)) s (scope_id)
+     ),
+     daily AS (
+       INSERT INTO rollup_daily AS r (scope_id, day, type, category, currency, total, count)
+       SELECT scope_id, day, type, category, currency, 0, 0 FROM k ORDER BY 1, 2, 3, 4, 5
+       ON CONFLICT (scope_id, day, type, category, currency) DO UPDATE SET count = r.count
+     )
+     INSERT INTO rollup_monthly AS r (scope_id, month, type, category, currency, total, count)
+     SELECT DISTINCT scope_id, date_trunc('month', day)::date, type, category, currency, 0, 0
+     FROM k ORDER BY 1, 2, 3, 4, 5
+     ON CONFLICT (scope_id, month, type, category, currency) DO UPDATE SET count = r.count`,
+    [
+      column((k) => k.ownerId),
+      column((k) => k.date),
+      column((k) => k.type),
+      column((k) => k.category),
+      column((k) => k.currency),
+    ],
+  );
 }

@@ -7,6 +7,8 @@ import { ImportJobsService } from './csv/import-jobs.service';
 import { ImportsController } from './csv/imports.controller';
 import { ImportsRepository } from './csv/imports.repository';
 import { PlannerStatistics } from './planner-statistics';
+import { TransactionBatchController } from './transaction-batch.controller';
+import { TransactionBatchService } from './transaction-batch.service';
 import { TransactionListService } from './transaction-list.service';
 import { TransactionsController } from './transactions.controller';
 import { TransactionsRepository } from './transactions.repository';
@@ -15,10 +17,16 @@ import { TransactionsService } from './transactions.service';
 @Module({
   imports: [AccountsModule],
   // The CSV controller comes first so /transactions/export is matched before /transactions/:id.
-  controllers: [TransactionsCsvController, TransactionsController, ImportsController],
+  controllers: [
+    TransactionsCsvController,
+    TransactionsController,
+    TransactionBatchController,
+    ImportsController,
+  ],
   providers: [
     TransactionsService,
     TransactionListService,
+    TransactionBatchService,
     TransactionsRepository,
     TransactionsCsvService,
     ImportJobsService,

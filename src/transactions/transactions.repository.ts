@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -73,39 +74,58 @@ export class TransactionsRepository {
   }
 
   /**
-   * Inserts only when the owner is an active user; no row back means it is not. `alongside`
-   * adds a data-modifying CTE over the new row (named by its second argument) to the same
-   * statement, so the row and, for example, its audit entry commit together in one round trip.
-   * It may return several such CTE bodies (the audit entry and the event).
+   * Inserts the rows whose owner is an active user, in one statement; the answer lines up with
+   * `rows` (undefined where the owner is not). `alongside` adds data-modifying CTEs over the new
+   * rows (the relation it is given: the returned columns plus each row's `changes`), so the rows
+   * and, for example, their audit entries and events commit together in one round trip.
    */
   async insert(
     db: Queryable,
-    t: NewTransaction,
-    alongside?: (params: Params, source: string) => string | string[],
-  ): Promise<TransactionResponse | undefined> {
+    rows: readonly (NewTransaction & { changes: object })[],
+    alongside?: (params: Params, source: string) => string[],
+  ): Promise<(TransactionResponse | undefined)[]> {
     const params = new Params();
-    const owner = params.p(t.ownerId);
-    const values = [
-      owner,
-      ...[t.accountId, t.type, t.amount, t.currency, t.category, t.date, t.notes].map((v) =>
-        params.p(v),
-      ),
-    ];
-    const also = [alongside?.(params, 'inserted') ?? []]
-      .flat()
+    const ids = rows.map(() => randomUUID());
+    const column = <T>(pick: (r: (typeof rows)[number]) => T, type: string) =>
+      `${params.p(rows.map(pick))}::${type}[]`;
+    const also = (alongside?.(params, 'source') ?? [])
       .map((sql, i) => `, alongside${i} AS (${sql})`)
       .join('');
-    const [row] = await query<TransactionResponse>(
+    const inserted = await query<TransactionResponse & { changes?: object }>(
       db,
-      `WITH inserted AS (
-         INSERT INTO transactions AS t (owner_id, account_id, type, amount, currency, category, date, notes)
-         SELECT ${values.join(', ')} WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
+      `WITH input AS (
+         SELECT * FROM unnest(${params.p(ids)}::uuid[], ${column((r) => r.ownerId, 'uuid')},
+           ${column((r) => r.accountId, 'uuid')}, ${column((r) => r.type, 'transaction_type')},
+           ${column((r) => r.amount, 'numeric')}, ${column((r) => r.currency, 'text')},
+           ${column((r) => r.category, 'text')}, ${column((r) => r.date, 'date')},
+           ${column((r) => r.notes, 'text')}, ${column((r) => JSON.stringify(r.changes), 'jsonb')})
+           WITH ORDINALITY AS i (id, owner_id, account_id, type, amount, currency, category, date, notes, changes, ord)
+       ),
+       inserted AS (
+         INSERT INTO transactions AS t (id, owner_id, account_id, type, amount, currency, category, date, notes)
+         SELECT id, owner_id, account_id, type, amount, currency, category, date, notes FROM input i
+         WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = i.owner_id AND u.is_active)
+         ORDER BY ord
          RETURNING ${COLUMNS}
-       )${also}
-       SELECT * FROM inserted`,
+       ),
+       source AS (SELECT inserted.*, input.changes FROM inserted JOIN input USING (id))${also}
+       SELECT inserted.* FROM inserted`,
       params.values,
     );
-    return row;
+    const byId = new Map(inserted.map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id));
+  }
+
+  /**
+   * Locks the rows (live or deleted) in id order, whichever order they were named in, so two
+   * transactions locking overlapping sets wait for each other instead of deadlocking.
+   */
+  async lockInIdOrder(ids: readonly string[], m: EntityManager): Promise<TransactionResponse[]> {
+    return query<TransactionResponse>(
+      m,
+      `SELECT ${COLUMNS} FROM transactions t WHERE t.id = ANY($1::uuid[]) ORDER BY t.id FOR UPDATE`,
+      [[...new Set(ids)]],
+    );
   }
 
   /** The live row, locked until the surrounding transaction ends (read-modify-write). */

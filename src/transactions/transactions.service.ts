@@ -5,7 +5,7 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { maskTransaction, ownRowsOf, writeOwner } from '../common/access';
 import { touchedUser } from '../common/request-context';
@@ -71,9 +71,9 @@ export class TransactionsService {
   }
 
   /**
-   * Writes the row and its audit entry in one statement, so they commit together. With an
-   * Idempotency-Key the stored response joins them in one transaction: a request that dies
-   * leaves either all three or none.
+   * Writes the row, its audit entry and its event in one statement, so they commit together.
+   * With an Idempotency-Key the stored response joins them in one transaction: a request that
+   * dies leaves either all of them or none.
    */
   async create(
     actor: User,
@@ -81,34 +81,12 @@ export class TransactionsService {
     claim?: KeyedClaim,
   ): Promise<TransactionResponse> {
     const ownerId = writeOwner(actor, dto.ownerId);
-    // The event is written by the INSERT itself (createdFrom), not through EventsService.record.
-    touchedUser(ownerId);
-    const money = await this.book(this.db, {
-      ownerId,
-      amount: dto.amount,
-      currency: dto.currency,
-      accountId: dto.accountId?.toLowerCase() ?? null,
-    });
-    const values: NewTransaction = {
-      ownerId,
-      ...money,
-      type: dto.type,
-      category: dto.category,
-      date: dto.date,
-      notes: dto.notes ?? null,
-    };
+    const money = await this.book(this.db, bookingInput(ownerId, dto));
+    const values = newTransaction(ownerId, dto, money);
     const write = async (db: Queryable) => {
-      const row = await this.repo.insert(db, values, (params, inserted) => [
-        this.audit.insertFrom(params, inserted, {
-          actorId: actor.id,
-          action: 'transaction.create',
-          entityType: 'transaction',
-          changes: diff(null, values, AUDITED_FIELDS),
-        }),
-        this.events.createdFrom(params, inserted, actor.id),
-      ]);
-      if (!row) throw new UnprocessableEntityException('ownerId must reference an active user');
-      return withoutDeletedAt(row);
+      const [row] = await this.insert(db, actor, [values]);
+      if (!row) throw inactiveOwner();
+      return row;
     };
     // Without a key, the hottest write stays one round trip instead of BEGIN, INSERT and COMMIT.
     if (!claim) return write(this.db);
@@ -121,6 +99,32 @@ export class TransactionsService {
       });
       return row;
     });
+  }
+
+  /**
+   * Inserts booked rows with their audit entries and events, in one statement however many; the
+   * answer lines up with `rows`, undefined where the owner is not an active user.
+   */
+  async insert(
+    db: Queryable,
+    actor: User,
+    rows: readonly NewTransaction[],
+  ): Promise<(TransactionResponse | undefined)[]> {
+    // The events are written by the INSERT itself (createdFrom), not through EventsService.record.
+    for (const row of rows) touchedUser(row.ownerId);
+    const withChanges = rows.map((values) => ({
+      ...values,
+      changes: diff(null, values, AUDITED_FIELDS),
+    }));
+    const inserted = await this.repo.insert(db, withChanges, (params, source) => [
+      this.audit.insertFrom(params, source, {
+        actorId: actor.id,
+        action: 'transaction.create',
+        entityType: 'transaction',
+      }),
+      this.events.createdFrom(params, source, actor.id),
+    ]);
+    return inserted.map((row) => row && withoutDeletedAt(row));
   }
 
   /** Someone else's row and a deleted row are both simply not found. */
@@ -137,94 +141,91 @@ export class TransactionsService {
     dto: UpdateTransactionDto,
     ifMatch?: string,
   ): Promise<TransactionResponse> {
-    const fields: EditableFields = {
-      type: dto.type,
-      amount: dto.amount,
-      currency: dto.currency,
-      accountId: dto.accountId === undefined ? undefined : (dto.accountId?.toLowerCase() ?? null),
-      category: dto.category,
-      date: dto.date,
-      notes: dto.notes,
-    };
-    if (Object.values(fields).every((v) => v === undefined)) {
-      throw validationProblem([
-        {
-          field: 'body',
-          message: 'send at least one of type, amount, currency, accountId, category, date, notes',
-        },
-      ]);
-    }
-    return inTransaction(this.db, async (m) => {
-      const before = await this.repo.lockLive(id, m);
-      if (!before) throw new NotFoundException('Transaction not found');
-      assertIfMatch(ifMatch, withoutDeletedAt(before));
-      if (
-        fields.amount !== undefined ||
-        fields.currency !== undefined ||
-        fields.accountId !== undefined
-      ) {
-        // The currency never follows a new account silently: a mismatch is a 422.
-        const money = await this.book(m, {
-          ownerId: before.ownerId,
-          amount: fields.amount ?? before.amount,
-          amountStored: fields.amount === undefined,
-          currency: fields.currency ?? before.currency,
-          accountId: fields.accountId === undefined ? before.accountId : fields.accountId,
-        });
-        Object.assign(fields, money);
-      }
-      const after = withoutDeletedAt((await this.repo.update(id, fields, m))!);
-      const changes = diff(before, after, AUDITED_FIELDS);
-      await this.audit.record(m, {
-        actorId: actor.id,
-        action: 'transaction.update',
-        entityType: 'transaction',
-        entityId: id,
-        changes,
+    const fields = editableFields(dto);
+    return inTransaction(this.db, (m) => this.updateIn(m, actor, id, fields, ifMatch));
+  }
+
+  /** `update` inside the caller's transaction (a batch), with the fields `editableFields` gave. */
+  async updateIn(
+    m: EntityManager,
+    actor: User,
+    id: string,
+    fields: EditableFields,
+    ifMatch?: string,
+  ): Promise<TransactionResponse> {
+    const before = await this.repo.lockLive(id, m);
+    if (!before) throw new NotFoundException('Transaction not found');
+    assertIfMatch(ifMatch, withoutDeletedAt(before));
+    const changed = { ...fields };
+    if (
+      changed.amount !== undefined ||
+      changed.currency !== undefined ||
+      changed.accountId !== undefined
+    ) {
+      // The currency never follows a new account silently: a mismatch is a 422.
+      const money = await this.book(m, {
+        ownerId: before.ownerId,
+        amount: changed.amount ?? before.amount,
+        amountStored: changed.amount === undefined,
+        currency: changed.currency ?? before.currency,
+        accountId: changed.accountId === undefined ? before.accountId : changed.accountId,
       });
-      await this.events.record(m, { type: 'transaction.updated', actorId: actor.id, data: after });
-      return after;
+      Object.assign(changed, money);
+    }
+    const after = withoutDeletedAt((await this.repo.update(id, changed, m))!);
+    await this.audit.record(m, {
+      actorId: actor.id,
+      action: 'transaction.update',
+      entityType: 'transaction',
+      entityId: id,
+      changes: diff(before, after, AUDITED_FIELDS),
     });
+    await this.events.record(m, { type: 'transaction.updated', actorId: actor.id, data: after });
+    return after;
   }
 
   async remove(actor: User, id: string): Promise<void> {
-    await inTransaction(this.db, async (m) => {
-      const row = await this.repo.softDelete(id, m);
-      if (!row) throw new NotFoundException('Transaction not found');
-      await this.audit.record(m, {
-        actorId: actor.id,
-        action: 'transaction.delete',
-        entityType: 'transaction',
-        entityId: id,
-        changes: { deletedAt: { before: null, after: row.deletedAt } },
-      });
-      await this.events.record(m, { type: 'transaction.deleted', actorId: actor.id, data: row });
+    await inTransaction(this.db, (m) => this.removeIn(m, actor, id));
+  }
+
+  async removeIn(m: EntityManager, actor: User, id: string): Promise<void> {
+    const row = await this.repo.softDelete(id, m);
+    if (!row) throw new NotFoundException('Transaction not found');
+    await this.audit.record(m, {
+      actorId: actor.id,
+      action: 'transaction.delete',
+      entityType: 'transaction',
+      entityId: id,
+      changes: { deletedAt: { before: null, after: row.deletedAt } },
     });
+    await this.events.record(m, { type: 'transaction.deleted', actorId: actor.id, data: row });
   }
 
   async restore(actor: User, id: string): Promise<TransactionResponse> {
-    return inTransaction(this.db, async (m) => {
-      const row = await this.repo.restore(id, m);
-      if (!row) {
-        if (await this.repo.exists(id, m))
-          throw new ConflictException('The transaction is not deleted');
-        throw new NotFoundException('Transaction not found');
-      }
-      await this.audit.record(m, {
-        actorId: actor.id,
-        action: 'transaction.restore',
-        entityType: 'transaction',
-        entityId: id,
-        changes: { deletedAt: { before: 'deleted', after: null } },
-      });
-      const restored = withoutDeletedAt(row);
-      await this.events.record(m, {
-        type: 'transaction.restored',
-        actorId: actor.id,
-        data: restored,
-      });
-      return restored;
+    return inTransaction(this.db, (m) => this.restoreIn(m, actor, id));
+  }
+
+  async restoreIn(m: EntityManager, actor: User, id: string): Promise<TransactionResponse> {
+    const row = await this.repo.restore(id, m);
+    if (!row) {
+      if (await this.repo.exists(id, m))
+        throw new ConflictException('The transaction is not deleted');
+      throw new NotFoundException('Transaction not found');
+    }
+    await this.audit.record(m, {
+      actorId: actor.id,
+      action: 'transaction.restore',
+      entityType: 'transaction',
+      entityId: id,
+      changes: { deletedAt: { before: 'deleted', after: null } },
     });
+    const restored = withoutDeletedAt(row);
+    await this.events.record(m, {
+      type: 'transaction.restored',
+      actorId: actor.id,
+      data: restored,
+    });
+    return restored;
   }
 
   /**
@@ -236,14 +237,59 @@ export class TransactionsService {
     return (row) => {
       const accountId = row.accountId?.toLowerCase() ?? null;
       const account = accountId === null ? undefined : accounts.get(accountId);
-      const input = { ownerId, amount: row.amount, currency: row.currency, accountId };
-      return book(input, account, this.config.baseCurrency);
+      return book(bookingInput(ownerId, row), account, this.config.baseCurrency);
     };
   }
 
   /** Imports write through COPY, which cannot check the owner row by row as a create does. */
   async assertActiveOwner(ownerId: string): Promise<void> {
-    if (!(await this.repo.isActiveUser(ownerId)))
-      throw new UnprocessableEntityException('ownerId must reference an active user');
+    if (!(await this.repo.isActiveUser(ownerId))) throw inactiveOwner();
   }
+}
+
+export const inactiveOwner = () =>
+  new UnprocessableEntityException('ownerId must reference an active user');
+
+/** The money of a new row as booking.ts judges it. */
+export const bookingInput = (ownerId: string, dto: CreateTransactionDto): BookingInput => ({
+  ownerId,
+  amount: dto.amount,
+  currency: dto.currency,
+  accountId: dto.accountId?.toLowerCase() ?? null,
+});
+
+/** The row a create writes, once its owner is settled and its money booked. */
+export const newTransaction = (
+  ownerId: string,
+  dto: CreateTransactionDto,
+  money: Booked,
+): NewTransaction => ({
+  ownerId,
+  ...money,
+  type: dto.type,
+  category: dto.category,
+  date: dto.date,
+  notes: dto.notes ?? null,
+});
+
+/** What a PATCH asks to change; a body that changes nothing is a 400. */
+export function editableFields(dto: UpdateTransactionDto): EditableFields {
+  const fields: EditableFields = {
+    type: dto.type,
+    amount: dto.amount,
+    currency: dto.currency,
+    accountId: dto.accountId === undefined ? undefined : (dto.accountId?.toLowerCase() ?? null),
+    category: dto.category,
+    date: dto.date,
+    notes: dto.notes,
+  };
+  if (Object.values(fields).every((v) => v === undefined)) {
+    throw validationProblem([
+      {
+        field: 'body',
+        message: 'send at least one of type, amount, currency, accountId, category, date, notes',
+      },
+    ]);
+  }
+  return fields;
 }

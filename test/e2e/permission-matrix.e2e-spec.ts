@@ -211,6 +211,18 @@ describe('permission matrix (every route × role × API key)', () => {
       await app.http().delete(`/api/v1/transactions/${id}`).set(bearer(admin)).expect(204);
       return { path: `/transactions/${id}/restore`, ok: 200 };
     },
+    'POST /transactions/batch': () => ({
+      path: '/transactions/batch',
+      body: {
+        operations: [
+          {
+            op: 'create',
+            data: { type: 'income', amount: '1.00', category: 'matrix', date: '2026-01-02' },
+          },
+        ],
+      },
+      ok: 200,
+    }),
     'GET /transactions/export': () => ({ path: '/transactions/export', ok: 200 }),
     'POST /transactions/import': () => ({
       path: '/transactions/import',

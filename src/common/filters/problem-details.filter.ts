@@ -74,7 +74,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const res = http.getResponse<FastifyReply>();
-    const problem = this.toProblem(exception, req.raw.complete);
+    const problem = problemOf(exception, req.raw.complete);
     // A 500 is a defect: its stack is logged. A 503 is a known passing condition (the database
     // away or busy, a collision): one warning line, so an outage does not flood the log.
     if (problem.status === 500) this.logger.error(forTheLog(exception));
@@ -82,63 +82,69 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.warn(`${problem.status} ${problem.detail}: ${cause(exception)}`);
     sendProblem(req, res, problem);
   }
+}
 
-  private toProblem(exception: unknown, bodyComplete: boolean): Problem {
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const body = exception.getResponse();
-      if (typeof body === 'string') return { status, detail: body };
-      const { message, errors, headers, extensions } = body as {
-        message?: unknown;
-        errors?: unknown[];
-        extensions?: Record<string, unknown>;
-        headers?: Record<string, string>;
-      };
-      const detail = Array.isArray(message)
-        ? message.join('; ')
-        : typeof message === 'string'
-          ? message
-          : exception.message;
-      return { status, detail, errors, extensions, headers };
-    }
-    if (exception instanceof AccessDenied) return { status: 403, detail: exception.message };
-    // TypeORM wraps the server's error; a COPY on a raw client (imports) throws it as it is.
-    const dbError =
-      exception instanceof QueryFailedError
-        ? (exception.driverError as { code?: string; constraint?: string } | undefined)
-        : exception instanceof DatabaseError
-          ? exception
-          : undefined;
-    if (dbError) {
-      const known =
-        PG_CONSTRAINT_PROBLEMS[dbError.constraint ?? ''] ?? PG_CLIENT_ERRORS[dbError.code ?? ''];
-      if (known) return known;
-    }
-    const reset = (exception as { code?: unknown } | null)?.code === 'ECONNRESET';
-    // A reset after the whole body arrived came from the database's socket, not the client's.
-    if (isDatabaseUnavailable(exception) || (reset && bodyComplete)) {
-      return {
-        status: 503,
-        detail: 'The database is unavailable right now; retry shortly',
-        headers: RETRY_SOON,
-      };
-    }
-    // The client went away while its body was being read: its fault, and nobody hears the answer.
-    if (reset) {
-      return { status: 400, detail: 'The request ended before its body was complete' };
-    }
-    if (isPoolTimeout(exception)) {
-      return {
-        status: 503,
-        detail: 'The server is busy (no database connection came free in time); retry shortly',
-        headers: RETRY_SOON,
-      };
-    }
+/**
+ * The problem an exception answers: an HttpException as it says, a database refusal as the
+ * schema means it, an unavailable database as a 503, anything else a 500. `bodyComplete`: the
+ * request body had fully arrived (a reset then came from the database's side). A batch answers
+ * each failed operation with the problem its single route would have sent.
+ */
+export function problemOf(exception: unknown, bodyComplete = true): Problem {
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const body = exception.getResponse();
+    if (typeof body === 'string') return { status, detail: body };
+    const { message, errors, headers, extensions } = body as {
+      message?: unknown;
+      errors?: unknown[];
+      extensions?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    };
+    const detail = Array.isArray(message)
+      ? message.join('; ')
+      : typeof message === 'string'
+        ? message
+        : exception.message;
+    return { status, detail, errors, extensions, headers };
+  }
+  if (exception instanceof AccessDenied) return { status: 403, detail: exception.message };
+  // TypeORM wraps the server's error; a COPY on a raw client (imports) throws it as it is.
+  const dbError =
+    exception instanceof QueryFailedError
+      ? (exception.driverError as { code?: string; constraint?: string } | undefined)
+      : exception instanceof DatabaseError
+        ? exception
+        : undefined;
+  if (dbError) {
+    const known =
+      PG_CONSTRAINT_PROBLEMS[dbError.constraint ?? ''] ?? PG_CLIENT_ERRORS[dbError.code ?? ''];
+    if (known) return known;
+  }
+  const reset = (exception as { code?: unknown } | null)?.code === 'ECONNRESET';
+  // A reset after the whole body arrived came from the database's socket, not the client's.
+  if (isDatabaseUnavailable(exception) || (reset && bodyComplete)) {
     return {
-      status: 500,
-      detail: 'An unexpected error occurred; quote the requestId when reporting it',
+      status: 503,
+      detail: 'The database is unavailable right now; retry shortly',
+      headers: RETRY_SOON,
     };
   }
+  // The client went away while its body was being read: its fault, and nobody hears the answer.
+  if (reset) {
+    return { status: 400, detail: 'The request ended before its body was complete' };
+  }
+  if (isPoolTimeout(exception)) {
+    return {
+      status: 503,
+      detail: 'The server is busy (no database connection came free in time); retry shortly',
+      headers: RETRY_SOON,
+    };
+  }
+  return {
+    status: 500,
+    detail: 'An unexpected error occurred; quote the requestId when reporting it',
+  };
 }
 
 /**

@@ -8,7 +8,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../roles';
 import { ROLES_KEY, ROUTE_KEY } from '../decorators/roles.decorator';
-import { keyScopesOf, policyOf, type RouteKey } from '../permissions';
+import { policyOf, refusal, type RouteKey } from '../permissions';
 
 /**
  * Global: a route listing roles with `@Roles()`/`@Auth()` admits only those roles (for an API key,
@@ -31,16 +31,11 @@ export class RolesGuard implements CanActivate {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (!roles || roles.length === 0) return true;
     const user = req.user;
-    if (!user || !roles.includes(user.role)) {
-      throw new ForbiddenException('Your role may not perform this action');
-    }
-    if (key === undefined) return true;
-    const scopes = route === undefined ? [] : keyScopesOf(policyOf(route));
-    if (scopes.some((s) => key.scopes.includes(s))) return true;
-    throw new ForbiddenException(
-      scopes.length === 0
-        ? 'API keys cannot be used on this route'
-        : `This API key lacks the scope ${scopes.join(' or ')}`,
-    );
+    const policy = route === undefined ? { roles, scope: null } : policyOf(route);
+    const why = user
+      ? refusal(policy, user.role, key?.scopes)
+      : 'Your role may not perform this action';
+    if (why !== undefined) throw new ForbiddenException(why);
+    return true;
   }
 }

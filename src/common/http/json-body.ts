@@ -40,6 +40,21 @@ export function registerJsonBody(fastify: FastifyInstance, bodyLimit: number): v
   });
 }
 
+/** Route config (`@RouteConfig(bodyLimit(n))`): this route's JSON body may be up to `n` bytes. */
+export const bodyLimit = (bytes: number) => ({ bodyLimit: bytes });
+
+/**
+ * Nest's Fastify adapter passes a route's `config` but not its `bodyLimit`: this hook lifts one
+ * from the other while each route is registered (Fastify reads it at parse time).
+ */
+export function routeBodyLimits(fastify: FastifyInstance): void {
+  fastify.addHook('onRoute', (route) => {
+    // `config` is absent on routes registered without one, whatever Fastify's types say.
+    const config: { bodyLimit?: number } | undefined = route.config;
+    if (config?.bodyLimit !== undefined) route.bodyLimit = config.bodyLimit;
+  });
+}
+
 function hasBody(headers: IncomingHttpHeaders): boolean {
   const length = headers['content-length'];
   return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');

@@ -8,7 +8,7 @@ import { answerNotModified } from '../etag';
 import { sendProblem } from '../problem';
 import { requestContext } from '../request-context';
 import { drainBeforeClose } from './drain';
-import { registerJsonBody } from './json-body';
+import { registerJsonBody, routeBodyLimits } from './json-body';
 import { requestLog } from './request-log';
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -55,6 +55,7 @@ export function registerHttpPipeline(
   }
   fastify.addHook('onRequest', requestLog(options.logger));
   registerJsonBody(fastify, JSON_BODY_LIMIT);
+  routeBodyLimits(fastify);
   fastify.addHook('preHandler', requestContext);
   fastify.addHook('onSend', answerNotModified);
   fastify.addHook('onSend', drainBeforeClose);
