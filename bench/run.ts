@@ -27,6 +27,7 @@ import { checkRollups, removeCreatedRows } from './cleanup';
 import { benchmark, type Server } from './drive';
 import { type Options, parseOptions, warnIfStale } from './options';
 import { comparison, markdown, type ScenarioResult, type SingleResult } from './report';
+import { batchMarkdown, benchBatch } from './batch';
 import type { BenchContext } from './scenarios';
 import { SCENARIOS } from './scenarios';
 import { prepare, singleRequests } from './setup';
@@ -170,6 +171,11 @@ async function main(): Promise<void> {
       );
     }
     const peakRssMb = app.rss.peakMb();
+    // After the scenarios (and their RSS peak): the bulk comparison writes 2,000 rows a round.
+    const bulk =
+      !opts.check && (!opts.only || opts.only.includes('batch'))
+        ? await benchBatch(app.baseUrl, ctx.analystToken, postMarker)
+        : undefined;
     const baseline = baselineRun && {
       results: baselineResults,
       peakRssMb: baselineRun.server.app.rss.peakMb(),
@@ -198,6 +204,7 @@ async function main(): Promise<void> {
         baseline: baseline.peakRssMb,
       });
     }
+    if (bulk) report += `\n\n${batchMarkdown(bulk)}`;
     console.log(`\n${report}\n`);
     writeResults(`${stamp}-${rows}.json`, {
       startedAt,
@@ -220,6 +227,7 @@ async function main(): Promise<void> {
       peakRssMb,
       single,
       scenarios: results,
+      bulk,
       baseline,
       markdown: report,
     });
