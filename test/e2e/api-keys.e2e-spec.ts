@@ -156,6 +156,19 @@ describe('API keys', () => {
       expect(res.body.expiresAt).toBe(at);
     });
 
+    it('accepts an expiresAt with a UTC offset and answers the same instant in UTC', async () => {
+      const utc = new Date(Math.floor((Date.now() + 30 * DAY_MS) / 1000) * 1000);
+      // The same instant written in UTC+02:00.
+      const local = new Date(utc.getTime() + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+      const res = await create(analyst, {
+        name: 'offset',
+        scopes: ['dashboard:read'],
+        expiresAt: local,
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.expiresAt).toBe(utc.toISOString());
+    });
+
     it('accepts an explicit expiresAt within 365 days and returns it', async () => {
       const at = new Date(Date.now() + 30 * DAY_MS).toISOString();
       const res = await create(analyst, {
@@ -181,6 +194,13 @@ describe('API keys', () => {
       ['an ISO ordinal date', () => `${new Date().getUTCFullYear() + 1}-032`],
       ['in ISO basic format', () => `${new Date().getUTCFullYear() + 1}0101T000000Z`],
       ['an array', () => [new Date(Date.now() + DAY_MS).toISOString()]],
+      // Read in the server's own zone, it would name a different instant on every server.
+      [
+        'without a time zone',
+        () => new Date(Date.now() + 30 * DAY_MS).toISOString().replace(/Z$/, ''),
+      ],
+      ['without a time zone or seconds', () => `${new Date().getUTCFullYear() + 1}-01-01T12:00`],
+      ['that is a date without a time', () => `${new Date().getUTCFullYear() + 1}-01-01`],
     ])('refuses an expiresAt %s with 400 naming expiresAt', async (_label, at) => {
       const res = await create(analyst, {
         name: 'bad expiry',
