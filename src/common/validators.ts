@@ -9,6 +9,7 @@ import {
 } from './currencies';
 import { fitsMinorUnits, isPositiveMoney, parseMoney } from './money';
 import { PASSWORD_RULE, passwordFits } from './password-rule';
+import { currentRequest } from './request-context';
 
 /** Length in Unicode code points (an emoji counts once), as the contract measures it. */
 export const CodePointLength = (min: number, max: number, options?: ValidationOptions) =>
@@ -70,6 +71,18 @@ export const PasswordBytes = (options?: ValidationOptions) =>
  */
 export const Omittable = (options?: ValidationOptions) =>
   ValidateIf((_object: object, value: unknown) => value !== undefined, options);
+
+/**
+ * Required from a signed-in session; may be left out with an API key (a field a key may not send
+ * at all, such as a new user's password: the service refuses it with 403 when it is sent). Judged
+ * with the other fields, so a session's 400 still names every offending field.
+ */
+export const RequiredUnlessApiKey = (options?: ValidationOptions) =>
+  ValidateIf(
+    (_object: object, value: unknown) =>
+      value !== undefined || currentRequest()?.apiKeyId === undefined,
+    options,
+  );
 
 export const Trim = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));

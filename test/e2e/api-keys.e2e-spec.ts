@@ -584,6 +584,84 @@ describe('API keys', () => {
         .expect(200);
     });
 
+    describe('a key with users:write creates no admin and sets no password', () => {
+      let key: TestKey;
+      const email = () => `bykey-${randomBytes(4).toString('hex')}@test.local`;
+      const userByEmail = async (address: string) =>
+        (await app.sql.query(`SELECT role FROM users WHERE email = $1`, [address])).rows;
+      beforeAll(async () => {
+        const owner = await createUser(app, admin, 'admin');
+        key = await createApiKey(app, owner, ['users:write', 'users:read']);
+      });
+
+      it.each([
+        ['an admin', { role: 'admin' }, 'API keys cannot give the admin role; sign in instead'],
+        [
+          'a user with a password',
+          { role: 'viewer', password: 'chosen-password' },
+          'API keys cannot set passwords; sign in instead',
+        ],
+        [
+          'an admin with a password',
+          { role: 'admin', password: 'chosen-password' },
+          'API keys cannot set passwords or give the admin role; sign in instead',
+        ],
+      ])(
+        'refuses to create %s with 403 saying why, creating nothing',
+        async (_label, body, why) => {
+          const address = email();
+          const res = await as(key)
+            .post('/api/v1/users')
+            .send({ name: 'By key', email: address, ...body });
+          expectProblem(res, 403);
+          expect(res.body.detail).toBe(why);
+          expect(await userByEmail(address)).toEqual([]);
+        },
+      );
+
+      it('creates a non-admin without a password, who cannot sign in until a signed-in admin sets one', async () => {
+        const address = email();
+        const res = await as(key)
+          .post('/api/v1/users')
+          .send({ name: 'By key', email: address, role: 'analyst' });
+        expect(res.status).toBe(201);
+        expect(res.body).toMatchObject({ email: address, role: 'analyst', isActive: true });
+        for (const guess of ['', 'password', 'undefined', 'null'])
+          await app
+            .http()
+            .post('/api/v1/auth/login')
+            .send({ email: address, password: guess.padEnd(8, 'x') })
+            .expect(401);
+        await as(admin)
+          .patch(`/api/v1/users/${res.body.id}`)
+          .send({ password: 'set-by-an-admin' })
+          .expect(200);
+        await app
+          .http()
+          .post('/api/v1/auth/login')
+          .send({ email: address, password: 'set-by-an-admin' })
+          .expect(200);
+      });
+
+      it('refuses to promote a user to admin with 403 saying why, changing nothing', async () => {
+        const target = await createUser(app, admin, 'viewer');
+        const res = await as(key).patch(`/api/v1/users/${target.id}`).send({ role: 'admin' });
+        expectProblem(res, 403);
+        expect(res.body.detail).toBe('API keys cannot give the admin role; sign in instead');
+        expect(await userByEmail(target.email)).toEqual([{ role: 'viewer' }]);
+        // Other roles, and the same promotion from a signed-in session, still work.
+        await as(key).patch(`/api/v1/users/${target.id}`).send({ role: 'analyst' }).expect(200);
+        await as(admin).patch(`/api/v1/users/${target.id}`).send({ role: 'admin' }).expect(200);
+      });
+
+      it('still requires a password from a signed-in session (400 naming it with the other fields)', async () => {
+        const res = await as(admin)
+          .post('/api/v1/users')
+          .send({ name: '', email: email(), role: 'viewer' });
+        expectProblem(res, 400, ['name', 'password']);
+      });
+    });
+
     it('does not let an analyst key write for another owner (ownership rules still apply)', async () => {
       const res = await as(writeKey)
         .post('/api/v1/transactions')
@@ -871,7 +949,6 @@ describe('API keys', () => {
         .send({
           name: 'by key',
           email: `bykey-${randomBytes(3).toString('hex')}@test.local`,
-          password: 'password-123',
           role: 'viewer',
         })
         .expect(201);

@@ -9,7 +9,7 @@ export class UpdateUserDto {
   @CodePointLength(1, 100)
   name?: string;
 
-  /** Demoting the last active admin is refused with 409. */
+  /** Demoting the last active admin is refused with 409; `admin` only when signed in (an API key: 403). */
   @Omittable()
   @IsIn(ROLES)
   role?: Role;
@@ -19,7 +19,7 @@ export class UpdateUserDto {
   @IsBoolean()
   isActive?: boolean;
 
-  /** A new password (8-72 bytes); revokes the user's refresh tokens. */
+  /** A new password (8-72 bytes); revokes the user's refresh tokens. Only when signed in (an API key: 403). */
   @Omittable()
   @IsString()
   @PasswordBytes()
