@@ -118,6 +118,22 @@ export class ApiKeysRepository {
     return row;
   }
 
+  /**
+   * Revokes every unrevoked key of a user (expired ones too: revoked is final, whatever the
+   * expiry), in the caller's transaction; the keys revoked, for the audit trail.
+   */
+  async revokeAllOfUser(
+    m: EntityManager,
+    userId: string,
+  ): Promise<{ id: string; revokedAt: Date }[]> {
+    return query<{ id: string; revokedAt: Date }>(
+      m,
+      `UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+       RETURNING id, revoked_at AS "revokedAt"`,
+      [userId],
+    );
+  }
+
   /** Records use to the minute: a no-op (no row version written) while the stored minute is current. */
   async touch(db: Queryable, id: string): Promise<void> {
     await db.query(

@@ -11,6 +11,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
+import { ApiKeysRepository } from '../api-keys/api-keys.repository';
 import { assertKeyMayWriteUser, masksOthersEmails, maskUser, mayReadUser } from '../common/access';
 import { currentRequest } from '../common/request-context';
 import { assertIfMatch } from '../common/etag';
@@ -42,6 +43,7 @@ export class UsersService implements OnApplicationBootstrap {
     @InjectDataSource() private readonly db: DataSource,
     private readonly users: UsersRepository,
     private readonly tokens: RefreshTokensRepository,
+    private readonly keys: ApiKeysRepository,
     private readonly hasher: PasswordHasher,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
@@ -171,6 +173,18 @@ export class UsersService implements OnApplicationBootstrap {
       const after = await this.users.update(m, id, changes);
       if (dto.isActive === false || passwordHash !== undefined)
         await this.tokens.revokeAllOfUser(m, id);
+      // Revoked, not paused: reactivating the user must not bring old keys back to life.
+      if (dto.isActive === false) {
+        for (const key of await this.keys.revokeAllOfUser(m, id)) {
+          await this.audit.record(m, {
+            actorId: actor.id,
+            action: 'api_key.revoke',
+            entityType: 'api_key',
+            entityId: key.id,
+            changes: { revokedAt: { before: null, after: key.revokedAt } },
+          });
+        }
+      }
       const audited = diff(user, after, AUDITED_FIELDS);
       if (passwordHash !== undefined) audited.password = PASSWORD_CHANGED;
       await this.audit.record(m, {

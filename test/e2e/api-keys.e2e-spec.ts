@@ -6,6 +6,7 @@ import {
   createApiKey,
   createUser,
   deactivate,
+  login,
   loginAdmin,
   type TestKey,
   type TestUser,
@@ -492,14 +493,29 @@ describe('API keys', () => {
       await as(analyst).delete(`/api/v1/api-keys/${key.id}`).expect(204);
     });
 
-    it('answers the key of a deactivated owner with 401 at once, and again once reactivated', async () => {
+    it('revokes the keys of a deactivated owner at once, for good: a reactivation does not revive them', async () => {
       const user = await createUser(app, admin, 'analyst');
       const key = await createApiKey(app, user, ['transactions:read']);
+      const other = await createApiKey(app, user, ['dashboard:read']);
       await as(key).get('/api/v1/transactions').expect(200);
       await deactivate(app, admin, user);
       expectProblem(await as(key).get('/api/v1/transactions'), 401);
+      for (const k of [key, other]) {
+        expect((await keyRow(k.id)).revoked_at).toBeInstanceOf(Date);
+        expect((await auditFor(k.id)).map((e) => [e.action, e.actor_id])).toEqual([
+          ['api_key.create', user.id],
+          ['api_key.revoke', admin.id],
+        ]);
+      }
       await as(admin).patch(`/api/v1/users/${user.id}`).send({ isActive: true }).expect(200);
-      await as(key).get('/api/v1/transactions').expect(200);
+      expectProblem(await as(key).get('/api/v1/transactions'), 401);
+      expectProblem(await as(other).get('/api/v1/dashboard/summary'), 401);
+      // Gone from the owner's list too; new keys work as usual.
+      const back = await login(app, user.email, user.password);
+      const listed = await as({ token: back.accessToken }).get('/api/v1/api-keys').expect(200);
+      expect(idsOf(listed)).toEqual([]);
+      const fresh = await createApiKey(app, { token: back.accessToken }, ['transactions:read']);
+      await as(fresh).get('/api/v1/transactions').expect(200);
     });
 
     it('narrows a key at once when its owner is demoted, and widens it back on promotion', async () => {

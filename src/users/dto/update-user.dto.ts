@@ -14,7 +14,10 @@ export class UpdateUserDto {
   @IsIn(ROLES)
   role?: Role;
 
-  /** `false` deactivates the user at once and revokes its refresh tokens. */
+  /**
+   * `false` deactivates the user at once and revokes its refresh tokens and API keys; reactivating
+   * it brings neither back.
+   */
   @Omittable()
   @IsBoolean()
   isActive?: boolean;
