@@ -12,7 +12,7 @@ import {
   routingProblem,
 } from './common/http/pipeline';
 import { requestId } from './common/http/request-id';
-import { validationPipe } from './common/validation';
+import { queryParamsInterceptor, validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { assertMigrated, migrate } from './database/migrate';
@@ -66,6 +66,7 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   });
   app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready'] });
   app.useGlobalPipes(validationPipe);
+  app.useGlobalInterceptors(queryParamsInterceptor);
   if (config.docsEnabled) setupSwagger(app);
   await app.init();
 

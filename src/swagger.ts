@@ -123,6 +123,7 @@ type Operation = {
  * What the decorators cannot say, applied to the whole document in one place:
  * - error bodies are `application/problem+json` (the one exception filter sends every one of them),
  *   whatever the operation produces when it succeeds (CSV for the export);
+ * - every operation refuses an unknown query parameter (400), whether or not it takes any;
  * - every operation is rate limited (429 with `Retry-After`), may be busy (503 with
  *   `Retry-After`) or fail unexpectedly (500, no details but the `requestId`), and its responses
  *   carry the rate-limit headers;
@@ -141,6 +142,8 @@ export function finishDocument(document: OpenAPIObject): OpenAPIObject {
       describeAccess(operation);
       const responses = operation.responses;
       if (!responses) continue;
+      // Every operation refuses query parameters it does not take (common/validation.ts).
+      responses['400'] ??= { description: 'An unknown query parameter; `errors` names it' };
       responses['429'] ??= { description: 'Rate limit exceeded; see `Retry-After`' };
       responses['503'] ??= {
         description: 'Busy: no database connection came free in time, or a query timed out',

@@ -1028,9 +1028,15 @@ export interface components {
              * @description Login email; stored in lower case and unique regardless of case.
              */
             email: string;
-            /** @description 8-72 bytes of UTF-8. */
-            password: string;
-            /** @enum {string} */
+            /**
+             * @description 8-72 bytes of UTF-8. Required when signed in. Refused (403) with an API key: a user a key
+             *     creates has no password (cannot sign in) until an admin sets one from a signed-in session.
+             */
+            password?: string;
+            /**
+             * @description `admin` only when signed in: an API key cannot create an admin (403).
+             * @enum {string}
+             */
             role: "admin" | "analyst" | "viewer" | "auditor";
         };
         /** @enum {string} */
@@ -1065,13 +1071,16 @@ export interface components {
         UpdateUserDto: {
             name?: string;
             /**
-             * @description Demoting the last active admin is refused with 409.
+             * @description Demoting the last active admin is refused with 409; `admin` only when signed in (an API key: 403).
              * @enum {string}
              */
             role?: "admin" | "analyst" | "viewer" | "auditor";
-            /** @description `false` deactivates the user at once and revokes its refresh tokens. */
+            /**
+             * @description `false` deactivates the user at once and revokes its refresh tokens and API keys; reactivating
+             *     it brings neither back.
+             */
             isActive?: boolean;
-            /** @description A new password (8-72 bytes); revokes the user's refresh tokens. */
+            /** @description A new password (8-72 bytes); revokes the user's refresh tokens. Only when signed in (an API key: 403). */
             password?: string;
         };
         LoginDto: {
@@ -1109,7 +1118,9 @@ export interface components {
             scopes: components["schemas"]["Scope"][];
             /**
              * Format: date-time
-             * @description When the key stops working: in the future, at most 365 days ahead. Default: 90 days from now.
+             * @description When the key stops working: a date-time with its time zone (`Z` or an offset such as
+             *     `+01:00`; without one it is a 400), in the future, at most 365 days ahead. Default: 90 days
+             *     from now.
              */
             expiresAt?: string;
             /** @description What the key is for, e.g. "nightly bank import". 1-100 characters after trimming. */
@@ -3047,6 +3058,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserResponse"];
+                };
+            };
+            /** @description An unknown query parameter; `errors` names it */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
             /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
@@ -6422,6 +6445,18 @@ export interface operations {
                     "application/json": components["schemas"]["CurrencyListResponse"];
                 };
             };
+            /** @description An unknown query parameter; `errors` names it */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
             /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
             401: {
                 headers: {
@@ -6628,6 +6663,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportResultResponse"];
+                };
+            };
+            /** @description An unknown query parameter; `errors` names it */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
             /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
@@ -7840,6 +7887,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookListResponse"];
+                };
+            };
+            /** @description An unknown query parameter; `errors` names it */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
             /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */

@@ -118,6 +118,40 @@ export class ApiKeysRepository {
     return row;
   }
 
+  /**
+   * Revokes every unrevoked key of a user (expired ones too: revoked is final, whatever the
+   * expiry), in the caller's transaction; the keys revoked, for the audit trail.
+   */
+  async revokeAllOfUser(
+    m: EntityManager,
+    userId: string,
+  ): Promise<{ id: string; revokedAt: Date }[]> {
+    return query<{ id: string; revokedAt: Date }>(
+      m,
+      `UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+       RETURNING id, revoked_at AS "revokedAt"`,
+      [userId],
+    );
+  }
+
+  /**
+   * Deletes keys revoked or expired more than `days` days ago, at most `batch` of them; how many
+   * went. Idempotent, so several instances running it at once only share the work.
+   */
+  async purgeDead(days: number, batch: number): Promise<number> {
+    const rows = await query<{ id: string }>(
+      this.db,
+      `DELETE FROM api_keys WHERE id IN (
+         SELECT id FROM api_keys
+         WHERE revoked_at < now() - make_interval(days => $1)
+            OR expires_at < now() - make_interval(days => $1)
+         LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [days, batch],
+    );
+    return rows.length;
+  }
+
   /** Records use to the minute: a no-op (no row version written) while the stored minute is current. */
   async touch(db: Queryable, id: string): Promise<void> {
     await db.query(

@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   NotFoundException,
+  type OnModuleInit,
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -14,6 +15,7 @@ import type { ApiKeyAuthenticator, KeyPrincipal } from '../common/principal';
 import { validationProblem } from '../common/validation';
 import { AuditService, diff } from '../audit/audit.service';
 import { inTransaction } from '../database/transaction';
+import { JobQueue } from '../jobs/job-queue';
 import type { User } from '../users/entities/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { UsersService } from '../users/users.service';
@@ -29,11 +31,14 @@ const DAY_MS = 86_400_000;
 const DEFAULT_LIFETIME_DAYS = 90;
 const MAX_LIFETIME_DAYS = 365;
 const AUDITED_FIELDS = ['userId', 'name', 'scopes', 'expiresAt'] as const;
+/** Revoked and expired keys are kept this long (their owner sees an expired key lapse), then deleted. */
+export const DEAD_KEY_RETENTION_DAYS = 30;
+const PURGE_BATCH = 1_000;
 
 const hashOf = (key: string): Buffer => createHash('sha256').update(key).digest();
 
 @Injectable()
-export class ApiKeysService implements ApiKeyAuthenticator {
+export class ApiKeysService implements ApiKeyAuthenticator, OnModuleInit {
   private readonly logger = new Logger('ApiKeys');
   /** Key id → the minute this instance last recorded its use, so use costs one write a minute. */
   private readonly recorded = new Map<string, number>();
@@ -46,7 +51,41 @@ export class ApiKeysService implements ApiKeyAuthenticator {
     private readonly users: UsersService,
     private readonly usersRepo: UsersRepository,
     private readonly audit: AuditService,
+    private readonly jobs: JobQueue,
   ) {}
+
+  /**
+   * Keys revoked or expired more than 30 days ago are deleted hourly, through the job queue (one
+   * run per tick across the fleet; the delete is idempotent, so an overlap costs nothing).
+   */
+  onModuleInit(): void {
+    this.jobs.define({
+      name: 'api-keys-purge',
+      expireInSeconds: 600,
+      retryLimit: 2,
+      concurrency: 1,
+      handler: async () => {
+        await this.purgeDead();
+      },
+    });
+    this.jobs.atStart('api-keys-purge');
+    this.jobs.every('api-keys-purge', '41 * * * *');
+  }
+
+  /** Deletes the keys that ended more than DEAD_KEY_RETENTION_DAYS ago, in batches. */
+  async purgeDead(): Promise<number> {
+    let purged = 0;
+    for (;;) {
+      const n = await this.repo.purgeDead(DEAD_KEY_RETENTION_DAYS, PURGE_BATCH);
+      purged += n;
+      if (n < PURGE_BATCH) break;
+    }
+    if (purged > 0)
+      this.logger.log(
+        `Purged ${purged} API keys revoked or expired ${DEAD_KEY_RETENTION_DAYS}+ days ago`,
+      );
+    return purged;
+  }
 
   /**
    * A new key for the caller. Scopes its role cannot use are refused (422) rather than stored

@@ -1,7 +1,7 @@
 import {
   AccessDenied,
   type Actor,
-  assertMaySetPassword,
+  assertKeyMayWriteUser,
   assertMayNarrow,
   maskChanges,
   masksOthersEmails,
@@ -49,9 +49,22 @@ describe('access rules', () => {
     expect(() => writeOwner(auditor, viewer.id)).toThrow(AccessDenied);
   });
 
-  it('lets only a signed-in session set a password, never an API key', () => {
-    expect(() => assertMaySetPassword(false)).not.toThrow();
-    expect(() => assertMaySetPassword(true)).toThrow(AccessDenied);
+  it('lets only a signed-in session set a password or give the admin role, never an API key', () => {
+    expect(() =>
+      assertKeyMayWriteUser(false, { role: 'admin', password: 'secret-123' }),
+    ).not.toThrow();
+    expect(() => assertKeyMayWriteUser(true, { role: 'viewer' })).not.toThrow();
+    expect(() => assertKeyMayWriteUser(true, {})).not.toThrow();
+    expect(() => assertKeyMayWriteUser(true, { password: 'secret-123' })).toThrow(
+      'API keys cannot set passwords; sign in instead',
+    );
+    expect(() => assertKeyMayWriteUser(true, { role: 'admin' })).toThrow(
+      'API keys cannot give the admin role; sign in instead',
+    );
+    expect(() => assertKeyMayWriteUser(true, { role: 'admin', password: '' })).toThrow(
+      'API keys cannot set passwords or give the admin role; sign in instead',
+    );
+    expect(() => assertKeyMayWriteUser(true, { password: null })).toThrow(AccessDenied);
   });
 
   it('shows a user to admins, auditors and to that user only', () => {

@@ -45,12 +45,23 @@ export function writeOwner(actor: Actor, requested: string | undefined): string 
 }
 
 /**
- * Passwords are set from a signed-in session only. An API key that may write users (an admin's
- * `users:write`) could otherwise set its own owner's password, sign in as the owner and mint keys:
- * what docs/api.md section 10 promises a leaked key cannot do.
+ * Through an API key a user is never given a password or the admin role, on create or update: a
+ * leaked key with an admin's `users:write` could otherwise make an admin with a password of its
+ * choosing (or set its owner's), sign in and mint keys, which docs/api.md section 10 promises a
+ * leaked key cannot do. Both take a signed-in session. A user a key creates has no password.
  */
-export function assertMaySetPassword(viaApiKey: boolean): void {
-  if (viaApiKey) throw new AccessDenied('API keys cannot set passwords; sign in instead');
+export function assertKeyMayWriteUser(
+  viaApiKey: boolean,
+  change: { role?: Role; password?: unknown },
+): void {
+  if (!viaApiKey) return;
+  const refused = [
+    ...(change.password !== undefined ? ['set passwords'] : []),
+    ...(change.role === 'admin' ? ['give the admin role'] : []),
+  ];
+  if (refused.length > 0) {
+    throw new AccessDenied(`API keys cannot ${refused.join(' or ')}; sign in instead`);
+  }
 }
 
 /**

@@ -1,12 +1,19 @@
 import {
   type ArgumentMetadata,
   BadRequestException,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
   ParseUUIDPipe,
+  SetMetadata,
   ValidationPipe,
   type ValidationError,
 } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidatorOptions } from 'class-validator';
+import type { Observable } from 'rxjs';
 import type { FieldIssue } from './problem';
 
 /** Flattens class-validator's tree into `[{ field, message }]`, one entry per broken rule. */
@@ -105,3 +112,56 @@ export function validatePlain<T extends object>(
   const value = plainToInstance(cls, plain, { enableImplicitConversion: false });
   return { value, errors: flattenValidationErrors(validateSync(value, VALIDATOR_OPTIONS)) };
 }
+
+const ANY_QUERY_KEY = 'acceptsAnyQuery';
+
+/**
+ * For a route outside the API that must answer whatever query string it is sent: a health probe
+ * with a cache-busting `?_=…` must not read as "down". Nothing under /api/v1 uses it.
+ */
+export const AcceptsAnyQuery = () => SetMetadata(ANY_QUERY_KEY, true);
+
+/**
+ * Unknown query parameters are a 400 on every route (docs/api.md, conventions). A route with a
+ * query DTO has the pipe refuse what the DTO does not list; but pipes run only for the parameters
+ * a handler declares, so a handler without `@Query()` would take `?anything=` silently (`GET
+ * /auth/me?x=1`, `GET /transactions/:id?catgory=Rent`). This closes that gap: on such a route
+ * every query parameter is unknown. Registered globally, so it runs after the guards (a caller
+ * who may not use the route learns nothing more) and before the route's own interceptors.
+ */
+export class QueryParamsInterceptor implements NestInterceptor {
+  /** Handler → whether it reads the query string (declares `@Query()` or opts out). */
+  private readonly takesQuery = new WeakMap<object, boolean>();
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() === 'http') {
+      const { query } = context.switchToHttp().getRequest<{ query?: unknown }>();
+      const names = query !== null && typeof query === 'object' ? Object.keys(query) : [];
+      if (names.length > 0 && !this.readsQuery(context)) {
+        throw validationProblem(
+          names.map((field) => ({ field, message: `property ${field} should not exist` })),
+        );
+      }
+    }
+    return next.handle();
+  }
+
+  private readsQuery(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    let known = this.takesQuery.get(handler);
+    if (known === undefined) {
+      const controller = context.getClass();
+      // Where `@Query()` records itself: `<paramtype>:<index>` keys on the controller class.
+      const params = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, handler.name) ??
+        {}) as Record<string, unknown>;
+      known =
+        Object.keys(params).some((key) => key.split(':')[0] === String(RouteParamtypes.QUERY)) ||
+        Reflect.getMetadata(ANY_QUERY_KEY, handler) === true ||
+        Reflect.getMetadata(ANY_QUERY_KEY, controller) === true;
+      this.takesQuery.set(handler, known);
+    }
+    return known;
+  }
+}
+
+export const queryParamsInterceptor = new QueryParamsInterceptor();

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
+import { isISO8601, ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { isCalendarDate, MAX_DATE, MIN_DATE } from './dates';
 import {
   baseCurrencyForValidation,
@@ -9,6 +9,7 @@ import {
 } from './currencies';
 import { fitsMinorUnits, isPositiveMoney, parseMoney } from './money';
 import { PASSWORD_RULE, passwordFits } from './password-rule';
+import { currentRequest } from './request-context';
 
 /** Length in Unicode code points (an emoji counts once), as the contract measures it. */
 export const CodePointLength = (min: number, max: number, options?: ValidationOptions) =>
@@ -20,6 +21,31 @@ export const CodePointLength = (min: number, max: number, options?: ValidationOp
         validate: (value: unknown) =>
           typeof value === 'string' && [...value].length >= min && [...value].length <= max,
         defaultMessage: (args) => `${args?.property} must be ${min}-${max} characters long`,
+      },
+    },
+    options,
+  );
+
+/** A date, a time and a zone: `Z` or an offset (`+01:00`, `-0530`); seconds and fractions optional. */
+const ZONED_DATE_TIME =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * An instant: an ISO 8601 date-time that names its time zone. Without one (`2026-12-31T23:59:59`)
+ * the moment would depend on the server's zone; a bare date or week date names no instant either.
+ */
+export const IsZonedDateTime = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isZonedDateTime',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          ZONED_DATE_TIME.test(value) &&
+          isISO8601(value, { strict: true }) &&
+          !Number.isNaN(Date.parse(value)),
+        defaultMessage: (args) =>
+          `${args?.property} must be a date-time with a time zone, such as 2026-12-31T23:59:59Z or 2026-12-31T23:59:59+01:00`,
       },
     },
     options,
@@ -45,6 +71,18 @@ export const PasswordBytes = (options?: ValidationOptions) =>
  */
 export const Omittable = (options?: ValidationOptions) =>
   ValidateIf((_object: object, value: unknown) => value !== undefined, options);
+
+/**
+ * Required from a signed-in session; may be left out with an API key (a field a key may not send
+ * at all, such as a new user's password: the service refuses it with 403 when it is sent). Judged
+ * with the other fields, so a session's 400 still names every offending field.
+ */
+export const RequiredUnlessApiKey = (options?: ValidationOptions) =>
+  ValidateIf(
+    (_object: object, value: unknown) =>
+      value !== undefined || currentRequest()?.apiKeyId === undefined,
+    options,
+  );
 
 export const Trim = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));

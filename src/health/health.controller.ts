@@ -3,10 +3,13 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../common/decorators/public.decorator';
+import { AcceptsAnyQuery } from '../common/validation';
 import { ShutdownState } from './shutdown-state';
 
 @ApiExcludeController()
 @Public()
+// A probe's query string (a cache-buster, say) must never make the instance look down.
+@AcceptsAnyQuery()
 @SkipThrottle({ default: true, login: true, loginIp: true })
 @Controller('health')
 export class HealthController {

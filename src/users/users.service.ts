@@ -11,7 +11,8 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { assertMaySetPassword, masksOthersEmails, maskUser, mayReadUser } from '../common/access';
+import { ApiKeysRepository } from '../api-keys/api-keys.repository';
+import { assertKeyMayWriteUser, masksOthersEmails, maskUser, mayReadUser } from '../common/access';
 import { currentRequest } from '../common/request-context';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
@@ -42,6 +43,7 @@ export class UsersService implements OnApplicationBootstrap {
     @InjectDataSource() private readonly db: DataSource,
     private readonly users: UsersRepository,
     private readonly tokens: RefreshTokensRepository,
+    private readonly keys: ApiKeysRepository,
     private readonly hasher: PasswordHasher,
     private readonly config: AppConfig,
     private readonly audit: AuditService,
@@ -73,8 +75,16 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
+  /**
+   * Through an API key, without a password and never as an admin (access.ts): such a user gets
+   * the hash of a random secret nobody knows, so it cannot sign in until an admin, signed in,
+   * sets a password.
+   */
   async create(actor: User, dto: CreateUserDto): Promise<User> {
-    const passwordHash = await this.hasher.hash(dto.password);
+    assertKeyMayWriteUser(viaApiKey(), dto);
+    const passwordHash = await this.hasher.hash(
+      dto.password ?? randomBytes(32).toString('base64url'),
+    );
     try {
       return await inTransaction(this.db, async (m) => {
         const user = await this.users.insert(m, {
@@ -137,7 +147,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** Applies a stale `If-Match` check, the last-active-admin rule and the audit entry atomically. */
   async update(actor: User, id: string, dto: UpdateUserDto, ifMatch?: string): Promise<User> {
-    if (dto.password !== undefined) assertMaySetPassword(currentRequest()?.apiKeyId !== undefined);
+    assertKeyMayWriteUser(viaApiKey(), dto);
     const passwordHash =
       dto.password === undefined ? undefined : await this.hasher.hash(dto.password);
     const updated = await inTransaction(this.db, async (m) => {
@@ -163,6 +173,18 @@ export class UsersService implements OnApplicationBootstrap {
       const after = await this.users.update(m, id, changes);
       if (dto.isActive === false || passwordHash !== undefined)
         await this.tokens.revokeAllOfUser(m, id);
+      // Revoked, not paused: reactivating the user must not bring old keys back to life.
+      if (dto.isActive === false) {
+        for (const key of await this.keys.revokeAllOfUser(m, id)) {
+          await this.audit.record(m, {
+            actorId: actor.id,
+            action: 'api_key.revoke',
+            entityType: 'api_key',
+            entityId: key.id,
+            changes: { revokedAt: { before: null, after: key.revokedAt } },
+          });
+        }
+      }
       const audited = diff(user, after, AUDITED_FIELDS);
       if (passwordHash !== undefined) audited.password = PASSWORD_CHANGED;
       await this.audit.record(m, {
@@ -210,6 +232,9 @@ export class UsersService implements OnApplicationBootstrap {
     this.cache.invalidate(id);
   }
 }
+
+/** Whether this request came with an API key rather than a signed-in session. */
+const viaApiKey = (): boolean => currentRequest()?.apiKeyId !== undefined;
 
 function wrongCurrentPassword() {
   return validationProblem([{ field: 'currentPassword', message: 'currentPassword is incorrect' }]);

@@ -6,6 +6,7 @@ import {
   createApiKey,
   createUser,
   deactivate,
+  login,
   loginAdmin,
   type TestKey,
   type TestUser,
@@ -156,6 +157,19 @@ describe('API keys', () => {
       expect(res.body.expiresAt).toBe(at);
     });
 
+    it('accepts an expiresAt with a UTC offset and answers the same instant in UTC', async () => {
+      const utc = new Date(Math.floor((Date.now() + 30 * DAY_MS) / 1000) * 1000);
+      // The same instant written in UTC+02:00.
+      const local = new Date(utc.getTime() + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+      const res = await create(analyst, {
+        name: 'offset',
+        scopes: ['dashboard:read'],
+        expiresAt: local,
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.expiresAt).toBe(utc.toISOString());
+    });
+
     it('accepts an explicit expiresAt within 365 days and returns it', async () => {
       const at = new Date(Date.now() + 30 * DAY_MS).toISOString();
       const res = await create(analyst, {
@@ -181,6 +195,13 @@ describe('API keys', () => {
       ['an ISO ordinal date', () => `${new Date().getUTCFullYear() + 1}-032`],
       ['in ISO basic format', () => `${new Date().getUTCFullYear() + 1}0101T000000Z`],
       ['an array', () => [new Date(Date.now() + DAY_MS).toISOString()]],
+      // Read in the server's own zone, it would name a different instant on every server.
+      [
+        'without a time zone',
+        () => new Date(Date.now() + 30 * DAY_MS).toISOString().replace(/Z$/, ''),
+      ],
+      ['without a time zone or seconds', () => `${new Date().getUTCFullYear() + 1}-01-01T12:00`],
+      ['that is a date without a time', () => `${new Date().getUTCFullYear() + 1}-01-01`],
     ])('refuses an expiresAt %s with 400 naming expiresAt', async (_label, at) => {
       const res = await create(analyst, {
         name: 'bad expiry',
@@ -472,14 +493,29 @@ describe('API keys', () => {
       await as(analyst).delete(`/api/v1/api-keys/${key.id}`).expect(204);
     });
 
-    it('answers the key of a deactivated owner with 401 at once, and again once reactivated', async () => {
+    it('revokes the keys of a deactivated owner at once, for good: a reactivation does not revive them', async () => {
       const user = await createUser(app, admin, 'analyst');
       const key = await createApiKey(app, user, ['transactions:read']);
+      const other = await createApiKey(app, user, ['dashboard:read']);
       await as(key).get('/api/v1/transactions').expect(200);
       await deactivate(app, admin, user);
       expectProblem(await as(key).get('/api/v1/transactions'), 401);
+      for (const k of [key, other]) {
+        expect((await keyRow(k.id)).revoked_at).toBeInstanceOf(Date);
+        expect((await auditFor(k.id)).map((e) => [e.action, e.actor_id])).toEqual([
+          ['api_key.create', user.id],
+          ['api_key.revoke', admin.id],
+        ]);
+      }
       await as(admin).patch(`/api/v1/users/${user.id}`).send({ isActive: true }).expect(200);
-      await as(key).get('/api/v1/transactions').expect(200);
+      expectProblem(await as(key).get('/api/v1/transactions'), 401);
+      expectProblem(await as(other).get('/api/v1/dashboard/summary'), 401);
+      // Gone from the owner's list too; new keys work as usual.
+      const back = await login(app, user.email, user.password);
+      const listed = await as({ token: back.accessToken }).get('/api/v1/api-keys').expect(200);
+      expect(idsOf(listed)).toEqual([]);
+      const fresh = await createApiKey(app, { token: back.accessToken }, ['transactions:read']);
+      await as(fresh).get('/api/v1/transactions').expect(200);
     });
 
     it('narrows a key at once when its owner is demoted, and widens it back on promotion', async () => {
@@ -562,6 +598,84 @@ describe('API keys', () => {
         .patch(`/api/v1/users/${other.id}`)
         .send({ password: 'set-by-session' })
         .expect(200);
+    });
+
+    describe('a key with users:write creates no admin and sets no password', () => {
+      let key: TestKey;
+      const email = () => `bykey-${randomBytes(4).toString('hex')}@test.local`;
+      const userByEmail = async (address: string) =>
+        (await app.sql.query(`SELECT role FROM users WHERE email = $1`, [address])).rows;
+      beforeAll(async () => {
+        const owner = await createUser(app, admin, 'admin');
+        key = await createApiKey(app, owner, ['users:write', 'users:read']);
+      });
+
+      it.each([
+        ['an admin', { role: 'admin' }, 'API keys cannot give the admin role; sign in instead'],
+        [
+          'a user with a password',
+          { role: 'viewer', password: 'chosen-password' },
+          'API keys cannot set passwords; sign in instead',
+        ],
+        [
+          'an admin with a password',
+          { role: 'admin', password: 'chosen-password' },
+          'API keys cannot set passwords or give the admin role; sign in instead',
+        ],
+      ])(
+        'refuses to create %s with 403 saying why, creating nothing',
+        async (_label, body, why) => {
+          const address = email();
+          const res = await as(key)
+            .post('/api/v1/users')
+            .send({ name: 'By key', email: address, ...body });
+          expectProblem(res, 403);
+          expect(res.body.detail).toBe(why);
+          expect(await userByEmail(address)).toEqual([]);
+        },
+      );
+
+      it('creates a non-admin without a password, who cannot sign in until a signed-in admin sets one', async () => {
+        const address = email();
+        const res = await as(key)
+          .post('/api/v1/users')
+          .send({ name: 'By key', email: address, role: 'analyst' });
+        expect(res.status).toBe(201);
+        expect(res.body).toMatchObject({ email: address, role: 'analyst', isActive: true });
+        for (const guess of ['', 'password', 'undefined', 'null'])
+          await app
+            .http()
+            .post('/api/v1/auth/login')
+            .send({ email: address, password: guess.padEnd(8, 'x') })
+            .expect(401);
+        await as(admin)
+          .patch(`/api/v1/users/${res.body.id}`)
+          .send({ password: 'set-by-an-admin' })
+          .expect(200);
+        await app
+          .http()
+          .post('/api/v1/auth/login')
+          .send({ email: address, password: 'set-by-an-admin' })
+          .expect(200);
+      });
+
+      it('refuses to promote a user to admin with 403 saying why, changing nothing', async () => {
+        const target = await createUser(app, admin, 'viewer');
+        const res = await as(key).patch(`/api/v1/users/${target.id}`).send({ role: 'admin' });
+        expectProblem(res, 403);
+        expect(res.body.detail).toBe('API keys cannot give the admin role; sign in instead');
+        expect(await userByEmail(target.email)).toEqual([{ role: 'viewer' }]);
+        // Other roles, and the same promotion from a signed-in session, still work.
+        await as(key).patch(`/api/v1/users/${target.id}`).send({ role: 'analyst' }).expect(200);
+        await as(admin).patch(`/api/v1/users/${target.id}`).send({ role: 'admin' }).expect(200);
+      });
+
+      it('still requires a password from a signed-in session (400 naming it with the other fields)', async () => {
+        const res = await as(admin)
+          .post('/api/v1/users')
+          .send({ name: '', email: email(), role: 'viewer' });
+        expectProblem(res, 400, ['name', 'password']);
+      });
     });
 
     it('does not let an analyst key write for another owner (ownership rules still apply)', async () => {
@@ -851,7 +965,6 @@ describe('API keys', () => {
         .send({
           name: 'by key',
           email: `bykey-${randomBytes(3).toString('hex')}@test.local`,
-          password: 'password-123',
           role: 'viewer',
         })
         .expect(201);

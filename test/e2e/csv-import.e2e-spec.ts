@@ -210,6 +210,52 @@ describe('CSV import and export', () => {
       ]);
     });
 
+    it.each([
+      ['an LF header and CRLF rows', '\n', ['\r\n', '\r\n', '\r\n']],
+      ['a CRLF header and LF rows', '\r\n', ['\n', '\n', '\n']],
+      ['CR (classic Mac) endings throughout', '\r', ['\r', '\r', '\r']],
+      ['every ending in one file, blank lines between', '\n', ['\r\n\r\n', '\r\r', '\n']],
+    ])(
+      'imports %s: each of CRLF, LF and CR ends a record, whatever the others use',
+      async (_label, headerEnd, rowEnds) => {
+        const user = await analyst();
+        const rows = [
+          '2026-05-01,expense,12.50,Rent,first',
+          '2026-05-02,income,7.25,Pay,"kept\r\nas is"',
+          '2026-05-03,expense,3.00,Food,',
+        ];
+        const file = IMPORT_HEADER + headerEnd + rows.map((r, i) => r + rowEnds[i]).join('');
+        const res = await importCsv(user, Buffer.from(file, 'utf8'));
+        expect({ status: res.status, body: res.body }).toEqual({
+          status: 201,
+          body: { imported: 3, skipped: 0, errors: [] },
+        });
+        const stored = await listAll(user, { sort: 'date' });
+        expect(stored.map((r) => [r.date, r.type, r.amount, r.category, r.notes])).toEqual([
+          ['2026-05-01', 'expense', '12.50', 'Rent', 'first'],
+          ['2026-05-02', 'income', '7.25', 'Pay', 'kept\r\nas is'],
+          ['2026-05-03', 'expense', '3.00', 'Food', null],
+        ]);
+      },
+    );
+
+    it('numbers rows by file line when record endings are mixed (a CRLF counts once)', async () => {
+      const user = await analyst();
+      const file =
+        `${IMPORT_HEADER}\n` + // line 1
+        '2026-05-01,expense,1.00,Food,a\r\n' + // line 2
+        '\r' + // line 3: blank
+        '2026-05-02,expense,oops,Food,b\r\n' + // line 4
+        '2026-05-03,expense,1.00,Food,"c\rd"\n' + // lines 5-6
+        '2026-05-04,expense,1.00,,e\r'; // line 7: empty category
+      const res = await importCsv(user, Buffer.from(file, 'utf8'));
+      expect(res.status).toBe(422);
+      expect(rowErrors(res).map((e) => [e.row, e.field])).toEqual([
+        [4, 'amount'],
+        [7, 'category'],
+      ]);
+    });
+
     it('imports the docs/api.md example file examples/transactions.csv as documented', async () => {
       const user = await analyst();
       const res = await importMultipart(

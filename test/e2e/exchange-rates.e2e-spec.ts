@@ -317,6 +317,20 @@ describe('exchange rates', () => {
       });
     });
 
+    it('accepts any mix of CRLF, LF and CR record endings (an LF header, CRLF and CR rows)', async () => {
+      const csv = `${HEADER}\nGBP,USD,1993-01-02,1.5\r\nGBP,USD,1993-01-03,1.25\rGBP,USD,1993-01-04,1.125\r\n`;
+      const res = await importCsv(csv);
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 201,
+        body: { imported: 3, skipped: 0, errors: [] },
+      });
+      expect((await list('base=GBP&from=1993-01-01&to=1993-12-31')).data).toEqual([
+        { base: 'GBP', quote: 'USD', date: '1993-01-04', rate: '1.125' },
+        { base: 'GBP', quote: 'USD', date: '1993-01-03', rate: '1.25' },
+        { base: 'GBP', quote: 'USD', date: '1993-01-02', rate: '1.5' },
+      ]);
+    });
+
     it('streams a large file through in one go', async () => {
       const quotes = ['AUD', 'CAD', 'CHF', 'CNY', 'GBP', 'JPY', 'NOK', 'NZD', 'SEK', 'USD'];
       const day = (i: number) => new Date(Date.UTC(1960, 0, 1 + i)).toISOString().slice(0, 10);

@@ -5,11 +5,10 @@ import {
   ArrayUnique,
   IsArray,
   IsIn,
-  IsISO8601,
   IsOptional,
   IsString,
 } from 'class-validator';
-import { CodePointLength, Trim } from '../../common/validators';
+import { CodePointLength, IsZonedDateTime, Trim } from '../../common/validators';
 import { type Scope, SCOPES } from '../../common/permissions';
 
 export class CreateApiKeyDto {
@@ -28,9 +27,13 @@ export class CreateApiKeyDto {
   @IsIn(SCOPES, { each: true })
   scopes!: Scope[];
 
-  /** When the key stops working: in the future, at most 365 days ahead. Default: 90 days from now. */
+  /**
+   * When the key stops working: a date-time with its time zone (`Z` or an offset such as
+   * `+01:00`; without one it is a 400), in the future, at most 365 days ahead. Default: 90 days
+   * from now.
+   */
   @ApiProperty({ required: false, type: String, format: 'date-time' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsZonedDateTime()
   expiresAt?: string;
 }

@@ -18,12 +18,26 @@ export interface CsvRecord {
 }
 
 /**
+ * Every record ending a file may use, in any mix: a file edited on two systems can have an LF
+ * header and CRLF rows. Left to itself, csv-parse takes the first line's ending as the only one,
+ * and the CR of every CRLF row then stays in its last field. CRLF comes first so that it counts
+ * as one break, not a record and an empty line; line breaks inside quoted fields are data.
+ */
+const RECORD_DELIMITERS = ['\r\n', '\n', '\r'];
+
+/**
  * The records of a CSV text stream as they are parsed (a BOM and blank lines skipped; a record's
  * field count is the caller's to check). Malformed CSV (an unclosed quote, say) ends it with a 422:
  * the client's file, not a server fault.
  */
 export async function* csvRecords(text: Readable): AsyncGenerator<CsvRecord> {
-  const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, info: true });
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    info: true,
+    record_delimiter: RECORD_DELIMITERS,
+  });
   // pipeline, not pipe: it also hands on an error the upload hit before this line ran.
   pipeline(text, parser).catch(() => undefined);
   let records = 0;

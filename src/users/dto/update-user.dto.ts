@@ -9,17 +9,20 @@ export class UpdateUserDto {
   @CodePointLength(1, 100)
   name?: string;
 
-  /** Demoting the last active admin is refused with 409. */
+  /** Demoting the last active admin is refused with 409; `admin` only when signed in (an API key: 403). */
   @Omittable()
   @IsIn(ROLES)
   role?: Role;
 
-  /** `false` deactivates the user at once and revokes its refresh tokens. */
+  /**
+   * `false` deactivates the user at once and revokes its refresh tokens and API keys; reactivating
+   * it brings neither back.
+   */
   @Omittable()
   @IsBoolean()
   isActive?: boolean;
 
-  /** A new password (8-72 bytes); revokes the user's refresh tokens. */
+  /** A new password (8-72 bytes); revokes the user's refresh tokens. Only when signed in (an API key: 403). */
   @Omittable()
   @IsString()
   @PasswordBytes()
