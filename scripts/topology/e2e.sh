@@ -18,6 +18,7 @@ if [ "${#files[@]}" -eq 0 ]; then
     test/e2e/users.e2e-spec.ts
     test/e2e/transactions.e2e-spec.ts
     test/e2e/transactions-lifecycle.e2e-spec.ts
+    test/e2e/transactions-batch.e2e-spec.ts
     test/e2e/transactions-list.e2e-spec.ts
     test/e2e/transactions-pagination.e2e-spec.ts
     test/e2e/csv-export.e2e-spec.ts
