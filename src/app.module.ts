@@ -29,6 +29,7 @@ import { guardPool } from './database/transaction';
 import { EventsModule } from './events/events.module';
 import { ExchangeRatesModule } from './exchange-rates/exchange-rates.module';
 import { JobsModule } from './jobs/jobs.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { HealthModule } from './health/health.module';
 import { TransactionsModule } from './transactions/transactions.module';
 import { TransfersModule } from './transfers/transfers.module';
@@ -91,6 +92,7 @@ export class AppModule {
         TransactionsModule,
         AccountsModule,
         TransfersModule,
+        LifecycleModule,
         CurrenciesModule,
         ExchangeRatesModule,
         DashboardModule,

@@ -332,7 +332,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Soft-delete (admin). A second delete is a 404.
+         * Soft-delete (admin); a second delete is a 404. With `permanent=true`, delete for good, live or
+         *     soft-deleted: no restore, then a 404 everywhere.
          * @description **Access**: roles `admin`. API key scope: `transactions:write`.
          */
         delete: operations["deleteTransaction"];
@@ -912,7 +913,7 @@ export interface components {
             /** Format: uuid */
             actorId: string | null;
             /** @enum {string} */
-            action: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore";
+            action: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.purge" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore" | "transfer.purge";
             /** @enum {string} */
             entityType: "user" | "transaction" | "api_key" | "exchange_rate" | "account" | "transfer";
             /** Format: uuid */
@@ -990,7 +991,7 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
         };
         /** @enum {string} */
-        EventType: "transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored";
+        EventType: "transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged";
         EventResponse: {
             /** Format: uuid */
             id: string;
@@ -1865,13 +1866,13 @@ export interface components {
              */
             url: string;
             /** @description The event types to deliver. */
-            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored")[];
+            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged")[];
             description?: string;
         };
         WebhookWithSecretResponse: {
             /** Format: uuid */
             id: string;
-            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored")[];
+            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged")[];
             description: string | null;
             /** @description Why it is disabled: by an admin, or every delivery failed for WEBHOOK_RETRY_WINDOW (24 h). */
             disabledReason: string | null;
@@ -1895,7 +1896,7 @@ export interface components {
         WebhookResponse: {
             /** Format: uuid */
             id: string;
-            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored")[];
+            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged")[];
             description: string | null;
             /** @description Why it is disabled: by an admin, or every delivery failed for WEBHOOK_RETRY_WINDOW (24 h). */
             disabledReason: string | null;
@@ -1916,7 +1917,7 @@ export interface components {
         };
         UpdateWebhookDto: {
             url?: string;
-            events?: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored")[];
+            events?: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged")[];
             description?: string;
             /** @description false pauses deliveries; true re-enables (also after an automatic disable). */
             enabled?: boolean;
@@ -1981,7 +1982,7 @@ export interface operations {
                 actorId?: string;
                 entityType?: "user" | "transaction" | "api_key" | "exchange_rate" | "account" | "transfer";
                 entityId?: string;
-                action?: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore";
+                action?: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.purge" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore" | "transfer.purge";
                 /** @description Inclusive start day (UTC), `YYYY-MM-DD`. */
                 from?: string;
                 /** @description Inclusive end day (UTC), `YYYY-MM-DD`. */
@@ -4442,7 +4443,14 @@ export interface operations {
     };
     deleteTransaction: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Delete for good at once, live or already deleted (docs/api.md section 17): the row cannot be
+                 *     restored and every route answers 404 for it. Default: a soft delete, restorable until the
+                 *     trash retention ends.
+                 */
+                permanent?: boolean;
+            };
             header?: never;
             path: {
                 id: string;
@@ -4461,7 +4469,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The id is not a UUID */
+            /** @description The id is not a UUID, or `permanent` is not true or false */
             400: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -4497,7 +4505,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemResponse"];
                 };
             };
-            /** @description No such live transaction */
+            /** @description No such live transaction (with `permanent=true`: no such transaction at all) */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];

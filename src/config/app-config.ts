@@ -136,6 +136,8 @@ const SETTINGS = {
   shutdownDrainMs: from('SHUTDOWN_DRAIN_MS', int(0, 0, 120_000)),
   /** Seconds an event stays in the feed (and can be delivered) before the purge removes it. */
   eventRetention: from('EVENT_RETENTION', duration('30d')),
+  /** Days a soft-deleted transaction or transfer stays restorable before the purge; 0: forever. */
+  trashRetentionDays: from('TRASH_RETENTION_DAYS', int(30, 0, 36_500)),
   /**
    * The job queue: how often expired jobs (of a crashed instance) are re-queued, in seconds, and
    * how long SIGTERM waits for running jobs before handing them back.

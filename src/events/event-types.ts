@@ -4,6 +4,7 @@ export const EVENT_TYPES = [
   'transaction.updated',
   'transaction.deleted',
   'transaction.restored',
+  'transaction.purged',
   'transactions.imported',
   'user.created',
   'user.updated',
@@ -12,6 +13,7 @@ export const EVENT_TYPES = [
   'transfer.created',
   'transfer.deleted',
   'transfer.restored',
+  'transfer.purged',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -58,6 +58,22 @@ export class EventsRepository {
    * The same INSERT as a data-modifying CTE body of the caller's statement, one event per row of
    * `source` (transaction rows named as in the API), so the change and its event are one statement.
    */
+  /**
+   * A purge's events, one per row of `source` (`id`, `"ownerId"`): `{ id, ownerId }` only, as the
+   * row itself is gone; the owner keeps the event in its owner's feed.
+   */
+  insertPurgedFrom(
+    params: Params,
+    source: string,
+    type: EventType,
+    actorId: string | null,
+  ): string {
+    return `INSERT INTO events (type, actor_id, owner_id, data)
+      SELECT ${params.p(type)}, ${params.p(actorId)}::uuid, ${source}."ownerId",
+        jsonb_build_object('id', ${source}.id, 'ownerId', ${source}."ownerId")
+      FROM ${source}`;
+  }
+
   insertFromTransactions(
     params: Params,
     source: string,

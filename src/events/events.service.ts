@@ -76,6 +76,16 @@ export class EventsService implements OnModuleInit {
     return this.repo.insert(db, { type: e.type, actorId: e.actorId, ownerId, data: e.data });
   }
 
+  /** `transaction.purged` / `transfer.purged` as a data-modifying CTE over purged rows (purge.ts). */
+  purgedFrom(
+    params: Params,
+    source: string,
+    type: 'transaction.purged' | 'transfer.purged',
+    actorId: string | null,
+  ): string {
+    return this.repo.insertPurgedFrom(params, source, type, actorId);
+  }
+
   /** `transaction.created` as a data-modifying CTE of the INSERT itself (`source`: the new rows). */
   createdFrom(params: Params, source: string, actorId: string): string {
     return this.repo.insertFromTransactions(params, source, {

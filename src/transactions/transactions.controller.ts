@@ -33,6 +33,7 @@ import { ProblemResponse } from '../common/problem.response';
 import { ParseId } from '../common/validation';
 import type { User } from '../users/entities/user.entity';
 import { CreateTransactionDto } from './dto/create-transaction.dto';
+import { DeleteTransactionQueryDto } from './dto/delete-transaction-query.dto';
 import { ListTransactionsDto } from './dto/list-transactions.dto';
 import {
   TransactionListResponse,
@@ -148,15 +149,26 @@ export class TransactionsController {
     return row;
   }
 
-  /** Soft-delete (admin). A second delete is a 404. */
+  /**
+   * Soft-delete (admin); a second delete is a 404. With `permanent=true`, delete for good, live or
+   * soft-deleted: no restore, then a 404 everywhere.
+   */
   @Delete(':id')
   @Auth('DELETE /transactions/{id}')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiValidationResponse('The id is not a UUID')
-  @ApiNotFoundResponse({ type: ProblemResponse, description: 'No such live transaction' })
-  async remove(@CurrentUser() actor: User, @Param('id', ParseId) id: string): Promise<void> {
-    await this.transactions.remove(actor, id);
+  @ApiValidationResponse('The id is not a UUID, or `permanent` is not true or false')
+  @ApiNotFoundResponse({
+    type: ProblemResponse,
+    description: 'No such live transaction (with `permanent=true`: no such transaction at all)',
+  })
+  async remove(
+    @CurrentUser() actor: User,
+    @Param('id', ParseId) id: string,
+    @Query() query: DeleteTransactionQueryDto,
+  ): Promise<void> {
+    if (query.permanent) await this.transactions.purge(actor, id);
+    else await this.transactions.remove(actor, id);
   }
 
   /** Undo a soft delete (admin). */

@@ -15,7 +15,8 @@ import { AccountsRepository } from '../accounts/accounts.repository';
 import { validationProblem } from '../common/validation';
 import { AppConfig } from '../config/app-config';
 import { EventsService } from '../events/events.service';
-import type { Queryable } from '../database/sql';
+import { purgeRows } from '../database/purge';
+import { Params, type Queryable } from '../database/sql';
 import { inTransaction } from '../database/transaction';
 import type { KeyedClaim } from '../idempotency/idempotency.interceptor';
 import { IdempotencyService } from '../idempotency/idempotency.service';
@@ -199,6 +200,22 @@ export class TransactionsService {
       changes: { deletedAt: { before: null, after: row.deletedAt } },
     });
     await this.events.record(m, { type: 'transaction.deleted', actorId: actor.id, data: row });
+  }
+
+  /** Deletes for good (docs/api.md section 17), live or soft-deleted; the trash purge's SQL. */
+  async purge(actor: User, id: string): Promise<void> {
+    const params = new Params();
+    const pick = `SELECT id FROM transactions WHERE id = ${params.p(id)} FOR UPDATE`;
+    const [row] = await purgeRows(this.db, params, 'transactions', pick, (p, source) => [
+      this.audit.insertFrom(p, source, {
+        actorId: actor.id,
+        action: 'transaction.purge',
+        entityType: 'transaction',
+      }),
+      this.events.purgedFrom(p, source, 'transaction.purged', actor.id),
+    ]);
+    if (!row) throw new NotFoundException('Transaction not found');
+    touchedUser(row.ownerId);
   }
 
   async restore(actor: User, id: string): Promise<TransactionResponse> {

@@ -489,9 +489,9 @@ describe('permission matrix (every route × role × API key)', () => {
     const id = await tx(users.analyst);
     const res = await app
       .http()
-      .delete(`/api/v1/transactions/${id}?permanent=true`)
+      .delete(`/api/v1/transactions/${id}?purge=true`)
       .set(bearer(admin));
-    expectProblem(res, 400, ['permanent']);
+    expectProblem(res, 400, ['purge']);
     await app.http().get(`/api/v1/transactions/${id}`).set(bearer(admin)).expect(200);
   });
 

@@ -15,6 +15,7 @@ export const AUDIT_ACTIONS = [
   'transaction.update',
   'transaction.delete',
   'transaction.restore',
+  'transaction.purge',
   'transaction.import',
   'auth.login_failed',
   'auth.refresh_reuse',
@@ -28,6 +29,7 @@ export const AUDIT_ACTIONS = [
   'transfer.create',
   'transfer.delete',
   'transfer.restore',
+  'transfer.purge',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_ENTITY_TYPES = [
