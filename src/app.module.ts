@@ -35,6 +35,7 @@ import { TransactionsModule } from './transactions/transactions.module';
 import { TransfersModule } from './transfers/transfers.module';
 import { UsersModule } from './users/users.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
+import { WebModule } from './web/web.module';
 
 @Module({})
 export class AppModule {
@@ -97,6 +98,7 @@ export class AppModule {
         ExchangeRatesModule,
         DashboardModule,
         WebhooksModule,
+        ...(config.uiEnabled ? [WebModule] : []),
       ],
       providers: [
         // Order matters: rate limit first, then authenticate, then authorise.

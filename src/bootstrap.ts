@@ -64,7 +64,8 @@ export async function bootstrap(config: AppConfig): Promise<void> {
     logger: PinoLogger.root,
     corsOrigins: config.corsOrigins,
   });
-  app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready'] });
+  // The web dashboard (src/web) lives beside the API, not under its prefix.
+  app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready', '/', 'assets/:name'] });
   app.useGlobalPipes(validationPipe);
   app.useGlobalInterceptors(queryParamsInterceptor);
   if (config.docsEnabled) setupSwagger(app);

@@ -122,6 +122,8 @@ const SETTINGS = {
   ),
   importMaxBytes: from('IMPORT_MAX_BYTES', int(20 * 1024 * 1024, 1, 1024 * 1024 * 1024)),
   docsEnabled: from('DOCS_ENABLED', bool(true)),
+  /** Serve the read-only web dashboard at `/` (src/web; built from web/ by `npm run build`). */
+  uiEnabled: from('UI_ENABLED', bool(true)),
   dbPoolMax: from('DB_POOL_MAX', int(10, 1, 200)),
   dbStatementTimeoutMs: from('DB_STATEMENT_TIMEOUT_MS', int(15_000, 100, 600_000)),
   dbPoolTimeoutMs: from('DB_POOL_TIMEOUT_MS', int(5_000, 1, 600_000)),
