@@ -73,7 +73,11 @@ export function trendChart(box: HTMLElement, points: TrendPoint[]): Chart {
     {
       height: 280,
       width: 0,
-      scales: { x: { time: false } },
+      // Zero stays in view, so the lines' heights compare honestly.
+      scales: {
+        x: { time: false },
+        y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
+      },
       cursor: { points: { size: 7 } },
       series: [
         { label: 'Month', value: legendValue(0) },

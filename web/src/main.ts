@@ -79,7 +79,7 @@ function selectCurrency(code: string): void {
 }
 
 async function loadCurrencies(): Promise<void> {
-  const list = await api.get<Currency[]>('/currencies');
+  const { data: list } = await api.get<{ data: Currency[] }>('/currencies');
   const current = el.currency.value;
   replace(el.currency, ...list.map((c) => option(c.code, `${c.code} – ${c.name}`)));
   // Before the first dashboard answer names the default currency, nothing is selected.
@@ -170,6 +170,7 @@ async function signIn(event: SubmitEvent): Promise<void> {
     await showDashboard(user);
   } catch (error) {
     el.signinError.textContent = signInProblem(error);
+    el.password.value = '';
     el.password.focus();
   } finally {
     el.signinButton.disabled = false;
@@ -207,7 +208,12 @@ async function showDashboard(user: User): Promise<void> {
       // The pickers keep what they have; the dashboard itself reports its own errors.
     }),
   );
-  await Promise.all([load(), ...side]);
+  // Busy until the pickers are filled (the currencies, the users): until then a choice is not possible.
+  el.filters.setAttribute('aria-busy', 'true');
+  await Promise.all([
+    load(),
+    Promise.all(side).then(() => el.filters.removeAttribute('aria-busy')),
+  ]);
 }
 
 async function signOut(): Promise<void> {

@@ -17,6 +17,7 @@ export interface Rendered {
 
 const figure = (amount: string) =>
   h('span', { attrs: { 'data-value': amount } }, groupDigits(amount));
+const tally = (n: number) => h('span', { attrs: { 'data-value': n } }, count(n));
 
 function section(id: string, title: string, ...children: Child[]): HTMLElement {
   return h(
@@ -75,7 +76,7 @@ function summarySection(summary: Summary, rangeLabel: string): HTMLElement {
               figure(c.totalIncome),
               figure(c.totalExpenses),
               figure(c.netBalance),
-              count(c.transactionCount),
+              tally(c.transactionCount),
             ]),
             { numeric: [1, 2, 3, 4], id: 'by-currency-table' },
           ),
@@ -164,7 +165,7 @@ function categorySection(rows: CategoryTotal[], charts: (() => Chart)[]): HTMLEl
         table(
           `${label} per category, largest first, in ${currency}`,
           ['Category', 'Total', 'Share (%)', 'Transactions'],
-          list.map((r) => [r.category, figure(r.total), r.share, count(r.count)]),
+          list.map((r) => [r.category, figure(r.total), r.share, tally(r.count)]),
           { numeric: [1, 2, 3], id: 'category-table' },
         ),
       ),
@@ -243,7 +244,7 @@ function organisationSection(d: Dashboard): HTMLElement {
       ? table(
           `Users: ${users.total} in all, ${users.active} active`,
           ['Role', 'Active', 'Inactive'],
-          roles.map((r) => [r, count(users[r].active), count(users[r].inactive)]),
+          roles.map((r) => [r, tally(users[r].active), tally(users[r].inactive)]),
           { numeric: [1, 2], id: 'user-counts-table' },
         )
       : null,
@@ -257,7 +258,7 @@ function organisationSection(d: Dashboard): HTMLElement {
             figure(u.totalIncome),
             figure(u.totalExpenses),
             figure(u.netBalance),
-            count(u.transactionCount),
+            tally(u.transactionCount),
           ]),
           { numeric: [2, 3, 4, 5], id: 'by-user-table' },
         )
