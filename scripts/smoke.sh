@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the built app exactly as `npm start` does (no DATABASE_URL: embedded PostgreSQL in a temp
-# DATA_DIR), waits for readiness, logs in with the generated admin password it logs once, stops it.
+# DATA_DIR), waits for readiness, logs in with the generated admin password it logs once, fetches
+# the web dashboard and its script, stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
@@ -23,7 +24,11 @@ code=$(curl -s -o "$data/login.json" -w '%{http_code}' -H 'Content-Type: applica
   -d "{\"email\":\"admin@example.com\",\"password\":\"$password\"}" "http://127.0.0.1:$port/api/v1/auth/login")
 [ "$code" = 200 ] || { cat "$data/login.json"; echo "smoke: login answered $code"; exit 1; }
 curl -fs "http://127.0.0.1:$port/docs-json" >/dev/null || { echo "smoke: no /docs-json"; exit 1; }
+# The web dashboard (npm run build bundles it into dist/public): the page and the script it names.
+curl -fs -o "$data/index.html" "http://127.0.0.1:$port/" || { echo "smoke: no dashboard at /"; exit 1; }
+script=$(grep -o '/assets/app-[A-Za-z0-9]*\.js' "$data/index.html" | head -1)
+[ -n "$script" ] && curl -fs -o /dev/null "http://127.0.0.1:$port$script" || { echo "smoke: the dashboard's script is not served"; exit 1; }
 kill -TERM $pid
 wait $pid || true
 trap - EXIT
-echo "smoke: ready after ${ready_ms} ms (fresh embedded cluster), admin login OK, clean shutdown"
+echo "smoke: ready after ${ready_ms} ms (fresh embedded cluster), admin login OK, dashboard served, clean shutdown"
