@@ -117,6 +117,7 @@ async function load(): Promise<void> {
       userId: el.user.value || undefined,
     });
     if (mine !== generation) return;
+    performance.mark('web:dashboard-answer');
     clearContent();
     selectCurrency(d.summary.currency);
     const label = RANGES.find(([value]) => value === range)?.[1] ?? range;
