@@ -289,6 +289,34 @@ describe('web dashboard in Chromium', () => {
     expectClean(recorded);
   });
 
+  it("gives an auditor the organisation and the user picker, other people's emails and notes masked as the API masks them", async () => {
+    const recorded = await signedIn(world.audrey);
+    const { page } = recorded;
+    const overview = await api<{
+      byUser: (Totals & { name: string; email: string })[];
+      recent: Tx[];
+    }>(world.audrey, '/dashboard');
+    await expectSummary(page, await api(world.audrey, '/dashboard/summary'));
+    const byUser = await tableRows(page, 'by-user-table');
+    expect(byUser).toEqual(
+      overview.byUser.map((u) => [
+        u.name,
+        u.email,
+        u.totalIncome,
+        u.totalExpenses,
+        u.netBalance,
+        String(u.transactionCount),
+      ]),
+    );
+    expect(byUser.find((row) => row[0] === 'Ann Analyst')?.[1]).toMatch(/^a\*\*\*@/);
+    await expectRecent(page, overview.recent);
+    expect(overview.recent.some((t) => t.notes === '[masked]')).toBe(true);
+    expect(await page.$eval('#user-filter', (el) => (el as HTMLElement).hidden)).toBe(false);
+    await choose(page, 'user', world.ann.id);
+    await expectSummary(page, await api(world.audrey, `/dashboard/summary?userId=${world.ann.id}`));
+    expectClean(recorded);
+  });
+
   it('shows markup in names, categories and notes as text', async () => {
     const recorded = await signedIn(world.mallory);
     const { page } = recorded;

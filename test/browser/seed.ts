@@ -7,7 +7,7 @@ import { bearer, createUser, loginAdmin, type TestUser } from '../factories';
  *   travel in EUR), the picture in docs/dashboard.png;
  * - Vic, a viewer with a few rows an admin booked for him;
  * - Mallory, an analyst whose name, category and notes are markup;
- * - Nell, an analyst with no rows yet;
+ * - Nell, an analyst with no rows yet; Audrey, an auditor;
  * - a EUR→USD rate for every day of the span, so every figure can be reported in EUR, and none
  *   into JPY, so a JPY report misses rates.
  */
@@ -17,6 +17,7 @@ export interface World {
   vic: TestUser & { name: string };
   mallory: TestUser & { name: string };
   nell: TestUser & { name: string };
+  audrey: TestUser & { name: string };
 }
 
 export const HOSTILE_CATEGORY = '<img src=x onerror=alert(1)>';
@@ -68,7 +69,7 @@ function ok(res: { status: number; body: unknown }, what: string, status: number
 export async function seed(app: TestApp): Promise<World> {
   const today = new Date();
   const admin = await loginAdmin(app);
-  const named = async (role: 'analyst' | 'viewer', name: string) => ({
+  const named = async (role: 'analyst' | 'viewer' | 'auditor', name: string) => ({
     ...(await createUser(app, admin, role, { name })),
     name,
   });
@@ -76,6 +77,7 @@ export async function seed(app: TestApp): Promise<World> {
   const vic = await named('viewer', 'Vic Viewer');
   const mallory = await named('analyst', HOSTILE_NAME);
   const nell = await named('analyst', 'Nell Newcomer');
+  const audrey = await named('auditor', 'Audrey Auditor');
 
   const csv = ['date,type,amount,category,notes,currency', ...annRows(today)].join('\n');
   await ok(
@@ -139,5 +141,5 @@ export async function seed(app: TestApp): Promise<World> {
     'import rates',
     201,
   );
-  return { admin, ann, vic, mallory, nell };
+  return { admin, ann, vic, mallory, nell, audrey };
 }
