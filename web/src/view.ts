@@ -111,9 +111,12 @@ function emptySection(all: boolean): HTMLElement {
   );
 }
 
-function trendSection(points: TrendPoint[], charts: (() => Chart)[]): HTMLElement {
+function trendSection(
+  points: TrendPoint[],
+  currency: string,
+  charts: (() => Chart)[],
+): HTMLElement {
   const box = h('div', { class: 'chart', attrs: { 'aria-hidden': 'true' } });
-  const currency = points[0]?.currency ?? '';
   charts.push(() => trendChart(box, points));
   return section(
     'trend',
@@ -137,7 +140,11 @@ function trendSection(points: TrendPoint[], charts: (() => Chart)[]): HTMLElemen
 
 const CHART_CATEGORIES = 12;
 
-function categorySection(rows: CategoryTotal[], charts: (() => Chart)[]): HTMLElement {
+function categorySection(
+  rows: CategoryTotal[],
+  currency: string,
+  charts: (() => Chart)[],
+): HTMLElement {
   const byType = {
     expense: rows.filter((r) => r.type === 'expense'),
     income: rows.filter((r) => r.type === 'income'),
@@ -149,7 +156,6 @@ function categorySection(rows: CategoryTotal[], charts: (() => Chart)[]): HTMLEl
     chart?.destroy();
     const list = byType[shown];
     const box = h('div', { class: 'chart', attrs: { 'aria-hidden': 'true' } });
-    const currency = list[0]?.currency ?? '';
     const label = shown === 'expense' ? 'Expenses' : 'Income';
     replace(
       body,
@@ -178,7 +184,6 @@ function categorySection(rows: CategoryTotal[], charts: (() => Chart)[]): HTMLEl
             shown === 'expense' ? 'expenses' : 'income',
           )
         : undefined;
-    return chart;
   };
   const radio = (value: 'expense' | 'income', label: string) =>
     h(
@@ -272,8 +277,10 @@ export function renderDashboard(d: Dashboard, rangeLabel: string, all: boolean):
   if (d.summary.transactionCount === 0) {
     sections.push(emptySection(all));
   } else {
-    if (d.trends) sections.push(trendSection(d.trends, charts));
-    if (d.categories) sections.push(categorySection(d.categories, charts));
+    if (d.trends) sections.push(trendSection(d.trends, d.summary.currency, charts));
+    if (d.categories) {
+      sections.push(categorySection(d.categories, d.summary.currency, charts));
+    }
     sections.push(recentSection(d));
   }
   if (d.byUser || d.users) sections.push(organisationSection(d));
