@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '../common/decorators/public.decorator';
+import { AcceptsAnyQuery } from '../common/validation';
 import { pickVariant, WebBundleRef, type WebFile } from './web-assets';
 
 /**
@@ -34,6 +35,9 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
  */
 @ApiExcludeController()
 @Public()
+// A link to the page may carry anything (?utm_source=…, a bookmark's leftovers); the page and its
+// files are the same whatever the query string says.
+@AcceptsAnyQuery()
 @SkipThrottle({ default: true, login: true, loginIp: true })
 @Controller()
 export class WebController {

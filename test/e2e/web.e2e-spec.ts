@@ -116,6 +116,13 @@ describe('web dashboard (GET /)', () => {
     expect(br.headers.etag).not.toBe(plain.headers.etag);
   });
 
+  it('serves the page and its assets whatever query string a link carries', async () => {
+    const withQuery = await raw(`${app.url}/?utm_source=mail&x=1`);
+    expect(withQuery.status).toBe(200);
+    expect(withQuery.body.equals(page.body)).toBe(true);
+    expect((await raw(`${app.url}${assets[0]}?v=2`)).status).toBe(200);
+  });
+
   it('answers an unknown asset, or a path out of the assets, with a 404 problem', async () => {
     for (const path of [
       '/assets/app-00000000.js',
