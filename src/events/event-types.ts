@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'transfer.created',
   'transfer.deleted',
   'transfer.restored',
+  'budget.threshold_crossed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

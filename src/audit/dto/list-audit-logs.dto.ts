@@ -28,6 +28,9 @@ export const AUDIT_ACTIONS = [
   'transfer.create',
   'transfer.delete',
   'transfer.restore',
+  'budget.create',
+  'budget.update',
+  'budget.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_ENTITY_TYPES = [
@@ -37,6 +40,7 @@ export const AUDIT_ENTITY_TYPES = [
   'exchange_rate',
   'account',
   'transfer',
+  'budget',
 ] as const;
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
 
