@@ -52,6 +52,10 @@ describe('budget threshold alerts', () => {
       WEBHOOK_ALLOW_HTTP: 'true',
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       DB_POOL_MAX: '20',
+      // The 50 concurrent writers of one owner queue on its budget: on a slow machine the last
+      // may wait past the default 5 s for a connection, which would make it a 503, not a test
+      // of exactly-once.
+      DB_POOL_TIMEOUT_MS: '30000',
     });
     admin = await loginAdmin(app);
   });

@@ -40,7 +40,11 @@ const matches = (budget: string, category: string) =>
   `(${budget}.category IS NULL OR lower(${budget}.category) = ${category})`;
 
 const checkFunction = (op: string) => `
-  CREATE FUNCTION budgets_after_${op}() RETURNS trigger LANGUAGE plpgsql AS $$
+  CREATE FUNCTION budgets_after_${op}() RETURNS trigger LANGUAGE plpgsql
+  -- The planner cannot size the transition tables and prices the check above jit_above_cost:
+  -- JIT compilation then took 150-500 ms of a 10 ms write, while the owner's budgets are locked.
+  SET jit = off
+  AS $$
   DECLARE
     owners uuid[];
   BEGIN
