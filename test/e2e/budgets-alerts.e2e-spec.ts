@@ -232,6 +232,43 @@ describe('budget threshold alerts', () => {
     expect(status.body).toMatchObject({ spent: '500.00', crossed: thresholds });
   });
 
+  it('makes only the writes that count towards a budget wait for it', async () => {
+    const owner = await createUser(app, admin, 'analyst');
+    const food = await budget(owner, { amount: '100', category: 'food' });
+    const held = await app.sql.connect();
+    try {
+      await held.query('BEGIN');
+      await held.query('SELECT 1 FROM budgets WHERE id = $1 FOR UPDATE', [food.id]);
+      const post = (category: string) =>
+        app
+          .http()
+          .post(TX)
+          .set(bearer(owner))
+          .send({ type: 'expense', amount: '90.00', category, date: '2026-02-02' });
+      // Another category, an income: nothing to wait for.
+      expect((await post('rent')).status).toBe(201);
+      const income = await app
+        .http()
+        .post(TX)
+        .set(bearer(owner))
+        .send({ type: 'income', amount: '90.00', category: 'Food', date: '2026-02-02' });
+      expect(income.status).toBe(201);
+      // An expense in the budget's category waits for the budget.
+      let answered = false;
+      const waiting = post('FOOD').then((res) => {
+        answered = true;
+        return res;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(answered).toBe(false);
+      await held.query('COMMIT');
+      expect((await waiting).status).toBe(201);
+    } finally {
+      held.release();
+    }
+    expect(brief(await alerts(food.id))).toEqual(['2026-02 80 90.00']);
+  });
+
   it('emits each threshold once for an import that crosses several at once, and nothing for a second', async () => {
     const owner = await createUser(app, admin, 'analyst');
     const b = await budget(owner, {

@@ -46,24 +46,26 @@ const checkFunction = (op: string) => `
   SET jit = off
   AS $$
   DECLARE
-    owners uuid[];
+    ids uuid[];
   BEGIN
-    -- The hot path: most writers have no budget; one probe of budgets_owner_idx decides.
-    SELECT array_agg(DISTINCT d.owner_id) INTO owners
-    FROM (${DELTA[op]}) d
-    WHERE EXISTS (SELECT 1 FROM budgets b WHERE b.owner_id = d.owner_id);
-    IF owners IS NULL THEN RETURN NULL; END IF;
+    -- The budgets the statement's expenses count towards. The hot path: most writes match none;
+    -- a probe of budgets_owner_idx per owner and category decides.
+    SELECT array_agg(DISTINCT b.id) INTO ids
+    FROM (SELECT DISTINCT owner_id, lower(category) AS category FROM (${DELTA[op]}) x) d
+    JOIN budgets b ON b.owner_id = d.owner_id AND ${matches('b', 'd.category')};
+    IF ids IS NULL THEN RETURN NULL; END IF;
 
-    -- Concurrent writers of one owner queue here, after their transaction and rollup rows (the
-    -- order every writer takes them in, so this adds no deadlock), until the one before commits.
-    PERFORM 1 FROM budgets WHERE owner_id = ANY(owners) ORDER BY id FOR UPDATE;
+    -- Concurrent writers counting towards one budget queue here, after their transaction and
+    -- rollup rows (the order every writer takes them in, so this adds no deadlock), until the
+    -- one before commits. A budget created meanwhile is not counted: creating one emits nothing.
+    PERFORM 1 FROM budgets WHERE id = ANY(ids) ORDER BY id FOR UPDATE;
 
     -- A later statement, so a fresh snapshot (READ COMMITTED): the spending of a writer that
     -- held the lock before us and has now committed is counted.
     WITH s AS (SELECT base_currency AS base, fx_max_age_days AS max_age FROM app_settings),
     d AS (
       SELECT owner_id, date, lower(category) AS category, currency, sum(amount) AS amount
-      FROM (${DELTA[op]}) x WHERE owner_id = ANY(owners) GROUP BY 1, 2, 3, 4
+      FROM (${DELTA[op]}) x GROUP BY 1, 2, 3, 4
     ),
     -- The (budget, period) pairs the statement touched.
     bp AS (
@@ -71,7 +73,8 @@ const checkFunction = (op: string) => `
         date_trunc(b.period, d.date::timestamp)::date AS start,
         (date_trunc(b.period, d.date::timestamp) + CASE b.period WHEN 'month' THEN interval '1 month'
           WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END)::date AS stop
-      FROM d JOIN budgets b ON b.owner_id = d.owner_id AND ${matches('b', 'd.category')}
+      FROM d JOIN budgets b ON b.id = ANY(ids) AND b.owner_id = d.owner_id
+        AND ${matches('b', 'd.category')}
     ),
     -- What this statement changed in each, converted at each row's date's rate.
     delta AS (
