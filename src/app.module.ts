@@ -9,6 +9,7 @@ import { AccountsModule } from './accounts/accounts.module';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { BudgetsModule } from './budgets/budgets.module';
 import { JWT_ISSUER } from './auth/jwt.strategy';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
@@ -94,6 +95,7 @@ export class AppModule {
         AccountsModule,
         TransfersModule,
         LifecycleModule,
+        BudgetsModule,
         CurrenciesModule,
         ExchangeRatesModule,
         DashboardModule,

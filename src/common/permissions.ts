@@ -40,6 +40,7 @@ const ORG = ['admin', 'auditor'] as const;
 
 const OWN_ROWS = 'analysts and viewers: own rows; auditors: all, notes masked';
 const OWN_ACCOUNTS = 'analysts and viewers: own accounts; admins and auditors: all';
+const OWN_BUDGETS = 'analysts and viewers: own budgets; admins and auditors: all';
 const OWN_DATA =
   'analysts and viewers: own data; admins and auditors: the organisation or one user (`userId=`)';
 
@@ -110,6 +111,30 @@ export const ROUTES = {
   'GET /transfers/{id}': { roles: ALL, scope: 'transactions:read', note: OWN_ROWS },
   'DELETE /transfers/{id}': { roles: ADMIN, scope: 'transactions:write' },
   'POST /transfers/{id}/restore': { roles: ADMIN, scope: 'transactions:write' },
+
+  'POST /budgets': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'own budgets; admins for anyone (`ownerId`)',
+  },
+  'GET /budgets': { roles: ALL, scope: 'transactions:read', note: OWN_BUDGETS },
+  'GET /budgets/{id}': { roles: ALL, scope: 'transactions:read', note: OWN_BUDGETS },
+  'GET /budgets/{id}/status': {
+    roles: ALL,
+    scope: 'transactions:read',
+    alsoScope: 'dashboard:read',
+    note: OWN_BUDGETS,
+  },
+  'PATCH /budgets/{id}': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'analysts: own budgets; admins any',
+  },
+  'DELETE /budgets/{id}': {
+    roles: RECORDERS,
+    scope: 'transactions:write',
+    note: 'analysts: own budgets; admins any',
+  },
 
   'GET /currencies': { roles: ALL, scope: 'transactions:read', alsoScope: 'dashboard:read' },
 

@@ -127,7 +127,8 @@ export interface RollupKey {
  * CTE, monthly as the main INSERT), rows sorted by key. A transaction that writes transactions
  * in several statements (a batch) calls this first with every key it will touch; each later
  * statement then meets only locks it holds, so it cannot deadlock with one-statement writers,
- * which lock in that same order, nor with another batch.
+ * which lock in that same order, nor with another batch. The budgets of the owners come last,
+ * in id order, as the budget alert triggers lock them after the rollup rows (budgets migration).
  */
 export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Promise<void> {
   if (keys.length === 0) return;
@@ -156,4 +157,7 @@ export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Pr
       column((k) => k.currency),
     ],
   );
+  await db.query(`SELECT 1 FROM budgets WHERE owner_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [
+    [...new Set(keys.map((k) => k.ownerId))],
+  ]);
 }

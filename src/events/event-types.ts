@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'transfer.deleted',
   'transfer.restored',
   'transfer.purged',
+  'budget.threshold_crossed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -65,6 +65,7 @@ describe('permission matrix (every route × role × API key)', () => {
   let adminTx: string;
   let adminAccount: string;
   let adminTransfer: string;
+  let adminBudget: string;
   const imports = { admin: '', analyst: '' };
   const hook = { id: '', deliveryId: '' };
   let receiver: string;
@@ -120,6 +121,15 @@ describe('permission matrix (every route × role × API key)', () => {
       .post('/api/v1/accounts')
       .set(bearer(admin))
       .send({ name: 'matrix', type: 'checking', currency: 'USD', ownerId: owner.id })
+      .expect(201);
+    return res.body.id as string;
+  };
+  const budget = async (owner: TestUser) => {
+    const res = await app
+      .http()
+      .post('/api/v1/budgets')
+      .set(bearer(admin))
+      .send({ name: 'matrix', amount: '100.00', period: 'month', ownerId: owner.id })
       .expect(201);
     return res.body.id as string;
   };
@@ -282,6 +292,31 @@ describe('permission matrix (every route × role × API key)', () => {
       path: `/accounts/${await account(users.analyst)}`,
       ok: 204,
     }),
+    'POST /budgets': () => ({
+      path: '/budgets',
+      body: { name: 'matrix', amount: '50.00', period: 'quarter', category: 'matrix' },
+      ok: 201,
+    }),
+    'GET /budgets': () => ({ path: '/budgets', ok: 200 }),
+    // The admin's budget: org readers see it, everyone else gets a 404.
+    'GET /budgets/{id}': (c) => ({
+      path: `/budgets/${adminBudget}`,
+      ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    'GET /budgets/{id}/status': (c) => ({
+      path: `/budgets/${adminBudget}/status?period=2026-01`,
+      ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    // The caller's own fresh budget (a key's: its owner's), so an analyst may change it.
+    'PATCH /budgets/{id}': async (c) => ({
+      path: `/budgets/${await budget(c.user)}`,
+      body: { name: 'renamed' },
+      ok: 200,
+    }),
+    'DELETE /budgets/{id}': async (c) => ({
+      path: `/budgets/${await budget(c.user)}`,
+      ok: 204,
+    }),
     'POST /transfers': async (c) => ({
       path: '/transfers',
       body: await transferBody(c.user),
@@ -361,6 +396,7 @@ describe('permission matrix (every route × role × API key)', () => {
     adminTx = await tx(admin);
     adminAccount = await account(admin);
     adminTransfer = await transfer(admin);
+    adminBudget = await budget(admin);
     imports.admin = await asyncImport(admin);
     imports.analyst = await asyncImport(users.analyst);
     hook.id = await webhook();

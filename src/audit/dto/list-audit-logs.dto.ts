@@ -30,6 +30,9 @@ export const AUDIT_ACTIONS = [
   'transfer.delete',
   'transfer.restore',
   'transfer.purge',
+  'budget.create',
+  'budget.update',
+  'budget.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_ENTITY_TYPES = [
@@ -39,6 +42,7 @@ export const AUDIT_ENTITY_TYPES = [
   'exchange_rate',
   'account',
   'transfer',
+  'budget',
 ] as const;
 export type AuditEntityType = (typeof AUDIT_ENTITY_TYPES)[number];
 

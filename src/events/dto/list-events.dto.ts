@@ -36,7 +36,10 @@ export class EventResponse {
   actorId!: string | null;
   /**
    * The resource after the change, as its own routes return it (a transaction, a user, an
-   * account or a transfer); for `transactions.imported`: `{ ownerId, imported, skipped, mode }`.
+   * account or a transfer); for `transactions.imported`: `{ ownerId, imported, skipped, mode }`;
+   * for `budget.threshold_crossed`: `{ budgetId, ownerId, period, threshold, spent, amount,
+   * currency }` (`spent` right after the write that reached the threshold; `actorId` null: the
+   * database writes it with that write).
    */
   @ApiProperty({ type: 'object', additionalProperties: true })
   data!: Record<string, unknown>;
