@@ -1,13 +1,12 @@
 import { Injectable, PayloadTooLargeException, UnprocessableEntityException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { STATUS_CODES } from 'node:http';
 import { DataSource, type EntityManager } from 'typeorm';
 import { writeOwner } from '../common/access';
 import { etagOf } from '../common/etag';
 import { problemOf } from '../common/filters/problem-details.filter';
 import { policyOf, refusal, type RouteKey } from '../common/permissions';
 import type { ApiKeyGrant } from '../common/principal';
-import type { FieldIssue, Problem } from '../common/problem';
+import { type FieldIssue, type Problem, problemBody } from '../common/problem';
 import { badRequest, validatePlain } from '../common/validation';
 import { AccountsRepository, type BookingAccount } from '../accounts/accounts.repository';
 import { AppConfig } from '../config/app-config';
@@ -16,7 +15,7 @@ import { inTransaction } from '../database/transaction';
 import type { KeyedClaim } from '../idempotency/idempotency.interceptor';
 import { IdempotencyService } from '../idempotency/idempotency.service';
 import type { User } from '../users/entities/user.entity';
-import { book, isBooked } from './booking';
+import { book, bookedOrThrow } from './booking';
 import {
   type BatchOp,
   BatchRequestDto,
@@ -166,19 +165,12 @@ export class TransactionBatchService {
         input.accountId === null ? undefined : accounts.get(input.accountId),
         this.config.baseCurrency,
       );
-      if (isBooked(money)) return [{ index: c.index, ...newTransaction(c.ownerId, c.dto, money) }];
-      failures.push({
-        index: c.index,
-        problem:
-          money.invalid.length > 0
-            ? { status: 400, detail: 'Validation failed', errors: money.invalid }
-            : {
-                status: 422,
-                detail: money.unprocessable.map((i) => i.message).join('; '),
-                errors: money.unprocessable,
-              },
-      });
-      return [];
+      try {
+        return [{ index: c.index, ...newTransaction(c.ownerId, c.dto, bookedOrThrow(money)) }];
+      } catch (error) {
+        failures.push({ index: c.index, problem: problemOf(error) });
+        return [];
+      }
     });
   }
 
@@ -383,17 +375,5 @@ function notApplied(failures: Failure[]): UnprocessableEntityException {
 
 /** A failed operation of a non-atomic batch: its single route's problem, as that route sends it. */
 function failedResult({ index, id, problem }: Failure): BatchResult {
-  return {
-    index,
-    status: problem.status,
-    ...(id ? { id } : {}),
-    problem: {
-      type: 'about:blank',
-      title: STATUS_CODES[problem.status] ?? 'Error',
-      status: problem.status,
-      detail: problem.detail,
-      ...(problem.errors ? { errors: problem.errors as FieldIssue[] } : {}),
-      ...problem.extensions,
-    },
-  };
+  return { index, status: problem.status, ...(id ? { id } : {}), problem: problemBody(problem) };
 }
