@@ -96,9 +96,10 @@ export function convertedRollups(
       SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count FROM rollup_daily f
       WHERE ${where.join(' AND ')}
     ), day_rates AS MATERIALIZED (
-      SELECT p.currency, p.day, x.num, x.den
-      FROM (SELECT DISTINCT currency, day FROM foreign_days) p
-      CROSS JOIN LATERAL fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
+      SELECT x.currency, x.day, x.num, x.den
+      FROM (SELECT array_agg(currency) AS cs, array_agg(day) AS ds
+            FROM (SELECT DISTINCT currency, day FROM foreign_days) p) a
+      CROSS JOIN LATERAL fx_rates(a.cs, a.ds, ${r}, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
     ), conv AS (
       SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
       FROM (${own}) o WHERE o.currency = ${r}

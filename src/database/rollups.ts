@@ -58,12 +58,12 @@ export interface Conversion {
  * CTEs ending in `conv`: the rollup rows of `scope` in the bounds with their amount in the
  * reporting currency. Rows already in it come as `rollupSource` gives them (whole months where
  * possible, or days when `daily`); every other currency comes per day, times that day's rate
- * (`fx_rate`, looked up once per currency and day), because each transaction converts at its
- * own date's rate. The rate is a fraction num / den (an inverse or a cross rate through one has
+ * (`fx_rates`: every currency and day in one call, planned once per connection rather than with
+ * each query; see its migration), because each transaction converts at its own date's rate. The rate is a fraction num / den (an inverse or a cross rate through one has
  * den <> 1): the day's total is multiplied by num exactly, then divided once, carried to 40
  * decimals, so a quotient that ends within 40 decimals is exact and any other is off by at most
  * half of 1e-40 (`roundConverted` accounts for that). `day_rates` is MATERIALIZED: inlined into
- * `conv`, the planner would call fx_rate() once per rollup row (26k at 1M rows) instead of once
+ * `conv`, the planner could look rates up once per rollup row (26k at 1M rows) instead of once
  * per currency and day (2k), ten times the cost. Columns: scope_id, d, type, category,
  * currency, total (in its own currency), count, amount (in the reporting currency; NULL when the
  * rate is missing), missing (whether the rate is). Nothing is rounded to money here.
@@ -88,9 +88,10 @@ export function convertedRollups(
         sum(f.count) AS count
       FROM rollup_daily f WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3, 4, 5
     ), day_rates AS MATERIALIZED (
-      SELECT p.currency, p.day, x.num, x.den
-      FROM (SELECT DISTINCT currency, day FROM foreign_days) p
-      CROSS JOIN LATERAL fx_rate(p.currency, ${r}, p.day, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
+      SELECT x.currency, x.day, x.num, x.den
+      FROM (SELECT array_agg(currency) AS cs, array_agg(day) AS ds
+            FROM (SELECT DISTINCT currency, day FROM foreign_days) p) a
+      CROSS JOIN LATERAL fx_rates(a.cs, a.ds, ${r}, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
     ), conv AS (
       SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
       FROM (${own}) o WHERE o.currency = ${r}
