@@ -7,6 +7,7 @@ import { type PurgeTable, purgeRows } from '../database/purge';
 import { Params } from '../database/sql';
 import { EventsService } from '../events/events.service';
 import { JobQueue } from '../jobs/job-queue';
+import { PlannerStatistics } from '../transactions/planner-statistics';
 
 /** Rows per statement: short locks, and a crash loses at most one batch's work (redone next run). */
 const BATCH = 1000;
@@ -37,6 +38,7 @@ export class TrashPurge implements OnModuleInit {
     private readonly events: EventsService,
     private readonly jobs: JobQueue,
     private readonly config: AppConfig,
+    private readonly statistics: PlannerStatistics,
   ) {}
 
   onModuleInit(): void {
@@ -72,6 +74,11 @@ export class TrashPurge implements OnModuleInit {
       this.logger.log(
         `Purged ${purged.transactions} transaction(s) and ${purged.transfers} transfer(s) deleted more than ${days} day(s) ago`,
       );
+    // A first purge after a mass delete can empty much of the table: its statistics, in the job.
+    if (purged.transactions > 0)
+      await this.statistics
+        .refresh(purged.transactions)
+        .catch((error: unknown) => this.logger.warn(`ANALYZE after the purge: ${String(error)}`));
     return purged;
   }
 

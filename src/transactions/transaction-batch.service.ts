@@ -26,6 +26,7 @@ import {
 } from './dto/batch.dto';
 import type { CreateTransactionDto } from './dto/create-transaction.dto';
 import type { TransactionResponse } from './dto/transaction.response';
+import { PlannerStatistics } from './planner-statistics';
 import {
   type EditableFields,
   type NewTransaction,
@@ -78,6 +79,7 @@ export class TransactionBatchService {
     private readonly accounts: AccountsRepository,
     private readonly keys: IdempotencyService,
     private readonly config: AppConfig,
+    private readonly statistics: PlannerStatistics,
   ) {}
 
   /** The request's shape: a 413 past 500 operations, a 400 for anything malformed. */
@@ -106,7 +108,7 @@ export class TransactionBatchService {
     const judged = request.operations.map((o, index) => judge(actor, key, o, index));
     const failures = judged.filter((j): j is Failure => 'problem' in j);
     const planned = judged.filter((j): j is Planned => !('problem' in j));
-    return inTransaction(this.db, async (m) => {
+    const response = await inTransaction(this.db, async (m) => {
       const creates = await this.bookCreates(m, planned, failures);
       // Every malformed or forbidden operation is named at once; other failures, the first met.
       const invalid = failures.filter((f) => f.problem.status === 400 || f.problem.status === 403);
@@ -141,6 +143,9 @@ export class TransactionBatchService {
         });
       return response;
     });
+    // 500 rows can be a large share of a young table: its statistics, after the commit.
+    this.statistics.afterBulkWrite(response.results.filter((r) => r.status < 300).length);
+    return response;
   }
 
   /**

@@ -34,6 +34,6 @@ import { TransactionsService } from './transactions.service';
     ChangeLogPruner,
     PlannerStatistics,
   ],
-  exports: [TransactionsService, TransactionsRepository],
+  exports: [TransactionsService, TransactionsRepository, PlannerStatistics],
 })
 export class TransactionsModule {}
