@@ -98,7 +98,7 @@ export function convertedRollups(
     ), day_rates AS MATERIALIZED (
       SELECT x.currency, x.day, x.num, x.den
       FROM (SELECT array_agg(currency) AS cs, array_agg(day) AS ds
-            FROM (SELECT DISTINCT currency, day FROM foreign_days) p) a
+            FROM (SELECT DISTINCT currency, day FROM foreign_days) p HAVING count(*) > 0) a
       CROSS JOIN LATERAL fx_rates(a.cs, a.ds, ${r}, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
     ), conv AS (
       SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing

@@ -59,7 +59,8 @@ export interface Conversion {
  * reporting currency. Rows already in it come as `rollupSource` gives them (whole months where
  * possible, or days when `daily`); every other currency comes per day, times that day's rate
  * (`fx_rates`: every currency and day in one call, planned once per connection rather than with
- * each query; see its migration), because each transaction converts at its own date's rate. The rate is a fraction num / den (an inverse or a cross rate through one has
+ * each query, and not called at all when there is nothing to convert; see its migration),
+ * because each transaction converts at its own date's rate. The rate is a fraction num / den (an inverse or a cross rate through one has
  * den <> 1): the day's total is multiplied by num exactly, then divided once, carried to 40
  * decimals, so a quotient that ends within 40 decimals is exact and any other is off by at most
  * half of 1e-40 (`roundConverted` accounts for that). `day_rates` is MATERIALIZED: inlined into
@@ -90,7 +91,7 @@ export function convertedRollups(
     ), day_rates AS MATERIALIZED (
       SELECT x.currency, x.day, x.num, x.den
       FROM (SELECT array_agg(currency) AS cs, array_agg(day) AS ds
-            FROM (SELECT DISTINCT currency, day FROM foreign_days) p) a
+            FROM (SELECT DISTINCT currency, day FROM foreign_days) p HAVING count(*) > 0) a
       CROSS JOIN LATERAL fx_rates(a.cs, a.ds, ${r}, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
     ), conv AS (
       SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
