@@ -1,7 +1,8 @@
 /**
  * A JSON document written as text and handed on in chunks of about `chunkBytes` (a chunk ends
- * at the first write that reaches the size, so it is a little larger), so a document of any
- * length is never whole in memory. Chunks split between writes, never inside a character.
+ * at the first write, or array record, that reaches the size, so it is a little larger), so a
+ * document of any length is never whole in memory. Chunks split between writes, never inside a
+ * character.
  */
 export class ChunkedDocument {
   private parts: string[] = [];
@@ -15,10 +16,7 @@ export class ChunkedDocument {
   ) {}
 
   async write(text: string): Promise<void> {
-    this.parts.push(text);
-    // UTF-16 code units: a lower bound of the UTF-8 size, good enough to decide when to cut.
-    this.pending += text.length;
-    if (this.pending >= this.chunkBytes) await this.flush();
+    if (this.push(text)) await this.flush();
   }
 
   /** `"name":[…]` (after a comma unless it is the first member) from batches of records. */
@@ -29,11 +27,12 @@ export class ChunkedDocument {
     first = false,
   ): Promise<void> {
     await this.write(`${first ? '' : ','}${JSON.stringify(name)}:[`);
-    let empty = true;
+    let separator = '';
     for await (const batch of batches) {
-      const text = batch.map((row) => JSON.stringify(present(row))).join(',');
-      await this.write(empty ? text : `,${text}`);
-      empty = false;
+      for (const row of batch) {
+        if (this.push(separator + JSON.stringify(present(row)))) await this.flush();
+        separator = ',';
+      }
     }
     await this.write(']');
   }
@@ -42,6 +41,14 @@ export class ChunkedDocument {
   async end(): Promise<{ chunks: number; bytes: number }> {
     if (this.pending > 0) await this.flush();
     return { chunks: this.seq, bytes: this.bytes };
+  }
+
+  /** Whether the pending text has reached a chunk's size. */
+  private push(text: string): boolean {
+    this.parts.push(text);
+    // UTF-16 code units: a lower bound of the UTF-8 size, good enough to decide when to cut.
+    this.pending += text.length;
+    return this.pending >= this.chunkBytes;
   }
 
   private async flush(): Promise<void> {

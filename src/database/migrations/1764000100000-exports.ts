@@ -10,8 +10,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   the database so whichever instance behind the load balancer gets the download can stream
  *   it, one chunk at a time.
  */
-export class Exports1764000080000 implements MigrationInterface {
-  name = 'Exports1764000080000';
+export class Exports1764000100000 implements MigrationInterface {
+  name = 'Exports1764000100000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
