@@ -11,30 +11,12 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { freePort } from '../src/database/embedded-database';
+import { call, freshAnalyst } from './api';
 import { RssSampler, startApp } from './app-process';
 import { EXPENSE_CATEGORIES, NOTE_WORDS, openBenchDatabase } from './shared';
 
 const ROWS = Number(process.env.EXPORT_BENCH_ROWS ?? 1_000_000);
 const ADMIN = { email: 'export-bench-admin@example.com', password: 'export-bench-password-1' };
-
-async function call(
-  url: string,
-  method: string,
-  token: string | undefined,
-  body?: unknown,
-): Promise<{ json: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${text}`);
-  return { json: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
-}
 
 /** Reads the document as it streams, keeping only its size and its first and last bytes. */
 async function download(url: string, token: string) {
@@ -70,19 +52,7 @@ async function main(): Promise<void> {
   await sql.connect();
   const api = `${app.baseUrl}/api/v1`;
   try {
-    const admin = (await call(`${api}/auth/login`, 'POST', undefined, ADMIN)).json
-      .accessToken as string;
-    const email = `export-bench-${Date.now()}@example.com`;
-    const password = 'export-bench-analyst-1';
-    const user = await call(`${api}/users`, 'POST', admin, {
-      name: 'Export bench',
-      email,
-      password,
-      role: 'analyst',
-    });
-    const userId = user.json.id as string;
-    const token = (await call(`${api}/auth/login`, 'POST', undefined, { email, password })).json
-      .accessToken as string;
+    const { userId, token } = await freshAnalyst(api, ADMIN, 'export-bench');
 
     // As bench/budgets.ts fills: one INSERT ... SELECT over generate_series, notes of three words.
     const seeded = performance.now();
