@@ -110,7 +110,7 @@ export class ExportsService implements OnModuleInit {
     return toResponse(await this.visible(actor, id));
   }
 
-  /** The finished document as a stream of its chunks, read one at a time; its size in bytes. */
+  /** The finished document as a stream of its chunks, read one at a time, with its row (`bytes`: its size). */
   async download(actor: Actor, id: string): Promise<{ row: ExportRow; body: Readable }> {
     const row = await this.visible(actor, id);
     if (row.status !== 'succeeded') {
