@@ -65,3 +65,51 @@ export class Api {
     throw new Error(`the app did not drain its queue within ${timeoutMs / 1000} s`);
   }
 }
+
+/** One JSON request to the API; an answer of 300 or more is an error that quotes it. */
+export async function call(
+  url: string,
+  method: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${text}`);
+  return {
+    status: res.status,
+    json: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    headers: res.headers,
+  };
+}
+
+/**
+ * A new analyst for a bench that fills its own data (`api`: the app's `/api/v1` URL), created by
+ * `admin`, with a unique email from `label`; signed in.
+ */
+export async function freshAnalyst(
+  api: string,
+  admin: { email: string; password: string },
+  label: string,
+): Promise<{ userId: string; token: string }> {
+  const adminToken = (await call(`${api}/auth/login`, 'POST', undefined, admin)).json
+    .accessToken as string;
+  const email = `${label}-${Date.now()}@example.com`;
+  const password = `${label}-analyst-1`;
+  const user = await call(`${api}/users`, 'POST', adminToken, {
+    name: label,
+    email,
+    password,
+    role: 'analyst',
+  });
+  const token = (await call(`${api}/auth/login`, 'POST', undefined, { email, password })).json
+    .accessToken as string;
+  return { userId: user.json.id as string, token };
+}

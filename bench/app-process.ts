@@ -112,17 +112,21 @@ function productionNodeFlags(root: string): string[] {
 }
 
 /**
- * Samples /proc/<pid>/status every 250 ms. VmHWM is the kernel's own high-water mark of the
- * resident set, so the overall peak is exact even between samples; per-window peaks use VmRSS.
+ * Samples /proc/<pid>/status every `everyMs` (default 250 ms). VmHWM is the kernel's own
+ * high-water mark of the resident set, so the overall peak is exact even between samples;
+ * per-window peaks use VmRSS.
  */
 export class RssSampler {
   private readonly timer: NodeJS.Timeout;
   private windowPeakKb = 0;
   private hwmKb = 0;
 
-  constructor(private readonly pid: number) {
+  constructor(
+    private readonly pid: number,
+    everyMs = 250,
+  ) {
     this.sample();
-    this.timer = setInterval(() => this.sample(), 250);
+    this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }
 
@@ -132,6 +136,11 @@ export class RssSampler {
     const peak = this.windowPeakKb;
     this.windowPeakKb = 0;
     return kbToMb(peak);
+  }
+
+  /** The resident set now (VmRSS), in MB. */
+  currentMb(): number {
+    return kbToMb(this.read()?.rss ?? 0);
   }
 
   /** Peak resident set of the app since it started (VmHWM), in MB. */
@@ -160,16 +169,23 @@ export class RssSampler {
   }
 
   private sample(): void {
+    const now = this.read();
+    if (!now) return;
+    this.windowPeakKb = Math.max(this.windowPeakKb, now.rss);
+    this.hwmKb = Math.max(this.hwmKb, now.hwm, now.rss);
+  }
+
+  private read(): { rss: number; hwm: number } | undefined {
     let status: string;
     try {
       status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
     } catch {
-      return; // gone, or not Linux
+      return undefined; // gone, or not Linux
     }
-    const rss = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-    const hwm = Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-    this.windowPeakKb = Math.max(this.windowPeakKb, rss);
-    this.hwmKb = Math.max(this.hwmKb, hwm, rss);
+    return {
+      rss: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+      hwm: Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+    };
   }
 }
 

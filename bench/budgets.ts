@@ -9,31 +9,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../src/database/embedded-database';
+import { call, freshAnalyst } from './api';
 import { startApp } from './app-process';
 import { EXPENSE_CATEGORIES } from './shared';
 
 const ROWS = Number(process.env.BUDGET_BENCH_ROWS ?? 1_000_000);
 const SECONDS = Number(process.env.BUDGET_BENCH_SECONDS ?? 10);
 const ADMIN = { email: 'budget-bench-admin@example.com', password: 'budget-bench-password-1' };
-
-async function call(
-  url: string,
-  method: string,
-  token: string | undefined,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(url, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${url} answered ${res.status}: ${text}`);
-  return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const percentile = (values: number[], p: number) =>
@@ -72,19 +54,7 @@ async function main(): Promise<void> {
   await sql.connect();
   const api = `${app.baseUrl}/api/v1`;
   try {
-    const admin = (await call(`${api}/auth/login`, 'POST', undefined, ADMIN)).json
-      .accessToken as string;
-    const email = `budget-bench-${Date.now()}@example.com`;
-    const password = 'budget-bench-analyst-1';
-    const user = await call(`${api}/users`, 'POST', admin, {
-      name: 'Budget bench',
-      email,
-      password,
-      role: 'analyst',
-    });
-    const ownerId = user.json.id as string;
-    const token = (await call(`${api}/auth/login`, 'POST', undefined, { email, password })).json
-      .accessToken as string;
+    const { userId: ownerId, token } = await freshAnalyst(api, ADMIN, 'budget-bench');
 
     const seeded = performance.now();
     await sql.query(

@@ -29,6 +29,7 @@ import { ReplicasModule } from './database/replicas/replicas.module';
 import { guardPool } from './database/transaction';
 import { EventsModule } from './events/events.module';
 import { ExchangeRatesModule } from './exchange-rates/exchange-rates.module';
+import { ExportsModule } from './exports/exports.module';
 import { JobsModule } from './jobs/jobs.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { HealthModule } from './health/health.module';
@@ -95,6 +96,7 @@ export class AppModule {
         AccountsModule,
         TransfersModule,
         LifecycleModule,
+        ExportsModule,
         BudgetsModule,
         CurrenciesModule,
         ExchangeRatesModule,

@@ -76,7 +76,7 @@ export interface AccountKeyset {
 
 const BOOKING_COLUMNS = `id, owner_id AS "ownerId", currency, archived`;
 
-const COLUMNS = `a.id, a.owner_id AS "ownerId", a.name, a.type, a.currency,
+export const ACCOUNT_COLUMNS = `a.id, a.owner_id AS "ownerId", a.name, a.type, a.currency,
   a.opening_balance::text AS "openingBalance", a.opening_date::text AS "openingDate", a.archived,
   a.created_at AS "createdAt", a.updated_at AS "updatedAt"`;
 
@@ -86,7 +86,7 @@ const COLUMNS = `a.id, a.owner_id AS "ownerId", a.name, a.type, a.currency,
  * sum is one index range (transactions_account_date_idx, transfers_from/to_date_idx), and the
  * arithmetic is NUMERIC, so it is exact.
  */
-const balanceSql = (asOf: string) => `
+export const balanceSql = (asOf: string) => `
   CROSS JOIN LATERAL (
     SELECT coalesce(sum(t.amount) FILTER (WHERE t.type = 'income'), 0) AS income,
            coalesce(sum(t.amount) FILTER (WHERE t.type = 'expense'), 0) AS expenses
@@ -99,7 +99,7 @@ const balanceSql = (asOf: string) => `
     SELECT coalesce(sum(r.amount), 0) AS total FROM transfers r
     WHERE r.from_account_id = a.id AND r.deleted_at IS NULL AND r.date <= ${asOf}::date) tout`;
 
-const SUMS = `tx.income::text AS income, tx.expenses::text AS expenses,
+export const BALANCE_SUMS = `tx.income::text AS income, tx.expenses::text AS expenses,
   tin.total::text AS "transfersIn", tout.total::text AS "transfersOut",
   (a.opening_balance + tx.income - tx.expenses + tin.total - tout.total)::text AS balance`;
 
@@ -158,7 +158,7 @@ export class AccountsRepository {
       `INSERT INTO accounts AS a (owner_id, name, type, currency, opening_balance, opening_date)
        SELECT ${owner}, ${values.join(', ')}
        WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
-       RETURNING ${COLUMNS}`,
+       RETURNING ${ACCOUNT_COLUMNS}`,
       params.values,
     );
     return row;
@@ -179,7 +179,7 @@ export class AccountsRepository {
     const owner = ownerId ? ` AND a.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<AccountWithSums>(
       db ?? (await this.reads.reader()),
-      `SELECT ${COLUMNS}, ${SUMS} FROM accounts a ${balanceSql(day)}
+      `SELECT ${ACCOUNT_COLUMNS}, ${BALANCE_SUMS} FROM accounts a ${balanceSql(day)}
        WHERE a.id = ${params.p(id)}${owner}`,
       params.values,
     );
@@ -206,7 +206,7 @@ export class AccountsRepository {
     // The page is chosen first, so the balances are summed for its rows only.
     return query(
       await this.reads.reader(),
-      `SELECT ${COLUMNS}, ${SUMS}, a.created_at::text AS "createdKey"
+      `SELECT ${ACCOUNT_COLUMNS}, ${BALANCE_SUMS}, a.created_at::text AS "createdKey"
        FROM (SELECT * FROM accounts a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
              ORDER BY a.created_at, a.id LIMIT ${params.p(limit + 1)}) a
        ${balanceSql(day)}
@@ -225,7 +225,7 @@ export class AccountsRepository {
     const owner = ownerId ? ` AND a.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<AccountRow>(
       db,
-      `SELECT ${COLUMNS} FROM accounts a WHERE a.id = ${params.p(id)}${owner} FOR UPDATE`,
+      `SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ${params.p(id)}${owner} FOR UPDATE`,
       params.values,
     );
     return row;
@@ -255,7 +255,7 @@ export class AccountsRepository {
     const [row] = await query<AccountRow>(
       db,
       `UPDATE accounts a SET ${[...sets, 'updated_at = now()'].join(', ')}
-       WHERE a.id = ${params.p(id)} RETURNING ${COLUMNS}`,
+       WHERE a.id = ${params.p(id)} RETURNING ${ACCOUNT_COLUMNS}`,
       params.values,
     );
     return row;

@@ -99,7 +99,7 @@ export class AccountsService {
   async findOne(actor: Actor, id: string): Promise<AccountResponse> {
     const row = await this.repo.findWithSums(id, todayUtc(), ownRowsOf(actor));
     if (!row) throw new NotFoundException('Account not found');
-    return present(row);
+    return presentAccount(row);
   }
 
   async balance(actor: Actor, id: string, asOf = todayUtc()): Promise<AccountBalanceResponse> {
@@ -142,7 +142,7 @@ export class AccountsService {
       id: last.id,
     }));
     return {
-      data: page.rows.map(({ createdKey: _createdKey, ...row }) => present(row)),
+      data: page.rows.map(({ createdKey: _createdKey, ...row }) => presentAccount(row)),
       meta: { limit, nextCursor: page.nextCursor },
     };
   }
@@ -227,12 +227,12 @@ export class AccountsService {
 
   /** The account body as of today, read inside the change's own transaction. */
   private async body(db: Queryable, id: string): Promise<AccountResponse> {
-    return present((await this.repo.findWithSums(id, todayUtc(), undefined, db))!);
+    return presentAccount((await this.repo.findWithSums(id, todayUtc(), undefined, db))!);
   }
 }
 
 /** The API body: the account and its balance today, at exactly the currency's minor units. */
-function present(row: AccountWithSums): AccountResponse {
+export function presentAccount(row: AccountWithSums): AccountResponse {
   const units = minorUnits(row.currency);
   return {
     id: row.id,

@@ -5,7 +5,8 @@ import type { Scope } from '../common/permissions';
 import { type Queryable, query } from '../database/sql';
 import type { ApiKeyResponse } from './dto/api-key.response';
 
-const COLUMNS = `id, name, prefix, scopes, expires_at AS "expiresAt", created_at AS "createdAt",
+/** A key's metadata in its API shape: never its hash. */
+export const API_KEY_COLUMNS = `id, name, prefix, scopes, expires_at AS "expiresAt", created_at AS "createdAt",
   last_used_at AS "lastUsedAt"`;
 
 /** A key as authentication sees it. */
@@ -35,7 +36,7 @@ export class ApiKeysRepository {
     const [row] = await query<ApiKeyResponse>(
       m,
       `INSERT INTO api_keys (user_id, name, prefix, key_hash, scopes, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${API_KEY_COLUMNS}`,
       [key.userId, key.name, key.prefix, key.hash, key.scopes, key.expiresAt],
     );
     return row;
@@ -70,7 +71,7 @@ export class ApiKeysRepository {
   ): Promise<{ rows: ApiKeyResponse[]; total: number }> {
     const rows = await query<ApiKeyResponse & { total: number }>(
       this.db,
-      `SELECT ${COLUMNS}, count(*) OVER ()::int AS total FROM api_keys
+      `SELECT ${API_KEY_COLUMNS}, count(*) OVER ()::int AS total FROM api_keys
        WHERE user_id = $1 AND revoked_at IS NULL
        ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
       [userId, limit, offset],
@@ -95,7 +96,7 @@ export class ApiKeysRepository {
   ): Promise<(ApiKeyResponse & { userId: string }) | undefined> {
     const [row] = await query<ApiKeyResponse & { userId: string }>(
       this.db,
-      `SELECT ${COLUMNS}, user_id AS "userId" FROM api_keys
+      `SELECT ${API_KEY_COLUMNS}, user_id AS "userId" FROM api_keys
        WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR user_id = $2)`,
       [id, ownerId ?? null],
     );

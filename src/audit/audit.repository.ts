@@ -20,6 +20,10 @@ export interface AuditRow {
   apiKeyId: string | null;
 }
 
+/** An audit entry in its API shape (`GET /audit-logs`), before masking. */
+export const AUDIT_COLUMNS = `id, at, actor_id AS "actorId", action, entity_type AS "entityType",
+  entity_id AS "entityId", changes, request_id AS "requestId", ip, api_key_id AS "apiKeyId"`;
+
 /** Every query on `audit_logs` (append-only: a trigger refuses UPDATE, DELETE and TRUNCATE). */
 @Injectable()
 export class AuditRepository {
@@ -75,8 +79,7 @@ export class AuditRepository {
       where.push(`(at, id) < (${params.p(after.at)}::timestamptz, ${params.p(after.id)}::uuid)`);
     return query(
       await this.reads.reader(),
-      `SELECT id, at, actor_id AS "actorId", action, entity_type AS "entityType", entity_id AS "entityId",
-         changes, request_id AS "requestId", ip, api_key_id AS "apiKeyId", at::text AS "atKey"
+      `SELECT ${AUDIT_COLUMNS}, at::text AS "atKey"
        FROM audit_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY at DESC, id DESC LIMIT ${params.p(limit + 1)}`,
       params.values,

@@ -46,7 +46,8 @@ export interface MissingRate {
   date: string;
 }
 
-const COLUMNS = `b.id, b.owner_id AS "ownerId", b.name, b.amount::text AS amount, b.currency,
+/** A budget row (`b`), as `presentBudget` takes it. */
+export const BUDGET_COLUMNS = `b.id, b.owner_id AS "ownerId", b.name, b.amount::text AS amount, b.currency,
   b.category, b.period, b.thresholds, b.created_at AS "createdAt", b.updated_at AS "updatedAt"`;
 
 const COLUMN_OF: Record<keyof BudgetChanges, string> = {
@@ -76,7 +77,7 @@ export class BudgetsRepository {
       `INSERT INTO budgets AS b (owner_id, name, amount, currency, category, period, thresholds)
        SELECT ${owner}, ${values.join(', ')}, ${params.p(b.thresholds)}::int[]
        WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
-       RETURNING ${COLUMNS}`,
+       RETURNING ${BUDGET_COLUMNS}`,
       params.values,
     );
     return row;
@@ -88,7 +89,7 @@ export class BudgetsRepository {
     const owner = ownerId ? ` AND b.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<BudgetRow>(
       db ?? (await this.reads.reader()),
-      `SELECT ${COLUMNS} FROM budgets b WHERE b.id = ${params.p(id)}${owner}`,
+      `SELECT ${BUDGET_COLUMNS} FROM budgets b WHERE b.id = ${params.p(id)}${owner}`,
       params.values,
     );
     return row;
@@ -100,7 +101,7 @@ export class BudgetsRepository {
     const owner = ownerId ? ` AND b.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<BudgetRow>(
       db,
-      `SELECT ${COLUMNS} FROM budgets b WHERE b.id = ${params.p(id)}${owner} FOR UPDATE`,
+      `SELECT ${BUDGET_COLUMNS} FROM budgets b WHERE b.id = ${params.p(id)}${owner} FOR UPDATE`,
       params.values,
     );
     return row;
@@ -122,7 +123,7 @@ export class BudgetsRepository {
     }
     return query(
       await this.reads.reader(),
-      `SELECT ${COLUMNS}, b.created_at::text AS "createdKey" FROM budgets b
+      `SELECT ${BUDGET_COLUMNS}, b.created_at::text AS "createdKey" FROM budgets b
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY b.created_at, b.id LIMIT ${params.p(limit + 1)}`,
       params.values,
@@ -142,7 +143,7 @@ export class BudgetsRepository {
     const [row] = await query<BudgetRow>(
       db,
       `UPDATE budgets b SET ${[...sets, 'updated_at = now()'].join(', ')}
-       WHERE b.id = ${params.p(id)} RETURNING ${COLUMNS}`,
+       WHERE b.id = ${params.p(id)} RETURNING ${BUDGET_COLUMNS}`,
       params.values,
     );
     return row;

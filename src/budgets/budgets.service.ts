@@ -100,13 +100,13 @@ export class BudgetsService implements OnModuleInit {
         entityId: row.id,
         changes: diff(null, row, AUDITED_FIELDS),
       });
-      return present(row);
+      return presentBudget(row);
     });
   }
 
   /** Someone else's budget is simply not found (for callers confined to their own). */
   async findOne(actor: Actor, id: string): Promise<BudgetResponse> {
-    return present(await this.visible(actor, id));
+    return presentBudget(await this.visible(actor, id));
   }
 
   async list(actor: Actor, q: ListBudgetsDto): Promise<BudgetListResponse> {
@@ -124,7 +124,7 @@ export class BudgetsService implements OnModuleInit {
       id: last.id,
     }));
     return {
-      data: page.rows.map(({ createdKey: _createdKey, ...row }) => present(row)),
+      data: page.rows.map(({ createdKey: _createdKey, ...row }) => presentBudget(row)),
       meta: { limit, nextCursor: page.nextCursor },
     };
   }
@@ -155,7 +155,7 @@ export class BudgetsService implements OnModuleInit {
     return inTransaction(this.db, async (m) => {
       const before = await this.repo.lock(m, id, ownWritesOf(actor));
       if (!before) throw new NotFoundException('Budget not found');
-      if (ifMatch !== undefined) assertIfMatch(ifMatch, present(before));
+      if (ifMatch !== undefined) assertIfMatch(ifMatch, presentBudget(before));
       const currency = sent.currency ?? before.currency;
       const units = minorUnits(currency);
       const amount = sent.amount ?? before.amount;
@@ -178,7 +178,7 @@ export class BudgetsService implements OnModuleInit {
         entityId: id,
         changes: diff(before, after, AUDITED_FIELDS),
       });
-      return present(after);
+      return presentBudget(after);
     });
   }
 
@@ -271,7 +271,7 @@ export function reached(thresholds: number[], spent: string, amount: string): nu
 }
 
 /** The API body, at exactly the currency's minor units. */
-function present(row: BudgetRow): BudgetResponse {
+export function presentBudget(row: BudgetRow): BudgetResponse {
   return {
     id: row.id,
     ownerId: row.ownerId,

@@ -2,6 +2,7 @@ import {
   AccessDenied,
   type Actor,
   assertKeyMayWriteUser,
+  assertMayExport,
   assertMayNarrow,
   maskChanges,
   masksOthersEmails,
@@ -10,6 +11,7 @@ import {
   maskTransaction,
   maskUser,
   mayReadUser,
+  exportsOf,
   ownRowsOf,
   ownWritesOf,
   writeOwner,
@@ -73,6 +75,21 @@ describe('access rules', () => {
     expect(mayReadUser(viewer, viewer.id.toUpperCase())).toBe(true);
     expect(mayReadUser(viewer, analyst.id)).toBe(false);
     expect(mayReadUser(analyst, admin.id)).toBe(false);
+  });
+
+  it('lets a user export itself and admins anyone; an auditor is refused another user', () => {
+    expect(() => assertMayExport(viewer, viewer.id.toUpperCase())).not.toThrow();
+    expect(() => assertMayExport(auditor, auditor.id)).not.toThrow();
+    expect(() => assertMayExport(admin, viewer.id)).not.toThrow();
+    expect(() => assertMayExport(auditor, viewer.id)).toThrow(AccessDenied);
+    expect(() => assertMayExport(analyst, viewer.id)).toThrow(AccessDenied);
+  });
+
+  it('shows an export to whoever asked for it, and admins any', () => {
+    expect(exportsOf(admin)).toBeUndefined();
+    expect(exportsOf(auditor)).toBe(auditor.id);
+    expect(exportsOf(analyst)).toBe(analyst.id);
+    expect(exportsOf(viewer)).toBe(viewer.id);
   });
 
   describe('field masking', () => {

@@ -75,6 +75,25 @@ export const ownWritesOf = (actor: Actor): string | undefined =>
 export const keysOf = (actor: Actor): string | undefined =>
   ORGANISATION_WRITERS.has(actor.role) ? undefined : actor.id;
 
+/**
+ * Personal data export (docs/api.md section 17): whose data the caller may export. Oneself, and
+ * admins anyone. An auditor reads other users (so for it they exist) but may not take a copy of
+ * their whole, unmasked data: 403. Anyone else is never told another user exists: 404, as
+ * `GET /users/:id` answers them (`mayReadUser`, checked first).
+ */
+export function assertMayExport(actor: Actor, userId: string): void {
+  if (actor.id !== userId.toLowerCase() && !ORGANISATION_WRITERS.has(actor.role)) {
+    throw new AccessDenied('Only admins may export another user’s data');
+  }
+}
+
+/**
+ * Whose exports the caller may read and download: the ones it asked for; admins any. An export
+ * is a person's whole data unmasked, so organisation readers (auditors) are not admitted.
+ */
+export const exportsOf = (actor: Actor): string | undefined =>
+  ORGANISATION_WRITERS.has(actor.role) ? undefined : actor.id;
+
 /** Whether the caller may read the user `id` at all (someone else's id is then "not found"). */
 export const mayReadUser = (actor: Actor, id: string): boolean =>
   readsOrganisation(actor) || actor.id === id.toLowerCase();

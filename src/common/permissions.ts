@@ -28,6 +28,8 @@ export interface RoutePolicy {
   scope: Scope | null;
   /** A second scope that admits a key as well (either one suffices). */
   alsoScope?: Scope;
+  /** Why keys are refused (`scope: null`), said in the 403 (jwt-auth.guard.ts) where it is not the obvious one. */
+  keysRefused?: string;
   /** Said in the route's OpenAPI description and the docs/api.md table, for what the roles alone do not say. */
   note?: string;
 }
@@ -38,6 +40,8 @@ const RECORDERS = ['admin', 'analyst'] as const;
 const ADMIN = ['admin'] as const;
 const ORG = ['admin', 'auditor'] as const;
 
+const PERSONAL_DATA =
+  'API keys never export personal data: an export is a copy of everything about a person, so it takes a signed-in session, not a machine credential that may have leaked';
 const OWN_ROWS = 'analysts and viewers: own rows; auditors: all, notes masked';
 const OWN_ACCOUNTS = 'analysts and viewers: own accounts; admins and auditors: all';
 const OWN_BUDGETS = 'analysts and viewers: own budgets; admins and auditors: all';
@@ -64,6 +68,24 @@ export const ROUTES = {
     note: 'oneself; admins and auditors anyone',
   },
   'PATCH /users/{id}': { roles: ADMIN, scope: 'users:write' },
+  'POST /users/{id}/export': {
+    roles: ALL,
+    scope: null,
+    keysRefused: PERSONAL_DATA,
+    note: 'oneself; admins anyone (auditors 403, others 404 for another user)',
+  },
+  'GET /exports/{id}': {
+    roles: ALL,
+    scope: null,
+    keysRefused: PERSONAL_DATA,
+    note: 'exports one asked for; admins any',
+  },
+  'GET /exports/{id}/download': {
+    roles: ALL,
+    scope: null,
+    keysRefused: PERSONAL_DATA,
+    note: 'exports one asked for; admins any',
+  },
 
   'POST /transactions': {
     roles: RECORDERS,

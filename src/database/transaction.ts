@@ -56,7 +56,10 @@ export async function withClient<T>(
  */
 export function inClientTransaction<T>(
   db: DataSource | Pool,
-  begin: 'BEGIN' | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  begin:
+    | 'BEGIN'
+    | 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'
+    | 'BEGIN ISOLATION LEVEL REPEATABLE READ',
   fn: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
   return withClient(db, async (client) => {

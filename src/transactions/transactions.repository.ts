@@ -32,7 +32,8 @@ import type { TransactionType } from './entities/transaction.entity';
 
 export type TransactionRow = TransactionResponse & { sortKey: string };
 
-const COLUMNS = `t.id, t.owner_id AS "ownerId", t.account_id AS "accountId", t.type, t.amount::text AS amount,
+/** A transaction row in its API shape (`t`), `deletedAt` included. */
+export const TRANSACTION_COLUMNS = `t.id, t.owner_id AS "ownerId", t.account_id AS "accountId", t.type, t.amount::text AS amount,
   t.currency, t.category, t.date::text AS date, t.notes, t.created_at AS "createdAt", t.updated_at AS "updatedAt", t.deleted_at AS "deletedAt"`;
 
 const EDITABLE = {
@@ -106,7 +107,7 @@ export class TransactionsRepository {
          SELECT id, owner_id, account_id, type, amount, currency, category, date, notes FROM input i
          WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = i.owner_id AND u.is_active)
          ORDER BY ord
-         RETURNING ${COLUMNS}
+         RETURNING ${TRANSACTION_COLUMNS}
        ),
        source AS (SELECT inserted.*, input.changes FROM inserted JOIN input USING (id))${also}
        SELECT inserted.* FROM inserted`,
@@ -123,7 +124,7 @@ export class TransactionsRepository {
   async lockInIdOrder(ids: readonly string[], m: EntityManager): Promise<TransactionResponse[]> {
     return query<TransactionResponse>(
       m,
-      `SELECT ${COLUMNS} FROM transactions t WHERE t.id = ANY($1::uuid[]) ORDER BY t.id FOR UPDATE`,
+      `SELECT ${TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = ANY($1::uuid[]) ORDER BY t.id FOR UPDATE`,
       [[...new Set(ids)]],
     );
   }
@@ -132,7 +133,7 @@ export class TransactionsRepository {
   async lockLive(id: string, m: EntityManager): Promise<TransactionResponse | undefined> {
     const [row] = await query<TransactionResponse>(
       m,
-      `SELECT ${COLUMNS} FROM transactions t WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE`,
+      `SELECT ${TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE`,
       [id],
     );
     return row;
@@ -143,7 +144,7 @@ export class TransactionsRepository {
     const owner = ownerId ? ` AND t.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<TransactionResponse>(
       await this.reads.reader(),
-      `SELECT ${COLUMNS} FROM transactions t WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL${owner}`,
+      `SELECT ${TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL${owner}`,
       params.values,
     );
     return row;
@@ -161,7 +162,7 @@ export class TransactionsRepository {
     const [row] = await query<TransactionResponse>(
       m,
       `UPDATE transactions t SET ${[...sets, 'updated_at = now()'].join(', ')}
-       WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL RETURNING ${COLUMNS}`,
+       WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL RETURNING ${TRANSACTION_COLUMNS}`,
       params.values,
     );
     return row;
@@ -171,7 +172,7 @@ export class TransactionsRepository {
     const [row] = await query<TransactionResponse>(
       m,
       `UPDATE transactions t SET deleted_at = now(), updated_at = now()
-       WHERE t.id = $1 AND t.deleted_at IS NULL RETURNING ${COLUMNS}`,
+       WHERE t.id = $1 AND t.deleted_at IS NULL RETURNING ${TRANSACTION_COLUMNS}`,
       [id],
     );
     return row;
@@ -181,7 +182,7 @@ export class TransactionsRepository {
     const [row] = await query<TransactionResponse>(
       m,
       `UPDATE transactions t SET deleted_at = NULL, updated_at = now()
-       WHERE t.id = $1 AND t.deleted_at IS NOT NULL RETURNING ${COLUMNS}`,
+       WHERE t.id = $1 AND t.deleted_at IS NOT NULL RETURNING ${TRANSACTION_COLUMNS}`,
       [id],
     );
     return row;
@@ -205,7 +206,7 @@ export class TransactionsRepository {
         db,
         // Deferred join: the offset walks only the index (ids), then 20 full rows are fetched, so
         // a deep page does not read and sort every skipped row.
-        `SELECT ${COLUMNS} FROM transactions t
+        `SELECT ${TRANSACTION_COLUMNS} FROM transactions t
          JOIN (SELECT t.id FROM transactions t WHERE ${where} ${orderBySql(sort)}
                LIMIT ${params.p(limit)} OFFSET ${params.p(offset)}) page ON page.id = t.id
          ${orderBySql(sort)}`,
@@ -233,7 +234,7 @@ export class TransactionsRepository {
     if (after) where += ` AND ${afterKeysetSql(sort, after, params)}`;
     return query<TransactionRow>(
       await this.reads.reader(),
-      `SELECT ${COLUMNS}, ${sortValueSql(sort)} AS "sortKey" FROM transactions t WHERE ${where} ${orderBySql(sort)} LIMIT ${params.p(limit + 1)}`,
+      `SELECT ${TRANSACTION_COLUMNS}, ${sortValueSql(sort)} AS "sortKey" FROM transactions t WHERE ${where} ${orderBySql(sort)} LIMIT ${params.p(limit + 1)}`,
       params.values,
     );
   }
@@ -303,7 +304,7 @@ export class TransactionsRepository {
     if (to) clauses.push(`t.date <= ${params.p(to)}`);
     const rows = await query<TransactionResponse>(
       await this.reads.reader(),
-      `SELECT ${COLUMNS} FROM transactions t WHERE ${clauses.join(' AND ')}
+      `SELECT ${TRANSACTION_COLUMNS} FROM transactions t WHERE ${clauses.join(' AND ')}
        ORDER BY t.date DESC, t.created_at DESC, t.id DESC LIMIT ${params.p(limit)}`,
       params.values,
     );

@@ -23,7 +23,8 @@ export interface TransferKeyset {
   id: string;
 }
 
-const COLUMNS = `r.id, r.owner_id AS "ownerId", r.from_account_id AS "fromAccountId",
+/** A transfer row in its API shape (`r`). */
+export const TRANSFER_COLUMNS = `r.id, r.owner_id AS "ownerId", r.from_account_id AS "fromAccountId",
   r.to_account_id AS "toAccountId", r.amount::text AS amount, r.currency,
   r.to_amount::text AS "toAmount", r.to_currency AS "toCurrency", r.rate::text AS rate,
   r.date::text AS date, r.notes, r.created_at AS "createdAt"`;
@@ -57,7 +58,7 @@ export class TransfersRepository {
          to_amount, to_currency, rate, date, notes)
        SELECT ${owner}, ${values.join(', ')}
        WHERE EXISTS (SELECT 1 FROM users WHERE id = ${owner} AND is_active)
-       RETURNING ${COLUMNS}`,
+       RETURNING ${TRANSFER_COLUMNS}`,
       params.values,
     );
     return row;
@@ -69,7 +70,7 @@ export class TransfersRepository {
     const owner = ownerId ? ` AND r.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<TransferResponse>(
       await this.reads.reader(),
-      `SELECT ${COLUMNS} FROM transfers r
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers r
        WHERE r.id = ${params.p(id)} AND r.deleted_at IS NULL${owner}`,
       params.values,
     );
@@ -98,7 +99,7 @@ export class TransfersRepository {
       where.push(`(r.date, r.id) < (${params.p(after.d)}::date, ${params.p(after.id)}::uuid)`);
     return query(
       await this.reads.reader(),
-      `SELECT ${COLUMNS} FROM transfers r WHERE ${where.join(' AND ')}
+      `SELECT ${TRANSFER_COLUMNS} FROM transfers r WHERE ${where.join(' AND ')}
        ORDER BY r.date DESC, r.id DESC LIMIT ${params.p(limit + 1)}`,
       params.values,
     );
@@ -111,7 +112,7 @@ export class TransfersRepository {
     const [row] = await query<TransferResponse & { deletedAt: Date }>(
       db,
       `UPDATE transfers r SET deleted_at = now(), updated_at = now()
-       WHERE r.id = $1 AND r.deleted_at IS NULL RETURNING ${COLUMNS}, r.deleted_at AS "deletedAt"`,
+       WHERE r.id = $1 AND r.deleted_at IS NULL RETURNING ${TRANSFER_COLUMNS}, r.deleted_at AS "deletedAt"`,
       [id],
     );
     return row;
@@ -121,7 +122,7 @@ export class TransfersRepository {
     const [row] = await query<TransferResponse>(
       db,
       `UPDATE transfers r SET deleted_at = NULL, updated_at = now()
-       WHERE r.id = $1 AND r.deleted_at IS NOT NULL RETURNING ${COLUMNS}`,
+       WHERE r.id = $1 AND r.deleted_at IS NOT NULL RETURNING ${TRANSFER_COLUMNS}`,
       [id],
     );
     return row;

@@ -8,7 +8,7 @@ import type { ListUsersDto } from './dto/list-users.dto';
 import { User } from './entities/user.entity';
 
 // A user as the API sees it (never the password hash).
-const USER_COLUMNS = `id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"`;
+export const USER_COLUMNS = `id, name, email, role, is_active AS "isActive", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 export type UserChanges = Partial<Pick<User, 'name' | 'role' | 'isActive' | 'passwordHash'>>;
 

@@ -23,6 +23,7 @@ import {
   type TestUser,
 } from '../factories';
 import { validTx } from '../transactions';
+import { waitFor } from '../waits';
 
 /**
  * Every route × every kind of caller, checked against the one permission table the app enforces
@@ -66,6 +67,7 @@ describe('permission matrix (every route × role × API key)', () => {
   let adminAccount: string;
   let adminTransfer: string;
   let adminBudget: string;
+  let adminExport: string;
   const imports = { admin: '', analyst: '' };
   const hook = { id: '', deliveryId: '' };
   let receiver: string;
@@ -192,6 +194,21 @@ describe('permission matrix (every route × role × API key)', () => {
     'GET /users/{id}': (c) => ({
       path: `/users/${users.viewer.id === c.user.id ? users.analyst.id : users.viewer.id}`,
       ok: ORG_READERS.has(c.role) ? 200 : 404,
+    }),
+    // Another user: only admins may export them; an auditor (who reads users) is refused, to
+    // everyone else the user does not exist, as on GET /users/{id}.
+    'POST /users/{id}/export': (c) => ({
+      path: `/users/${users.viewer.id === c.user.id ? users.analyst.id : users.viewer.id}/export`,
+      ok: c.role === 'admin' ? 202 : c.role === 'auditor' ? 403 : 404,
+    }),
+    // The admin's own export: someone else's to everyone but admins.
+    'GET /exports/{id}': (c) => ({
+      path: `/exports/${adminExport}`,
+      ok: c.role === 'admin' ? 200 : 404,
+    }),
+    'GET /exports/{id}/download': (c) => ({
+      path: `/exports/${adminExport}/download`,
+      ok: c.role === 'admin' ? 200 : 404,
     }),
     'PATCH /users/{id}': () => ({
       path: `/users/${users.viewer.id}`,
@@ -399,6 +416,13 @@ describe('permission matrix (every route × role × API key)', () => {
     adminBudget = await budget(admin);
     imports.admin = await asyncImport(admin);
     imports.analyst = await asyncImport(users.analyst);
+    adminExport = (
+      await app.http().post(`/api/v1/users/${admin.id}/export`).set(bearer(admin)).expect(202)
+    ).body.id as string;
+    await waitFor('the admin’s export', async () => {
+      const res = await app.http().get(`/api/v1/exports/${adminExport}`).set(bearer(admin));
+      return (res.body as { status: string }).status === 'succeeded';
+    });
     hook.id = await webhook();
     const ping = await app
       .http()
@@ -523,10 +547,7 @@ describe('permission matrix (every route × role × API key)', () => {
 
   it('leaves the row alone when DELETE /transactions/:id names an unknown parameter', async () => {
     const id = await tx(users.analyst);
-    const res = await app
-      .http()
-      .delete(`/api/v1/transactions/${id}?purge=true`)
-      .set(bearer(admin));
+    const res = await app.http().delete(`/api/v1/transactions/${id}?purge=true`).set(bearer(admin));
     expectProblem(res, 400, ['purge']);
     await app.http().get(`/api/v1/transactions/${id}`).set(bearer(admin)).expect(200);
   });

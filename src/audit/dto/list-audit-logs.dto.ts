@@ -33,6 +33,7 @@ export const AUDIT_ACTIONS = [
   'budget.create',
   'budget.update',
   'budget.delete',
+  'user.export',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_ENTITY_TYPES = [

@@ -65,8 +65,11 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     const req = context.switchToHttp().getRequest<FastifyRequest>();
     const token = bearer(req);
     if (token !== undefined && isApiKey(token)) {
-      if (route !== undefined && policyOf(route).scope === null) {
-        throw new ForbiddenException('API keys cannot be used on this route; sign in instead');
+      const policy = route === undefined ? undefined : policyOf(route);
+      if (policy?.scope === null) {
+        throw new ForbiddenException(
+          policy.keysRefused ?? 'API keys cannot be used on this route; sign in instead',
+        );
       }
       if (isPublic) return true;
       const principal = await this.keys.authenticateOnce(req, token);
