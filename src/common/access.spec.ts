@@ -1,6 +1,7 @@
 import {
   AccessDenied,
   type Actor,
+  assertKeyMayChangeUser,
   assertKeyMayWriteUser,
   assertMayExport,
   assertMayNarrow,
@@ -164,5 +165,14 @@ describe('access rules', () => {
       amount: { before: null, after: '1.00' },
     });
     expect(maskChanges(admin, { entityType: 'transfer', entityId: 'x' }, changes)).toBe(changes);
+  });
+});
+
+describe('assertKeyMayChangeUser', () => {
+  it('refuses a key any change to an admin, and nothing else', () => {
+    expect(() => assertKeyMayChangeUser(true, { role: 'admin' })).toThrow(AccessDenied);
+    for (const role of ['analyst', 'viewer', 'auditor'] as const)
+      expect(() => assertKeyMayChangeUser(true, { role })).not.toThrow();
+    expect(() => assertKeyMayChangeUser(false, { role: 'admin' })).not.toThrow();
   });
 });

@@ -65,6 +65,16 @@ export function assertKeyMayWriteUser(
 }
 
 /**
+ * Through an API key, an existing admin is out of reach: a leaked key with `users:write` must not
+ * rename, demote or deactivate the people who could revoke it.
+ */
+export function assertKeyMayChangeUser(viaApiKey: boolean, target: { role: Role }): void {
+  if (viaApiKey && target.role === 'admin') {
+    throw new AccessDenied('API keys cannot change an admin; sign in instead');
+  }
+}
+
+/**
  * The owner a change to an existing row is confined to: undefined (anyone's) for organisation
  * writers, else the caller's own; someone else's row is then simply not found.
  */

@@ -12,7 +12,13 @@ import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
 import { ApiKeysRepository } from '../api-keys/api-keys.repository';
-import { assertKeyMayWriteUser, masksOthersEmails, maskUser, mayReadUser } from '../common/access';
+import {
+  assertKeyMayChangeUser,
+  assertKeyMayWriteUser,
+  masksOthersEmails,
+  maskUser,
+  mayReadUser,
+} from '../common/access';
 import { currentRequest } from '../common/request-context';
 import { assertIfMatch } from '../common/etag';
 import { validationProblem } from '../common/validation';
@@ -157,6 +163,7 @@ export class UsersService implements OnApplicationBootstrap {
         await this.users.lockKey(m, ADMIN_CHANGE_LOCK);
       const user = await this.users.lock(m, id);
       if (!user) throw new NotFoundException('User not found');
+      assertKeyMayChangeUser(viaApiKey(), user);
       assertIfMatch(ifMatch, toUserResponse(user));
       const losesAdmin =
         user.role === 'admin' &&

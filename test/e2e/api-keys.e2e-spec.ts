@@ -670,6 +670,31 @@ describe('API keys', () => {
         await as(admin).patch(`/api/v1/users/${target.id}`).send({ role: 'admin' }).expect(200);
       });
 
+      it('refuses to rename, demote or deactivate an admin with 403 saying why, changing nothing', async () => {
+        const target = await createUser(app, admin, 'admin');
+        const row = async () =>
+          (
+            await app.sql.query(`SELECT name, role, is_active FROM users WHERE id = $1`, [
+              target.id,
+            ])
+          ).rows[0];
+        const before = await row();
+        for (const change of [
+          { name: 'Renamed by key' },
+          { role: 'viewer' },
+          { isActive: false },
+        ]) {
+          const res = await as(key).patch(`/api/v1/users/${target.id}`).send(change);
+          expectProblem(res, 403);
+          expect(res.body.detail).toBe('API keys cannot change an admin; sign in instead');
+        }
+        expect(await row()).toEqual(before);
+        // The target's own session still works (not deactivated, tokens not revoked).
+        await as(target).get('/api/v1/auth/me').expect(200);
+        // A signed-in admin still may.
+        await as(admin).patch(`/api/v1/users/${target.id}`).send({ role: 'viewer' }).expect(200);
+      });
+
       it('still requires a password from a signed-in session (400 naming it with the other fields)', async () => {
         const res = await as(admin)
           .post('/api/v1/users')
