@@ -484,4 +484,23 @@ describe('budget threshold alerts', () => {
     expect(await feed(auditor)).toHaveLength(1);
     expect(await feed(stranger)).toHaveLength(0);
   });
+
+  // Last, so it covers every write above: dips, moves, restores, imports, batches, races.
+  it('keeps each running total equal to the rollups it stands for', async () => {
+    const { rows } = await app.sql.query<{ pairs: number; drift: number }>(
+      `SELECT count(*)::int AS pairs,
+         count(*) FILTER (WHERE t.spent <> x.own OR t.foreign_rows <> x.n)::int AS drift
+       FROM budget_spending t JOIN budgets b ON b.id = t.budget_id
+       CROSS JOIN LATERAL (
+         SELECT coalesce(sum(r.total) FILTER (WHERE r.currency = b.currency), 0) AS own,
+           coalesce(sum(r.count) FILTER (WHERE r.currency <> b.currency), 0) AS n
+         FROM rollup_monthly r
+         WHERE r.scope_id = b.owner_id AND r.type = 'expense' AND r.month >= t.period_start
+           AND r.month < t.period_start + CASE b.period WHEN 'month' THEN interval '1 month'
+             WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END
+           AND (b.category IS NULL OR lower(b.category) = lower(r.category))) x`,
+    );
+    expect(rows[0].pairs).toBeGreaterThan(10);
+    expect(rows[0].drift).toBe(0);
+  });
 });
