@@ -95,13 +95,22 @@ export class BudgetsRepository {
     return row;
   }
 
-  /** The budget, locked until the transaction ends (after any write checking it, see the migration). */
+  /**
+   * The budget, locked until the transaction ends (after any write checking it). First its
+   * owner's budget lock, exclusively: the alert triggers take that one before the budget's row
+   * (budget-spending migration), so taking it second could deadlock with them.
+   */
   async lock(db: Queryable, id: string, ownerId?: string): Promise<BudgetRow | undefined> {
     const params = new Params();
     const owner = ownerId ? ` AND b.owner_id = ${params.p(ownerId)}` : '';
+    const where = `b.id = ${params.p(id)}${owner}`;
+    await db.query(
+      `SELECT budget_owner_lock(b.owner_id) FROM budgets b WHERE ${where}`,
+      params.values,
+    );
     const [row] = await query<BudgetRow>(
       db,
-      `SELECT ${BUDGET_COLUMNS} FROM budgets b WHERE b.id = ${params.p(id)}${owner} FOR UPDATE`,
+      `SELECT ${BUDGET_COLUMNS} FROM budgets b WHERE ${where} FOR UPDATE`,
       params.values,
     );
     return row;

@@ -57,9 +57,10 @@ const AUDITED_FIELDS = [
 const ascending = (values: number[]) => [...values].sort((a, b) => a - b);
 
 /**
- * Budgets (docs/api.md, "Budgets and alerts"). Spending is never stored: the status reads the
- * dashboards' rollups; the `budget.threshold_crossed` events are written by triggers on
- * `transactions` (budgets migration), in the transaction of the write that crosses.
+ * Budgets (docs/api.md, "Budgets and alerts"). The status reads the dashboards' rollups; the
+ * `budget.threshold_crossed` events are written by triggers on `transactions` (budgets and
+ * budget-spending migrations), in the transaction of the write that crosses, from running totals
+ * the triggers keep for themselves (docs/architecture.md, "Budget alerts").
  */
 @Injectable()
 export class BudgetsService implements OnModuleInit {

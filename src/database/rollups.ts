@@ -129,8 +129,9 @@ export interface RollupKey {
  * CTE, monthly as the main INSERT), rows sorted by key. A transaction that writes transactions
  * in several statements (a batch) calls this first with every key it will touch; each later
  * statement then meets only locks it holds, so it cannot deadlock with one-statement writers,
- * which lock in that same order, nor with another batch. The budgets of the owners come last,
- * in id order, as the budget alert triggers lock them after the rollup rows (budgets migration).
+ * which lock in that same order, nor with another batch. The owners' budget locks come last, as
+ * the budget alert triggers take them after the rollup rows: each owner's advisory lock shared,
+ * then the budgets in id order (budget-spending migration).
  */
 export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Promise<void> {
   if (keys.length === 0) return;
@@ -159,7 +160,9 @@ export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Pr
       column((k) => k.currency),
     ],
   );
+  const owners = [...new Set(keys.map((k) => k.ownerId))];
+  await db.query(`SELECT budget_owners_share($1::uuid[])`, [owners]);
   await db.query(`SELECT 1 FROM budgets WHERE owner_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [
-    [...new Set(keys.map((k) => k.ownerId))],
+    owners,
   ]);
 }

@@ -361,6 +361,78 @@ describe('budget threshold alerts', () => {
     expect(brief(await alerts(b.id)).sort()).toEqual(['2026-11 100 110.00', '2026-11 50 110.00']);
   });
 
+  it('counts spending in other currencies at the rates of the moment, added or changed after it was written', async () => {
+    const owner = await createUser(app, admin, 'analyst');
+    const b = await budget(owner, { amount: '100', thresholds: [50, 100] });
+    const rate = (value: string) =>
+      app
+        .http()
+        .put('/api/v1/exchange-rates/GBP/USD/1997-05-10')
+        .set(bearer(admin))
+        .send({ rate: value })
+        .expect((r) => expect([200, 201]).toContain(r.status));
+    await createTx(app, owner, { amount: '20.00', currency: 'GBP', date: '1997-05-10' });
+    expect(await alerts(b.id)).toEqual([]);
+    await rate('2');
+    await createTx(app, owner, { amount: '15.00', date: '1997-05-11' });
+    expect(brief(await alerts(b.id))).toEqual(['1997-05 50 55.00']);
+    await rate('3');
+    await createTx(app, owner, { amount: '30.00', date: '1997-05-12' });
+    expect(brief(await alerts(b.id))).toEqual(['1997-05 50 55.00', '1997-05 100 105.00']);
+    const status = await app
+      .http()
+      .get(`${BUDGETS}/${b.id}/status?period=1997-05`)
+      .set(bearer(owner))
+      .expect(200);
+    expect(status.body).toMatchObject({ spent: '105.00' });
+  });
+
+  it('makes a budget being created wait for a write in flight, and counts that write', async () => {
+    const owner = await createUser(app, admin, 'analyst');
+    const held = await app.sql.connect();
+    let created: Promise<{ id: string }>;
+    try {
+      await held.query('BEGIN');
+      await held.query(
+        `INSERT INTO transactions (owner_id, type, amount, currency, category, date)
+         VALUES ($1, 'expense', 60.00, 'USD', 'x', '2027-01-05')`,
+        [owner.id],
+      );
+      let answered = false;
+      created = budget(owner, { amount: '100', thresholds: [50, 100] }).then((b) => {
+        answered = true;
+        return b;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(answered).toBe(false);
+      await held.query('COMMIT');
+    } finally {
+      held.release();
+    }
+    const b = await created;
+    await createTx(app, owner, { amount: '10.00', date: '2027-01-06' });
+    await createTx(app, owner, { amount: '45.00', date: '2027-01-07' });
+    // 50 % was passed before the budget existed; the write in flight counts towards 100 %.
+    expect(brief(await alerts(b.id))).toEqual(['2027-01 100 115.00']);
+  });
+
+  it('counts what a budget counts after its category changes', async () => {
+    const owner = await createUser(app, admin, 'analyst');
+    const b = await budget(owner, { amount: '100', thresholds: [80], category: 'food' });
+    await createTx(app, owner, { amount: '30.00', category: 'food', date: '2027-02-01' });
+    await createTx(app, owner, { amount: '40.00', category: 'rent', date: '2027-02-01' });
+    await app
+      .http()
+      .patch(`${BUDGETS}/${b.id}`)
+      .set(bearer(owner))
+      .send({ category: 'rent' })
+      .expect(200);
+    await createTx(app, owner, { amount: '30.00', category: 'food', date: '2027-02-02' });
+    expect(await alerts(b.id)).toEqual([]);
+    await createTx(app, owner, { amount: '40.00', category: 'rent', date: '2027-02-02' });
+    expect(brief(await alerts(b.id))).toEqual(['2027-02 80 80.00']);
+  });
+
   it('emits nothing for a budget whose conversion lacks a rate, and the write succeeds', async () => {
     const owner = await createUser(app, admin, 'analyst');
     const eur = await budget(owner, { amount: '10', currency: 'EUR', thresholds: [100] });
@@ -411,5 +483,24 @@ describe('budget threshold alerts', () => {
     expect(await feed(owner)).toHaveLength(1);
     expect(await feed(auditor)).toHaveLength(1);
     expect(await feed(stranger)).toHaveLength(0);
+  });
+
+  // Last, so it covers every write above: dips, moves, restores, imports, batches, races.
+  it('keeps each running total equal to the rollups it stands for', async () => {
+    const { rows } = await app.sql.query<{ pairs: number; drift: number }>(
+      `SELECT count(*)::int AS pairs,
+         count(*) FILTER (WHERE t.spent <> x.own OR t.foreign_rows <> x.n)::int AS drift
+       FROM budget_spending t JOIN budgets b ON b.id = t.budget_id
+       CROSS JOIN LATERAL (
+         SELECT coalesce(sum(r.total) FILTER (WHERE r.currency = b.currency), 0) AS own,
+           coalesce(sum(r.count) FILTER (WHERE r.currency <> b.currency), 0) AS n
+         FROM rollup_monthly r
+         WHERE r.scope_id = b.owner_id AND r.type = 'expense' AND r.month >= t.period_start
+           AND r.month < t.period_start + CASE b.period WHEN 'month' THEN interval '1 month'
+             WHEN 'quarter' THEN interval '3 months' ELSE interval '1 year' END
+           AND (b.category IS NULL OR lower(b.category) = lower(r.category))) x`,
+    );
+    expect(rows[0].pairs).toBeGreaterThan(10);
+    expect(rows[0].drift).toBe(0);
   });
 });
