@@ -64,6 +64,11 @@ export const ROUTES = {
     note: 'oneself; admins and auditors anyone',
   },
   'PATCH /users/{id}': { roles: ADMIN, scope: 'users:write' },
+  'POST /users/{id}/erase': {
+    roles: ADMIN,
+    scope: null,
+    note: 'not oneself; API keys refused (erasure is a human decision)',
+  },
 
   'POST /transactions': {
     roles: RECORDERS,
