@@ -451,4 +451,39 @@ describe('erasure: POST /users/:id/erase', () => {
     ).toBe(0);
     expect(await columnsHolding(a, [marker])).toEqual([]);
   });
+
+  it('waits for a write for the user that is still uncommitted when the job starts, then deletes it', async () => {
+    const marker = `zq${randomBytes(6).toString('hex')}`;
+    const victim = await createUser(a, admin, 'analyst', {
+      name: `Writer ${marker}`,
+      email: `writer-${marker}@test.local`,
+    });
+    // A write in flight (as a COPY is): its row references the user, and it has not committed.
+    const writer = await a.sql.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query(
+        `INSERT INTO transactions (owner_id, type, amount, currency, category, date, notes)
+         VALUES ($1, 'expense', 3.00, 'USD', 'food', '2026-03-01', $2)`,
+        [victim.id, `late ${marker}`],
+      );
+      await erase(admin, victim.id).expect(202);
+      // The job's lock on the user waits for the writer's foreign-key lock on it.
+      await waitFor('the erasure job to wait for the open write', async () => {
+        const { rows } = await a.sql.query(
+          `SELECT 1 FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND query LIKE '%FROM users WHERE id = $1 FOR UPDATE%'`,
+        );
+        return rows.length > 0;
+      });
+      await writer.query('COMMIT');
+    } finally {
+      writer.release();
+    }
+    await erased(victim.id);
+    expect(
+      (await a.sql.query(`SELECT 1 FROM transactions WHERE owner_id = $1`, [victim.id])).rowCount,
+    ).toBe(0);
+    expect(await columnsHolding(a, [marker])).toEqual([]);
+  });
 });
