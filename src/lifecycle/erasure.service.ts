@@ -11,7 +11,7 @@ import { DataSource } from 'typeorm';
 import { ApiKeysRepository } from '../api-keys/api-keys.repository';
 import { AuditService } from '../audit/audit.service';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
-import { inTransaction } from '../database/transaction';
+import { inClientTransaction, inTransaction } from '../database/transaction';
 import { EventsService } from '../events/events.service';
 import { JobQueue } from '../jobs/job-queue';
 import type { User } from '../users/entities/user.entity';
@@ -100,7 +100,9 @@ export class ErasureService implements OnModuleInit {
   async run(userId: string, requestedBy: string): Promise<void> {
     // The bcrypt work before the transaction: no connection is held while it runs.
     const unusable = await this.hasher.hash(randomBytes(32).toString('base64url'));
-    const done = await inTransaction(this.db, async (m) => {
+    // A client transaction, without the statement timeout of requests: a user with many rows
+    // makes long statements (docs/performance.md), and a timeout would fail every retry alike.
+    const done = await inClientTransaction(this.db, 'BEGIN', async (m) => {
       const user = await this.repo.lockTarget(m, userId);
       if (!user || user.email === tombstoneEmail(user.id)) return undefined;
       await this.repo.allowAuditRedaction(m);
