@@ -30,6 +30,8 @@ export interface RoutePolicy {
   alsoScope?: Scope;
   /** Said in the route's OpenAPI description and the docs/api.md table, for what the roles alone do not say. */
   note?: string;
+  /** Why API keys are refused (`scope: null`), when the route has a reason of its own: the 403 says it. */
+  keysRefused?: string;
 }
 
 const ALL = ROLES;
@@ -68,6 +70,7 @@ export const ROUTES = {
     roles: ADMIN,
     scope: null,
     note: 'not oneself; API keys refused (erasure is a human decision)',
+    keysRefused: 'Erasure is a human decision: API keys cannot erase users; sign in instead',
   },
 
   'POST /transactions': {
@@ -215,7 +218,7 @@ export function refusal(
   const scopes = keyScopesOf(policy);
   if (scopes.some((s) => keyScopes.includes(s))) return undefined;
   return scopes.length === 0
-    ? 'API keys cannot be used on this route'
+    ? (policy.keysRefused ?? 'API keys cannot be used on this route')
     : `This API key lacks the scope ${scopes.join(' or ')}`;
 }
 

@@ -394,7 +394,7 @@ describe('erasure: POST /users/:id/erase', () => {
     const key = await createApiKey(a, admin, ['users:write', 'users:read']);
     const byKey = await erase(key, target.id);
     expectProblem(byKey, 403);
-    expect(byKey.body.detail).toMatch(/API key/);
+    expect(byKey.body.detail).toMatch(/human decision/);
     expectProblem(await erase(admin, randomUUID()), 404);
     expectProblem(await erase(admin, 'not-a-uuid'), 400);
     // None of them touched the target.

@@ -66,7 +66,9 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     const token = bearer(req);
     if (token !== undefined && isApiKey(token)) {
       if (route !== undefined && policyOf(route).scope === null) {
-        throw new ForbiddenException('API keys cannot be used on this route; sign in instead');
+        throw new ForbiddenException(
+          policyOf(route).keysRefused ?? 'API keys cannot be used on this route; sign in instead',
+        );
       }
       if (isPublic) return true;
       const principal = await this.keys.authenticateOnce(req, token);
