@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { type ClientRequest, request as httpRequest } from 'node:http';
 import { startApp, type TestApp } from '../app';
 import { bearer, createApiKey, createUser, loginAdmin, type TestUser } from '../factories';
 import { expectProblem } from '../problems';
 import { createTx, TX } from '../transactions';
-import { until, waitFor } from '../waits';
+import { sleep, until, waitFor } from '../waits';
 
 jest.setTimeout(240_000);
 
@@ -481,6 +482,48 @@ describe('erasure: POST /users/:id/erase', () => {
       writer.release();
     }
     await erased(victim.id);
+    expect(
+      (await a.sql.query(`SELECT 1 FROM transactions WHERE owner_id = $1`, [victim.id])).rowCount,
+    ).toBe(0);
+    expect(await columnsHolding(a, [marker])).toEqual([]);
+  });
+
+  it('refuses a synchronous import whose upload was still arriving when the user was erased', async () => {
+    const marker = `zq${randomBytes(6).toString('hex')}`;
+    const victim = await createUser(a, admin, 'analyst', {
+      name: `Uploader ${marker}`,
+      email: `uploader-${marker}@test.local`,
+    });
+    // The upload starts (authenticated, owner active) and then stalls, as a slow client's does.
+    let upload!: ClientRequest;
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      upload = httpRequest(
+        `${a.url}/api/v1/transactions/import`,
+        {
+          method: 'POST',
+          headers: { ...bearer(victim), 'Content-Type': 'text/csv' },
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      upload.on('error', reject);
+    });
+    upload.write(`date,type,amount,category,notes\n2026-01-15,expense,1.00,Bulk,first ${marker}\n`);
+    // Not an assertion: only gives the app time to pass its checks before the erasure, so that
+    // this exercises the check inside the import's transaction (either way no row may be left).
+    await sleep(500);
+    await erase(admin, victim.id).expect(202);
+    await erased(victim.id);
+    upload.end(`2026-01-16,expense,2.00,Bulk,second ${marker}\n`);
+    const res = await answered;
+    expect([res.status, JSON.parse(res.body).detail]).toEqual([
+      422,
+      'ownerId must reference an active user',
+    ]);
     expect(
       (await a.sql.query(`SELECT 1 FROM transactions WHERE owner_id = $1`, [victim.id])).rowCount,
     ).toBe(0);

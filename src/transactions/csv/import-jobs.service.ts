@@ -148,7 +148,7 @@ export class ImportJobsService implements OnModuleInit {
       await inClientTransaction(this.db, 'BEGIN', async (client) => {
         // The owner may have been erased or deactivated since the import was queued: then it
         // fails with nothing written (a 4xx below: not retried).
-        if (!(await this.imports.lockActiveOwner(client, job.ownerId))) throw inactiveOwner();
+        if (!(await this.repo.lockActiveOwner(client, job.ownerId))) throw inactiveOwner();
         const copy = new CopyWriter(() => this.repo.copyIn(client));
         const ids = new OrderedIds();
         try {

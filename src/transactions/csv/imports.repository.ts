@@ -72,18 +72,6 @@ export class ImportsRepository {
     return row;
   }
 
-  /**
-   * Share-locks the import's owner if still active, inside the COPY's transaction: an erasure or a
-   * deactivation (which update the row) then waits for the import to commit, and an import that
-   * comes second finds the owner inactive and writes nothing (docs/api.md section 17).
-   */
-  async lockActiveOwner(db: Queryable, ownerId: string): Promise<boolean> {
-    const rows = await query(db, `SELECT 1 FROM users WHERE id = $1 AND is_active FOR SHARE`, [
-      ownerId,
-    ]);
-    return rows.length > 0;
-  }
-
   async progress(id: string, rowsRead: number): Promise<void> {
     await this.db.query(`UPDATE imports SET rows_read = $2 WHERE id = $1 AND status = 'running'`, [
       id,
