@@ -41,6 +41,16 @@ export class ErasureRepository {
   }
 
   /**
+   * Takes the webhook dispatcher's position row: a dispatch round in flight is waited for, so the
+   * deliveries it copies from the user's events are committed before the deletes below see them;
+   * later rounds skip (SKIP LOCKED) until the erasure commits, so none copies an event this
+   * transaction is deleting. Taken right after the user's lock: a round locks no user row.
+   */
+  async lockDispatch(db: Queryable): Promise<void> {
+    await db.query(`SELECT 1 FROM webhook_dispatch WHERE id = 1 FOR UPDATE`);
+  }
+
+  /**
    * Lets this transaction, and only it, rewrite audit entries (the erasure migration). JIT off:
    * the planner prices the whole-table scans below high enough to compile them, which cost more
    * than it saved (measured: about 1.2 s of a 14 s redaction).

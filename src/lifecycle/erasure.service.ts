@@ -105,6 +105,7 @@ export class ErasureService implements OnModuleInit {
     const done = await inClientTransaction(this.db, 'BEGIN', async (m) => {
       const user = await this.repo.lockTarget(m, userId);
       if (!user || user.email === tombstoneEmail(user.id)) return undefined;
+      await this.repo.lockDispatch(m);
       await this.repo.allowAuditRedaction(m);
       // Before the deletes: the user's rows are what finds the entries about them.
       const redacted = await this.repo.redactAudit(m, user);

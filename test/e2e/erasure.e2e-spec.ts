@@ -529,4 +529,53 @@ describe('erasure: POST /users/:id/erase', () => {
     ).toBe(0);
     expect(await columnsHolding(a, [marker])).toEqual([]);
   });
+
+  it('waits for a webhook dispatch round in flight, then deletes the deliveries it copied', async () => {
+    const marker = `zq${randomBytes(6).toString('hex')}`;
+    const victim = await createUser(a, admin, 'analyst', {
+      name: `Watched ${marker}`,
+      email: `watched-${marker}@test.local`,
+    });
+    const hook = (
+      await a
+        .http()
+        .post('/api/v1/webhooks')
+        .set(bearer(admin))
+        .send({ url: 'http://127.0.0.1:9/dispatch', events: ['user.updated'] })
+        .expect(201)
+    ).body.id as string;
+    // A round in flight: it holds the dispatcher's position and has not committed the delivery
+    // it is copying from an event about the victim.
+    const dispatcher = await a.sql.connect();
+    try {
+      await dispatcher.query('BEGIN');
+      await dispatcher.query(`SELECT 1 FROM webhook_dispatch WHERE id = 1 FOR UPDATE`);
+      await erase(admin, victim.id).expect(202);
+      await waitFor('the erasure job to wait for the dispatch round', async () => {
+        const { rows } = await a.sql.query(
+          `SELECT 1 FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND query LIKE '%FROM webhook_dispatch WHERE id = 1 FOR UPDATE%'
+             AND pid <> $1`,
+          [(dispatcher as unknown as { processID: number }).processID],
+        );
+        return rows.length > 0;
+      });
+      await dispatcher.query(
+        `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, payload)
+         VALUES ($1, gen_random_uuid(), 'user.updated', $2)`,
+        [
+          hook,
+          JSON.stringify({
+            type: 'user.updated',
+            data: { id: victim.id, name: `Watched ${marker}` },
+          }),
+        ],
+      );
+      await dispatcher.query('COMMIT');
+    } finally {
+      dispatcher.release();
+    }
+    await erased(victim.id);
+    expect(await columnsHolding(a, [marker])).toEqual([]);
+  });
 });
