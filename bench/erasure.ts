@@ -70,6 +70,9 @@ async function main(): Promise<void> {
     await repo.allowAuditRedaction(client);
     await step('redact audit', async () => ({ entries: await repo.redactAudit(client, user) }));
     await step('delete owned rows', () => repo.deleteOwnedRows(client, user.id));
+    await step('redact audit again', async () => ({
+      entries: await repo.redactAudit(client, user),
+    }));
     await step('delete copies', () => repo.deleteCopies(client, user));
     await step('tombstone', () => repo.tombstone(client, user.id, 'x'));
     console.log(

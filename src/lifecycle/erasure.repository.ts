@@ -67,6 +67,7 @@ export class ErasureRepository {
    * `userId` in the changes, or by being about an entity such an entry names, which reaches the
    * updates of rows purged long ago) lose their names, emails, notes, descriptions and URLs;
    * any entry whose value holds the email loses that value; entries the user made lose their IP.
+   * Entries that carry nothing personal are left as they are. Safe to run twice.
    */
   async redactAudit(db: Queryable, user: ErasureTarget): Promise<number> {
     const params = new Params();
@@ -94,18 +95,23 @@ export class ErasureRepository {
          FROM audit_logs a
          WHERE a.actor_id = ${id} OR a.entity_id = ${id} OR a.entity_id IN (SELECT id FROM owned)
            OR a.changes::text LIKE ${idText} OR a.changes::text ILIKE ${email}
+       ),
+       redacted AS MATERIALIZED (
+         SELECT a.id, coalesce((
+             SELECT jsonb_object_agg(k, CASE
+               WHEN (l.about AND k = ANY(${fields}::text[])) OR v::text ILIKE ${email} THEN
+                 CASE WHEN jsonb_typeof(v) = 'object' AND v ? 'before' AND v ? 'after'
+                   THEN jsonb_build_object('before', ${erased("v->'before'")}, 'after', ${erased("v->'after'")})
+                   ELSE ${erased('v')} END
+               ELSE v END)
+             FROM jsonb_each(a.changes) e (k, v)), '{}'::jsonb) AS changes,
+           CASE WHEN a.actor_id = ${id} THEN NULL ELSE a.ip END AS ip
+         FROM audit_logs a JOIN linked l ON l.id = a.id
        )
-       UPDATE audit_logs a SET
-         changes = coalesce((
-           SELECT jsonb_object_agg(k, CASE
-             WHEN (l.about AND k = ANY(${fields}::text[])) OR v::text ILIKE ${email} THEN
-               CASE WHEN jsonb_typeof(v) = 'object' AND v ? 'before' AND v ? 'after'
-                 THEN jsonb_build_object('before', ${erased("v->'before'")}, 'after', ${erased("v->'after'")})
-                 ELSE ${erased('v')} END
-             ELSE v END)
-           FROM jsonb_each(a.changes) e (k, v)), '{}'::jsonb),
-         ip = CASE WHEN a.actor_id = ${id} THEN NULL ELSE a.ip END
-       FROM linked l WHERE l.id = a.id
+       -- Only what changes: a second pass rewrites just the entries written since the first.
+       UPDATE audit_logs a SET changes = r.changes, ip = r.ip
+       FROM redacted r
+       WHERE r.id = a.id AND (r.changes IS DISTINCT FROM a.changes OR r.ip IS DISTINCT FROM a.ip)
        RETURNING a.id`,
       params.values,
     );

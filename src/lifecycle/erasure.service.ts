@@ -110,6 +110,9 @@ export class ErasureService implements OnModuleInit {
       // Before the deletes: the user's rows are what finds the entries about them.
       const redacted = await this.repo.redactAudit(m, user);
       const deleted = await this.repo.deleteOwnedRows(m, userId);
+      // Again: a write to the user's rows in flight when the job started (an admin's edit) is
+      // waited for by the deletes, and its audit entry is visible only from here on.
+      const late = await this.repo.redactAudit(m, user);
       const copies = await this.repo.deleteCopies(m, user);
       await this.repo.tombstone(m, userId, unusable);
       // After the events about the user are gone: this one says only that it happened.
@@ -118,7 +121,7 @@ export class ErasureService implements OnModuleInit {
         actorId: requestedBy,
         data: { id: userId },
       });
-      return { redacted, ...deleted, ...copies };
+      return { redacted: redacted + late, ...deleted, ...copies };
     });
     this.cache.invalidate(userId);
     if (done)

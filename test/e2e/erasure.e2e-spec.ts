@@ -578,4 +578,40 @@ describe('erasure: POST /users/:id/erase', () => {
     await erased(victim.id);
     expect(await columnsHolding(a, [marker])).toEqual([]);
   });
+
+  it('redacts the audit entry of an edit to the user’s rows that commits while the job runs', async () => {
+    const marker = `zq${randomBytes(6).toString('hex')}`;
+    const victim = await createUser(a, admin, 'analyst', {
+      name: `Edited ${marker}`,
+      email: `edited-${marker}@test.local`,
+    });
+    const row = await createTx(a, victim, { notes: 'plain' });
+    // An admin's edit in flight: the row is locked, its audit entry written, not yet committed.
+    const editor = await a.sql.connect();
+    try {
+      await editor.query('BEGIN');
+      await editor.query(`UPDATE transactions SET notes = $2 WHERE id = $1`, [
+        row.id,
+        `edit ${marker}`,
+      ]);
+      await editor.query(
+        `INSERT INTO audit_logs (actor_id, action, entity_type, entity_id, changes)
+         VALUES ($1, 'transaction.update', 'transaction', $2, $3)`,
+        [admin.id, row.id, { notes: { before: 'plain', after: `edit ${marker}` } }],
+      );
+      await erase(admin, victim.id).expect(202);
+      await waitFor('the erasure job to wait for the edit', async () => {
+        const { rows } = await a.sql.query(
+          `SELECT 1 FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM transactions%'`,
+        );
+        return rows.length > 0;
+      });
+      await editor.query('COMMIT');
+    } finally {
+      editor.release();
+    }
+    await erased(victim.id);
+    expect(await columnsHolding(a, [marker])).toEqual([]);
+  });
 });
