@@ -44,6 +44,7 @@ const OPERATION_IDS: Record<string, string> = {
   'UsersController.list': 'listUsers',
   'UsersController.get': 'getUser',
   'UsersController.update': 'updateUser',
+  'ErasureController.erase': 'eraseUser',
   'TransactionsController.create': 'createTransaction',
   'TransactionsController.list': 'listTransactions',
   'TransactionsController.get': 'getTransaction',

@@ -556,6 +556,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{id}/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a user's personal data (admin, signed in; never with an API key). The user is
+         *     deactivated at once; a job then deletes their data and leaves a tombstone, which
+         *     `GET /users/{id}` (the `Location`) shows when done. Repeating it is harmless: an erased user
+         *     answers 202 with `status: erased`.
+         * @description **Access**: roles `admin`. API keys are refused (403). Not oneself; API keys refused (erasure is a human decision).
+         */
+        post: operations["eraseUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{id}/export": {
         parameters: {
             query?: never;
@@ -1056,7 +1079,7 @@ export interface components {
             /** Format: uuid */
             actorId: string | null;
             /** @enum {string} */
-            action: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.purge" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore" | "transfer.purge" | "budget.create" | "budget.update" | "budget.delete" | "user.export";
+            action: "user.create" | "user.update" | "user.erase" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.purge" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore" | "transfer.purge" | "budget.create" | "budget.update" | "budget.delete" | "user.export";
             /** @enum {string} */
             entityType: "user" | "transaction" | "api_key" | "exchange_rate" | "account" | "transfer" | "budget";
             /** Format: uuid */
@@ -1134,7 +1157,7 @@ export interface components {
             errors?: components["schemas"]["FieldError"][];
         };
         /** @enum {string} */
-        EventType: "transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed";
+        EventType: "transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "user.erased" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed";
         EventResponse: {
             /** Format: uuid */
             id: string;
@@ -1191,10 +1214,10 @@ export interface components {
         UserResponse: {
             /** Format: uuid */
             id: string;
-            /** Format: email */
-            email: string;
             role: components["schemas"]["Role"];
             name: string;
+            /** @description An email address; `erased-<id>@invalid` for an erased user (docs/api.md section 17). */
+            email: string;
             isActive: boolean;
             /** Format: date-time */
             createdAt: string;
@@ -1817,6 +1840,18 @@ export interface components {
             data: components["schemas"]["TransferResponse"][];
             meta: components["schemas"]["CursorMeta"];
         };
+        ErasureResponse: {
+            /**
+             * Format: uuid
+             * @description The user being erased.
+             */
+            userId: string;
+            /**
+             * @description `queued`: the user is deactivated and the erasure job will run; `erased`: it already has.
+             * @enum {string}
+             */
+            status: "queued" | "erased";
+        };
         /**
          * @description `succeeded`: `GET /exports/{id}/download` serves the document.
          * @enum {string}
@@ -2170,13 +2205,13 @@ export interface components {
              */
             url: string;
             /** @description The event types to deliver. */
-            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
+            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "user.erased" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
             description?: string;
         };
         WebhookWithSecretResponse: {
             /** Format: uuid */
             id: string;
-            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
+            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "user.erased" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
             description: string | null;
             /** @description Why it is disabled: by an admin, or every delivery failed for WEBHOOK_RETRY_WINDOW (24 h). */
             disabledReason: string | null;
@@ -2200,7 +2235,7 @@ export interface components {
         WebhookResponse: {
             /** Format: uuid */
             id: string;
-            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
+            events: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "user.erased" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
             description: string | null;
             /** @description Why it is disabled: by an admin, or every delivery failed for WEBHOOK_RETRY_WINDOW (24 h). */
             disabledReason: string | null;
@@ -2221,7 +2256,7 @@ export interface components {
         };
         UpdateWebhookDto: {
             url?: string;
-            events?: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
+            events?: ("transaction.created" | "transaction.updated" | "transaction.deleted" | "transaction.restored" | "transaction.purged" | "transactions.imported" | "user.created" | "user.updated" | "user.erased" | "account.created" | "account.updated" | "transfer.created" | "transfer.deleted" | "transfer.restored" | "transfer.purged" | "budget.threshold_crossed")[];
             description?: string;
             /** @description false pauses deliveries; true re-enables (also after an automatic disable). */
             enabled?: boolean;
@@ -2286,7 +2321,7 @@ export interface operations {
                 actorId?: string;
                 entityType?: "user" | "transaction" | "api_key" | "exchange_rate" | "account" | "transfer" | "budget";
                 entityId?: string;
-                action?: "user.create" | "user.update" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.purge" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore" | "transfer.purge" | "budget.create" | "budget.update" | "budget.delete" | "user.export";
+                action?: "user.create" | "user.update" | "user.erase" | "transaction.create" | "transaction.update" | "transaction.delete" | "transaction.restore" | "transaction.purge" | "transaction.import" | "auth.login_failed" | "auth.refresh_reuse" | "api_key.create" | "api_key.revoke" | "exchange_rate.set" | "exchange_rate.delete" | "account.create" | "account.update" | "account.delete" | "transfer.create" | "transfer.delete" | "transfer.restore" | "transfer.purge" | "budget.create" | "budget.update" | "budget.delete" | "user.export";
                 /** @description Inclusive start day (UTC), `YYYY-MM-DD`. */
                 from?: string;
                 /** @description Inclusive end day (UTC), `YYYY-MM-DD`. */
@@ -6686,6 +6721,129 @@ export interface operations {
                 };
             };
             /** @description The transfer is not deleted */
+            409: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After` */
+            429: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Unexpected error (e.g. the database is unreachable); quote `requestId` */
+            500: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Busy: no database connection came free in time, or a query timed out */
+            503: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+        };
+    };
+    eraseUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued, or already erased */
+            202: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureResponse"];
+                };
+            };
+            /** @description The id is not a UUID */
+            400: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description Missing, expired or invalid access token or API key, revoked key, or an inactive user */
+            401: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The role may not call this route, or an API key was used (keys are refused here) */
+            403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description No such user */
+            404: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemResponse"];
+                };
+            };
+            /** @description The caller itself, or the last active admin */
             409: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];

@@ -86,6 +86,12 @@ export const ROUTES = {
     keysRefused: PERSONAL_DATA,
     note: 'exports one asked for; admins any',
   },
+  'POST /users/{id}/erase': {
+    roles: ADMIN,
+    scope: null,
+    note: 'not oneself; API keys refused (erasure is a human decision)',
+    keysRefused: 'Erasure is a human decision: API keys cannot erase users; sign in instead',
+  },
 
   'POST /transactions': {
     roles: RECORDERS,
@@ -232,7 +238,7 @@ export function refusal(
   const scopes = keyScopesOf(policy);
   if (scopes.some((s) => keyScopes.includes(s))) return undefined;
   return scopes.length === 0
-    ? 'API keys cannot be used on this route'
+    ? (policy.keysRefused ?? 'API keys cannot be used on this route')
     : `This API key lacks the scope ${scopes.join(' or ')}`;
 }
 

@@ -8,6 +8,7 @@ export const EVENT_TYPES = [
   'transactions.imported',
   'user.created',
   'user.updated',
+  'user.erased',
   'account.created',
   'account.updated',
   'transfer.created',

@@ -29,6 +29,7 @@ export type EventRecord =
       data: { ownerId: string; imported: number; skipped: number; mode: 'all' | 'partial' };
     }
   | { type: 'user.created' | 'user.updated'; actorId: string; data: UserResponse }
+  | { type: 'user.erased'; actorId: string; data: { id: string } }
   | { type: 'account.created' | 'account.updated'; actorId: string; data: AccountResponse }
   | {
       type: 'transfer.created' | 'transfer.deleted' | 'transfer.restored';

@@ -246,6 +246,19 @@ export class TransactionsRepository {
   }
 
   /**
+   * Share-locks an import's owner if still active, inside the COPY's transaction: an erasure or a
+   * deactivation (which update the row) then waits for the import to commit, and an import that
+   * comes second finds the owner inactive and writes nothing (docs/api.md section 17). The check
+   * before the upload is not enough: the user may be erased while the file arrives.
+   */
+  async lockActiveOwner(db: Queryable, ownerId: string): Promise<boolean> {
+    const rows = await query(db, 'SELECT 1 FROM users WHERE id = $1 AND is_active FOR SHARE', [
+      ownerId,
+    ]);
+    return rows.length > 0;
+  }
+
+  /**
    * The export: same filters and order as the list, every matching row, streamed from a
    * server-side cursor on `client` (which must be inside a transaction).
    */

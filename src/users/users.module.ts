@@ -13,6 +13,6 @@ import { UsersService } from './users.service';
   imports: [RefreshTokensModule, ApiKeysRepositoryModule],
   controllers: [UsersController],
   providers: [UsersService, UsersRepository, PasswordHasher, UserCache],
-  exports: [UsersService, UsersRepository, PasswordHasher],
+  exports: [UsersService, UsersRepository, PasswordHasher, UserCache],
 })
 export class UsersModule {}

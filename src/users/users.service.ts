@@ -39,7 +39,7 @@ const AUDITED_FIELDS = ['name', 'email', 'role', 'isActive'] as const;
 const PASSWORD_CHANGED = { before: '[redacted]', after: '[redacted]' };
 // pg_advisory_xact_lock keys.
 const BOOTSTRAP_LOCK = 727001;
-const ADMIN_CHANGE_LOCK = 727002;
+export const ADMIN_CHANGE_LOCK = 727002;
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {

@@ -215,6 +215,11 @@ describe('permission matrix (every route × role × API key)', () => {
       body: { name: `Viewer ${randomBytes(2).toString('hex')}` },
       ok: 200,
     }),
+    // A fresh user each time: an admin's erasure of it is a 202 (lifecycle: erasure.e2e-spec.ts).
+    'POST /users/{id}/erase': async () => ({
+      path: `/users/${(await createUser(app, admin, 'viewer')).id}/erase`,
+      ok: 202,
+    }),
     'POST /transactions': () => ({
       path: '/transactions',
       body: { type: 'income', amount: '1.00', category: 'matrix', date: '2026-01-02' },

@@ -11,6 +11,7 @@ import { CursorQueryDto } from '../../common/pagination';
 export const AUDIT_ACTIONS = [
   'user.create',
   'user.update',
+  'user.erase',
   'transaction.create',
   'transaction.update',
   'transaction.delete',

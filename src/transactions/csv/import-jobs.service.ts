@@ -20,7 +20,7 @@ import type { User } from '../../users/entities/user.entity';
 import type { ImportJobResponse, ImportQueryDto, ImportRowError } from '../dto/import-query.dto';
 import { PlannerStatistics } from '../planner-statistics';
 import { TransactionsRepository } from '../transactions.repository';
-import { TransactionsService } from '../transactions.service';
+import { inactiveOwner, TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
 import { readImportRows } from './import-rows';
 import { type ImportRow, ImportsRepository } from './imports.repository';
@@ -146,6 +146,9 @@ export class ImportJobsService implements OnModuleInit {
         return;
       }
       await inClientTransaction(this.db, 'BEGIN', async (client) => {
+        // The owner may have been erased or deactivated since the import was queued: then it
+        // fails with nothing written (a 4xx below: not retried).
+        if (!(await this.repo.lockActiveOwner(client, job.ownerId))) throw inactiveOwner();
         const copy = new CopyWriter(() => this.repo.copyIn(client));
         const ids = new OrderedIds();
         try {

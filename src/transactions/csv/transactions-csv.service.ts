@@ -24,7 +24,7 @@ import type { ResolvedFilters } from '../transaction-list.repository';
 import { TransactionListService } from '../transaction-list.service';
 import { PlannerStatistics } from '../planner-statistics';
 import { TransactionsRepository } from '../transactions.repository';
-import { TransactionsService } from '../transactions.service';
+import { inactiveOwner, TransactionsService } from '../transactions.service';
 import { csvUpload, type UploadLimits } from './csv-source';
 import { exportFormatter, maskedRows } from './export-format';
 import { keyedUpload } from './keyed-upload';
@@ -193,6 +193,8 @@ export class TransactionsCsvService implements OnApplicationBootstrap {
       await spool.receive(text);
       const outcome = await this.holdingConnections.run(() =>
         inClientTransaction(this.db, 'BEGIN', async (client) => {
+          // Checked before the upload; the owner may have been erased while it arrived.
+          if (!(await this.repo.lockActiveOwner(client, ownerId))) throw inactiveOwner();
           const copy = new CopyWriter(() => this.repo.copyIn(client));
           const ids = new OrderedIds();
           let result: ImportResultResponse;

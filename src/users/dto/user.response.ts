@@ -7,7 +7,7 @@ export class UserResponse {
   @ApiProperty({ format: 'uuid' })
   id!: string;
   name!: string;
-  @ApiProperty({ format: 'email' })
+  /** An email address; `erased-<id>@invalid` for an erased user (docs/api.md section 17). */
   email!: string;
   @ApiProperty({ enum: ROLES, enumName: 'Role' })
   role!: Role;
