@@ -394,6 +394,25 @@ describe('budgets', () => {
   });
 
   describe('status', () => {
+    it('follows a permanent delete of a live expense the budget counts (the budget check of a DELETE)', async () => {
+      const owner = await createUser(app, admin, 'analyst');
+      const budget = await create(owner, { name: 'm', amount: '100', period: 'month' });
+      const kept = await createTx(app, owner, {
+        date: '2026-05-02',
+        amount: '7.00',
+        category: 'x',
+      });
+      const purged = await createTx(app, owner, {
+        date: '2026-05-03',
+        amount: '30.00',
+        category: 'x',
+      });
+      expect((await status(owner, budget.id, '2026-05')).spent).toBe('37.00');
+      await app.http().delete(`${TX}/${purged.id}?permanent=true`).set(bearer(admin)).expect(204);
+      expect((await status(owner, budget.id, '2026-05')).spent).toBe('7.00');
+      await app.http().get(`${TX}/${kept.id}`).set(bearer(owner)).expect(200);
+    });
+
     it('counts the period’s first and last day and nothing outside, for month, quarter and year', async () => {
       const owner = await createUser(app, admin, 'analyst');
       const days = [

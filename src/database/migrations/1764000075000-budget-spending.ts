@@ -32,7 +32,7 @@ const DELTA: Record<string, string> = {
            UNION ALL
            SELECT owner_id, date, category, currency, -amount, -1 FROM old_rows
            WHERE type = 'expense' AND deleted_at IS NULL`,
-  delete: `SELECT owner_id, date, category, currency, -amount, -1 FROM old_rows
+  delete: `SELECT owner_id, date, category, currency, -amount AS amount, -1 AS n FROM old_rows
            WHERE type = 'expense' AND deleted_at IS NULL`,
 };
 
