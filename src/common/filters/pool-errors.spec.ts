@@ -60,3 +60,30 @@ describe('isDatabaseUnavailable', () => {
     }
   });
 });
+
+describe('isDatabaseUnavailable, PgBouncer', () => {
+  const bouncer = (message: string) => {
+    const e = pgError('08P01');
+    e.message = message;
+    return e;
+  };
+
+  it.each([
+    'server conn crashed?',
+    'server login has been failing, try again later (server_login_retry)',
+    'pgbouncer cannot connect to server',
+    'query_wait_timeout',
+    'no more connections allowed (max_client_conn)',
+  ])('takes PgBouncer’s 08P01 "%s", raw or wrapped, for an unavailable database', (message) => {
+    expect(isDatabaseUnavailable(bouncer(message))).toBe(true);
+    expect(isDatabaseUnavailable(wrapped(bouncer(message)))).toBe(true);
+  });
+
+  it('leaves a protocol violation of PostgreSQL’s own (08P01, a defect) to be a 500', () => {
+    expect(
+      isDatabaseUnavailable(
+        bouncer('bind message supplies 2 parameters, but prepared statement "" requires 1'),
+      ),
+    ).toBe(false);
+  });
+});
