@@ -67,6 +67,8 @@ interface Row {
   ready?: number;
   faultAt: number;
   acks: number[];
+  /** The leading node before the fault and once writing again ("node2 → node3"). */
+  leader?: string;
 }
 
 interface Written {
@@ -142,7 +144,10 @@ class Load {
         res.status === 503 &&
         res.headers.get('retry-after') !== null &&
         (res.headers.get('content-type') ?? '').startsWith('application/problem+json');
-      this.fail(row, `HTTP ${res.status}${res.status === 503 && !problem ? ' (not problem+json with Retry-After)' : ''} ${method}`);
+      this.fail(
+        row,
+        `HTTP ${res.status}${res.status === 503 && !problem ? ' (not problem+json with Retry-After)' : ''} ${method}`,
+      );
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       this.fail(row, `${cause ?? (error as Error).name} ${method}`);
@@ -171,7 +176,9 @@ const newRow = (fault: string): Row => ({
 async function allReady(): Promise<boolean> {
   const answers = await Promise.all(
     Array.from({ length: INSTANCES }, (_, i) =>
-      fetch(`http://127.0.0.1:${LB_PORT + i + 1}/health/ready`, { signal: AbortSignal.timeout(3_000) })
+      fetch(`http://127.0.0.1:${LB_PORT + i + 1}/health/ready`, {
+        signal: AbortSignal.timeout(3_000),
+      })
         .then((r) => r.status === 200)
         .catch(() => false),
     ),
@@ -192,7 +199,9 @@ async function watchReady(row: Row, quietMs: number): Promise<number> {
     else if (Date.now() - row.faultAt > quietMs) return 0;
     await sleep(200);
   }
-  throw new Error(`${row.fault}: instances not all ready ${RECOVERY_LIMIT_MS / 1000} s after the fault`);
+  throw new Error(
+    `${row.fault}: instances not all ready ${RECOVERY_LIMIT_MS / 1000} s after the fault`,
+  );
 }
 
 /** Waits until writes are acknowledged again, then measures the longest pause after the fault. */
@@ -202,7 +211,9 @@ async function watchWriting(row: Row): Promise<number> {
     // Acknowledged writes for 3 s after the last pause: writing again.
     if (last !== undefined && last > row.faultAt && hasSteadyAcks(row, 3_000)) break;
     if (Date.now() - row.faultAt > RECOVERY_LIMIT_MS)
-      throw new Error(`${row.fault}: no acknowledged write ${RECOVERY_LIMIT_MS / 1000} s after the fault`);
+      throw new Error(
+        `${row.fault}: no acknowledged write ${RECOVERY_LIMIT_MS / 1000} s after the fault`,
+      );
     await sleep(200);
   }
   let previous = row.faultAt;
@@ -258,13 +269,18 @@ async function main(): Promise<number> {
       log(`${row.fault} ...`);
       load.row = row;
       await sleep(2_000);
+      const before = ctl('leader');
       row.faultAt = Date.now();
       const watching = Promise.all([watchReady(row, quietMs), watchWriting(row)]);
       await inject();
       const [ready, writing] = await watching;
       row.ready = ready;
       row.writing = writing;
-      log(`${row.fault}: writing again after ${writing.toFixed(1)} s, ready after ${ready.toFixed(1)} s`);
+      const after = ctl('leader');
+      row.leader = before === after ? `node${before}` : `node${before} → node${after || '?'}`;
+      log(
+        `${row.fault}: writing again after ${writing.toFixed(1)} s, ready after ${ready.toFixed(1)} s`,
+      );
       await repair();
       ctl('wait-healthy', '120');
       await sleep(2_000);
@@ -348,7 +364,8 @@ async function main(): Promise<number> {
     }
     printTable(rows);
     process.stdout.write('\n');
-    for (const c of checks) process.stdout.write(`${c.ok ? 'PASS' : 'FAIL'}  ${c.check}: ${c.detail}\n`);
+    for (const c of checks)
+      process.stdout.write(`${c.ok ? 'PASS' : 'FAIL'}  ${c.check}: ${c.detail}\n`);
     failed = !checks.every((c) => c.ok);
     return failed ? 1 : 0;
   } catch (error) {
@@ -357,11 +374,15 @@ async function main(): Promise<number> {
   } finally {
     const keep = failed || process.env.FAULTS_KEEP === '1';
     try {
-      execFileSync('bash', [join(ROOT, 'scripts', 'topology', 'down-ha.sh'), ...(keep ? [] : ['--purge'])], {
-        env,
-        stdio: ['ignore', 'inherit', 'inherit'],
-        cwd: ROOT,
-      });
+      execFileSync(
+        'bash',
+        [join(ROOT, 'scripts', 'topology', 'down-ha.sh'), ...(keep ? [] : ['--purge'])],
+        {
+          env,
+          stdio: ['ignore', 'inherit', 'inherit'],
+          cwd: ROOT,
+        },
+      );
     } catch (error) {
       log(`topology:down failed: ${String(error)}`);
     }
@@ -373,9 +394,13 @@ async function main(): Promise<number> {
 function syncStandby(): string {
   for (let n = 1; n <= 3; n++) {
     try {
-      const json = execFileSync('curl', ['-fs', '--max-time', '2', `http://127.0.0.1:${HA_BASE + 20 + n}/cluster`], {
-        encoding: 'utf8',
-      });
+      const json = execFileSync(
+        'curl',
+        ['-fs', '--max-time', '2', `http://127.0.0.1:${HA_BASE + 20 + n}/cluster`],
+        {
+          encoding: 'utf8',
+        },
+      );
       const members = (JSON.parse(json) as { members: { name: string; role: string }[] }).members;
       const sync = members.find((m) => m.role === 'sync_standby');
       if (sync) return sync.name.replace('node', '');
@@ -395,6 +420,7 @@ function printTable(rows: Row[]): void {
     'acknowledged writes lost',
     'fault → writing (s)',
     'fault → ready (s)',
+    'leader',
   ];
   const cells = rows.map((r) => [
     r.fault,
@@ -404,6 +430,7 @@ function printTable(rows: Row[]): void {
     String(r.lost),
     (r.writing ?? 0).toFixed(1),
     r.ready ? r.ready.toFixed(1) : '— (stayed ready)',
+    r.leader ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]) =>
@@ -417,7 +444,9 @@ function printTable(rows: Row[]): void {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`faults-ha: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `faults-ha: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

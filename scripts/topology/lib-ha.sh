@@ -35,9 +35,9 @@ node_data() { echo "$PG_DIR/node$1"; }
 # Patroni's timings (docs/operations.md "High availability"): the leader key lives TTL seconds
 # unless renewed; every LOOP_WAIT seconds each node runs its cycle; a DCS or PostgreSQL call is
 # retried for RETRY_TIMEOUT seconds. Patroni needs LOOP_WAIT + 2 * RETRY_TIMEOUT <= TTL.
-PATRONI_TTL=${TOPOLOGY_PATRONI_TTL:-10}
+PATRONI_TTL=${TOPOLOGY_PATRONI_TTL:-8}
 PATRONI_LOOP_WAIT=${TOPOLOGY_PATRONI_LOOP_WAIT:-1}
-PATRONI_RETRY_TIMEOUT=${TOPOLOGY_PATRONI_RETRY_TIMEOUT:-4}
+PATRONI_RETRY_TIMEOUT=${TOPOLOGY_PATRONI_RETRY_TIMEOUT:-3}
 
 # The app: pooled queries through PgBouncer (which reaches the leader through HAProxy); the
 # session work (migration lock, LISTEN, job queue) to the leader through HAProxy; reads to each

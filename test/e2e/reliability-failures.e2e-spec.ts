@@ -195,6 +195,64 @@ describe('a failover reaching the pool', () => {
   });
 });
 
+describe('a database outage in the log', () => {
+  let app: TestApp;
+  let analyst: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp({ LOG_LEVEL: 'info' });
+    analyst = await createUser(app, await loginAdmin(app), 'analyst');
+  });
+  afterAll(() => app.stop());
+
+  it('says so once however many requests, readiness probes, job polls and listener retries meet it, and recovers by itself', async () => {
+    const dbName = new URL(app.databaseUrl).pathname.slice(1);
+    const server = new Client({ connectionString: process.env.TEST_PG_SERVER_URL });
+    await server.connect();
+    const logged = app.logs().length;
+    try {
+      await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS false`);
+      await server.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`,
+        [dbName],
+      );
+      // 3 s down: the listener retries every second, the job queue polls every 2 s.
+      const until = Date.now() + 3_000;
+      while (Date.now() < until) {
+        const res = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
+        expect(res.status).toBe(503);
+        expect(res.headers['retry-after']).toBe('1');
+        expect((await app.http().get('/health/ready')).status).toBe(503);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS true`);
+      await server.end();
+    }
+    await waitFor(
+      'readiness and a read',
+      async () =>
+        (await app.http().get('/health/ready')).status === 200 &&
+        (await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst))).status === 200,
+      WHILE_DOWN,
+    );
+    await waitFor('the incident to close', async () =>
+      app.logs().slice(logged).includes('database available again'),
+    );
+    const lines = app
+      .logs()
+      .slice(logged)
+      .split('\n')
+      .filter((l) => l.trim());
+    expect(lines.filter((l) => l.includes('database unavailable'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('user cache off'))).toHaveLength(1);
+    // Nothing at error level (no stack, no "Health Check has failed!", no job queue error) and
+    // no warning per request.
+    expect(lines.filter((l) => /"level":(50|60)/.test(l))).toEqual([]);
+    expect(lines.filter((l) => l.includes('"context":"Exceptions"'))).toEqual([]);
+  });
+});
+
 describe('graceful shutdown', () => {
   let app: TestApp;
   let token: string;

@@ -8,7 +8,8 @@ const pgError = (code: string) => {
   return e;
 };
 const wrapped = (driverError: Error) => new QueryFailedError('SELECT 1', [], driverError);
-const errno = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
+const errno = (code: string) =>
+  Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
 
 describe('isDatabaseUnavailable', () => {
   it.each(['57P01', '57P02', '57P03', '25006', '53300', '08006', '08003'])(

@@ -90,7 +90,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // away or busy, a collision): one warning line, so an outage does not flood the log; an
     // unavailable database (a failover) one line per incident, however many requests it fails.
     if (problem.status === 500) this.logger.error(forTheLog(exception));
-    else if (problem === DATABASE_UNAVAILABLE) databaseIncidents.report('requests', cause(exception));
+    else if (problem === DATABASE_UNAVAILABLE)
+      databaseIncidents.report('requests', cause(exception));
     else if (problem.status >= 500 && !(exception instanceof ProbeUnavailableException))
       this.logger.warn(`${problem.status} ${problem.detail}: ${cause(exception)}`);
     sendProblem(req, res, problem);
