@@ -50,7 +50,7 @@ stop_all() { # name, signal, seconds, then "file expect" pairs on stdin
 }
 
 echo "$RUN_DIR/haproxy.pid haproxy" | stop_all HAProxy USR1 10
-for f in "$RUN_DIR"/app-*.pid; do [ -e "$f" ] && echo "$f dist/src/main.js"; done | stop_all "the app instances" TERM 30
+for f in "$RUN_DIR"/app-*.pid; do if [ -e "$f" ]; then echo "$f dist/src/main.js"; fi; done | stop_all "the app instances" TERM 30
 echo "$RUN_DIR/pgbouncer.pid pgbouncer" | stop_all PgBouncer TERM 10
 echo "$RUN_DIR/redis.pid redis-server" | stop_all Redis TERM 10
 echo "$RUN_DIR/haproxy-db.pid haproxy" | stop_all "the database HAProxy" TERM 10

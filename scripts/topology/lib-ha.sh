@@ -53,7 +53,7 @@ done
 ha_pid_files() {
   local f n
   echo "$RUN_DIR/haproxy.pid haproxy"
-  for f in "$RUN_DIR"/app-*.pid; do [ -e "$f" ] && echo "$f dist/src/main.js"; done
+  for f in "$RUN_DIR"/app-*.pid; do if [ -e "$f" ]; then echo "$f dist/src/main.js"; fi; done
   echo "$RUN_DIR/pgbouncer.pid pgbouncer"
   echo "$RUN_DIR/redis.pid redis-server"
   echo "$RUN_DIR/haproxy-db.pid haproxy"

@@ -187,7 +187,7 @@ for _ in $(seq 1 240); do # 120 s: initdb, then two base backups
     break
   fi
   for n in $(seq 1 $NODES); do
-    pid_alive "$RUN_DIR/patroni-$n.pid" patroni || die_with_log "$LOG_DIR/patroni-$n.log" "Patroni on node $n exited"
+    kill -0 "$(head -n1 "$RUN_DIR/patroni-$n.pid")" 2>/dev/null || die_with_log "$LOG_DIR/patroni-$n.log" "Patroni on node $n exited"
   done
   sleep 0.5
 done
@@ -311,7 +311,8 @@ for i in $(seq 1 "$INSTANCES"); do
       ready=1
       break
     fi
-    pid_alive "$RUN_DIR/app-$i.pid" "$main_js" || die_with_log "$LOG_DIR/app-$i.log" "app instance $i exited"
+    # kill -0, not pid_alive: until setsid has exec'd node, the command line is still bash's.
+    kill -0 "$(head -n1 "$RUN_DIR/app-$i.pid")" 2>/dev/null || die_with_log "$LOG_DIR/app-$i.log" "app instance $i exited"
     sleep 0.5
   done
   [ "$ready" -eq 1 ] || die_with_log "$LOG_DIR/app-$i.log" "app instance $i is not ready after 120 s"

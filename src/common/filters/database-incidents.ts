@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { isDatabaseUnavailable } from './pool-errors';
 
 /** No database failure for this long closes an incident (docs/operations.md "High availability"). */
 const QUIET_MS = 5_000;
@@ -60,3 +61,17 @@ export class DatabaseIncidents {
 
 /** The process's one incident log, shared by the problem filter, the job queue and the user cache. */
 export const databaseIncidents = new DatabaseIncidents();
+
+/**
+ * A background task's failure (a dispatcher round, a lease renewal, a prune): the database being
+ * away joins its incident, anything else is the task's own warning.
+ */
+export function warnUnlessUnavailable(
+  logger: Pick<Logger, 'warn'>,
+  source: string,
+  error: unknown,
+  message: string,
+): void {
+  if (isDatabaseUnavailable(error)) databaseIncidents.report(source, String(error));
+  else logger.warn(message);
+}
