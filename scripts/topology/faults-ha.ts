@@ -11,7 +11,7 @@
  * instance answering /health/ready 200 again. Every failure must be a 503 problem+json with
  * Retry-After (never a 500, never a reset). Prints the table; exits non-zero when a check fails.
  *
- *   npm run topology:faults -- --ha       (own temp directory; ports from 57100 and 3700)
+ *   npm run topology:faults -- --ha       (own temp directory; ports from 27100 and 3700)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { Client } from 'pg';
 const ROOT = resolve(__dirname, '..', '..', '..');
 const WRITERS = Number(process.env.FAULTS_WRITERS ?? 8);
 const state = process.env.FAULTS_TOPOLOGY_DIR ?? mkdtempSync(join(tmpdir(), 'finance-faults-ha-'));
-const HA_BASE = Number(process.env.TOPOLOGY_HA_BASE_PORT ?? 57100);
+const HA_BASE = Number(process.env.TOPOLOGY_HA_BASE_PORT ?? 27100);
 const LB_PORT = Number(process.env.TOPOLOGY_LB_PORT ?? 3700);
 const INSTANCES = 3;
 const env = {
@@ -251,6 +251,7 @@ async function main(): Promise<number> {
     } catch (error) {
       log(`the HA topology did not start (${String(error)}); once more, from nothing`);
       script('down-ha.sh', '--purge');
+      await sleep(5_000);
       script('up-ha.sh');
     }
     log(`HA topology up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

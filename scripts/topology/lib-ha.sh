@@ -3,7 +3,7 @@
 # The HA topology's settings (scripts/topology/up-ha.sh, down-ha.sh, ctl-ha.sh): lib.sh's, with
 # its own state directory and ports, so it runs beside the plain topology. Sourced, not run.
 #
-# Ports, from TOPOLOGY_HA_BASE_PORT (B, default 57000):
+# Ports, from TOPOLOGY_HA_BASE_PORT (B, default 27000: below the ephemeral ports from 32768, which outgoing connections take):
 #   B        etcd client          B+1      etcd peer
 #   B+2+N    node N's relay to etcd (scripts/topology/tcp-proxy.ts, cut for a partition)
 #   B+10+N   node N's PostgreSQL  B+20+N   node N's Patroni REST API
@@ -12,7 +12,7 @@
 # and the app's: TOPOLOGY_LB_PORT (default 3600), instance i on TOPOLOGY_APP_BASE_PORT + i.
 
 _ha_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-HA_BASE_PORT=${TOPOLOGY_HA_BASE_PORT:-57000}
+HA_BASE_PORT=${TOPOLOGY_HA_BASE_PORT:-27000}
 TOPOLOGY_DIR=${TOPOLOGY_DIR:-$_ha_root/.topology-ha}
 TOPOLOGY_PGBOUNCER_PORT=${TOPOLOGY_PGBOUNCER_PORT:-$((HA_BASE_PORT + 40))}
 TOPOLOGY_REDIS_PORT=${TOPOLOGY_REDIS_PORT:-$((HA_BASE_PORT + 50))}

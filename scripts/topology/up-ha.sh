@@ -11,7 +11,7 @@
 #   DATABASE_REPLICA_URL → HAProxy :B+31,:B+32,:B+33 (read routing skips the one that leads)
 #   Redis :B+50; app instances behind HAProxy :3600 (HTTP, /health/ready)
 #
-# B is TOPOLOGY_HA_BASE_PORT (default 57000); state in ./.topology-ha (TOPOLOGY_DIR).
+# B is TOPOLOGY_HA_BASE_PORT (default 27000); state in ./.topology-ha (TOPOLOGY_DIR).
 # `npm run topology:down -- --ha` stops it. Other app settings pass through to the instances.
 set -euo pipefail
 # shellcheck source=scripts/topology/lib-ha.sh
