@@ -236,7 +236,7 @@ describe('a database outage in the log', () => {
         (await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst))).status === 200,
       WHILE_DOWN,
     );
-    await waitFor('the incident to close', async () =>
+    await waitFor('the incident to close', () =>
       app.logs().slice(logged).includes('database available again'),
     );
     const lines = app
