@@ -44,6 +44,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (line: string) =>
   process.stdout.write(`faults-ha: ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
+/** up-ha.sh and down-ha.sh, their output shown. */
+function topology(name: string, ...args: string[]): void {
+  execFileSync('bash', [join(ROOT, 'scripts', 'topology', name), ...args], {
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    cwd: ROOT,
+  });
+}
+
 function script(name: string, ...args: string[]): string {
   return execFileSync('bash', [join(ROOT, 'scripts', 'topology', name), ...args], {
     env,
@@ -69,6 +78,8 @@ interface Row {
   acks: number[];
   /** The leading node before the fault and once writing again ("node2 → node3"). */
   leader?: string;
+  /** The longest any request of the row took to be answered, successful or not (ms). */
+  slowest: number;
 }
 
 interface Written {
@@ -128,6 +139,7 @@ class Load {
   private async request(method: string, path: string, body?: unknown): Promise<string | undefined> {
     const row = this.row;
     row.sent++;
+    const began = Date.now();
     try {
       const res = await fetch(`${LB}${path}`, {
         method,
@@ -139,6 +151,7 @@ class Load {
         signal: AbortSignal.timeout(30_000),
       });
       const text = await res.text();
+      row.slowest = Math.max(row.slowest, Date.now() - began);
       if (res.ok) return text;
       const problem =
         res.status === 503 &&
@@ -149,6 +162,7 @@ class Load {
         `HTTP ${res.status}${res.status === 503 && !problem ? ' (not problem+json with Retry-After)' : ''} ${method}`,
       );
     } catch (error) {
+      row.slowest = Math.max(row.slowest, Date.now() - began);
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       this.fail(row, `${cause ?? (error as Error).name} ${method}`);
     }
@@ -170,6 +184,7 @@ const newRow = (fault: string): Row => ({
   lost: 0,
   faultAt: 0,
   acks: [],
+  slowest: 0,
 });
 
 /** Every instance answers /health/ready 200. */
@@ -247,12 +262,12 @@ async function main(): Promise<number> {
     const t0 = Date.now();
     // A start that fails on a loaded machine (a timeout) is tried once more, from nothing.
     try {
-      script('up-ha.sh');
+      topology('up-ha.sh');
     } catch (error) {
       log(`the HA topology did not start (${String(error)}); once more, from nothing`);
-      script('down-ha.sh', '--purge');
+      topology('down-ha.sh', '--purge');
       await sleep(5_000);
-      script('up-ha.sh');
+      topology('up-ha.sh');
     }
     log(`HA topology up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const email = readFileSync(join(state, 'secrets', 'admin-email'), 'utf8').trim();
@@ -428,6 +443,7 @@ function printTable(rows: Row[]): void {
     'acknowledged writes lost',
     'fault → writing (s)',
     'fault → ready (s)',
+    'slowest request (s)',
     'leader',
   ];
   const cells = rows.map((r) => [
@@ -438,6 +454,7 @@ function printTable(rows: Row[]): void {
     String(r.lost),
     (r.writing ?? 0).toFixed(1),
     r.ready ? r.ready.toFixed(1) : '— (stayed ready)',
+    (r.slowest / 1000).toFixed(1),
     r.leader ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
