@@ -4,6 +4,8 @@
 # Redis, the replica, the primary. The data stays unless --purge, which deletes the state
 # directory (databases, logs, generated secrets).
 set -euo pipefail
+# --ha: the topology with automatic failover (Patroni, etcd), a separate path with its own state.
+for arg in "$@"; do [ "$arg" != --ha ] || exec bash "$(dirname "${BASH_SOURCE[0]}")/down-ha.sh" "$@"; done
 # shellcheck source=scripts/topology/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

@@ -22,6 +22,11 @@ DB_USER=finance
 REPLICATION_USER=replicator
 REPLICATION_SLOT=topology_replica
 
+# What the app instances connect to (lib-ha.sh points them at the HA topology's HAProxy instead).
+APP_DATABASE_URL=postgres://$DB_USER@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
+APP_DATABASE_DIRECT_URL=postgres://$DB_USER@127.0.0.1:$PG_PRIMARY_PORT/$DB_NAME
+APP_DATABASE_REPLICA_URL=postgres://$DB_USER@127.0.0.1:$PG_REPLICA_PORT/$DB_NAME
+
 PG_DIR=$STATE/pg            # owned by the server's OS user: data directories
 RUN_DIR=$STATE/run          # PID files (PgBouncer writes its own here)
 LOG_DIR=$STATE/logs
@@ -111,9 +116,9 @@ start_instance() {
   NODE_ENV=production \
     HOST=127.0.0.1 \
     PORT=$((APP_BASE_PORT + i)) \
-    DATABASE_URL="postgres://$DB_USER@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME" \
-    DATABASE_DIRECT_URL="postgres://$DB_USER@127.0.0.1:$PG_PRIMARY_PORT/$DB_NAME" \
-    DATABASE_REPLICA_URL="postgres://$DB_USER@127.0.0.1:$PG_REPLICA_PORT/$DB_NAME" \
+    DATABASE_URL="$APP_DATABASE_URL" \
+    DATABASE_DIRECT_URL="$APP_DATABASE_DIRECT_URL" \
+    DATABASE_REPLICA_URL="$APP_DATABASE_REPLICA_URL" \
     MIGRATIONS_RUN=true \
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT" \
     SHUTDOWN_DRAIN_MS="${SHUTDOWN_DRAIN_MS:-3000}" \

@@ -12,6 +12,8 @@
 # `npm run topology:down` stops it (`-- --purge` also deletes the state). Other app settings
 # (THROTTLE_LIMIT, LOG_LEVEL, DB_POOL_MAX, ...) pass through from the environment to the instances.
 set -euo pipefail
+# --ha: the topology with automatic failover (Patroni, etcd), a separate path with its own state.
+for arg in "$@"; do [ "$arg" != --ha ] || exec bash "$(dirname "${BASH_SOURCE[0]}")/up-ha.sh" "$@"; done
 # shellcheck source=scripts/topology/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"

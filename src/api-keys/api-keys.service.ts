@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { warnUnlessUnavailable } from '../common/filters/database-incidents';
 import { AccessDenied, keysOf } from '../common/access';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { scopesOf } from '../common/permissions';
@@ -202,7 +203,8 @@ export class ApiKeysService implements ApiKeyAuthenticator, OnModuleInit {
     this.recorded.set(id, minute);
     this.repo.touch(this.db, id).catch((error: unknown) => {
       this.recorded.delete(id);
-      this.logger.warn(`Could not record the use of API key ${id}: ${String(error)}`);
+      const message = `Could not record the use of API key ${id}: ${String(error)}`;
+      warnUnlessUnavailable(this.logger, 'API key use', error, message);
     });
   }
 

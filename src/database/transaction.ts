@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { type DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { isDatabaseUnavailable } from '../common/filters/pool-errors';
 import type { Queryable } from './sql';
 
 /**
@@ -76,22 +77,73 @@ export function inClientTransaction<T>(
   });
 }
 
-/** Installs the guard on a pool: the data source's (once, after it is initialised) or a replica's. */
+/**
+ * Installs the guards on a pool: the data source's (once, after it is initialised) or a
+ * replica's. Besides the nested-checkout guard: a client on which a query met an unavailable
+ * database (isDatabaseUnavailable: the connection broke, the server is shutting down, or it is
+ * a standby that refused a write with 25006) is discarded when it is released, never handed to
+ * the next request. TypeORM's query runner releases its client without an error whatever its
+ * query met, and a connection that answered 25006 is otherwise healthy (it would answer 25006
+ * again, on every write, until something closes it); docs/operations.md "High availability".
+ */
 export function guardPool(db: DataSource | Pool): void {
   const pool = poolOf(db);
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
   pool.connect = ((...args: unknown[]) => {
+    const callback = args[0];
     if (holdingConnection.getStore()) {
       const error = new NestedConnectionError();
-      const callback = args[0];
       if (typeof callback === 'function') {
         (callback as (e: Error) => void)(error);
         return undefined;
       }
       return Promise.reject(error);
     }
-    return connect(...args);
+    if (typeof callback === 'function') {
+      // TypeORM's form: it keeps the third argument and calls it to release.
+      return connect((error: Error | undefined, client?: PoolClient, release?: Release) => {
+        if (!client || !release) return (callback as ConnectCallback)(error, client, release);
+        const guarded = discardingRelease(client, release);
+        return (callback as ConnectCallback)(error, client, guarded);
+      });
+    }
+    return (connect() as Promise<PoolClient>).then((client) => {
+      discardingRelease(client, client.release.bind(client));
+      return client;
+    });
   }) as Pool['connect'];
+}
+
+type Release = (error?: Error | boolean) => void;
+type ConnectCallback = (error: Error | undefined, client?: PoolClient, release?: Release) => void;
+
+/** Clients on which a query met an unavailable database: discarded at their release. */
+const unavailableOn = new WeakSet<PoolClient>();
+const watched = new WeakSet<PoolClient>();
+
+function discardingRelease(client: PoolClient, release: Release): Release {
+  if (!watched.has(client)) {
+    watched.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    client.query = ((...args: unknown[]) => {
+      const result = query(...args);
+      if (result instanceof Promise) {
+        void result.catch((error: unknown) => {
+          if (isDatabaseUnavailable(error)) unavailableOn.add(client);
+        });
+      }
+      return result;
+    }) as PoolClient['query'];
+  }
+  const guarded: Release = (error) =>
+    release(
+      error ??
+        (unavailableOn.has(client)
+          ? new Error('discarded: the database was unavailable on this connection')
+          : undefined),
+    );
+  client.release = guarded;
+  return guarded;
 }
 
 /** The pg pool under a data source (TypeORM's postgres driver calls it `master`). */

@@ -6,6 +6,7 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { warnUnlessUnavailable } from '../common/filters/database-incidents';
 import { AppConfig } from '../config/app-config';
 import type { Queryable } from '../database/sql';
 import { JobQueue } from '../jobs/job-queue';
@@ -135,7 +136,12 @@ export class IdempotencyService implements OnModuleInit {
         void this.repo
           .renew(claim)
           .catch((error: unknown) =>
-            this.logger.warn(`could not renew an idempotency lease: ${String(error)}`),
+            warnUnlessUnavailable(
+              this.logger,
+              'idempotency lease',
+              error,
+              `could not renew an idempotency lease: ${String(error)}`,
+            ),
           ),
       (this.config.idempotencyLease * 1000) / 3,
     );
@@ -152,7 +158,8 @@ export class IdempotencyService implements OnModuleInit {
     try {
       await this.repo.purgeExpired();
     } catch (error) {
-      this.logger.warn(`could not purge expired idempotency keys: ${String(error)}`);
+      const message = `could not purge expired idempotency keys: ${String(error)}`;
+      warnUnlessUnavailable(this.logger, 'idempotency purge', error, message);
     }
   }
 }

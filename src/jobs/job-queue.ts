@@ -4,6 +4,8 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import PgBoss from 'pg-boss';
+import { databaseIncidents } from '../common/filters/database-incidents';
+import { isDatabaseUnavailable } from '../common/filters/pool-errors';
 import { type Queryable, query } from '../database/sql';
 
 /** What a job type needs: its queue settings, how many run at once per instance, its handler. */
@@ -57,7 +59,12 @@ export class JobQueue implements OnApplicationBootstrap, BeforeApplicationShutdo
       archiveCompletedAfterSeconds: 3600,
       deleteAfterDays: 1,
     });
-    this.boss.on('error', (error) => this.logger.error(`job queue: ${error.message}`));
+    // The database away (a failover): pg-boss keeps polling and carries on once it is back, on
+    // new connections (its pool drops a connection whose query failed); one line per incident.
+    this.boss.on('error', (error) => {
+      if (isDatabaseUnavailable(error)) databaseIncidents.report('job queue', error.message);
+      else this.logger.error(`job queue: ${error.message}`);
+    });
   }
 
   /** Registers a job type; call before the application has started (in onModuleInit). */

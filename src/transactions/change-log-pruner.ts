@@ -4,6 +4,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { warnUnlessUnavailable } from '../common/filters/database-incidents';
 import { TransactionsRepository } from './transactions.repository';
 
 /** How often the change log is pruned; a cached total survives one to two of these. */
@@ -36,7 +37,8 @@ export class ChangeLogPruner implements OnApplicationBootstrap, OnApplicationShu
       await this.repo.pruneChanges(PRUNE_INTERVAL_SECONDS - 10);
     } catch (error) {
       // Only the log grows meanwhile; totals stay exact.
-      this.logger.warn(`change log prune failed: ${(error as Error).message}`);
+      const message = `change log prune failed: ${(error as Error).message}`;
+      warnUnlessUnavailable(this.logger, 'change log pruner', error, message);
     }
   }
 }

@@ -7,6 +7,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { databaseIncidents } from '../common/filters/database-incidents';
 import { AppConfig } from '../config/app-config';
 import type { User } from './entities/user.entity';
 import { UsersRepository } from './users.repository';
@@ -34,6 +35,8 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
   private listener?: Client;
   private listening = false;
   private stopped = false;
+  /** The listener was lost and has not reconnected since. */
+  private down = false;
   // Bumped by every invalidation: a lookup that raced one must not store what it read.
   private epoch = 0;
 
@@ -96,7 +99,12 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
       this.entries.clear();
       void client.end().catch(() => undefined);
       if (this.stopped) return;
-      this.logger.warn(`user cache off until the change listener reconnects: ${String(reason)}`);
+      // Once per loss; the retries every RECONNECT_MS while the database is away are part of
+      // its incident (one line for all of them).
+      if (!this.down)
+        this.logger.warn(`user cache off until the change listener reconnects: ${String(reason)}`);
+      else databaseIncidents.report('user cache listener', String(reason));
+      this.down = true;
       setTimeout(() => void this.listen(), RECONNECT_MS).unref();
     };
     client.on('error', lost);
@@ -110,6 +118,10 @@ export class UserCache implements OnApplicationBootstrap, OnApplicationShutdown 
       this.epoch++;
       this.entries.clear();
       this.listening = !this.stopped && this.listener === client;
+      if (this.listening && this.down) {
+        this.down = false;
+        this.logger.log('user cache on again: the change listener reconnected');
+      }
     } catch (error) {
       lost(error);
     }

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { warnUnlessUnavailable } from '../common/filters/database-incidents';
 import type { Role } from '../common/roles';
 import { AppConfig } from '../config/app-config';
 import { inTransaction } from '../database/transaction';
@@ -92,7 +93,15 @@ export class WebhookDeliveryService
         .then((more) => {
           if (more) this.jobs.wake(DELIVERY_JOB);
         })
-        .catch((error: unknown) => this.logger.warn(`webhook dispatch failed: ${String(error)}`))
+        // The database away (a failover): the next round retries; one line per incident.
+        .catch((error: unknown) =>
+          warnUnlessUnavailable(
+            this.logger,
+            'webhook dispatcher',
+            error,
+            `webhook dispatch failed: ${String(error)}`,
+          ),
+        )
         .finally(() => this.schedule());
     }, this.config.webhooks.dispatchIntervalMs);
   }

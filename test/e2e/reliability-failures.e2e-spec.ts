@@ -139,6 +139,120 @@ describe('reliability', () => {
   });
 });
 
+describe('a failover reaching the pool', () => {
+  let app: TestApp;
+  let analyst: TestUser;
+
+  // One pooled connection: whatever the pool hands out next is the connection the last request
+  // used, unless it was discarded.
+  beforeAll(async () => {
+    app = await startApp({ DB_POOL_MAX: '1' });
+    analyst = await createUser(app, await loginAdmin(app), 'analyst');
+  });
+  afterAll(() => app.stop());
+
+  const create = transactionCreator(() => app);
+
+  it('discards a connection that refused a write as read-only (25006), so the first write after the promotion succeeds, and logs the incident once', async () => {
+    const dbName = new URL(app.databaseUrl).pathname.slice(1);
+    await app.sql.query(`ALTER DATABASE ${dbName} SET default_transaction_read_only = on`);
+    const refused: Response[] = [];
+    try {
+      // The request pool's connection is replaced by a read-only one: a standby's, as when a
+      // connection reached a node before it finished promoting.
+      await app.sql.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'finance-api'`,
+      );
+      await waitFor(
+        'a write refused as read-only',
+        async () => {
+          const res = await create(analyst, undefined, tx({ notes: 'before the promotion' }));
+          if (res.status !== 201) refused.push(res);
+          return res.status === 503;
+        },
+        WHILE_DOWN,
+      );
+      for (let i = 0; i < 5; i++)
+        refused.push(await create(analyst, undefined, tx({ notes: 'before the promotion' })));
+    } finally {
+      // The node is promoted: it takes writes now, on new connections and old ones alike, but
+      // the read-only session default stays on a connection opened before.
+      await app.sql.query(`ALTER DATABASE ${dbName} RESET default_transaction_read_only`);
+    }
+    for (const res of refused) {
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expectNoLeak(res);
+    }
+    await create(analyst, undefined, tx({ notes: 'after the promotion' })).expect(201);
+
+    const lines = app.logs().split('\n');
+    expect(lines.filter((l) => l.includes('database unavailable'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('25006') && !l.includes('database unavailable'))).toEqual(
+      [],
+    );
+  });
+});
+
+describe('a database outage in the log', () => {
+  let app: TestApp;
+  let analyst: TestUser;
+
+  beforeAll(async () => {
+    app = await startApp({ LOG_LEVEL: 'info' });
+    analyst = await createUser(app, await loginAdmin(app), 'analyst');
+  });
+  afterAll(() => app.stop());
+
+  it('says so once however many requests, readiness probes, job polls and listener retries meet it, and recovers by itself', async () => {
+    const dbName = new URL(app.databaseUrl).pathname.slice(1);
+    const server = new Client({ connectionString: process.env.TEST_PG_SERVER_URL });
+    await server.connect();
+    const logged = app.logs().length;
+    try {
+      await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS false`);
+      await server.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`,
+        [dbName],
+      );
+      // 3 s down: the listener retries every second, the job queue polls every 2 s.
+      const until = Date.now() + 3_000;
+      while (Date.now() < until) {
+        const res = await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst));
+        expect(res.status).toBe(503);
+        expect(res.headers['retry-after']).toBe('1');
+        expect((await app.http().get('/health/ready')).status).toBe(503);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS true`);
+      await server.end();
+    }
+    await waitFor(
+      'readiness and a read',
+      async () =>
+        (await app.http().get('/health/ready')).status === 200 &&
+        (await app.http().get('/api/v1/transactions?limit=1').set(bearer(analyst))).status === 200,
+      WHILE_DOWN,
+    );
+    await waitFor('the incident to close', () =>
+      app.logs().slice(logged).includes('database available again'),
+    );
+    const lines = app
+      .logs()
+      .slice(logged)
+      .split('\n')
+      .filter((l) => l.trim());
+    expect(lines.filter((l) => l.includes('database unavailable'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('user cache off'))).toHaveLength(1);
+    // Nothing at error level (no stack, no "Health Check has failed!", no job queue error) and
+    // no warning per request.
+    expect(lines.filter((l) => /"level":(50|60)/.test(l))).toEqual([]);
+    expect(lines.filter((l) => l.includes('"context":"Exceptions"'))).toEqual([]);
+  });
+});
+
 describe('graceful shutdown', () => {
   let app: TestApp;
   let token: string;

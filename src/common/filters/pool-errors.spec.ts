@@ -8,7 +8,8 @@ const pgError = (code: string) => {
   return e;
 };
 const wrapped = (driverError: Error) => new QueryFailedError('SELECT 1', [], driverError);
-const errno = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
+const errno = (code: string) =>
+  Object.assign(new Error(`connect ${code} 127.0.0.1:5432`), { code });
 
 describe('isDatabaseUnavailable', () => {
   it.each(['57P01', '57P02', '57P03', '25006', '53300', '08006', '08003'])(
@@ -58,5 +59,32 @@ describe('isDatabaseUnavailable', () => {
       expect(isDatabaseUnavailable(new Error(message))).toBe(false);
       expect(isPoolTimeout(new Error(message))).toBe(true);
     }
+  });
+});
+
+describe('isDatabaseUnavailable, PgBouncer', () => {
+  const bouncer = (message: string) => {
+    const e = pgError('08P01');
+    e.message = message;
+    return e;
+  };
+
+  it.each([
+    'server conn crashed?',
+    'server login has been failing, try again later (server_login_retry)',
+    'pgbouncer cannot connect to server',
+    'query_wait_timeout',
+    'no more connections allowed (max_client_conn)',
+  ])('takes PgBouncer’s 08P01 "%s", raw or wrapped, for an unavailable database', (message) => {
+    expect(isDatabaseUnavailable(bouncer(message))).toBe(true);
+    expect(isDatabaseUnavailable(wrapped(bouncer(message)))).toBe(true);
+  });
+
+  it('leaves a protocol violation of PostgreSQL’s own (08P01, a defect) to be a 500', () => {
+    expect(
+      isDatabaseUnavailable(
+        bouncer('bind message supplies 2 parameters, but prepared statement "" requires 1'),
+      ),
+    ).toBe(false);
   });
 });

@@ -4,15 +4,26 @@ import {
   type ExceptionFilter,
   HttpException,
   Logger,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
+import { databaseIncidents } from './database-incidents';
 import { isDatabaseUnavailable, isPoolTimeout } from './pool-errors';
 import { AccessDenied } from '../access';
 import { type Problem, sendProblem } from '../problem';
 
 const RETRY_SOON = { 'Retry-After': '1' };
+
+/** A failed readiness probe's 503: its cause is reported where it arose, not logged here. */
+export class ProbeUnavailableException extends ServiceUnavailableException {}
+
+const DATABASE_UNAVAILABLE: Problem = {
+  status: 503,
+  detail: 'The database is unavailable right now; retry shortly',
+  headers: RETRY_SOON,
+};
 
 /**
  * Constraints a write can meet only by racing another request (the account was archived, deleted
@@ -76,9 +87,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const res = http.getResponse<FastifyReply>();
     const problem = problemOf(exception, req.raw.complete);
     // A 500 is a defect: its stack is logged. A 503 is a known passing condition (the database
-    // away or busy, a collision): one warning line, so an outage does not flood the log.
+    // away or busy, a collision): one warning line, so an outage does not flood the log; an
+    // unavailable database (a failover) one line per incident, however many requests it fails.
     if (problem.status === 500) this.logger.error(forTheLog(exception));
-    else if (problem.status >= 500)
+    else if (problem === DATABASE_UNAVAILABLE)
+      databaseIncidents.report('requests', cause(exception));
+    else if (problem.status >= 500 && !(exception instanceof ProbeUnavailableException))
       this.logger.warn(`${problem.status} ${problem.detail}: ${cause(exception)}`);
     sendProblem(req, res, problem);
   }
@@ -123,13 +137,7 @@ export function problemOf(exception: unknown, bodyComplete = true): Problem {
   }
   const reset = (exception as { code?: unknown } | null)?.code === 'ECONNRESET';
   // A reset after the whole body arrived came from the database's socket, not the client's.
-  if (isDatabaseUnavailable(exception) || (reset && bodyComplete)) {
-    return {
-      status: 503,
-      detail: 'The database is unavailable right now; retry shortly',
-      headers: RETRY_SOON,
-    };
-  }
+  if (isDatabaseUnavailable(exception) || (reset && bodyComplete)) return DATABASE_UNAVAILABLE;
   // The client went away while its body was being read: its fault, and nobody hears the answer.
   if (reset) {
     return { status: 400, detail: 'The request ended before its body was complete' };
