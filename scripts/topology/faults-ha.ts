@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { markdownTable } from './markdown-table';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const WRITERS = Number(process.env.FAULTS_WRITERS ?? 8);
@@ -457,13 +458,7 @@ function printTable(rows: Row[]): void {
     (r.slowest / 1000).toFixed(1),
     r.leader ?? '',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) =>
-    `| ${c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join(' | ')} |`;
-  process.stdout.write(
-    `\n${line(header)}\n|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|\n`,
-  );
-  for (const c of cells) process.stdout.write(`${line(c)}\n`);
+  process.stdout.write(`\n${markdownTable(header, cells)}\n`);
 }
 
 main().then(

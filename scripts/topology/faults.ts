@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { markdownTable } from './markdown-table';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const WORKERS = Number(process.env.FAULTS_WORKERS ?? 6);
@@ -388,13 +389,7 @@ function printTable(phases: Phase[]): void {
     String(p.acknowledged),
     String(p.lost),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  process.stdout.write(
-    `\n${line(header)}\n|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|\n`,
-  );
-  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  process.stdout.write(`\n${markdownTable(header, rows)}\n`);
 }
 
 main().then(
