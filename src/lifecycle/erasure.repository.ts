@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Params, type Queryable, query } from '../database/sql';
 import { purgeRows } from '../database/purge';
+import { TOMBSTONE_NAME, tombstoneEmail } from '../users/tombstone';
 
 export interface ErasureTarget {
   id: string;
@@ -8,9 +9,6 @@ export interface ErasureTarget {
   email: string;
 }
 
-/** The tombstone's email: unique per user, and in a domain that can never receive mail. */
-export const tombstoneEmail = (id: string) => `erased-${id}@invalid`;
-export const TOMBSTONE_NAME = 'Erased user';
 
 /** Audit fields whose values are personal wherever they describe the erased user or their rows. */
 const PERSONAL_AUDIT_FIELDS = ['name', 'email', 'notes', 'description', 'url'];

@@ -20,7 +20,8 @@ import { UserCache } from '../users/user-cache';
 import { UsersRepository } from '../users/users.repository';
 import { ADMIN_CHANGE_LOCK } from '../users/users.service';
 import type { ErasureResponse } from './dto/erasure.response';
-import { ErasureRepository, tombstoneEmail } from './erasure.repository';
+import { isErased } from '../users/tombstone';
+import { ErasureRepository } from './erasure.repository';
 
 export const ERASURE_JOB = 'user-erasure';
 
@@ -71,7 +72,7 @@ export class ErasureService implements OnModuleInit {
       await this.users.lockKey(m, ADMIN_CHANGE_LOCK);
       const user = await this.users.lock(m, id);
       if (!user) throw new NotFoundException('User not found');
-      if (user.email === tombstoneEmail(user.id)) return 'erased' as const;
+      if (isErased(user)) return 'erased' as const;
       if (
         user.role === 'admin' &&
         user.isActive &&
@@ -104,7 +105,7 @@ export class ErasureService implements OnModuleInit {
     // makes long statements (docs/performance.md), and a timeout would fail every retry alike.
     const done = await inClientTransaction(this.db, 'BEGIN', async (m) => {
       const user = await this.repo.lockTarget(m, userId);
-      if (!user || user.email === tombstoneEmail(user.id)) return undefined;
+      if (!user || isErased(user)) return undefined;
       await this.repo.lockDispatch(m);
       await this.repo.allowAuditRedaction(m);
       // Before the deletes: the user's rows are what finds the entries about them.

@@ -31,6 +31,7 @@ import type { UpdateUserDto } from './dto/update-user.dto';
 import { toUserResponse } from './dto/user.response';
 import { User } from './entities/user.entity';
 import { PasswordHasher } from './password-hasher';
+import { isErased } from './tombstone';
 import { UserCache } from './user-cache';
 import { type UserChanges, UsersRepository } from './users.repository';
 
@@ -163,6 +164,7 @@ export class UsersService implements OnApplicationBootstrap {
         await this.users.lockKey(m, ADMIN_CHANGE_LOCK);
       const user = await this.users.lock(m, id);
       if (!user) throw new NotFoundException('User not found');
+      if (isErased(user)) throw new ConflictException('The user is erased; nothing of it changes');
       assertKeyMayChangeUser(viaApiKey(), user);
       assertIfMatch(ifMatch, toUserResponse(user));
       const losesAdmin =

@@ -357,6 +357,13 @@ describe('erasure: POST /users/:id/erase', () => {
         (await a.sql.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [victim.id])).rowCount,
       ]).toEqual([table, 0]);
 
+    // The tombstone stays one: it can be neither revived nor given a password or a name.
+    for (const change of [{ isActive: true }, { password: 'revived-password' }, { name: 'Back' }])
+      expectProblem(
+        await a.http().patch(`/api/v1/users/${victim.id}`).set(bearer(admin)).send(change),
+        409,
+      );
+
     // The trail keeps its entries and actions; the erasure is in it, and one event says so.
     const kept = (
       await a.sql.query<{ id: string; action: string }>(
