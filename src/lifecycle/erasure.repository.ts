@@ -9,7 +9,6 @@ export interface ErasureTarget {
   email: string;
 }
 
-
 /** Audit fields whose values are personal wherever they describe the erased user or their rows. */
 const PERSONAL_AUDIT_FIELDS = ['name', 'email', 'notes', 'description', 'url'];
 

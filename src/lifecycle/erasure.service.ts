@@ -16,11 +16,11 @@ import { EventsService } from '../events/events.service';
 import { JobQueue } from '../jobs/job-queue';
 import type { User } from '../users/entities/user.entity';
 import { PasswordHasher } from '../users/password-hasher';
+import { isErased } from '../users/tombstone';
 import { UserCache } from '../users/user-cache';
 import { UsersRepository } from '../users/users.repository';
-import { ADMIN_CHANGE_LOCK } from '../users/users.service';
+import { ADMIN_CHANGE_LOCK, UsersService } from '../users/users.service';
 import type { ErasureResponse } from './dto/erasure.response';
-import { isErased } from '../users/tombstone';
 import { ErasureRepository } from './erasure.repository';
 
 export const ERASURE_JOB = 'user-erasure';
@@ -41,6 +41,7 @@ export class ErasureService implements OnModuleInit {
     @InjectDataSource() private readonly db: DataSource,
     private readonly repo: ErasureRepository,
     private readonly users: UsersRepository,
+    private readonly userRules: UsersService,
     private readonly tokens: RefreshTokensRepository,
     private readonly keys: ApiKeysRepository,
     private readonly hasher: PasswordHasher,
@@ -73,12 +74,7 @@ export class ErasureService implements OnModuleInit {
       const user = await this.users.lock(m, id);
       if (!user) throw new NotFoundException('User not found');
       if (isErased(user)) return 'erased' as const;
-      if (
-        user.role === 'admin' &&
-        user.isActive &&
-        (await this.users.countOtherActiveAdmins(m, id)) === 0
-      )
-        throw new ConflictException('This is the last active admin; promote another admin first');
+      await this.userRules.assertNotLastActiveAdmin(m, user);
       if (user.isActive) await this.users.update(m, id, { isActive: false });
       await this.tokens.revokeAllOfUser(m, id);
       await this.keys.revokeAllOfUser(m, id);

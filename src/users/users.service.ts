@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import { AuditService, diff } from '../audit/audit.service';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination';
 import { RefreshTokensRepository } from '../auth/refresh-tokens.repository';
@@ -167,13 +167,8 @@ export class UsersService implements OnApplicationBootstrap {
       if (isErased(user)) throw new ConflictException('The user is erased; nothing of it changes');
       assertKeyMayChangeUser(viaApiKey(), user);
       assertIfMatch(ifMatch, toUserResponse(user));
-      const losesAdmin =
-        user.role === 'admin' &&
-        user.isActive &&
-        ((dto.role !== undefined && dto.role !== 'admin') || dto.isActive === false);
-      if (losesAdmin && (await this.users.countOtherActiveAdmins(m, id)) === 0) {
-        throw new ConflictException('This is the last active admin; promote another admin first');
-      }
+      if ((dto.role !== undefined && dto.role !== 'admin') || dto.isActive === false)
+        await this.assertNotLastActiveAdmin(m, user);
       const changes: UserChanges = {};
       if (dto.name !== undefined) changes.name = dto.name;
       if (dto.role !== undefined) changes.role = dto.role;
@@ -213,6 +208,16 @@ export class UsersService implements OnApplicationBootstrap {
     // This instance sees the change on its very next request; the others hear the NOTIFY.
     this.cache.invalidate(id);
     return updated;
+  }
+
+  /**
+   * Refuses to take away the last active admin (a demotion, a deactivation, an erasure). Call it
+   * holding ADMIN_CHANGE_LOCK, so two such changes cannot both pass.
+   */
+  async assertNotLastActiveAdmin(m: EntityManager, user: User): Promise<void> {
+    if (!user.isActive || user.role !== 'admin') return;
+    if ((await this.users.countOtherActiveAdmins(m, user.id)) === 0)
+      throw new ConflictException('This is the last active admin; promote another admin first');
   }
 
   /**
