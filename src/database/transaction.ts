@@ -124,6 +124,11 @@ const watched = new WeakSet<PoolClient>();
 function discardingRelease(client: PoolClient, release: Release): Release {
   if (!watched.has(client)) {
     watched.add(client);
+    // pg-pool listens for a client's errors only while it is idle in the pool. One checked out
+    // and waiting between statements (a COPY's or an export's transaction) whose session ends
+    // from outside (a failover, pg_terminate_backend) would otherwise raise an unhandled 'error'
+    // event and end the process; its next statement fails instead, and it is discarded.
+    client.on('error', () => unavailableOn.add(client));
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     client.query = ((...args: unknown[]) => {
       const result = query(...args);
