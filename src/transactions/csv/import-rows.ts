@@ -7,6 +7,7 @@ import type { ImportRowError } from '../dto/import-query.dto';
 import type { ImportBooking } from '../transactions.service';
 import { checkCsvHeader, csvRecords, MAX_REPORTED_ERRORS } from './csv-records';
 import { restoreFormula } from './export-format';
+import { plainlyValidRow } from './plain-row';
 
 const IMPORT_REQUIRED = ['date', 'type', 'amount', 'category'];
 /** Header names (compared in lower case) and the field each fills. */
@@ -114,7 +115,10 @@ function rowIssues(
     if (field && (!OMITTED_WHEN_EMPTY.has(column) || record[i] !== ''))
       plain[field] = restoreFormula(record[i]);
   });
-  const { value, errors } = validatePlain(CreateTransactionDto, plain);
+  const plainly = plainlyValidRow(plain);
+  const { value, errors } = plainly
+    ? { value: plainly, errors: [] }
+    : validatePlain(CreateTransactionDto, plain);
   const atLine = (e: { field: string; message: string }) => ({ row: line, ...e });
   if (errors.length > 0) return { value, errors: errors.map(atLine) };
   const money = booking(value);
