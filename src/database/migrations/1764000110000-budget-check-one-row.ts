@@ -19,7 +19,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const CALL = `
     -- One row: budget_check_one() settles the common case alone (the migration that added it).
     -- (Two IFs: SQL does not promise to evaluate AND from left to right.)
-    IF (SELECT count(*) FROM new_rows) = 1 THEN
+    IF (SELECT count(*) FROM (SELECT FROM new_rows LIMIT 2) x) = 1 THEN
       IF (SELECT budget_check_one(n.owner_id, n.type = 'expense' AND n.deleted_at IS NULL,
             n.category, n.currency, n.amount, n.date) FROM new_rows n) THEN
         RETURN NULL;
@@ -99,16 +99,21 @@ export class BudgetCheckOneRow1764000110000 implements MigrationInterface {
         END LOOP;
         RETURN true;
       END $$`);
-    const def = await functionDef(q);
-    if (def.split(BEGIN).length !== 2)
-      throw new Error('budgets_after_insert() is not the function this migration expects');
-    await q.query(def.replace(BEGIN, `${BEGIN}${CALL}`));
+    await q.query(splice(await functionDef(q), BEGIN, `${BEGIN}${CALL}`));
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query((await functionDef(q)).replace(CALL, ''));
+    await q.query(splice(await functionDef(q), CALL, ''));
     await q.query(`DROP FUNCTION budget_check_one(uuid, boolean, text, text, numeric, date)`);
   }
+}
+
+/** `text` with its one `part` replaced (split and join: no `$` patterns), or a clear error. */
+function splice(text: string, part: string, by: string): string {
+  const pieces = text.split(part);
+  if (pieces.length !== 2)
+    throw new Error('budgets_after_insert() is not the function this migration expects');
+  return pieces.join(by);
 }
 
 async function functionDef(q: QueryRunner): Promise<string> {

@@ -4,6 +4,7 @@ import { copyCsvLine, CopyWriter } from './copy-writer';
 describe('copyCsvLine', () => {
   it('writes NULL as an empty field and quotes what COPY would misread', () => {
     expect(copyCsvLine(['a', null, undefined, 12, ''])).toBe('a,,,12,""\n');
+    expect(copyCsvLine(['\\.'])).toBe('"\\."\n');
     expect(copyCsvLine(['x,y', 'say "hi"', 'two\nlines', 'cr\r', ' padded '])).toBe(
       '"x,y","say ""hi""","two\nlines","cr\r", padded \n',
     );

@@ -10,9 +10,9 @@ export type CopyValue = string | number | null | undefined;
 
 /**
  * One CSV record for COPY ... FROM STDIN (FORMAT csv): null and undefined are the unquoted empty
- * field (NULL); a text is quoted when it is empty (so it stays an empty string) or holds a comma,
- * a quote, CR or LF, with its quotes doubled. That is COPY's whole CSV grammar with the default
- * delimiter, quote and NULL string.
+ * field (NULL); a text is quoted when it is empty (so it stays an empty string), is `\.` (alone on
+ * a line, the end-of-data marker) or holds a comma, a quote, CR or LF, with its quotes doubled.
+ * That is COPY's whole CSV grammar with the default delimiter, quote and NULL string.
  */
 export function copyCsvLine(row: readonly CopyValue[]): string {
   let line = '';
@@ -21,7 +21,10 @@ export function copyCsvLine(row: readonly CopyValue[]): string {
     const value = row[i];
     if (value === null || value === undefined) continue;
     const text = String(value);
-    line += text === '' || /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    line +=
+      text === '' || text === '\\.' || /[",\r\n]/.test(text)
+        ? `"${text.replace(/"/g, '""')}"`
+        : text;
   }
   return `${line}\n`;
 }
