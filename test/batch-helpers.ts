@@ -43,20 +43,7 @@ export const postBatch = (
     .set(headers)
     .send(body as object);
 
-/** A small seeded PRNG (mulberry32), so a failing run's choices can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export const pick = <T>(rng: () => number, items: readonly T[]): T =>
-  items[Math.floor(rng() * items.length)];
+export { pick, seeded } from './seeded';
 
 export function shuffled<T>(rng: () => number, items: readonly T[]): T[] {
   const out = [...items];

@@ -1,6 +1,7 @@
 import type { User } from '../../src/users/entities/user.entity';
 import { createUser } from './factories';
 import { type Harness, startHarness } from './harness';
+import { seeded } from '../seeded';
 
 /**
  * The budget check's one-row shortcut (migration budget-check-one-row) against the general
@@ -58,18 +59,6 @@ const BUDGETS = [
 const CATEGORIES = ['Rent', 'rent', 'Groceries', 'GROCERIES', 'Travel', 'Other'];
 const WRITES = 400;
 
-/** mulberry32: a small deterministic PRNG, so every run replays the same writes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Row {
   type: 'income' | 'expense';
   amount: string;
@@ -106,7 +95,7 @@ describe('the budget check of a one-row insert', () => {
         );
       }
     }
-    const rand = prng(20261205);
+    const rand = seeded(20261205);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
     const insert = `INSERT INTO transactions (owner_id, type, amount, currency, category, date, deleted_at)
       VALUES ($1, $2, $3, 'USD', $4, $5, CASE WHEN $6 THEN now() END)`;

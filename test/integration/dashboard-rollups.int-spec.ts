@@ -6,6 +6,7 @@ import type { User } from '../../src/users/entities/user.entity';
 import { BASE } from '../dashboard-helpers';
 import { createUser } from './factories';
 import { type Harness, startHarness } from './harness';
+import { seeded } from '../seeded';
 
 /**
  * The dashboard reads only the rollup tables, kept by statement triggers. After a seeded
@@ -21,18 +22,6 @@ const ORG = '00000000-0000-0000-0000-000000000000';
 const CATEGORIES = ['Groceries', 'groceries', 'RENT', 'Salary', 'eating Out'];
 const OPERATIONS = 300;
 const BATCH = 10;
-
-/** mulberry32: a small deterministic PRNG, so every run replays the same operations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Row {
   id: string;
@@ -83,7 +72,7 @@ describe('dashboard rollups after a random run of writes', () => {
       await createUser(h, 'analyst'),
       await createUser(h, 'viewer'), // its rows are recorded by the admin
     ];
-    const rand = prng(20261125);
+    const rand = seeded(20261125);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
     const amount = () => {
       const c = 1 + Math.floor(rand() * 500_000);
