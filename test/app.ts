@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import type request from 'supertest';
 import { contractCheckedRequest } from './contract';
-import { createTestDatabase } from './database';
+import { createTestDatabase, testPool } from './database';
 import { freePort } from './ports';
 
 export const ADMIN = { email: 'root@test.local', password: 'root-password-1' };
@@ -89,9 +89,7 @@ export async function startApp(
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(url, child, () => output);
 
-  const sql = new Pool({ connectionString: databaseUrl, max: 4 });
-  // An idle connection killed from outside (a test terminating backends) must not crash jest.
-  sql.on('error', () => undefined);
+  const sql = testPool(databaseUrl);
   return {
     url,
     http: () => contractCheckedRequest(url),
@@ -159,8 +157,7 @@ function externalApp(url: string, env: Record<string, string>): TestApp {
   }
   const databaseUrl = process.env.TEST_EXTERNAL_DATABASE_URL;
   if (!databaseUrl) throw new Error('TEST_EXTERNAL_URL needs TEST_EXTERNAL_DATABASE_URL');
-  const sql = new Pool({ connectionString: databaseUrl, max: 4 });
-  sql.on('error', () => undefined);
+  const sql = testPool(databaseUrl);
   return {
     url,
     http: () => contractCheckedRequest(url),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 
 export interface TestDatabase {
   url: string;
@@ -12,6 +12,19 @@ export function testServerUrl(): string {
   if (!server)
     throw new Error('TEST_PG_SERVER_URL is not set; run the tests through jest (global setup)');
   return server;
+}
+
+/**
+ * The tests' own pool on a test database, for their SQL beside the app's. It ignores errors of
+ * idle connections: a test terminating backends kills them, and so can the DROP ... WITH (FORCE)
+ * that ends a file, since pg-pool's end() resolves before its connections have closed and they
+ * keep the pool's listener. Unhandled, that 'error' event fails whichever test the jest worker
+ * is running then.
+ */
+export function testPool(connectionString: string): Pool {
+  const pool = new Pool({ connectionString, max: 4 });
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** A fresh, empty database on the run's server, so test files never share rows. */

@@ -1,6 +1,6 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { useBaseCurrency } from '../../src/common/currencies';
 import { AppConfig } from '../../src/config/app-config';
@@ -8,7 +8,7 @@ import { migrate } from '../../src/database/migrate';
 import type { User } from '../../src/users/entities/user.entity';
 import { UsersRepository } from '../../src/users/users.repository';
 import { ADMIN, testEnv } from '../app';
-import { createTestDatabase } from '../database';
+import { createTestDatabase, testPool } from '../database';
 
 /**
  * The in-process tier: the application's modules, exactly as the app wires them, in this jest
@@ -41,11 +41,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     throw error;
   }
   const app = context;
-  const sql = new Pool({ connectionString: database.url, max: 4 });
-  // pg-pool's end() resolves before its connections have closed, and they keep the pool's
-  // error listener: the DROP ... WITH (FORCE) in close() can still reach one as a 57P01 'error'
-  // event, which would fail whichever test this jest worker is running then.
-  sql.on('error', () => undefined);
+  const sql = testPool(database.url);
   const found = await app.get(UsersRepository).findByEmailWithHash(ADMIN.email);
   if (!found) throw new Error('the first admin was not bootstrapped');
   const admin = (await app.get(UsersRepository).findActiveById(found.id))!;
