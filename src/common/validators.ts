@@ -162,7 +162,7 @@ export const FitsCurrencySent = (options?: ValidationOptions & { orBase?: boolea
   );
 
 /** The currency an amount will be in, when the body alone tells (see FitsCurrencySent). */
-function currencyOf(object: object | undefined, orBase: boolean): string | undefined {
+export function currencyOf(object: object | undefined, orBase: boolean): string | undefined {
   const { currency, accountId } = (object ?? {}) as { currency?: unknown; accountId?: unknown };
   if (isCurrencyCode(currency)) return currency;
   if (!orBase || currency !== undefined) return undefined;

@@ -1,7 +1,8 @@
 import { isUUID } from 'class-validator';
-import { baseCurrencyForValidation, isCurrencyCode, minorUnits } from '../../common/currencies';
+import { isCurrencyCode, minorUnits } from '../../common/currencies';
 import { isCalendarDate } from '../../common/dates';
 import { fitsMinorUnits, isPositiveMoney, parseMoney } from '../../common/money';
+import { currencyOf } from '../../common/validators';
 import { CreateTransactionDto } from '../dto/create-transaction.dto';
 import { TRANSACTION_TYPES } from '../entities/transaction.entity';
 
@@ -23,7 +24,7 @@ export function plainlyValidRow(plain: Record<string, string>): CreateTransactio
   if (currency !== undefined && !isCurrencyCode(currency)) return undefined;
   if (accountId !== undefined && !isUUID(accountId)) return undefined;
   if (parseMoney(amount) === undefined || !isPositiveMoney(amount)) return undefined;
-  const judgedBy = currency ?? (accountId === undefined ? baseCurrencyForValidation() : undefined);
+  const judgedBy = currencyOf({ currency, accountId }, true);
   if (judgedBy !== undefined && !fitsMinorUnits(amount, minorUnits(judgedBy))) return undefined;
   const trimmed = category?.trim();
   // UTF-16 length bounds the code point count from above, and is 0 only for the empty string.
