@@ -1,6 +1,8 @@
 import { likePattern } from '../common/validators';
 import { ORG_SCOPE, rollupSource } from '../database/rollups';
+import type { DataSource } from 'typeorm';
 import { Params, type Queryable, query } from '../database/sql';
+import { inTransaction } from '../database/transaction';
 import { advance, CountCache, type CountedAt, type Delta } from './count-cache';
 import type { DeletedMode, Sort, TransactionFiltersDto } from './dto/list-transactions.dto';
 
@@ -128,7 +130,7 @@ export class TransactionTotals {
   private readonly exactCounts = new CountCache();
   private readonly countsRunning = new Map<string, Promise<CountedAt>>();
 
-  constructor(private readonly primary: Queryable) {}
+  constructor(private readonly primary: DataSource) {}
 
   /**
    * The page-mode total. Filters the rollups can answer (owner, type, currency, category, date range over
@@ -191,12 +193,19 @@ export class TransactionTotals {
       if (shared) return this.exactCounts.remember(key, shared);
     }
     const params = new Params();
-    const counting = query<CountedAt>(
-      this.primary,
-      `SELECT pg_current_snapshot()::text AS snapshot,
-              (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
-      params.values,
-    ).then(([row]) => row);
+    const counting = inTransaction(this.primary, async (m) => {
+      // A cold search count rechecks nearly every heap page (trigram matches are lossy): worth
+      // parallel workers, which the default setup cost (1000) just misses. Paid once per filter
+      // and instance; small counts stay serial (docs/performance.md, "Cold search totals").
+      await m.query('SET LOCAL parallel_setup_cost = 100');
+      const [row] = await query<CountedAt>(
+        m,
+        `SELECT pg_current_snapshot()::text AS snapshot,
+                (SELECT count(*)::int FROM transactions t WHERE ${filterSql(f, params)}) AS total`,
+        params.values,
+      );
+      return row;
+    });
     this.countsRunning.set(key, counting);
     try {
       return this.exactCounts.remember(key, await counting);
