@@ -1,3 +1,5 @@
+import BigJs from 'big.js';
+import fc from 'fast-check';
 import {
   compareMoney,
   fitsMinorUnits,
@@ -134,6 +136,30 @@ describe('shareOf', () => {
     expect(shareOf('1', '80000')).toBe('0.00');
     expect(shareOf('1', '0')).toBe('0.00');
     expect(shareOf('0.00001', '0.08')).toBe('0.01');
+    expect(shareOf('-1', '8')).toBe('-12.50');
+    expect(shareOf('1', '32')).toBe('3.13');
+    expect(shareOf('-1', '32')).toBe('-3.13');
+    expect(shareOf('-0.001', '80')).toBe('0.00');
+  });
+
+  it('equals big.js dividing to 40 decimals, then rounding half up (its former form)', () => {
+    const decimal = fc
+      .tuple(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), fc.integer({ min: 0, max: 3 }))
+      .map(([n, d]) => new Big(n.toString()).div(new Big(10).pow(d)).toFixed(d));
+    fc.assert(
+      fc.property(decimal, decimal, (part, whole) => {
+        const w = new Big(whole);
+        const former = w.eq(0)
+          ? '0.00'
+          : new Big(part).times(100).div(w).round(2, Big.roundHalfUp).toFixed(2);
+        expect(shareOf(part, whole)).toBe(former);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('refuses what is not a plain decimal rather than guess', () => {
+    expect(() => shareOf('1e3', '8')).toThrow();
   });
 });
 
@@ -172,4 +198,50 @@ describe('roundConverted', () => {
     expect(roundConverted(twoFromTie, 2, 1)).toBe('0.01');
     expect(roundConverted(twoFromTie, 2, 2)).toBe('0.02');
   });
+
+  it('equals its former form, which found the tie by dividing by the minor unit', () => {
+    const former = (sum: string, minorUnits: number, terms: number): string => {
+      const x = new Big(sum);
+      const unit = new Big(1).div(new Big(10).pow(minorUnits));
+      const below = x.abs().div(unit).round(0, Big.roundDown).times(unit);
+      const tie = below.plus(unit.div(2));
+      const tolerance = new Big(Math.max(terms, 1)).times('1e-40');
+      const snapped = x.abs().minus(tie).abs().lte(tolerance) ? (x.lt(0) ? tie.neg() : tie) : x;
+      return snapped.round(minorUnits, Big.roundHalfEven).toFixed(minorUnits);
+    };
+    // Sums of quotients carried to 40 decimals, some a few units of 1e-40 from a tie.
+    const sum = fc.oneof(
+      fc
+        .tuple(fc.bigInt({ min: -(10n ** 55n), max: 10n ** 55n }))
+        .map(([n]) => new Big(n.toString()).div(new Big(10).pow(40)).toFixed()),
+      fc
+        .tuple(
+          fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }),
+          fc.integer({ min: 0, max: 3 }),
+          fc.integer({ min: -3, max: 3 }),
+        )
+        .map(([n, d, off]) =>
+          new Big(n.toString())
+            .plus('0.5')
+            .div(new Big(10).pow(d))
+            .plus(new Big(off).times('1e-40'))
+            .toFixed(),
+        ),
+    );
+    fc.assert(
+      fc.property(
+        sum,
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 4 }),
+        (s, u, t) => {
+          expect(roundConverted(s, u, t)).toBe(former(s, u, t));
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
 });
+
+/** big.js as money.ts sets it up: divisions carried to 40 decimals. */
+const Big = BigJs();
+Big.DP = 40;

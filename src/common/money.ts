@@ -91,9 +91,24 @@ export const addMoney = (a: string, b: string, minorUnits: number): string =>
  * shares always were; `"0.00"` for a zero whole.
  */
 export function shareOf(part: string, whole: string): string {
-  const w = new Big(whole);
-  if (w.eq(0)) return '0.00';
-  return new Big(part).times(100).div(w).round(2, Big.roundHalfUp).toFixed(2);
+  // In integers (BigInt) rather than big.js: its division carries 40 decimals, which made this
+  // the dashboard categories' largest CPU cost (docs/performance.md, "Where the time goes").
+  const scale = Math.max(decimalsOf(part), decimalsOf(whole));
+  const w = scaledInteger(whole, scale);
+  if (w === 0n) return '0.00';
+  const p = scaledInteger(part, scale) * 10_000n;
+  const [a, b] = [p < 0n ? -p : p, w < 0n ? -w : w];
+  const q = a / b + ((a % b) * 2n >= b ? 1n : 0n);
+  return withDecimals(p < 0n !== w < 0n ? -q : q, 2);
+}
+
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+
+/** A plain decimal times 10^scale (scale ≥ its decimals), as an integer. */
+function scaledInteger(text: string, scale: number): bigint {
+  if (!PLAIN_DECIMAL.test(text)) throw new Error(`not a plain decimal: ${text}`);
+  const [int, frac = ''] = text.split('.');
+  return BigInt(int + frac.padEnd(scale, '0'));
 }
 
 /**
@@ -103,11 +118,27 @@ export function shareOf(part: string, whole: string): string {
  * digits than a rate may have, while ties do happen (0.045 KWD at 1 / 3 is exactly 0.015 USD).
  */
 export function roundConverted(sum: string, minorUnits: number, terms: number): string {
-  const x = new Big(sum);
-  const unit = new Big(1).div(new Big(10).pow(minorUnits));
-  const below = x.abs().div(unit).round(0, Big.roundDown).times(unit);
-  const tie = below.plus(unit.div(2));
-  const tolerance = new Big(Math.max(terms, 1)).times('1e-40');
-  const snapped = x.abs().minus(tie).abs().lte(tolerance) ? (x.lt(0) ? tie.neg() : tie) : x;
-  return roundHalfEven(snapped, minorUnits);
+  // In integers scaled by 10^scale (BigInt): big.js was most of a trends request's arithmetic.
+  const scale = Math.max(decimalsOf(sum), TOLERANCE_DECIMALS);
+  const signed = scaledInteger(sum, scale);
+  const x = signed < 0n ? -signed : signed;
+  const unit = 10n ** BigInt(scale - minorUnits);
+  const tie = x - (x % unit) + unit / 2n;
+  const tolerance = BigInt(Math.max(terms, 1)) * 10n ** BigInt(scale - TOLERANCE_DECIMALS);
+  const snapped = (x > tie ? x - tie : tie - x) <= tolerance ? tie : x;
+  const [q, r] = [snapped / unit, snapped % unit];
+  const rounded = q + (r * 2n > unit || (r * 2n === unit && q % 2n === 1n) ? 1n : 0n);
+  return withDecimals(signed < 0n ? -rounded : rounded, minorUnits);
+}
+
+/** The quotients a converted sum adds up are carried to this many decimals (`roundConverted`). */
+const TOLERANCE_DECIMALS = 40;
+
+/** An integer count of 10^-decimals as a decimal string; zero has no sign. */
+function withDecimals(n: bigint, decimals: number): string {
+  const digits = (n < 0n ? -n : n).toString().padStart(decimals + 1, '0');
+  const sign = n < 0n ? '-' : '';
+  return decimals === 0
+    ? `${sign}${digits}`
+    : `${sign}${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
 }
