@@ -161,3 +161,30 @@ describe('the budget check of a one-row insert', () => {
     expect(got).toEqual(await totals(paired));
   });
 });
+
+describe('the budgets table', () => {
+  let h: Harness;
+  let owner: User;
+
+  beforeAll(async () => {
+    h = await startHarness();
+    owner = await createUser(h, 'analyst');
+  });
+  afterAll(() => h?.close());
+
+  const insertWith = (thresholds: number[]) =>
+    h.sql.query(
+      `INSERT INTO budgets (owner_id, name, amount, currency, period, thresholds)
+       VALUES ($1, 'b', '100.00', 'USD', 'month', $2)`,
+      [owner.id, thresholds],
+    );
+
+  // The general check would write a threshold listed twice twice; the shortcut once.
+  it('refuses a threshold listed twice, as the API does', async () => {
+    await expect(insertWith([50, 80, 50])).rejects.toMatchObject({
+      code: '23514',
+      constraint: 'budgets_thresholds_distinct',
+    });
+    await expect(insertWith([50, 80, 100])).resolves.toBeDefined();
+  });
+});
