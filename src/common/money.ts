@@ -1,15 +1,16 @@
 import BigJs from 'big.js';
 
-// A private constructor: its division carries 40 decimals, far past any tie a 15-digit amount can
-// come near, so the one half-even rounding after it is exact.
+// A private constructor: its division (a transfer's rate) carries 40 decimals, far past any tie a
+// 15-digit amount can come near, so the one half-even rounding after it is exact.
 const Big = BigJs();
 Big.DP = 40;
 
 /**
  * Money stays a decimal string from the request to NUMERIC and back; sums happen in SQL. An
  * amount is stored with exactly its currency's minor units (`12.50` USD, `1200` JPY, `1.005` KWD),
- * so the column prints it formatted. The only arithmetic here is exact decimal arithmetic
- * (big.js): the one rounding of a converted figure and shares of rounded totals.
+ * so the column prints it formatted. The only arithmetic here is exact decimal arithmetic: big.js,
+ * and BigInt on scaled integers where a dashboard does it per row (the one rounding of a converted
+ * figure, shares of rounded totals).
  */
 
 /** The shape of any amount: up to 12 integer digits and up to 3 decimals (the widest currency). */
