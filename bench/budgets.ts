@@ -21,6 +21,42 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.le
 const percentile = (values: number[], p: number) =>
   [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
 
+/** What the app's database sessions were doing, sampled every 100 ms: mean sessions per state. */
+interface Waits {
+  rowLocks: number;
+  walFlush: number;
+  other: number;
+}
+
+/**
+ * Samples `pg_stat_activity` for the app's active sessions until `done` settles: waiting on a row
+ * lock (the queue that keeps budget totals exact), in the commit's WAL flush, or anything else
+ * (on the CPU, or another wait). Shows whether the queue or the CPU limits the writes.
+ */
+async function sampleWaits(sql: Client, done: Promise<unknown>): Promise<Waits> {
+  let finished = false;
+  void done.finally(() => (finished = true));
+  const sums: Waits = { rowLocks: 0, walFlush: 0, other: 0 };
+  let samples = 0;
+  while (!finished) {
+    const { rows } = await sql.query<Waits>(
+      `SELECT count(*) FILTER (WHERE wait_event IN ('tuple', 'transactionid'))::int AS "rowLocks",
+              count(*) FILTER (WHERE wait_event IN ('WALSync', 'WALWrite'))::int AS "walFlush",
+              count(*) FILTER (WHERE wait_event IS DISTINCT FROM 'tuple'
+                AND wait_event IS DISTINCT FROM 'transactionid'
+                AND wait_event IS DISTINCT FROM 'WALSync'
+                AND wait_event IS DISTINCT FROM 'WALWrite')::int AS other
+       FROM pg_stat_activity
+       WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+    );
+    for (const k of ['rowLocks', 'walFlush', 'other'] as const) sums[k] += rows[0][k];
+    samples++;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const mean = (n: number) => (samples ? n / samples : 0);
+  return { rowLocks: mean(sums.rowLocks), walFlush: mean(sums.walFlush), other: mean(sums.other) };
+}
+
 /** Requests per second of 16 workers posting expenses of the caller for SECONDS seconds. */
 async function postThroughput(api: string, token: string): Promise<number> {
   const until = performance.now() + SECONDS * 1000;
@@ -71,6 +107,7 @@ async function main(): Promise<void> {
     // Warm-up: connections, JIT and plans.
     await postThroughput(api, token);
     const rates: Record<number, number> = {};
+    const waits: Record<number, Waits> = {};
     let made = 0;
     for (const count of [0, 10, 100]) {
       for (; made < count; made++) {
@@ -82,7 +119,8 @@ async function main(): Promise<void> {
           thresholds: [50, 80, 100, 120],
         });
       }
-      rates[count] = await postThroughput(api, token);
+      const posting = postThroughput(api, token);
+      [rates[count], waits[count]] = await Promise.all([posting, sampleWaits(sql, posting)]);
     }
 
     const year = await call(`${api}/budgets`, 'POST', token, {
@@ -114,9 +152,12 @@ async function main(): Promise<void> {
         '',
         `#### Budgets (${ROWS.toLocaleString('en')} rows on the owner, ${SECONDS} s per figure)`,
         '',
-        '| budgets on the owner | `POST /transactions`, 16 at a time | ratio to none |',
-        '|---:|---:|---:|',
-        ...[0, 10, 100].map((n) => `| ${n} | ${rates[n].toFixed(0)} req/s | ${ratio(n)} |`),
+        '| budgets on the owner | `POST /transactions`, 16 at a time | ratio to none | sessions waiting on row locks / in the WAL flush / other (mean) |',
+        '|---:|---:|---:|---:|',
+        ...[0, 10, 100].map(
+          (n) =>
+            `| ${n} | ${rates[n].toFixed(0)} req/s | ${ratio(n)} | ${[waits[n].rowLocks, waits[n].walFlush, waits[n].other].map((x) => x.toFixed(1)).join(' / ')} |`,
+        ),
         '',
         '| `GET /budgets/{id}/status` | p50 | p95 |',
         '|---|---:|---:|',
