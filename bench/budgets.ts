@@ -35,7 +35,9 @@ interface Waits {
  */
 async function sampleWaits(sql: Client, done: Promise<unknown>): Promise<Waits> {
   let finished = false;
-  void done.finally(() => (finished = true));
+  const stop = () => (finished = true);
+  // Both outcomes handled here: the caller awaits `done` itself and sees its failure.
+  done.then(stop, stop);
   const sums: Waits = { rowLocks: 0, walFlush: 0, other: 0 };
   let samples = 0;
   while (!finished) {
@@ -47,7 +49,8 @@ async function sampleWaits(sql: Client, done: Promise<unknown>): Promise<Waits> 
                 AND wait_event IS DISTINCT FROM 'WALSync'
                 AND wait_event IS DISTINCT FROM 'WALWrite')::int AS other
        FROM pg_stat_activity
-       WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
+       WHERE datname = current_database() AND state = 'active'
+         AND backend_type = 'client backend' AND application_name = 'finance-api'`,
     );
     for (const k of ['rowLocks', 'walFlush', 'other'] as const) sums[k] += rows[0][k];
     samples++;
