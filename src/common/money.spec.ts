@@ -9,7 +9,6 @@ import {
   parseMoney,
   ratio,
   roundConverted,
-  roundHalfEven,
   sameMoney,
   shareOf,
 } from './money';
@@ -113,7 +112,7 @@ describe('keepsValueIn', () => {
   });
 });
 
-describe('roundHalfEven', () => {
+describe('roundConverted away from a tie', () => {
   it.each([
     ['0.005', 2, '0.00'],
     ['0.015', 2, '0.02'],
@@ -124,8 +123,8 @@ describe('roundHalfEven', () => {
     ['3.5', 0, '4'],
     ['1.0005', 3, '1.000'],
     ['12', 2, '12.00'],
-  ])('rounds %s to %d decimals: %s', (exact, units, rounded) => {
-    expect(roundHalfEven(exact, units)).toBe(rounded);
+  ])('rounds %s to %d decimals, half to even: %s', (exact, units, rounded) => {
+    expect(roundConverted(exact, units, 1)).toBe(rounded);
   });
 });
 

@@ -66,11 +66,6 @@ export function compareMoney(a: string, b: string): number {
   return new Big(a).cmp(new Big(b));
 }
 
-/** An exact decimal (any number of decimals) rounded once, half to even, to `minorUnits` decimals. */
-export function roundHalfEven(exact: string | BigJs.Big, minorUnits: number): string {
-  return new Big(exact).round(minorUnits, Big.roundHalfEven).toFixed(minorUnits);
-}
-
 /** a / b (b > 0) rounded once, half to even, to `decimals` decimals: a transfer's rate. */
 export function ratio(a: string, b: string, decimals: number): string {
   return new Big(a).div(b).round(decimals, Big.roundHalfEven).toFixed(decimals);
