@@ -44,10 +44,8 @@ async function sampleWaits(sql: Client, done: Promise<unknown>): Promise<Waits> 
     const { rows } = await sql.query<Waits>(
       `SELECT count(*) FILTER (WHERE wait_event IN ('tuple', 'transactionid'))::int AS "rowLocks",
               count(*) FILTER (WHERE wait_event IN ('WALSync', 'WALWrite'))::int AS "walFlush",
-              count(*) FILTER (WHERE wait_event IS DISTINCT FROM 'tuple'
-                AND wait_event IS DISTINCT FROM 'transactionid'
-                AND wait_event IS DISTINCT FROM 'WALSync'
-                AND wait_event IS DISTINCT FROM 'WALWrite')::int AS other
+              count(*) FILTER (WHERE wait_event IS NULL
+                OR wait_event NOT IN ('tuple', 'transactionid', 'WALSync', 'WALWrite'))::int AS other
        FROM pg_stat_activity
        WHERE datname = current_database() AND state = 'active'
          AND backend_type = 'client backend' AND application_name = 'finance-api'`,
