@@ -1,7 +1,7 @@
 import type { User } from '../../src/users/entities/user.entity';
 import { createUser } from './factories';
 import { type Harness, startHarness } from './harness';
-import { seeded } from '../seeded';
+import { pick, seeded } from '../seeded';
 
 /**
  * The budget check's one-row shortcut (migration budget-check-one-row) against the general
@@ -96,7 +96,6 @@ describe('the budget check of a one-row insert', () => {
       }
     }
     const rand = seeded(20261205);
-    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
     const insert = `INSERT INTO transactions (owner_id, type, amount, currency, category, date, deleted_at)
       VALUES ($1, $2, $3, 'USD', $4, $5, CASE WHEN $6 THEN now() END)`;
     for (let i = 0; i < WRITES; i++) {
@@ -104,7 +103,7 @@ describe('the budget check of a one-row insert', () => {
       const row: Row = {
         type: rand() < 0.1 ? 'income' : 'expense',
         amount: `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`,
-        category: pick(CATEGORIES),
+        category: pick(rand, CATEGORIES),
         // 2025-03-20 .. 2025-07-18: months, quarters and their boundaries.
         date: new Date(Date.UTC(2025, 2, 20 + Math.floor(rand() * 120))).toISOString().slice(0, 10),
         deleted: rand() < 0.05,

@@ -6,7 +6,7 @@ import type { User } from '../../src/users/entities/user.entity';
 import { BASE } from '../dashboard-helpers';
 import { createUser } from './factories';
 import { type Harness, startHarness } from './harness';
-import { seeded } from '../seeded';
+import { pick, seeded } from '../seeded';
 
 /**
  * The dashboard reads only the rollup tables, kept by statement triggers. After a seeded
@@ -73,7 +73,6 @@ describe('dashboard rollups after a random run of writes', () => {
       await createUser(h, 'viewer'), // its rows are recorded by the admin
     ];
     const rand = seeded(20261125);
-    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
     const amount = () => {
       const c = 1 + Math.floor(rand() * 500_000);
       return `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`;
@@ -83,11 +82,11 @@ describe('dashboard rollups after a random run of writes', () => {
     const rows: Row[] = [];
 
     const create = async () => {
-      const owner = pick(users);
+      const owner = pick(rand, users);
       const body: CreateTransactionDto = {
         type: rand() < 0.35 ? 'income' : 'expense',
         amount: amount(),
-        category: pick(CATEGORIES),
+        category: pick(rand, CATEGORIES),
         date: date(),
       };
       const actor = owner.role === 'viewer' ? admin : owner;
@@ -101,7 +100,7 @@ describe('dashboard rollups after a random run of writes', () => {
       while (Object.keys(body).length === 0) {
         if (rand() < 0.5) body.amount = amount();
         if (rand() < 0.4) body.date = date();
-        if (rand() < 0.4) body.category = pick(CATEGORIES);
+        if (rand() < 0.4) body.category = pick(rand, CATEGORIES);
         if (rand() < 0.3) body.type = rand() < 0.5 ? 'income' : 'expense';
       }
       const updated = await transactions.update(admin, row.id, body);
@@ -131,15 +130,15 @@ describe('dashboard rollups after a random run of writes', () => {
         const gone = free(true);
         let op: (() => Promise<void>) | undefined;
         if (roll >= 0.35 && roll < 0.7 && live.length > 0) {
-          const row = pick(live);
+          const row = pick(rand, live);
           op = () => patch(row);
           touched.add(row.id);
         } else if (roll >= 0.7 && roll < 0.85 && live.length > 0) {
-          const row = pick(live);
+          const row = pick(rand, live);
           op = () => remove(row);
           touched.add(row.id);
         } else if (roll >= 0.85 && gone.length > 0) {
-          const row = pick(gone);
+          const row = pick(rand, gone);
           op = () => restore(row);
           touched.add(row.id);
         }
