@@ -140,9 +140,11 @@ function discardingRelease(client: PoolClient, release: Release): Release {
       return result;
     }) as PoolClient['query'];
   }
+  // `||`, not `??`: withClient releases a client whose work succeeded with `false`, and one that
+  // met an unavailable database on the way must still be discarded.
   const guarded: Release = (error) =>
     release(
-      error ??
+      error ||
         (unavailableOn.has(client)
           ? new Error('discarded: the database was unavailable on this connection')
           : undefined),

@@ -44,8 +44,26 @@ describe('guardPool: a checked-out connection lost between statements', () => {
       );
     });
     expect(outcome).toMatch(/connection|terminat/i);
+    // Discarded at its release (withClient's `release(false)` included), not left idle in the pool.
+    expect(pool.totalCount).toBe(0);
     // With one connection in the pool, this works only if the broken one was discarded.
     const { rows } = await pool.query<{ one: number }>('SELECT 1 AS one');
     expect(rows).toEqual([{ one: 1 }]);
+  });
+
+  // 25006 on a healthy connection: what a standby answers a write until a failover reaches it.
+  it('discards a client that met a read-only server even when the work itself went on', async () => {
+    const pid = await withClient(pool, async (client) => {
+      await client.query('BEGIN READ ONLY');
+      const refused = await client
+        .query('CREATE TABLE t (x int)')
+        .catch((e: { code?: string }) => e);
+      expect(refused).toMatchObject({ code: '25006' });
+      await client.query('ROLLBACK');
+      return (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    });
+    expect(pool.totalCount).toBe(0);
+    const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    expect(rows[0].pid).not.toBe(pid);
   });
 });
