@@ -29,10 +29,18 @@ export async function removeCreatedRows(
 /** The organisation rollup must still equal the base table after the POST scenario's cleanup. */
 export async function checkRollups(sql: Client): Promise<void> {
   const { rows } = await sql.query<{ ok: boolean }>(
-    `SELECT (SELECT coalesce(sum(total), 0) FROM rollup_monthly WHERE scope_id = $1) =
-            (SELECT coalesce(sum(amount), 0) FROM transactions WHERE deleted_at IS NULL)
-        AND (SELECT coalesce(sum(count), 0) FROM rollup_monthly WHERE scope_id = $1) =
-            (SELECT count(*) FROM transactions WHERE deleted_at IS NULL) AS ok`,
+    `WITH base AS (
+       SELECT coalesce(sum(amount), 0) AS total, count(*) AS count FROM transactions
+       WHERE deleted_at IS NULL
+     )
+     SELECT bool_and(r.total = base.total AND r.count = base.count) AS ok
+     FROM base, (
+       SELECT coalesce(sum(total), 0), coalesce(sum(count), 0) FROM rollup_monthly WHERE scope_id = $1
+       UNION ALL
+       SELECT coalesce(sum(total), 0), coalesce(sum(count), 0) FROM rollup_totals WHERE scope_id = $1
+       UNION ALL
+       SELECT coalesce(sum(total), 0), coalesce(sum(count), 0) FROM rollup_monthly_types WHERE scope_id = $1
+     ) r (total, count)`,
     [ORG_SCOPE],
   );
   if (!rows[0].ok) {

@@ -71,7 +71,8 @@ export const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
 /**
  * The rollups of one owner (or, with ORG_SCOPE, of everyone) next to what a direct aggregate
  * over the live transactions says: totals, per (day, type, category, currency) from the daily
- * table and per (month, type, category, currency) from the monthly one.
+ * table, per (month, type, category, currency) from the monthly one, per (type, category,
+ * currency) from the all-time totals and per (month, type, currency) from the monthly types.
  */
 export async function rollupVersusLive(
   app: TestApp,
@@ -79,29 +80,62 @@ export async function rollupVersusLive(
 ): Promise<{ rollup: unknown; live: unknown }> {
   const live = scopeId === ORG_SCOPE ? '$1::uuid IS NOT NULL' : 'owner_id = $1';
   const q = (sql: string) => app.sql.query(sql, [scopeId]).then((r) => r.rows);
-  const [rollupTotals, liveTotals, rollupGroups, liveGroups, rollupMonths, liveMonths] =
-    await Promise.all([
-      q(`SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(count), 0)::text AS count
+  const [
+    rollupTotals,
+    liveTotals,
+    rollupGroups,
+    liveGroups,
+    rollupMonths,
+    liveMonths,
+    rollupAllTime,
+    liveAllTime,
+    rollupTypes,
+    liveTypes,
+  ] = await Promise.all([
+    q(`SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(count), 0)::text AS count
          FROM rollup_daily WHERE scope_id = $1`),
-      q(`SELECT coalesce(sum(amount), 0)::text AS total, count(*)::text AS count
+    q(`SELECT coalesce(sum(amount), 0)::text AS total, count(*)::text AS count
          FROM transactions WHERE deleted_at IS NULL AND ${live}`),
-      q(`SELECT day::text AS day, type::text AS type, category, currency, total::text AS total,
+    q(`SELECT day::text AS day, type::text AS type, category, currency, total::text AS total,
            count::int AS count
          FROM rollup_daily WHERE scope_id = $1 AND count <> 0 ORDER BY 1, 2, 3, 4`),
-      q(`SELECT date::text AS day, type::text AS type, category, currency,
+    q(`SELECT date::text AS day, type::text AS type, category, currency,
            sum(amount)::text AS total, count(*)::int AS count
          FROM transactions WHERE deleted_at IS NULL AND ${live}
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`),
-      q(`SELECT month::text AS month, type::text AS type, category, currency,
+    q(`SELECT month::text AS month, type::text AS type, category, currency,
            total::text AS total, count::int AS count
          FROM rollup_monthly WHERE scope_id = $1 AND count <> 0 ORDER BY 1, 2, 3, 4`),
-      q(`SELECT date_trunc('month', date)::date::text AS month, type::text AS type, category,
+    q(`SELECT date_trunc('month', date)::date::text AS month, type::text AS type, category,
            currency, sum(amount)::text AS total, count(*)::int AS count
          FROM transactions WHERE deleted_at IS NULL AND ${live}
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`),
-    ]);
+    q(`SELECT type::text AS type, category, currency, total::text AS total, count::int AS count
+         FROM rollup_totals WHERE scope_id = $1 AND count <> 0 ORDER BY 1, 2, 3`),
+    q(`SELECT type::text AS type, category, currency, sum(amount)::text AS total,
+           count(*)::int AS count
+         FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
+    q(`SELECT month::text AS month, type::text AS type, currency, total::text AS total,
+           count::int AS count
+         FROM rollup_monthly_types WHERE scope_id = $1 AND count <> 0 ORDER BY 1, 2, 3`),
+    q(`SELECT date_trunc('month', date)::date::text AS month, type::text AS type, currency,
+           sum(amount)::text AS total, count(*)::int AS count
+         FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
+  ]);
   return {
-    rollup: { totals: rollupTotals[0], groups: rollupGroups, months: rollupMonths },
-    live: { totals: liveTotals[0], groups: liveGroups, months: liveMonths },
+    rollup: {
+      totals: rollupTotals[0],
+      groups: rollupGroups,
+      months: rollupMonths,
+      allTime: rollupAllTime,
+      monthTypes: rollupTypes,
+    },
+    live: {
+      totals: liveTotals[0],
+      groups: liveGroups,
+      months: liveMonths,
+      allTime: liveAllTime,
+      monthTypes: liveTypes,
+    },
   };
 }

@@ -21,7 +21,7 @@ export const PERIOD: Record<Interval, { trunc: string; step: string; label: stri
 
 export function summarySql(scope: string, bounds: Bounds, to: Conversion) {
   const params = new Params();
-  const text = `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to)},
+  const text = `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false })},
      by_currency AS (
        SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
          ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
@@ -44,38 +44,37 @@ export function categoriesSql(scope: string, bounds: Bounds, to: Conversion, typ
   return { text, values: params.values };
 }
 
-/** One point per period from `from` to `to`, zeros included. */
+/**
+ * One point per period from `from` to `to`, zeros included; an open `from` starts at the first
+ * period with rows (none: no points), an open `to` ends at the later of the last one and `today`.
+ */
 export function trendsSql(
   scope: string,
   interval: Interval,
-  from: string,
-  to: string,
+  { from, to }: Bounds,
+  today: string,
   into: Conversion,
 ) {
   const params = new Params();
   const p = PERIOD[interval];
-  // Weeks straddle months, so they are built from days; months and years may use whole months.
-  const ctes = convertedRollups(
-    params,
-    `= ${params.p(scope)}`,
-    { from, to },
-    into,
-    interval === 'week',
-  );
+  // Weeks straddle months, so they are built from days; months and years from whole months.
+  const ctes = convertedRollups(params, `= ${params.p(scope)}`, { from, to }, into, {
+    daily: interval === 'week',
+    byCategory: false,
+    dated: true,
+  });
+  const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
+  const first = from ? `${params.p(from)}::date` : lived('min');
+  const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${params.p(today)}::date)`;
   const text = `WITH ${ctes}, agg AS (
        SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
      )
      SELECT to_char(g.ts, '${p.label}') AS period, coalesce(agg.income, '0') AS income,
        coalesce(agg.expenses, '0') AS expenses, coalesce(agg.count, 0) AS count,
        coalesce(agg.incomplete, false) AS incomplete
-     FROM generate_series(date_trunc('${p.trunc}', ${params.p(from)}::date::timestamp), ${params.p(to)}::date::timestamp,
+     FROM generate_series(date_trunc('${p.trunc}', ${first}::timestamp), ${last}::timestamp,
        interval '${p.step}') AS g(ts)
      LEFT JOIN agg ON agg.p = g.ts::date
      ORDER BY g.ts`;
   return { text, values: params.values };
 }
-
-/** First and last day with live transactions in the scope (trends without from/to). */
-export const EXTENT_SQL = `SELECT
-    (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day LIMIT 1) AS first,
-    (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day DESC LIMIT 1) AS last`;

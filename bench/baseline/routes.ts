@@ -5,14 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import {
-  categoriesSql,
-  EXTENT_SQL,
-  type Interval,
-  PERIOD,
-  summarySql,
-  trendsSql,
-} from './dashboard-sql';
+import { categoriesSql, type Interval, PERIOD, summarySql, trendsSql } from './dashboard-sql';
 import { fromMinor, minorUnits, shareOf, toMinor, totalsIn } from './money';
 import {
   type Conversion,
@@ -260,23 +253,13 @@ export class Routes {
       }));
   }
 
-  /** DashboardService.trendsFor(): without bounds, from the first day with rows to today. */
+  /** DashboardService.trendsFor(): without bounds, from the first period with rows to today. */
   async trends(actor: Principal, q: Query): Promise<Row[]> {
     analystOrAdmin(actor);
     const scope = scopeOf(actor);
     const interval = (match(q, 'interval', Object.keys(PERIOD)) ?? 'month') as Interval;
-    let { from, to } = bounds(q);
-    if (!from || !to) {
-      const { rows } = await this.db.query<{ first: string | null; last: string | null }>(
-        EXTENT_SQL,
-        [scope],
-      );
-      const today = todayIn(TIME_ZONE);
-      from ??= rows[0].first ?? undefined;
-      to ??= rows[0].last && rows[0].last > today ? rows[0].last : today;
-      if (!from || from > to) return [];
-    }
-    const points = (await this.rows(trendsSql(scope, interval, from, to, REPORTING))) as {
+    const sql = trendsSql(scope, interval, bounds(q), todayIn(TIME_ZONE), REPORTING);
+    const points = (await this.rows(sql)) as {
       period: string;
       income: string;
       expenses: string;

@@ -48,8 +48,16 @@ export interface Bounds {
   to?: string;
 }
 
-/** Whole months from rollup_monthly, the ragged edges from rollup_daily. */
-export function rollupSource(params: Params, scope: string, { from, to }: Bounds): string {
+/** All-time totals without bounds; else whole months (without the category unless asked), edges from days. */
+export function rollupSource(
+  params: Params,
+  scope: string,
+  { from, to }: Bounds,
+  { byCategory = true, dated = false }: { byCategory?: boolean; dated?: boolean } = {},
+): string {
+  if (!from && !to && !dated) {
+    return `SELECT scope_id, NULL::date AS d, type, category, currency, total, count FROM rollup_totals WHERE scope_id ${scope}`;
+  }
   const firstFull = from && (from.endsWith('-01') ? from : addMonths(from, 1));
   const endFull = to && startOfMonth(addDays(to, 1));
   if (firstFull && endFull && firstFull >= endFull) return dailySource(params, scope, { from, to });
@@ -57,7 +65,9 @@ export function rollupSource(params: Params, scope: string, { from, to }: Bounds
   if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
   if (endFull) monthly.push(`month < ${params.p(endFull)}`);
   const parts = [
-    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
+    byCategory
+      ? `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`
+      : `SELECT scope_id, month AS d, type, NULL::varchar AS category, currency, total, count FROM rollup_monthly_types WHERE ${monthly.join(' AND ')}`,
   ];
   if (from && firstFull && firstFull > from)
     parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
@@ -85,16 +95,24 @@ export function convertedRollups(
   scope: string,
   bounds: Bounds,
   to: Conversion,
-  daily = false,
+  {
+    daily = false,
+    byCategory = true,
+    dated = false,
+  }: { daily?: boolean; byCategory?: boolean; dated?: boolean } = {},
 ): string {
   const r = params.p(to.currency);
   const where = [`f.scope_id ${scope}`, `(f.currency < ${r} OR f.currency > ${r})`, 'f.count <> 0'];
   if (bounds.from) where.push(`f.day >= ${params.p(bounds.from)}`);
   if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
-  const own = daily ? dailySource(params, scope, bounds) : rollupSource(params, scope, bounds);
+  const own = daily
+    ? dailySource(params, scope, bounds)
+    : rollupSource(params, scope, bounds, { byCategory, dated });
+  const category = byCategory ? 'f.category' : 'NULL::varchar';
   return `foreign_days AS (
-      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count FROM rollup_daily f
-      WHERE ${where.join(' AND ')}
+      SELECT f.scope_id, f.day, f.type, ${category} AS category, f.currency, sum(f.total) AS total,
+        sum(f.count) AS count
+      FROM rollup_daily f WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3, 4, 5
     ), day_rates AS MATERIALIZED (
       SELECT x.currency, x.day, x.num, x.den
       FROM (SELECT array_agg(currency) AS cs, array_agg(day) AS ds
@@ -174,7 +192,9 @@ export function pageSql(f: Filters, sort: SortSpec, limit: number, offset: numbe
 /** The page total from the rollups, for the filters they can answer (see `rollupsCanCount`). */
 export function rollupCountSql(f: Filters) {
   const params = new Params();
-  const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, f);
+  const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, f, {
+    byCategory: f.category !== undefined,
+  });
   const clauses = ['true'];
   if (f.type) clauses.push(`s.type = ${params.p(f.type)}`);
   if (f.category) clauses.push(`lower(s.category) = lower(${params.p(f.category)})`);

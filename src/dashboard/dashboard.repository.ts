@@ -119,21 +119,32 @@ export class DashboardRepository {
     );
   }
 
-  /** One point per period from `from` to `to`, zeros included: exact sums in the reporting currency. */
+  /**
+   * One point per period from `from` to `to`, zeros included: exact sums in the reporting
+   * currency. An open `from` starts at the first period with live transactions (no points when
+   * there are none); an open `to` ends at the later of the last such period and `today`. Weeks
+   * come with both bounds (the service caps their number first).
+   */
   async trends(
     scope: string,
     interval: Interval,
-    from: string,
-    to: string,
+    { from, to }: Bounds,
+    today: string,
     into: Conversion,
   ): Promise<(ExactTotals & { period: string })[]> {
     const params = new Params();
     const p = PERIOD[interval];
-    // Weeks straddle months, so they are built from days; months and years may use whole months.
+    // Weeks straddle months, so they are built from days; months and years from whole months.
     const ctes = convertedRollups(params, `= ${params.p(scope)}`, { from, to }, into, {
       daily: interval === 'week',
       byCategory: false,
+      dated: true,
     });
+    const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
+    const first = from ? `${params.p(from)}::date` : lived('min');
+    const last = to
+      ? `${params.p(to)}::date`
+      : `greatest(${lived('max')}, ${params.p(today)}::date)`;
     return query(
       await this.reads.reader(),
       `WITH ${ctes}, agg AS (
@@ -142,7 +153,7 @@ export class DashboardRepository {
        SELECT to_char(g.ts, '${p.label}') AS period, coalesce(agg.income, '0') AS income,
          coalesce(agg.expenses, '0') AS expenses, coalesce(agg.count, 0) AS count,
          coalesce(agg.incomplete, false) AS incomplete
-       FROM generate_series(date_trunc('${p.trunc}', ${params.p(from)}::date::timestamp), ${params.p(to)}::date::timestamp,
+       FROM generate_series(date_trunc('${p.trunc}', ${first}::timestamp), ${last}::timestamp,
          interval '${p.step}') AS g(ts)
        LEFT JOIN agg ON agg.p = g.ts::date
        ORDER BY g.ts`,

@@ -278,19 +278,30 @@ export class DashboardService {
     interval: Interval,
     into: Conversion,
   ): Promise<TrendPointResponse[]> {
+    const today = todayIn(this.config.reportTimeZone);
+    // Months and years are bounded by the valid dates (at most 13,200 months from 1900 to 2999),
+    // so the query resolves open bounds itself, in one statement; weeks are capped first.
+    const range = interval === 'week' ? await this.weekRange(scope, bounds, today) : bounds;
+    if (range === null) return [];
+    const points = await this.repo.trends(scope.id, interval, range, today, into);
+    await this.assertRates(points, () => this.repo.missingRates(scope.id, range, into));
+    return points.map((p) => ({ period: p.period, ...pointIn(into.currency, p) }));
+  }
+
+  /**
+   * Weekly trends' bounds, open ones from the first and last day with live transactions (null:
+   * no points). Only weeks are capped, so a parameterless /dashboard or /trends (months) is never
+   * refused because one row sits far in the past or future.
+   */
+  private async weekRange(scope: Scope, bounds: Bounds, today: string): Promise<Bounds | null> {
     let { from, to } = bounds;
     if (!from || !to) {
       const extent = await this.repo.extent(scope.id);
-      const today = todayIn(this.config.reportTimeZone);
       from ??= extent.first ?? undefined;
       to ??= extent.last && extent.last > today ? extent.last : today;
-      if (!from) return [];
-      if (from > to) return [];
+      if (!from || from > to) return null;
     }
-    // Months (at most 13,200 from 1900 to 2999) and years are bounded by the valid dates, so only
-    // weeks are capped: a parameterless /dashboard or /trends must never be refused because one
-    // row sits far in the past or future.
-    if (interval === 'week' && periodCount(from, to, interval) > MAX_PERIODS) {
+    if (weekCount(from, to) > MAX_PERIODS) {
       throw validationProblem([
         {
           field: 'interval',
@@ -298,10 +309,7 @@ export class DashboardService {
         },
       ]);
     }
-    const points = await this.repo.trends(scope.id, interval, from, to, into);
-    const range = { from, to };
-    await this.assertRates(points, () => this.repo.missingRates(scope.id, range, into));
-    return points.map((p) => ({ period: p.period, ...pointIn(into.currency, p) }));
+    return { from, to };
   }
 }
 
@@ -336,9 +344,7 @@ function monthsBetween(start: string, end: string): number {
   return (ey - sy) * 12 + (em - sm);
 }
 
-function periodCount(from: string, to: string, interval: Interval): number {
-  if (interval === 'year') return Number(to.slice(0, 4)) - Number(from.slice(0, 4)) + 1;
-  if (interval === 'month') return monthsBetween(from, to) + 1;
+function weekCount(from: string, to: string): number {
   const days = (Date.parse(startOfIsoWeek(to)) - Date.parse(startOfIsoWeek(from))) / 86_400_000;
   return days / 7 + 1;
 }

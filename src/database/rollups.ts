@@ -19,10 +19,21 @@ export interface Bounds {
 }
 
 /**
- * Rollup rows covering [from, to]: whole months from the monthly table, the ragged edges from the
- * daily table. Columns: scope_id, d (a day or a month start), type, category, currency, total (in that currency), count.
+ * Rollup rows covering [from, to] from the fewest rows (the rollup-hierarchy migration): without
+ * bounds, the all-time totals (or every month when the rows must be `dated`); else whole months from the monthly table (without the category
+ * when `byCategory` is false) and the ragged edges from the daily table. Columns: scope_id, d (a
+ * day or a month start; NULL for all time), type, category (NULL from the monthly rollup without
+ * it), currency, total (in that currency), count.
  */
-export function rollupSource(params: Params, scope: string, { from, to }: Bounds): string {
+export function rollupSource(
+  params: Params,
+  scope: string,
+  { from, to }: Bounds,
+  { byCategory = true, dated = false }: { byCategory?: boolean; dated?: boolean } = {},
+): string {
+  if (!from && !to && !dated) {
+    return `SELECT scope_id, NULL::date AS d, type, category, currency, total, count FROM rollup_totals WHERE scope_id ${scope}`;
+  }
   const firstFull = from && (from.endsWith('-01') ? from : addMonths(from, 1));
   const endFull = to && startOfMonth(addDays(to, 1));
   if (firstFull && endFull && firstFull >= endFull) return dailySource(params, scope, { from, to });
@@ -30,7 +41,9 @@ export function rollupSource(params: Params, scope: string, { from, to }: Bounds
   if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
   if (endFull) monthly.push(`month < ${params.p(endFull)}`);
   const parts = [
-    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
+    byCategory
+      ? `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`
+      : `SELECT scope_id, month AS d, type, NULL::varchar AS category, currency, total, count FROM rollup_monthly_types WHERE ${monthly.join(' AND ')}`,
   ];
   if (from && firstFull && firstFull > from)
     parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
@@ -65,7 +78,8 @@ export interface Conversion {
  * decimals, so a quotient that ends within 40 decimals is exact and any other is off by at most
  * half of 1e-40 (`roundConverted` accounts for that). `day_rates` is MATERIALIZED: inlined into
  * `conv`, the planner could look rates up once per rollup row (26k at 1M rows) instead of once
- * per currency and day (2k), ten times the cost. Columns: scope_id, d, type, category,
+ * per currency and day (2k), ten times the cost. Columns: scope_id, d (NULL in the all-time rows
+ * of the reporting currency unless `dated`), type, category,
  * currency, total (in its own currency), count, amount (in the reporting currency; NULL when the
  * rate is missing), missing (whether the rate is). Nothing is rounded to money here.
  */
@@ -74,14 +88,20 @@ export function convertedRollups(
   scope: string,
   bounds: Bounds,
   to: Conversion,
-  { daily = false, byCategory = true }: { daily?: boolean; byCategory?: boolean } = {},
+  {
+    daily = false,
+    byCategory = true,
+    dated = false,
+  }: { daily?: boolean; byCategory?: boolean; dated?: boolean } = {},
 ): string {
   const r = params.p(to.currency);
   // A day whose rows were all deleted keeps a zero row; it needs no rate.
   const where = [`f.scope_id ${scope}`, `(f.currency < ${r} OR f.currency > ${r})`, 'f.count <> 0'];
   if (bounds.from) where.push(`f.day >= ${params.p(bounds.from)}`);
   if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
-  const own = daily ? dailySource(params, scope, bounds) : rollupSource(params, scope, bounds);
+  const own = daily
+    ? dailySource(params, scope, bounds)
+    : rollupSource(params, scope, bounds, { byCategory, dated });
   // Without categories, a day's categories are summed before the (costlier) 40-decimal division.
   const category = byCategory ? 'f.category' : 'NULL::varchar';
   return `foreign_days AS (
@@ -124,9 +144,10 @@ export interface RollupKey {
 }
 
 /**
- * Locks the rollup rows of `keys` (both scopes, daily and monthly), creating missing ones at
- * zero, in the order the maintenance triggers lock them: the same statement shape (daily as a
- * CTE, monthly as the main INSERT), rows sorted by key. A transaction that writes transactions
+ * Locks the rollup rows of `keys` (both scopes, every level), creating missing ones at zero, in
+ * the order the maintenance triggers lock them: the same statement shape (daily, all-time totals
+ * and monthly types as CTEs in that order, monthly as the main INSERT; the rollup-hierarchy
+ * migration), rows sorted by key. A transaction that writes transactions
  * in several statements (a batch) calls this first with every key it will touch; each later
  * statement then meets only locks it holds, so it cannot deadlock with one-statement writers,
  * which lock in that same order, nor with another batch. The owners' budget locks come last, as
@@ -147,6 +168,17 @@ export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Pr
        INSERT INTO rollup_daily AS r (scope_id, day, type, category, currency, total, count)
        SELECT scope_id, day, type, category, currency, 0, 0 FROM k ORDER BY 1, 2, 3, 4, 5
        ON CONFLICT (scope_id, day, type, category, currency) DO UPDATE SET count = r.count
+     ),
+     totals AS (
+       INSERT INTO rollup_totals AS r (scope_id, type, category, currency, total, count)
+       SELECT DISTINCT scope_id, type, category, currency, 0, 0 FROM k ORDER BY 1, 2, 3, 4
+       ON CONFLICT (scope_id, type, category, currency) DO UPDATE SET count = r.count
+     ),
+     types AS (
+       INSERT INTO rollup_monthly_types AS r (scope_id, month, type, currency, total, count)
+       SELECT DISTINCT scope_id, date_trunc('month', day)::date, type, currency, 0, 0
+       FROM k ORDER BY 1, 2, 3, 4
+       ON CONFLICT (scope_id, month, type, currency) DO UPDATE SET count = r.count
      )
      INSERT INTO rollup_monthly AS r (scope_id, month, type, category, currency, total, count)
      SELECT DISTINCT scope_id, date_trunc('month', day)::date, type, category, currency, 0, 0

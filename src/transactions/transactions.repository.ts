@@ -299,7 +299,9 @@ export class TransactionsRepository {
    */
   async analyze(): Promise<void> {
     await inClientTransaction(this.db, 'BEGIN', (client) =>
-      client.query('ANALYZE transactions, rollup_daily, rollup_monthly'),
+      client.query(
+        'ANALYZE transactions, rollup_daily, rollup_monthly, rollup_totals, rollup_monthly_types',
+      ),
     );
   }
 

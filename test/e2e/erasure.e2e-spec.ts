@@ -350,6 +350,9 @@ describe('erasure: POST /users/:id/erase', () => {
       ['refresh_tokens', 'user_id'],
       ['idempotency_keys', 'user_id'],
       ['rollup_daily', 'scope_id'],
+      ['rollup_monthly', 'scope_id'],
+      ['rollup_totals', 'scope_id'],
+      ['rollup_monthly_types', 'scope_id'],
     ] as const;
     for (const [table, column] of owned)
       expect([

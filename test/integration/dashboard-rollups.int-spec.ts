@@ -3,6 +3,7 @@ import type { UpdateTransactionDto } from '../../src/transactions/dto/update-tra
 import { TransactionsService } from '../../src/transactions/transactions.service';
 import { DashboardService } from '../../src/dashboard/dashboard.service';
 import type { User } from '../../src/users/entities/user.entity';
+import { todayIn } from '../../src/common/dates';
 import { BASE } from '../dashboard-helpers';
 import { createUser } from './factories';
 import { type Harness, startHarness } from './harness';
@@ -277,24 +278,61 @@ describe('dashboard rollups after a random run of writes', () => {
         expect(nonEmpty).toEqual(await trendsSql(label, owner, from, to));
       },
     );
+
+    it.each([
+      { interval: 'month', label: 'YYYY-MM', from: undefined, to: undefined },
+      { interval: 'year', label: 'YYYY', from: undefined, to: undefined },
+      { interval: 'week', label: 'IYYY-"W"IW', from: undefined, to: undefined },
+      { interval: 'month', label: 'YYYY-MM', from: '2024-05-20', to: undefined },
+      { interval: 'month', label: 'YYYY-MM', from: undefined, to: '2024-05-20' },
+    ] as const)(
+      'matches the base table on /trends?interval=$interval with open bounds (from $from to $to)',
+      async ({ interval, label, from, to }) => {
+        const { query, owner } = scopeOf(scope);
+        const body = (await dashboard.trends(admin, { ...query, interval, from, to })) as Point[];
+        // Open bounds: from the first period with live rows to the later of the last and today.
+        const w = where(owner);
+        const today = todayIn(h.config.reportTimeZone);
+        const { rows } = await h.sql.query<{ first: string; last: string }>(
+          `SELECT to_char(coalesce($${w.values.length + 1}::date, min(date)), '${label}') AS first,
+             to_char(coalesce($${w.values.length + 2}::date, greatest(max(date), $${w.values.length + 3}::date)), '${label}') AS last
+           FROM transactions WHERE ${w.text}`,
+          [...w.values, from ?? null, to ?? null, today],
+        );
+        expect([body[0].period, body[body.length - 1].period]).toEqual([
+          rows[0].first,
+          rows[0].last,
+        ]);
+        const nonEmpty = body.filter((p) => p.income !== '0.00' || p.expenses !== '0.00');
+        expect(nonEmpty).toEqual(
+          await trendsSql(label, owner, from ?? '1900-01-01', to ?? '2999-12-31'),
+        );
+      },
+    );
   });
 
+  // [table, its date column, that date from a transaction, its category column, fewest rows]
   it.each([
-    ['rollup_daily', 'day', 'date'],
-    ['rollup_monthly', 'month', `date_trunc('month', date)::date`],
-  ])('keeps every %s row equal to a GROUP BY over live transactions', async (table, col, key) => {
-    const { rows: kept } = await h.sql.query(
-      `SELECT scope_id::text AS scope, ${col}::text AS d, type::text AS type, category,
+    ['rollup_daily', 'day', 'date', 'category', 100],
+    ['rollup_monthly', 'month', `date_trunc('month', date)::date`, 'category', 100],
+    ['rollup_totals', 'NULL', 'NULL', 'category', 20],
+    ['rollup_monthly_types', 'month', `date_trunc('month', date)::date`, 'NULL', 20],
+  ])(
+    'keeps every %s row equal to a GROUP BY over live transactions',
+    async (table, col, key, cat, fewest) => {
+      const { rows: kept } = await h.sql.query(
+        `SELECT scope_id::text AS scope, ${col}::text AS d, type::text AS type, ${cat} AS category,
          total::text AS total, count::int AS count
        FROM ${table} WHERE NOT (count = 0 AND total = 0) ORDER BY 1, 2, 3, 4`,
-    );
-    const { rows: truth } = await h.sql.query(
-      `SELECT s.scope::text AS scope, ${key}::text AS d, type::text AS type, category,
+      );
+      const { rows: truth } = await h.sql.query(
+        `SELECT s.scope::text AS scope, ${key}::text AS d, type::text AS type, ${cat} AS category,
          sum(amount)::text AS total, count(*)::int AS count
        FROM transactions t CROSS JOIN LATERAL (VALUES (t.owner_id), ('${ORG}'::uuid)) s(scope)
        WHERE deleted_at IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
-    );
-    expect(truth.length).toBeGreaterThan(100);
-    expect(kept).toEqual(truth);
-  });
+      );
+      expect(truth.length).toBeGreaterThan(fewest);
+      expect(kept).toEqual(truth);
+    },
+  );
 });

@@ -1,0 +1,140 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Two more rollup levels beside the daily and monthly ones (docs/performance.md, "Rollup
+ * hierarchy"), so a dashboard sums the fewest rows its question needs:
+ *
+ * - `rollup_totals`: all time per (scope, type, category, currency), about 25 rows per scope.
+ *   Answers summary and categories without dates (`range=all`, the default).
+ * - `rollup_monthly_types`: the monthly rollup without the category, per (scope, month, type,
+ *   currency). Answers monthly and yearly trends and the forecast, which never ask for a category.
+ *
+ * The statement-level triggers write them in the same statement as the daily and monthly rows
+ * (one more CTE each), so all four levels commit together and stay exact under concurrent writes.
+ * `lockRollups` (src/database/rollups.ts) takes the rows in the same statement shape, so a batch
+ * still locks in the triggers' order. No yearly level: every named range but `all` spans at most
+ * 13 months, and a custom range reads at most 12 monthly rows per category and year.
+ */
+const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
+
+const delta = (parts: readonly ('new' | 'old')[]) =>
+  parts
+    .map((p) =>
+      p === 'new'
+        ? `SELECT owner_id, date, type, category, currency, amount AS total, 1 AS n FROM new_rows WHERE deleted_at IS NULL`
+        : `SELECT owner_id, date, type, category, currency, -amount AS total, -1 AS n FROM old_rows WHERE deleted_at IS NULL`,
+    )
+    .join(' UNION ALL ');
+
+const UPSERT = `DO UPDATE SET total = r.total + EXCLUDED.total, count = r.count + EXCLUDED.count`;
+const CHANGED = `HAVING sum(n) <> 0 OR sum(total) <> 0`;
+
+/** Each level's rows are written sorted by key, every level in the same order in every writer. */
+const apply = (parts: readonly ('new' | 'old')[], levels: 'four' | 'two') => `
+    WITH d AS (${delta(parts)}),
+    scoped AS (
+      SELECT owner_id AS scope_id, date, type, category, currency, total, n FROM d
+      UNION ALL
+      SELECT '${ORG_SCOPE}'::uuid, date, type, category, currency, total, n FROM d
+    ),
+    daily AS (
+      INSERT INTO rollup_daily AS r (scope_id, day, type, category, currency, total, count)
+      SELECT scope_id, date, type, category, currency, sum(total), sum(n) FROM scoped
+      GROUP BY 1, 2, 3, 4, 5 ${CHANGED} ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (scope_id, day, type, category, currency) ${UPSERT}
+    )${
+      levels === 'four'
+        ? `,
+    totals AS (
+      INSERT INTO rollup_totals AS r (scope_id, type, category, currency, total, count)
+      SELECT scope_id, type, category, currency, sum(total), sum(n) FROM scoped
+      GROUP BY 1, 2, 3, 4 ${CHANGED} ORDER BY 1, 2, 3, 4
+      ON CONFLICT (scope_id, type, category, currency) ${UPSERT}
+    ),
+    types AS (
+      INSERT INTO rollup_monthly_types AS r (scope_id, month, type, currency, total, count)
+      SELECT scope_id, date_trunc('month', date)::date, type, currency, sum(total), sum(n) FROM scoped
+      GROUP BY 1, 2, 3, 4 ${CHANGED} ORDER BY 1, 2, 3, 4
+      ON CONFLICT (scope_id, month, type, currency) ${UPSERT}
+    )`
+        : ''
+    }
+    INSERT INTO rollup_monthly AS r (scope_id, month, type, category, currency, total, count)
+    SELECT scope_id, date_trunc('month', date)::date, type, category, currency, sum(total), sum(n) FROM scoped
+    GROUP BY 1, 2, 3, 4, 5 ${CHANGED} ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (scope_id, month, type, category, currency) ${UPSERT};`;
+
+const OPS = [
+  ['insert', ['new']],
+  ['update', ['new', 'old']],
+  ['delete', ['old']],
+] as const;
+
+const triggerFunction = (op: string, parts: readonly ('new' | 'old')[], levels: 'four' | 'two') => `
+  CREATE OR REPLACE FUNCTION rollup_after_${op}() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    ${apply(parts, levels)}
+    RETURN NULL;
+  END $$`;
+
+const FILL_UPPER_LEVELS = `
+    INSERT INTO rollup_totals (scope_id, type, category, currency, total, count)
+    SELECT scope_id, type, category, currency, sum(total), sum(count)
+    FROM rollup_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+    INSERT INTO rollup_monthly_types (scope_id, month, type, currency, total, count)
+    SELECT scope_id, month, type, currency, sum(total), sum(count)
+    FROM rollup_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;`;
+
+const rebuild = (levels: 'four' | 'two') => `
+  CREATE OR REPLACE FUNCTION rollup_rebuild() RETURNS void LANGUAGE sql AS $$
+    TRUNCATE rollup_daily, rollup_monthly${levels === 'four' ? ', rollup_totals, rollup_monthly_types' : ''};
+    INSERT INTO rollup_daily (scope_id, day, type, category, currency, total, count)
+    SELECT scope_id, date, type, category, currency, sum(amount), count(*)
+    FROM transactions t
+    CROSS JOIN LATERAL (VALUES (t.owner_id), ('${ORG_SCOPE}'::uuid)) s(scope_id)
+    WHERE deleted_at IS NULL
+    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5;
+    INSERT INTO rollup_monthly (scope_id, month, type, category, currency, total, count)
+    SELECT scope_id, date_trunc('month', day)::date, type, category, currency, sum(total), sum(count)
+    FROM rollup_daily GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5;
+    ${levels === 'four' ? FILL_UPPER_LEVELS : ''}
+  $$`;
+
+export class RollupHierarchy1764000130000 implements MigrationInterface {
+  name = 'RollupHierarchy1764000130000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE rollup_totals (
+        scope_id uuid NOT NULL,
+        type     transaction_type NOT NULL,
+        category varchar(64) NOT NULL,
+        currency char(3) NOT NULL,
+        total    numeric NOT NULL,
+        count    bigint NOT NULL,
+        PRIMARY KEY (scope_id, type, category, currency)
+      )`);
+    await q.query(`
+      CREATE TABLE rollup_monthly_types (
+        scope_id uuid NOT NULL,
+        month    date NOT NULL,
+        type     transaction_type NOT NULL,
+        currency char(3) NOT NULL,
+        total    numeric NOT NULL,
+        count    bigint NOT NULL,
+        PRIMARY KEY (scope_id, month, type, currency)
+      )`);
+    // No writer may change the monthly rollup between the backfill and the new triggers.
+    await q.query(`LOCK TABLE rollup_monthly IN EXCLUSIVE MODE`);
+    await q.query(FILL_UPPER_LEVELS);
+    for (const [op, parts] of OPS) await q.query(triggerFunction(op, parts, 'four'));
+    await q.query(rebuild('four'));
+    await q.query(`ANALYZE rollup_totals, rollup_monthly_types`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const [op, parts] of OPS) await q.query(triggerFunction(op, parts, 'two'));
+    await q.query(rebuild('two'));
+    await q.query(`DROP TABLE rollup_totals, rollup_monthly_types`);
+  }
+}
