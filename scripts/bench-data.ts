@@ -274,7 +274,7 @@ async function main(): Promise<void> {
       await q.query(`SET LOCAL synchronous_commit = off`);
       if (opts.reset) {
         t = performance.now();
-        await q.query(`TRUNCATE transactions, rollup_daily, rollup_monthly, rollup_totals, rollup_monthly_types`);
+        await q.query(`TRUNCATE transactions, rollup_daily, rollup_monthly, rollup_totals`);
         console.log(`reset: transactions and rollups truncated in ${elapsed(t)}`);
       }
 
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
     // each GIN index) is skipped.
     t = performance.now();
     await dataSource.query(`VACUUM (ANALYZE${bulk ? ', INDEX_CLEANUP OFF' : ''}) transactions`);
-    await dataSource.query(`ANALYZE users, rollup_daily, rollup_monthly, rollup_totals, rollup_monthly_types`);
+    await dataSource.query(`ANALYZE users, rollup_daily, rollup_monthly, rollup_totals`);
     console.log(`vacuum/analyze: ${elapsed(t)}`);
 
     const [summary] = await dataSource.query<

@@ -95,51 +95,40 @@ export async function rollupsVersusRecount(
   const q = (sql: string) =>
     app.sql.query(sql, [scopeId]).then((r) => r.rows.map((row) => Object.values(row).join('|')));
   const sorted = (rows: string[]) => [...rows].sort();
-  const [daily, monthly, allTime, monthTypes, stale, liveDaily, liveMonthly, liveAll, liveTypes] =
-    await Promise.all([
-      q(`SELECT day::text, type::text, category, currency, trim_scale(total)::text, count
+  const [daily, monthly, allTime, stale, liveDaily, liveMonthly, liveAll] = await Promise.all([
+    q(`SELECT day::text, type::text, category, currency, trim_scale(total)::text, count
        FROM rollup_daily WHERE scope_id = $1 AND count <> 0`),
-      q(`SELECT month::text, type::text, category, currency, trim_scale(total)::text, count
+    q(`SELECT month::text, type::text, category, currency, trim_scale(total)::text, count
        FROM rollup_monthly WHERE scope_id = $1 AND count <> 0`),
-      q(`SELECT type::text, category, currency, trim_scale(total)::text, count
+    q(`SELECT type::text, category, currency, trim_scale(total)::text, count
        FROM rollup_totals WHERE scope_id = $1 AND count <> 0`),
-      q(`SELECT month::text, type::text, currency, trim_scale(total)::text, count
-       FROM rollup_monthly_types WHERE scope_id = $1 AND count <> 0`),
-      q(`SELECT 'daily', day::text, category, total::text FROM rollup_daily
+    q(`SELECT 'daily', day::text, category, total::text FROM rollup_daily
        WHERE scope_id = $1 AND count = 0 AND total <> 0
        UNION ALL
        SELECT 'monthly', month::text, category, total::text FROM rollup_monthly
        WHERE scope_id = $1 AND (count = 0 AND total <> 0 OR count < 0)
        UNION ALL
        SELECT 'totals', NULL, category, total::text FROM rollup_totals
-       WHERE scope_id = $1 AND (count = 0 AND total <> 0 OR count < 0)
-       UNION ALL
-       SELECT 'monthly types', month::text, NULL, total::text FROM rollup_monthly_types
        WHERE scope_id = $1 AND (count = 0 AND total <> 0 OR count < 0)`),
-      q(`SELECT date::text, type::text, category, currency, trim_scale(sum(amount))::text, count(*)
+    q(`SELECT date::text, type::text, category, currency, trim_scale(sum(amount))::text, count(*)
        FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3, 4`),
-      q(`SELECT date_trunc('month', date)::date::text, type::text, category, currency,
+    q(`SELECT date_trunc('month', date)::date::text, type::text, category, currency,
          trim_scale(sum(amount))::text, count(*)
        FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3, 4`),
-      q(`SELECT type::text, category, currency, trim_scale(sum(amount))::text, count(*)
+    q(`SELECT type::text, category, currency, trim_scale(sum(amount))::text, count(*)
        FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3`),
-      q(`SELECT date_trunc('month', date)::date::text, type::text, currency,
-         trim_scale(sum(amount))::text, count(*)
-       FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3`),
-    ]);
+  ]);
   return {
     rollup: {
       daily: sorted(daily),
       monthly: sorted(monthly),
       allTime: sorted(allTime),
-      monthTypes: sorted(monthTypes),
       stale,
     },
     recount: {
       daily: sorted(liveDaily),
       monthly: sorted(liveMonthly),
       allTime: sorted(liveAll),
-      monthTypes: sorted(liveTypes),
       stale: [],
     },
   };
@@ -282,7 +271,6 @@ export async function footprint(app: TestApp): Promise<Record<string, unknown>> 
             (SELECT md5(coalesce(string_agg(md5(r::text), ',' ORDER BY r::text), '')) FROM rollup_daily r) AS daily_rows,
             (SELECT md5(coalesce(string_agg(md5(r::text), ',' ORDER BY r::text), '')) FROM rollup_monthly r) AS monthly_rows,
             (SELECT md5(coalesce(string_agg(md5(r::text), ',' ORDER BY r::text), '')) FROM rollup_totals r) AS totals_rows,
-            (SELECT md5(coalesce(string_agg(md5(r::text), ',' ORDER BY r::text), '')) FROM rollup_monthly_types r) AS types_rows,
             (SELECT md5(coalesce(string_agg(md5(t::text), ',' ORDER BY id), '')) FROM transactions t) AS rows`,
   );
   return rows[0] as Record<string, unknown>;

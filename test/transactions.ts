@@ -71,8 +71,8 @@ export const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
 /**
  * The rollups of one owner (or, with ORG_SCOPE, of everyone) next to what a direct aggregate
  * over the live transactions says: totals, per (day, type, category, currency) from the daily
- * table, per (month, type, category, currency) from the monthly one, per (type, category,
- * currency) from the all-time totals and per (month, type, currency) from the monthly types.
+ * table, per (month, type, category, currency) from the monthly one and per (type, category,
+ * currency) from the all-time totals.
  */
 export async function rollupVersusLive(
   app: TestApp,
@@ -89,8 +89,6 @@ export async function rollupVersusLive(
     liveMonths,
     rollupAllTime,
     liveAllTime,
-    rollupTypes,
-    liveTypes,
   ] = await Promise.all([
     q(`SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(count), 0)::text AS count
          FROM rollup_daily WHERE scope_id = $1`),
@@ -115,12 +113,6 @@ export async function rollupVersusLive(
     q(`SELECT type::text AS type, category, currency, sum(amount)::text AS total,
            count(*)::int AS count
          FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
-    q(`SELECT month::text AS month, type::text AS type, currency, total::text AS total,
-           count::int AS count
-         FROM rollup_monthly_types WHERE scope_id = $1 AND count <> 0 ORDER BY 1, 2, 3`),
-    q(`SELECT date_trunc('month', date)::date::text AS month, type::text AS type, currency,
-           sum(amount)::text AS total, count(*)::int AS count
-         FROM transactions WHERE deleted_at IS NULL AND ${live} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`),
   ]);
   return {
     rollup: {
@@ -128,14 +120,12 @@ export async function rollupVersusLive(
       groups: rollupGroups,
       months: rollupMonths,
       allTime: rollupAllTime,
-      monthTypes: rollupTypes,
     },
     live: {
       totals: liveTotals[0],
       groups: liveGroups,
       months: liveMonths,
       allTime: liveAllTime,
-      monthTypes: liveTypes,
     },
   };
 }

@@ -48,12 +48,12 @@ export interface Bounds {
   to?: string;
 }
 
-/** All-time totals without bounds; else whole months (without the category unless asked), edges from days. */
+/** All-time totals without bounds (unless `dated`); else whole months, the edges from days. */
 export function rollupSource(
   params: Params,
   scope: string,
   { from, to }: Bounds,
-  { byCategory = true, dated = false }: { byCategory?: boolean; dated?: boolean } = {},
+  { dated = false }: { dated?: boolean } = {},
 ): string {
   if (!from && !to && !dated) {
     return `SELECT scope_id, NULL::date AS d, type, category, currency, total, count FROM rollup_totals WHERE scope_id ${scope}`;
@@ -65,9 +65,7 @@ export function rollupSource(
   if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
   if (endFull) monthly.push(`month < ${params.p(endFull)}`);
   const parts = [
-    byCategory
-      ? `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`
-      : `SELECT scope_id, month AS d, type, NULL::varchar AS category, currency, total, count FROM rollup_monthly_types WHERE ${monthly.join(' AND ')}`,
+    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
   ];
   if (from && firstFull && firstFull > from)
     parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
@@ -107,7 +105,7 @@ export function convertedRollups(
   if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
   const own = daily
     ? dailySource(params, scope, bounds)
-    : rollupSource(params, scope, bounds, { byCategory, dated });
+    : rollupSource(params, scope, bounds, { dated });
   const category = byCategory ? 'f.category' : 'NULL::varchar';
   return `foreign_days AS (
       SELECT f.scope_id, f.day, f.type, ${category} AS category, f.currency, sum(f.total) AS total,
@@ -192,9 +190,7 @@ export function pageSql(f: Filters, sort: SortSpec, limit: number, offset: numbe
 /** The page total from the rollups, for the filters they can answer (see `rollupsCanCount`). */
 export function rollupCountSql(f: Filters) {
   const params = new Params();
-  const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, f, {
-    byCategory: f.category !== undefined,
-  });
+  const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, f);
   const clauses = ['true'];
   if (f.type) clauses.push(`s.type = ${params.p(f.type)}`);
   if (f.category) clauses.push(`lower(s.category) = lower(${params.p(f.category)})`);

@@ -56,8 +56,7 @@ async function rowsReadOnReplica(): Promise<number> {
     const { rows } = await replica.query<{ n: string }>(
       `SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::text AS n
        FROM pg_stat_user_tables
-       WHERE relname IN ('transactions', 'rollup_daily', 'rollup_monthly', 'rollup_totals',
-         'rollup_monthly_types')`,
+       WHERE relname IN ('transactions', 'rollup_daily', 'rollup_monthly', 'rollup_totals')`,
     );
     return Number(rows[0].n);
   } finally {

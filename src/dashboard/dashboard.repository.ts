@@ -52,6 +52,12 @@ const PERIOD: Record<Interval, { trunc: string; step: string; label: string }> =
   year: { trunc: 'year', step: '1 year', label: 'YYYY' },
 };
 
+/**
+ * Every statement here reads only the rollup tables by their keys, so its best plan does not
+ * depend on the scope or the dates: prepared, it is planned once per connection, not per request.
+ */
+const PREPARED = { prepare: true };
+
 @Injectable()
 export class DashboardRepository {
   /** Every dashboard query is a read: from a replica when one is safe to read (ReadRouting). */
@@ -65,7 +71,7 @@ export class DashboardRepository {
   ): Promise<ExactTotals & { byCurrency: CurrencyTotals[] }> {
     const params = new Params();
     const [row] = await query<ExactTotals & { byCurrency: CurrencyTotals[] }>(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false })},
        by_currency AS (
          SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
@@ -90,7 +96,7 @@ export class DashboardRepository {
     const ctes = convertedRollups(params, `<> '${ORG_SCOPE}'`, bounds, to, { byCategory: false });
     const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
     return query(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `WITH ${ctes}
        SELECT u.id AS "userId", u.name, u.email, ${TOTALS}
        FROM users u LEFT JOIN conv s ON s.scope_id = u.id
@@ -110,7 +116,7 @@ export class DashboardRepository {
     const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to);
     const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
     return query(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `WITH ${ctes}
        SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
          coalesce(bool_or(s.missing), false) AS incomplete
@@ -146,7 +152,7 @@ export class DashboardRepository {
       ? `${params.p(to)}::date`
       : `greatest(${lived('max')}, ${params.p(today)}::date)`;
     return query(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `WITH ${ctes}, agg AS (
          SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
        )
@@ -165,7 +171,7 @@ export class DashboardRepository {
   async missingRates(scope: string, bounds: Bounds, to: Conversion): Promise<MissingRate[]> {
     const params = new Params();
     return query<MissingRate>(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       missingRatesSql(params, `= ${params.p(scope)}`, bounds, to),
       params.values,
     );
@@ -175,7 +181,7 @@ export class DashboardRepository {
   async missingRatesOfUsers(bounds: Bounds, to: Conversion): Promise<MissingRate[]> {
     const params = new Params();
     return query<MissingRate>(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       missingRatesSql(params, `<> '${ORG_SCOPE}'`, bounds, to),
       params.values,
     );
@@ -184,7 +190,7 @@ export class DashboardRepository {
   /** First and last day with live transactions in the scope. */
   async extent(scope: string): Promise<{ first: string | null; last: string | null }> {
     const [row] = await query<{ first: string | null; last: string | null }>(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `SELECT (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day LIMIT 1) AS first,
               (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day DESC LIMIT 1) AS last`,
       [scope],
@@ -213,7 +219,7 @@ export class DashboardRepository {
     const s = params.p(start);
     const e = params.p(end);
     return query(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `WITH ${ctes}, monthly AS (
          SELECT date_trunc('month', c.d::timestamp)::date AS m,
            sum(c.amount) FILTER (WHERE c.type = 'income') AS inc,
@@ -249,7 +255,7 @@ export class DashboardRepository {
   /** First month with live transactions in the scope. */
   async firstMonth(scope: string): Promise<string | null> {
     const [row] = await query<{ first: string | null }>(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `SELECT r.month::text AS first FROM rollup_monthly r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.month LIMIT 1`,
       [scope],
     );
@@ -258,7 +264,7 @@ export class DashboardRepository {
 
   async userCounts(): Promise<UserCountsResponse> {
     const rows = await query<{ role: Role; active: boolean; n: number }>(
-      await this.reads.reader(),
+      await this.reads.reader(PREPARED),
       `SELECT role, is_active AS active, count(*)::int AS n FROM users GROUP BY 1, 2`,
     );
     const counts: UserCountsResponse = {

@@ -20,16 +20,15 @@ export interface Bounds {
 
 /**
  * Rollup rows covering [from, to] from the fewest rows (the rollup-hierarchy migration): without
- * bounds, the all-time totals (or every month when the rows must be `dated`); else whole months from the monthly table (without the category
- * when `byCategory` is false) and the ragged edges from the daily table. Columns: scope_id, d (a
- * day or a month start; NULL for all time), type, category (NULL from the monthly rollup without
- * it), currency, total (in that currency), count.
+ * bounds, the all-time totals (or every month when the rows must be `dated`); else whole months
+ * from the monthly table and the ragged edges from the daily table. Columns: scope_id, d (a day or
+ * a month start; NULL for all time), type, category, currency, total (in that currency), count.
  */
 export function rollupSource(
   params: Params,
   scope: string,
   { from, to }: Bounds,
-  { byCategory = true, dated = false }: { byCategory?: boolean; dated?: boolean } = {},
+  { dated = false }: { dated?: boolean } = {},
 ): string {
   if (!from && !to && !dated) {
     return `SELECT scope_id, NULL::date AS d, type, category, currency, total, count FROM rollup_totals WHERE scope_id ${scope}`;
@@ -41,9 +40,7 @@ export function rollupSource(
   if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
   if (endFull) monthly.push(`month < ${params.p(endFull)}`);
   const parts = [
-    byCategory
-      ? `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`
-      : `SELECT scope_id, month AS d, type, NULL::varchar AS category, currency, total, count FROM rollup_monthly_types WHERE ${monthly.join(' AND ')}`,
+    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
   ];
   if (from && firstFull && firstFull > from)
     parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
@@ -101,7 +98,7 @@ export function convertedRollups(
   if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
   const own = daily
     ? dailySource(params, scope, bounds)
-    : rollupSource(params, scope, bounds, { byCategory, dated });
+    : rollupSource(params, scope, bounds, { dated });
   // Without categories, a day's categories are summed before the (costlier) 40-decimal division.
   const category = byCategory ? 'f.category' : 'NULL::varchar';
   return `foreign_days AS (
@@ -145,9 +142,9 @@ export interface RollupKey {
 
 /**
  * Locks the rollup rows of `keys` (both scopes, every level), creating missing ones at zero, in
- * the order the maintenance triggers lock them: the same statement shape (daily, all-time totals
- * and monthly types as CTEs in that order, monthly as the main INSERT; the rollup-hierarchy
- * migration), rows sorted by key. A transaction that writes transactions
+ * the order the maintenance triggers lock them: the same statement shape (daily and all-time
+ * totals as CTEs in that order, monthly as the main INSERT; the rollup-hierarchy migration), rows
+ * sorted by key. A transaction that writes transactions
  * in several statements (a batch) calls this first with every key it will touch; each later
  * statement then meets only locks it holds, so it cannot deadlock with one-statement writers,
  * which lock in that same order, nor with another batch. The owners' budget locks come last, as
@@ -173,12 +170,6 @@ export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Pr
        INSERT INTO rollup_totals AS r (scope_id, type, category, currency, total, count)
        SELECT DISTINCT scope_id, type, category, currency, 0, 0 FROM k ORDER BY 1, 2, 3, 4
        ON CONFLICT (scope_id, type, category, currency) DO UPDATE SET count = r.count
-     ),
-     types AS (
-       INSERT INTO rollup_monthly_types AS r (scope_id, month, type, currency, total, count)
-       SELECT DISTINCT scope_id, date_trunc('month', day)::date, type, currency, 0, 0
-       FROM k ORDER BY 1, 2, 3, 4
-       ON CONFLICT (scope_id, month, type, currency) DO UPDATE SET count = r.count
      )
      INSERT INTO rollup_monthly AS r (scope_id, month, type, category, currency, total, count)
      SELECT DISTINCT scope_id, date_trunc('month', day)::date, type, category, currency, 0, 0

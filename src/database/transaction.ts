@@ -161,17 +161,45 @@ export function poolOf(db: DataSource | Pool): Pool {
 /**
  * Plain reads straight on a data source's pg pool: TypeORM's per-query QueryRunner (check out,
  * log, wrap, release) costs ~40 µs a statement (bench --cpu-prof), for SQL that needs none of it.
- * Errors come out as TypeORM's would, so the problem filter maps them the same way: what the
- * server reported is a QueryFailedError; a connection that could not be had (pool timeout,
- * nested checkout) stays as it is.
+ * With `prepare` (real sessions, no transaction-pooling PgBouncer in front), each statement text
+ * becomes a named prepared statement on each connection (`preparedName`; see ReadRouting.reader
+ * for which statements may). Errors come out as
+ * TypeORM's would, so the problem filter maps them the same way: what the server reported is a
+ * QueryFailedError; a connection that could not be had (pool timeout, nested checkout) stays as
+ * it is.
  */
-export function poolReads(db: DataSource): Queryable {
+export function poolReads(db: DataSource | Pool, prepare: boolean): Queryable {
+  const pool = poolOf(db);
   return {
     query: (sql, params) =>
-      poolOf(db)
-        .query(sql, params)
+      pool
+        .query({ text: sql, values: params, name: prepare ? preparedName(sql) : undefined })
         .catch((error: unknown) => {
           throw error instanceof DatabaseError ? new QueryFailedError(sql, params, error) : error;
         }),
   };
+}
+
+/**
+ * The read statements the app prepares, by text. Their texts carry no values (parameters only),
+ * so there are a few dozen; past the cap a text runs unnamed, so a caller that put values in its
+ * text could not grow every connection's prepared statements without bound.
+ */
+const PREPARED_CAP = 500;
+const preparedNames = new Map<string, string>();
+
+/**
+ * The name a read's text is prepared under. A prepared statement is parsed once per connection,
+ * and PostgreSQL may keep its plan: after five executions it compares a generic plan with the
+ * custom ones and keeps the generic one only when it is no costlier. A dashboard's rollup
+ * statement spends ~150 µs of the server's CPU in parsing and planning otherwise
+ * (docs/performance.md, "Prepared reads").
+ */
+function preparedName(sql: string): string | undefined {
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < PREPARED_CAP) {
+    name = `read_${preparedNames.size}`;
+    preparedNames.set(sql, name);
+  }
+  return name;
 }

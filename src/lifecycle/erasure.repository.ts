@@ -182,9 +182,6 @@ export class ErasureRepository {
       rollup_daily: await count(`DELETE FROM rollup_daily WHERE scope_id = $1`, [user.id]),
       rollup_monthly: await count(`DELETE FROM rollup_monthly WHERE scope_id = $1`, [user.id]),
       rollup_totals: await count(`DELETE FROM rollup_totals WHERE scope_id = $1`, [user.id]),
-      rollup_monthly_types: await count(`DELETE FROM rollup_monthly_types WHERE scope_id = $1`, [
-        user.id,
-      ]),
     };
   }
 

@@ -140,12 +140,10 @@ export class TransactionTotals {
   async count(f: ResolvedFilters, db: Queryable): Promise<number> {
     if (f.deleted === 'exclude' && !f.q && !f.minAmount && !f.maxAmount && !f.accountId) {
       const params = new Params();
-      const source = rollupSource(
-        params,
-        `= ${params.p(f.ownerId ?? ORG_SCOPE)}`,
-        { from: f.from, to: f.to },
-        { byCategory: f.category !== undefined },
-      );
+      const source = rollupSource(params, `= ${params.p(f.ownerId ?? ORG_SCOPE)}`, {
+        from: f.from,
+        to: f.to,
+      });
       const where = ['true'];
       if (f.type) where.push(`s.type = ${params.p(f.type)}`);
       if (f.currency) where.push(`s.currency = ${params.p(f.currency)}`);

@@ -299,9 +299,7 @@ export class TransactionsRepository {
    */
   async analyze(): Promise<void> {
     await inClientTransaction(this.db, 'BEGIN', (client) =>
-      client.query(
-        'ANALYZE transactions, rollup_daily, rollup_monthly, rollup_totals, rollup_monthly_types',
-      ),
+      client.query('ANALYZE transactions, rollup_daily, rollup_monthly, rollup_totals'),
     );
   }
 

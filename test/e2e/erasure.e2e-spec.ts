@@ -352,7 +352,6 @@ describe('erasure: POST /users/:id/erase', () => {
       ['rollup_daily', 'scope_id'],
       ['rollup_monthly', 'scope_id'],
       ['rollup_totals', 'scope_id'],
-      ['rollup_monthly_types', 'scope_id'],
     ] as const;
     for (const [table, column] of owned)
       expect([

@@ -316,7 +316,6 @@ describe('dashboard rollups after a random run of writes', () => {
     ['rollup_daily', 'day', 'date', 'category', 100],
     ['rollup_monthly', 'month', `date_trunc('month', date)::date`, 'category', 100],
     ['rollup_totals', 'NULL', 'NULL', 'category', 20],
-    ['rollup_monthly_types', 'month', `date_trunc('month', date)::date`, 'NULL', 20],
   ])(
     'keeps every %s row equal to a GROUP BY over live transactions',
     async (table, col, key, cat, fewest) => {

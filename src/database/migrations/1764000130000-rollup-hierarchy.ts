@@ -1,19 +1,20 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Two more rollup levels beside the daily and monthly ones (docs/performance.md, "Rollup
- * hierarchy"), so a dashboard sums the fewest rows its question needs:
+ * An all-time rollup level above the daily and monthly ones (docs/performance.md, "Rollup
+ * hierarchy"): `rollup_totals`, per (scope, type, category, currency), a few dozen rows per
+ * scope, answers summary and categories without dates (`range=all`, the default) instead of
+ * summing every month.
  *
- * - `rollup_totals`: all time per (scope, type, category, currency), about 25 rows per scope.
- *   Answers summary and categories without dates (`range=all`, the default).
- * - `rollup_monthly_types`: the monthly rollup without the category, per (scope, month, type,
- *   currency). Answers monthly and yearly trends and the forecast, which never ask for a category.
- *
- * The statement-level triggers write them in the same statement as the daily and monthly rows
- * (one more CTE each), so all four levels commit together and stay exact under concurrent writes.
+ * The statement-level triggers write it in the same statement as the daily and monthly rows (one
+ * more CTE), so the levels commit together and stay exact under concurrent writes;
  * `lockRollups` (src/database/rollups.ts) takes the rows in the same statement shape, so a batch
- * still locks in the triggers' order. No yearly level: every named range but `all` spans at most
- * 13 months, and a custom range reads at most 12 monthly rows per category and year.
+ * still locks in the triggers' order. Its key keeps the category, so writers of different
+ * categories still share no rollup row. Not built, on purpose:
+ * - a monthly level without the category (for trends): every writer of one type in a month would
+ *   queue on the organisation's row until it commits;
+ * - a yearly level: every named range but `all` spans at most 13 months, and a custom range reads
+ *   at most 12 monthly rows per category and year.
  */
 const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
 
@@ -29,8 +30,8 @@ const delta = (parts: readonly ('new' | 'old')[]) =>
 const UPSERT = `DO UPDATE SET total = r.total + EXCLUDED.total, count = r.count + EXCLUDED.count`;
 const CHANGED = `HAVING sum(n) <> 0 OR sum(total) <> 0`;
 
-/** Each level's rows are written sorted by key, every level in the same order in every writer. */
-const apply = (parts: readonly ('new' | 'old')[], levels: 'four' | 'two') => `
+/** Each level's rows are written sorted by key, the levels in the same order in every writer. */
+const apply = (parts: readonly ('new' | 'old')[], withTotals: boolean) => `
     WITH d AS (${delta(parts)}),
     scoped AS (
       SELECT owner_id AS scope_id, date, type, category, currency, total, n FROM d
@@ -43,19 +44,13 @@ const apply = (parts: readonly ('new' | 'old')[], levels: 'four' | 'two') => `
       GROUP BY 1, 2, 3, 4, 5 ${CHANGED} ORDER BY 1, 2, 3, 4, 5
       ON CONFLICT (scope_id, day, type, category, currency) ${UPSERT}
     )${
-      levels === 'four'
+      withTotals
         ? `,
     totals AS (
       INSERT INTO rollup_totals AS r (scope_id, type, category, currency, total, count)
       SELECT scope_id, type, category, currency, sum(total), sum(n) FROM scoped
       GROUP BY 1, 2, 3, 4 ${CHANGED} ORDER BY 1, 2, 3, 4
       ON CONFLICT (scope_id, type, category, currency) ${UPSERT}
-    ),
-    types AS (
-      INSERT INTO rollup_monthly_types AS r (scope_id, month, type, currency, total, count)
-      SELECT scope_id, date_trunc('month', date)::date, type, currency, sum(total), sum(n) FROM scoped
-      GROUP BY 1, 2, 3, 4 ${CHANGED} ORDER BY 1, 2, 3, 4
-      ON CONFLICT (scope_id, month, type, currency) ${UPSERT}
     )`
         : ''
     }
@@ -70,24 +65,21 @@ const OPS = [
   ['delete', ['old']],
 ] as const;
 
-const triggerFunction = (op: string, parts: readonly ('new' | 'old')[], levels: 'four' | 'two') => `
+const triggerFunction = (op: string, parts: readonly ('new' | 'old')[], withTotals: boolean) => `
   CREATE OR REPLACE FUNCTION rollup_after_${op}() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
-    ${apply(parts, levels)}
+    ${apply(parts, withTotals)}
     RETURN NULL;
   END $$`;
 
-const FILL_UPPER_LEVELS = `
+const FILL_TOTALS = `
     INSERT INTO rollup_totals (scope_id, type, category, currency, total, count)
     SELECT scope_id, type, category, currency, sum(total), sum(count)
-    FROM rollup_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
-    INSERT INTO rollup_monthly_types (scope_id, month, type, currency, total, count)
-    SELECT scope_id, month, type, currency, sum(total), sum(count)
     FROM rollup_monthly GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;`;
 
-const rebuild = (levels: 'four' | 'two') => `
+const rebuild = (withTotals: boolean) => `
   CREATE OR REPLACE FUNCTION rollup_rebuild() RETURNS void LANGUAGE sql AS $$
-    TRUNCATE rollup_daily, rollup_monthly${levels === 'four' ? ', rollup_totals, rollup_monthly_types' : ''};
+    TRUNCATE rollup_daily, rollup_monthly${withTotals ? ', rollup_totals' : ''};
     INSERT INTO rollup_daily (scope_id, day, type, category, currency, total, count)
     SELECT scope_id, date, type, category, currency, sum(amount), count(*)
     FROM transactions t
@@ -97,7 +89,7 @@ const rebuild = (levels: 'four' | 'two') => `
     INSERT INTO rollup_monthly (scope_id, month, type, category, currency, total, count)
     SELECT scope_id, date_trunc('month', day)::date, type, category, currency, sum(total), sum(count)
     FROM rollup_daily GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5;
-    ${levels === 'four' ? FILL_UPPER_LEVELS : ''}
+    ${withTotals ? FILL_TOTALS : ''}
   $$`;
 
 export class RollupHierarchy1764000130000 implements MigrationInterface {
@@ -114,27 +106,17 @@ export class RollupHierarchy1764000130000 implements MigrationInterface {
         count    bigint NOT NULL,
         PRIMARY KEY (scope_id, type, category, currency)
       )`);
-    await q.query(`
-      CREATE TABLE rollup_monthly_types (
-        scope_id uuid NOT NULL,
-        month    date NOT NULL,
-        type     transaction_type NOT NULL,
-        currency char(3) NOT NULL,
-        total    numeric NOT NULL,
-        count    bigint NOT NULL,
-        PRIMARY KEY (scope_id, month, type, currency)
-      )`);
     // No writer may change the monthly rollup between the backfill and the new triggers.
     await q.query(`LOCK TABLE rollup_monthly IN EXCLUSIVE MODE`);
-    await q.query(FILL_UPPER_LEVELS);
-    for (const [op, parts] of OPS) await q.query(triggerFunction(op, parts, 'four'));
-    await q.query(rebuild('four'));
-    await q.query(`ANALYZE rollup_totals, rollup_monthly_types`);
+    await q.query(FILL_TOTALS);
+    for (const [op, parts] of OPS) await q.query(triggerFunction(op, parts, true));
+    await q.query(rebuild(true));
+    await q.query(`ANALYZE rollup_totals`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const [op, parts] of OPS) await q.query(triggerFunction(op, parts, 'two'));
-    await q.query(rebuild('two'));
-    await q.query(`DROP TABLE rollup_totals, rollup_monthly_types`);
+    for (const [op, parts] of OPS) await q.query(triggerFunction(op, parts, false));
+    await q.query(rebuild(false));
+    await q.query(`DROP TABLE rollup_totals`);
   }
 }

@@ -66,14 +66,18 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
   private turn = 0;
   private readonly decided = new WeakMap<object, Promise<Replica | undefined>>();
 
-  /** Reads on the primary, on its pool directly (see poolReads). */
+  /** Reads on the primary, on its pool directly (see poolReads); prepared ones as well. */
   private readonly primaryReads: Queryable;
+  private readonly preparedReads: Queryable;
 
   constructor(
     config: AppConfig,
     @InjectDataSource() private readonly primary: DataSource,
   ) {
-    this.primaryReads = poolReads(primary);
+    this.primaryReads = poolReads(primary, false);
+    // DATABASE_DIRECT_URL set: DATABASE_URL is a transaction pooler, where a prepared statement
+    // would outlive its session. Replica reads stay unprepared: a replica URL may be one too.
+    this.preparedReads = poolReads(primary, !config.databaseDirectUrl);
     this.maxLagMs = config.replicaMaxLagMs;
     this.replicas = config.databaseReplicaUrls.map((url, i) => {
       const options = {
@@ -124,10 +128,17 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
     await Promise.all(this.replicas.flatMap((r) => [r.pool.end(), r.probe.end()]));
   }
 
-  /** Where a read-only route's query runs: a replica when safe (see the class comment), else the primary. */
-  async reader(): Promise<Queryable> {
+  /**
+   * Where a read-only route's query runs: a replica when safe (see the class comment), else the
+   * primary. `prepare` is for statements whose best plan does not depend on their parameters'
+   * values (the dashboards' rollup reads): on the primary they run as prepared statements and may
+   * keep a generic plan instead of being planned each time. Never for a filter whose selectivity
+   * varies with its value (a search term, a date range over the transactions): a generic plan
+   * could be far worse for some values.
+   */
+  async reader({ prepare = false }: { prepare?: boolean } = {}): Promise<Queryable> {
     const replica = await this.choose();
-    if (!replica) return this.primaryReads;
+    if (!replica) return prepare ? this.preparedReads : this.primaryReads;
     return { query: (sql, params) => this.onReplica(replica, sql, params) };
   }
 
