@@ -143,7 +143,8 @@ export class TransactionsRepository {
     const params = new Params();
     const owner = ownerId ? ` AND t.owner_id = ${params.p(ownerId)}` : '';
     const [row] = await query<TransactionResponse>(
-      await this.reads.reader(),
+      // A primary-key lookup: the same plan for every id, so it may be prepared.
+      await this.reads.reader({ prepare: true }),
       `SELECT ${TRANSACTION_COLUMNS} FROM transactions t WHERE t.id = ${params.p(id)} AND t.deleted_at IS NULL${owner}`,
       params.values,
     );
