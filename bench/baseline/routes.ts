@@ -108,6 +108,9 @@ export class Routes {
    */
   private readonly exactCounts = new Map<string, { snapshot: string; total: number }>();
 
+  /** Prepared statement names by text (see `prepared`). */
+  private readonly names = new Map<string, string>();
+
   constructor(private readonly db: Pool) {}
 
   async list(actor: Principal, q: Query): Promise<object> {
@@ -151,7 +154,7 @@ export class Routes {
 
   async get(actor: Principal, id: string): Promise<Row> {
     if (!UUID.test(id)) throw new HttpError(400, 'id must be a UUID');
-    const [row] = await this.rows(
+    const [row] = await this.prepared(
       findLiveSql(id, actor.role === 'admin' ? undefined : actor.userId),
     );
     if (!row) throw new HttpError(404, 'Transaction not found');
@@ -205,7 +208,7 @@ export class Routes {
 
   /** DashboardService.summaryOf(): rounded totals in BASE_CURRENCY, and each currency's own. */
   async summary(actor: Principal, q: Query): Promise<Row> {
-    const [row] = await this.rows(summarySql(scopeOf(actor), bounds(q), REPORTING));
+    const [row] = await this.prepared(summarySql(scopeOf(actor), bounds(q), REPORTING));
     assertRates([row]);
     const exact = row as { income: string; expenses: string; count: number };
     const byCurrency = row.byCurrency as {
@@ -224,7 +227,9 @@ export class Routes {
   async categories(actor: Principal, q: Query): Promise<Row[]> {
     analystOrAdmin(actor);
     const type = match(q, 'type', ['income', 'expense']);
-    const rows = (await this.rows(categoriesSql(scopeOf(actor), bounds(q), REPORTING, type))) as {
+    const rows = (await this.prepared(
+      categoriesSql(scopeOf(actor), bounds(q), REPORTING, type),
+    )) as {
       type: string;
       category: string;
       total: string;
@@ -259,7 +264,7 @@ export class Routes {
     const scope = scopeOf(actor);
     const interval = (match(q, 'interval', Object.keys(PERIOD)) ?? 'month') as Interval;
     const sql = trendsSql(scope, interval, bounds(q), todayIn(TIME_ZONE), REPORTING);
-    const points = (await this.rows(sql)) as {
+    const points = (await this.prepared(sql)) as {
       period: string;
       income: string;
       expenses: string;
@@ -280,6 +285,16 @@ export class Routes {
 
   private async rows(sql: { text: string; values: unknown[] }): Promise<Row[]> {
     return (await this.db.query<Row>(sql.text, sql.values)).rows;
+  }
+
+  /**
+   * As the product's prepared reads (src/database/transaction.ts, poolReads): a named statement
+   * per text, for the statements whose plan does not depend on their parameters.
+   */
+  private async prepared(sql: { text: string; values: unknown[] }): Promise<Row[]> {
+    let name = this.names.get(sql.text);
+    if (name === undefined) this.names.set(sql.text, (name = `read_${this.names.size}`));
+    return (await this.db.query<Row>({ name, text: sql.text, values: sql.values })).rows;
   }
 
   /** Page totals as the product takes them: rollups when they can answer, else the cache. */
