@@ -3,7 +3,7 @@ import type { UpdateTransactionDto } from '../../src/transactions/dto/update-tra
 import { TransactionsService } from '../../src/transactions/transactions.service';
 import { DashboardService } from '../../src/dashboard/dashboard.service';
 import type { User } from '../../src/users/entities/user.entity';
-import { todayIn } from '../../src/common/dates';
+import { addDays, todayIn } from '../../src/common/dates';
 import { BASE } from '../dashboard-helpers';
 import { createUser } from './factories';
 import { type Harness, startHarness } from './harness';
@@ -307,6 +307,15 @@ describe('dashboard rollups after a random run of writes', () => {
         expect(nonEmpty).toEqual(
           await trendsSql(label, owner, from ?? '1900-01-01', to ?? '2999-12-31'),
         );
+      },
+    );
+
+    it.each(['month', 'year'] as const)(
+      'answers no %s points from a future day without `to` when no row lies after it',
+      async (interval) => {
+        const { query } = scopeOf(scope);
+        const tomorrow = addDays(todayIn(h.config.reportTimeZone), 1);
+        expect(await dashboard.trends(admin, { ...query, interval, from: tomorrow })).toEqual([]);
       },
     );
   });

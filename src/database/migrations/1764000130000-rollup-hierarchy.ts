@@ -106,8 +106,10 @@ export class RollupHierarchy1764000130000 implements MigrationInterface {
         count    bigint NOT NULL,
         PRIMARY KEY (scope_id, type, category, currency)
       )`);
-    // No writer may change the monthly rollup between the backfill and the new triggers.
-    await q.query(`LOCK TABLE rollup_monthly IN EXCLUSIVE MODE`);
+    // No write may run between the backfill and the new trigger functions: a writer whose old
+    // trigger body had started would add to the monthly rollup after the backfill and never to
+    // the totals. Writers queue on the table itself, before their triggers fire, until commit.
+    await q.query(`LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE`);
     await q.query(FILL_TOTALS);
     for (const [op, parts] of OPS) await q.query(triggerFunction(op, parts, true));
     await q.query(rebuild(true));
