@@ -199,28 +199,43 @@ export class DashboardRepository {
   }
 
   /**
-   * Ordinary least squares on monthly totals in the reporting currency: x = 0..n-1 over the
-   * months [start, end), one line for income and one for expenses, projected for
-   * x = n..n+months-1 (end is the current month). All arithmetic is NUMERIC; projections are
-   * floored at zero and left unrounded for the service.
+   * Ordinary least squares on monthly totals in the reporting currency over the history: from the
+   * later of the first month with live transactions and `earliest`, up to the month before `end`
+   * (the current month), x = 0..n-1; one line for income and one for expenses, projected for
+   * x = n..n+months-1. All arithmetic is NUMERIC; projections are floored at zero and left
+   * unrounded for the service. One statement: `start` (null without history) and `basedOn` (n)
+   * come back with the projections, which are empty below 2 months of history.
    */
   async forecast(
     scope: string,
-    start: string,
+    earliest: string,
     end: string,
     months: number,
     to: Conversion,
-  ): Promise<{ period: string; income: string; expenses: string; incomplete: boolean }[]> {
+  ): Promise<{
+    start: string | null;
+    basedOn: number;
+    months: { period: string; income: string; expenses: string; incomplete: boolean }[];
+  }> {
     const params = new Params();
-    const history = { from: start, to: addDays(end, -1) };
-    const ctes = convertedRollups(params, `= ${params.p(scope)}`, history, to, {
-      byCategory: false,
-    });
-    const s = params.p(start);
+    const sc = params.p(scope);
+    const history = { from: earliest, to: addDays(end, -1) };
+    const ctes = convertedRollups(params, `= ${sc}`, history, to, { byCategory: false });
+    const s = params.p(earliest);
     const e = params.p(end);
-    return query(
+    const [row] = await query<{
+      start: string | null;
+      basedOn: number;
+      months: { period: string; income: string; expenses: string; incomplete: boolean }[] | null;
+    }>(
       await this.reads.reader(PREPARED),
-      `WITH ${ctes}, monthly AS (
+      `WITH ${ctes}, first AS (
+         SELECT (SELECT r.month FROM rollup_monthly r WHERE r.scope_id = ${sc} AND r.count > 0
+                 ORDER BY r.month LIMIT 1) AS m
+       ), span AS (
+         SELECT CASE WHEN first.m IS NULL THEN NULL ELSE greatest(first.m, ${s}::date) END AS start
+         FROM first
+       ), monthly AS (
          SELECT date_trunc('month', c.d::timestamp)::date AS m,
            sum(c.amount) FILTER (WHERE c.type = 'income') AS inc,
            sum(c.amount) FILTER (WHERE c.type = 'expense') AS exp
@@ -228,7 +243,8 @@ export class DashboardRepository {
        ), hist AS (
          SELECT (row_number() OVER (ORDER BY g.m) - 1)::numeric AS x,
            coalesce(monthly.inc, 0) AS inc, coalesce(monthly.exp, 0) AS exp
-         FROM generate_series(${s}::date::timestamp, ${e}::date::timestamp - interval '1 month', interval '1 month') g(m)
+         FROM span CROSS JOIN generate_series(span.start::timestamp,
+           ${e}::date::timestamp - interval '1 month', interval '1 month') g(m)
          LEFT JOIN monthly ON monthly.m = g.m::date
        ), fit AS (
          SELECT count(*)::numeric AS n, sum(x) AS sx, sum(x * x) AS sxx,
@@ -237,29 +253,22 @@ export class DashboardRepository {
          SELECT n, sx, si, se,
            (n * sxi - sx * si) / (n * sxx - sx * sx) AS bi,
            (n * sxe - sx * se) / (n * sxx - sx * sx) AS be
-         FROM fit
+         FROM fit WHERE n >= 2
        ), proj AS (
          SELECT k,
            greatest((si - bi * sx) / n + bi * (n + k), 0) AS inc,
            greatest((se - be * sx) / n + be * (n + k), 0) AS exp
          FROM coef CROSS JOIN generate_series(0, ${params.p(months)}::int - 1) k
        )
-       SELECT to_char(${e}::date::timestamp + make_interval(months => k), 'YYYY-MM') AS period,
-         inc::text AS income, exp::text AS expenses,
-         coalesce((SELECT bool_or(c.missing) FROM conv c), false) AS incomplete
-       FROM proj ORDER BY k`,
+       SELECT (SELECT start::text FROM span) AS start, (SELECT n::int FROM fit) AS "basedOn",
+         (SELECT json_agg(json_build_object(
+            'period', to_char(${e}::date::timestamp + make_interval(months => k), 'YYYY-MM'),
+            'income', inc::text, 'expenses', exp::text,
+            'incomplete', coalesce((SELECT bool_or(c.missing) FROM conv c), false)) ORDER BY k)
+          FROM proj) AS months`,
       params.values,
     );
-  }
-
-  /** First month with live transactions in the scope. */
-  async firstMonth(scope: string): Promise<string | null> {
-    const [row] = await query<{ first: string | null }>(
-      await this.reads.reader(PREPARED),
-      `SELECT r.month::text AS first FROM rollup_monthly r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.month LIMIT 1`,
-      [scope],
-    );
-    return row?.first ?? null;
+    return { start: row.start, basedOn: row.basedOn, months: row.months ?? [] };
   }
 
   async userCounts(): Promise<UserCountsResponse> {

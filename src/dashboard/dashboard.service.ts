@@ -99,12 +99,16 @@ export class DashboardService {
     const scope = await this.scope(actor, q.userId);
     const to = this.conversion(q);
     const current = startOfMonth(todayIn(this.config.reportTimeZone));
-    const first = await this.repo.firstMonth(scope.id);
-    const start =
-      first === null ? current : first > addMonths(current, -12) ? first : addMonths(current, -12);
-    const basedOnMonths = first === null || start >= current ? 0 : monthsBetween(start, current);
+    const forecast = await this.repo.forecast(
+      scope.id,
+      addMonths(current, -12),
+      current,
+      q.months ?? 3,
+      to,
+    );
+    const { start, basedOn: basedOnMonths } = forecast;
     const history =
-      basedOnMonths > 0
+      start !== null && basedOnMonths > 0
         ? { historyFrom: start.slice(0, 7), historyTo: addMonths(current, -1).slice(0, 7) }
         : { historyFrom: null, historyTo: null };
     if (basedOnMonths < 2) {
@@ -117,11 +121,10 @@ export class DashboardService {
         note: `A forecast needs at least 2 complete months of history; there ${basedOnMonths === 1 ? 'is 1' : `are ${basedOnMonths}`}.`,
       };
     }
-    const projected = await this.repo.forecast(scope.id, start, current, q.months ?? 3, to);
-    await this.assertRates(projected, () =>
-      this.repo.missingRates(scope.id, { from: start, to: addDays(current, -1) }, to),
+    await this.assertRates(forecast.months, () =>
+      this.repo.missingRates(scope.id, { from: start!, to: addDays(current, -1) }, to),
     );
-    const months = projected.map((p) => ({ period: p.period, ...pointIn(to.currency, p) }));
+    const months = forecast.months.map((p) => ({ period: p.period, ...pointIn(to.currency, p) }));
     return {
       method: FORECAST_METHOD,
       currency: to.currency,
@@ -343,12 +346,6 @@ function pointIn(
 ): Omit<TrendPointResponse, 'period'> {
   const { totalIncome, totalExpenses, netBalance } = totalsIn(currency, { count: 0, ...t });
   return { currency, income: totalIncome, expenses: totalExpenses, net: netBalance };
-}
-
-function monthsBetween(start: string, end: string): number {
-  const [sy, sm] = start.split('-').map(Number);
-  const [ey, em] = end.split('-').map(Number);
-  return (ey - sy) * 12 + (em - sm);
 }
 
 function weekCount(from: string, to: string): number {

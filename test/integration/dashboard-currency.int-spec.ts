@@ -1,5 +1,6 @@
 import type { HttpException } from '@nestjs/common';
 import fc from 'fast-check';
+import { addDays, addMonths, startOfMonth, todayIn } from '../../src/common/dates';
 import { DashboardService } from '../../src/dashboard/dashboard.service';
 import { ExchangeRatesService } from '../../src/exchange-rates/exchange-rates.service';
 import { TransactionsService } from '../../src/transactions/transactions.service';
@@ -150,6 +151,30 @@ describe('dashboards in a reporting currency', () => {
 
     beforeAll(async () => {
       user = await userWith(rows);
+    });
+
+    it('refuses a forecast whose history lacks a rate, naming the missing rates', async () => {
+      // Two complete months before the current one, in EUR, far from any EUR rate.
+      const month = startOfMonth(todayIn(h.config.reportTimeZone));
+      const days = [addDays(addMonths(month, -2), 4), addDays(addMonths(month, -1), 9)];
+      const eur = await userWith(
+        days.map((date) => ({
+          type: 'income',
+          amount: '10.00',
+          currency: 'EUR',
+          category: 'Sales',
+          date,
+        })),
+      );
+      const error = await dashboard.forecast(eur, {}).then(
+        () => undefined,
+        (e: unknown) => e as HttpException,
+      );
+      expect(error?.getStatus()).toBe(422);
+      const response = error!.getResponse() as { extensions: { missingRates: unknown } };
+      expect(response.extensions.missingRates).toEqual(
+        days.map((date) => ({ from: 'EUR', to: 'USD', date })),
+      );
     });
 
     it('needs no rate for rows already in the reporting currency, and a range without the gaps works', async () => {
