@@ -38,7 +38,6 @@ export async function checkRollups(sql: Client): Promise<void> {
        SELECT coalesce(sum(total), 0), coalesce(sum(count), 0) FROM rollup_monthly WHERE scope_id = $1
        UNION ALL
        SELECT coalesce(sum(total), 0), coalesce(sum(count), 0) FROM rollup_totals WHERE scope_id = $1
-
      ) r (total, count)`,
     [ORG_SCOPE],
   );

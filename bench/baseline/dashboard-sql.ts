@@ -46,7 +46,8 @@ export function categoriesSql(scope: string, bounds: Bounds, to: Conversion, typ
 
 /**
  * One point per period from `from` to `to`, zeros included; an open `from` starts at the first
- * period with rows (none: no points), an open `to` ends at the later of the last one and `today`.
+ * period with rows (none: no points), an open `to` ends at the later of the last one and `today`
+ * (a `from` after today: points only when rows lie on or after it).
  */
 export function trendsSql(
   scope: string,
@@ -64,8 +65,15 @@ export function trendsSql(
     dated: true,
   });
   const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
-  const first = from ? `${params.p(from)}::date` : lived('min');
-  const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${params.p(today)}::date)`;
+  const f = from && params.p(from);
+  const t = to ? undefined : params.p(today);
+  // `conv` starts at `from`, so any live row in `agg` lies on or after it.
+  const first = !f
+    ? lived('min')
+    : to
+      ? `${f}::date`
+      : `(CASE WHEN ${f}::date <= ${t}::date OR ${lived('max')} IS NOT NULL THEN ${f}::date END)`;
+  const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${t}::date)`;
   const text = `WITH ${ctes}, agg AS (
        SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
      )

@@ -128,8 +128,9 @@ export class DashboardRepository {
   /**
    * One point per period from `from` to `to`, zeros included: exact sums in the reporting
    * currency. An open `from` starts at the first period with live transactions (no points when
-   * there are none); an open `to` ends at the later of the last such period and `today`. Weeks
-   * come with both bounds (the service caps their number first).
+   * there are none); an open `to` ends at the later of the last such period and `today`, so a
+   * `from` after today has points only when rows lie on or after it. Weeks come with both bounds
+   * (the service caps their number first).
    */
   async trends(
     scope: string,
@@ -147,10 +148,15 @@ export class DashboardRepository {
       dated: true,
     });
     const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
-    const first = from ? `${params.p(from)}::date` : lived('min');
-    const last = to
-      ? `${params.p(to)}::date`
-      : `greatest(${lived('max')}, ${params.p(today)}::date)`;
+    const f = from && params.p(from);
+    const t = to ? undefined : params.p(today);
+    // `conv` starts at `from`, so any live row in `agg` lies on or after it.
+    const first = !f
+      ? lived('min')
+      : to
+        ? `${f}::date`
+        : `(CASE WHEN ${f}::date <= ${t}::date OR ${lived('max')} IS NOT NULL THEN ${f}::date END)`;
+    const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${t}::date)`;
     return query(
       await this.reads.reader(PREPARED),
       `WITH ${ctes}, agg AS (

@@ -283,10 +283,8 @@ export class DashboardService {
   ): Promise<TrendPointResponse[]> {
     const today = todayIn(this.config.reportTimeZone);
     // Months and years are bounded by the valid dates (at most 13,200 months from 1900 to 2999),
-    // so the query resolves open bounds itself, in one statement. Weeks are capped first, and a
-    // future `from` without `to` needs the last day with rows (no points when none is after it).
-    const resolve = interval === 'week' || (bounds.from && !bounds.to && bounds.from > today);
-    const range = resolve ? await this.resolvedRange(scope, bounds, interval, today) : bounds;
+    // so the query resolves open bounds itself, in one statement; weeks are capped first.
+    const range = interval === 'week' ? await this.weekRange(scope, bounds, today) : bounds;
     if (range === null) return [];
     const points = await this.repo.trends(scope.id, interval, range, today, into);
     await this.assertRates(points, () => this.repo.missingRates(scope.id, range, into));
@@ -294,16 +292,11 @@ export class DashboardService {
   }
 
   /**
-   * Trends' bounds, open ones from the first day with live transactions and the later of the last
-   * one and today (null: no points). Only weeks are capped, so a parameterless /dashboard or
-   * /trends (months) is never refused because one row sits far in the past or future.
+   * Weekly trends' bounds, open ones from the first day with live transactions and the later of
+   * the last one and today (null: no points). Only weeks are capped, so a parameterless
+   * /dashboard or /trends (months) is never refused because one row sits far in the past or future.
    */
-  private async resolvedRange(
-    scope: Scope,
-    bounds: Bounds,
-    interval: Interval,
-    today: string,
-  ): Promise<Bounds | null> {
+  private async weekRange(scope: Scope, bounds: Bounds, today: string): Promise<Bounds | null> {
     let { from, to } = bounds;
     if (!from || !to) {
       const extent = await this.repo.extent(scope.id);
@@ -311,7 +304,7 @@ export class DashboardService {
       to ??= extent.last && extent.last > today ? extent.last : today;
       if (!from || from > to) return null;
     }
-    if (interval === 'week' && weekCount(from, to) > MAX_PERIODS) {
+    if (weekCount(from, to) > MAX_PERIODS) {
       throw validationProblem([
         {
           field: 'interval',

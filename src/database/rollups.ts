@@ -144,12 +144,12 @@ export interface RollupKey {
  * Locks the rollup rows of `keys` (both scopes, every level), creating missing ones at zero, in
  * the order the maintenance triggers lock them: the same statement shape (daily and all-time
  * totals as CTEs in that order, monthly as the main INSERT; the rollup-hierarchy migration), rows
- * sorted by key. A transaction that writes transactions
- * in several statements (a batch) calls this first with every key it will touch; each later
- * statement then meets only locks it holds, so it cannot deadlock with one-statement writers,
- * which lock in that same order, nor with another batch. The owners' budget locks come last, as
- * the budget alert triggers take them after the rollup rows: each owner's advisory lock shared,
- * then the budgets in id order (budget-spending migration).
+ * sorted by key. A transaction that writes transactions in several statements (a batch) calls
+ * this first with every key it will touch; each later statement then meets only locks it holds,
+ * so it cannot deadlock with one-statement writers, which lock in that same order, nor with
+ * another batch. The owners' budget locks come last, as the budget alert triggers take them
+ * after the rollup rows: each owner's advisory lock shared, then the budgets in id order
+ * (budget-spending migration).
  */
 export async function lockRollups(db: Queryable, keys: readonly RollupKey[]): Promise<void> {
   if (keys.length === 0) return;

@@ -162,11 +162,10 @@ export function poolOf(db: DataSource | Pool): Pool {
  * Plain reads straight on a data source's pg pool: TypeORM's per-query QueryRunner (check out,
  * log, wrap, release) costs ~40 µs a statement (bench --cpu-prof), for SQL that needs none of it.
  * With `prepare` (real sessions, no transaction-pooling PgBouncer in front), each statement text
- * becomes a named prepared statement on each connection (`preparedName`; see ReadRouting.reader
- * for which statements may). Errors come out as
- * TypeORM's would, so the problem filter maps them the same way: what the server reported is a
- * QueryFailedError; a connection that could not be had (pool timeout, nested checkout) stays as
- * it is.
+ * becomes a named prepared statement on each connection (`preparedName`; ReadRouting.reader says
+ * which statements may). Errors come out as TypeORM's would, so the problem filter maps them the
+ * same way: what the server reported is a QueryFailedError; a connection that could not be had
+ * (pool timeout, nested checkout) stays as it is.
  */
 export function poolReads(db: DataSource | Pool, prepare: boolean): Queryable {
   const pool = poolOf(db);

@@ -343,4 +343,25 @@ describe('dashboard rollups after a random run of writes', () => {
       expect(kept).toEqual(truth);
     },
   );
+
+  it('answers trends from a future day without `to` up to the period of the last row after it', async () => {
+    const user = await createUser(h, 'analyst');
+    const tomorrow = addDays(todayIn(h.config.reportTimeZone), 1);
+    const later = addDays(tomorrow, 70);
+    await transactions.create(user, {
+      type: 'expense',
+      amount: '12.34',
+      currency: BASE,
+      category: 'Future',
+      date: later,
+    });
+    const body = (await dashboard.trends(admin, {
+      userId: user.id,
+      interval: 'month',
+      from: tomorrow,
+    })) as Point[];
+    expect(body[0].period).toBe(tomorrow.slice(0, 7));
+    expect(body[body.length - 1]).toMatchObject({ period: later.slice(0, 7), expenses: '12.34' });
+    expect(body.filter((p) => p.expenses !== '0.00')).toHaveLength(1);
+  });
 });
