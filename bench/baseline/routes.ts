@@ -22,8 +22,8 @@ import {
   SORTS,
   type SortKey,
   type SortSpec,
-  todayIn,
 } from './sql';
+import { todayIn } from '../../src/common/dates';
 
 export interface Principal {
   userId: string;

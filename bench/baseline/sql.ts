@@ -1,9 +1,10 @@
 /**
  * The product's SQL, copied rather than imported: the baseline must stay a plain compiled script
- * with no framework (src/ pulls in Nest and TypeORM). Each block names the file it was copied
- * from; when the product's SQL changes, change it here too, or the comparison measures two
- * different queries. `npm run bench -- --check` compares both servers' answers.
+ * with no framework (src/ pulls in Nest and TypeORM; only framework-free helpers such as
+ * src/common/dates.ts are imported). Each block names the file it was copied from; when the
+ * product's SQL changes, change it here too, or the comparison measures two different queries. `npm run bench -- --check` compares both servers' answers.
  */
+import { addDays, addMonths } from '../../src/common/dates';
 
 /** The organisation's rollup scope (src/database/migrations/1764000002000-rollups.ts). */
 export const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
@@ -16,27 +17,6 @@ export class Params {
     this.values.push(value);
     return `$${this.values.length}`;
   }
-}
-
-// ---- src/common/dates.ts ----
-
-export function todayIn(timeZone: string, now = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
-}
-
-export function addDays(date: string, days: number): string {
-  const [y, m, d] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
-}
-
-export function addMonths(date: string, months: number): string {
-  const [y, m] = date.split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1 + months, 1)).toISOString().slice(0, 10);
 }
 
 const startOfMonth = (date: string) => `${date.slice(0, 7)}-01`;

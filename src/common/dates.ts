@@ -57,10 +57,3 @@ export function isoWeek(date: string): string {
   const week = Math.ceil(((t.getTime() - yearStart) / 86_400_000 + 1) / 7);
   return `${t.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
-
-/** The Monday starting the ISO week that contains `date`. */
-export function startOfIsoWeek(date: string): string {
-  const [y, m, d] = date.split('-').map(Number);
-  const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay() || 7;
-  return addDays(date, 1 - weekday);
-}

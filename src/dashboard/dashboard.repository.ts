@@ -129,8 +129,8 @@ export class DashboardRepository {
    * One point per period from `from` to `to`, zeros included: exact sums in the reporting
    * currency. An open `from` starts at the first period with live transactions (no points when
    * there are none); an open `to` ends at the later of the last such period and `today`, so a
-   * `from` after today has points only when rows lie on or after it. Weeks come with both bounds
-   * (the service caps their number first).
+   * `from` after today has points only when rows lie on or after it. `limit` caps the points
+   * returned (the service's cap on weeks, checked without reading the range's extent first).
    */
   async trends(
     scope: string,
@@ -138,6 +138,7 @@ export class DashboardRepository {
     { from, to }: Bounds,
     today: string,
     into: Conversion,
+    limit?: number,
   ): Promise<(ExactTotals & { period: string })[]> {
     const params = new Params();
     const p = PERIOD[interval];
@@ -168,7 +169,7 @@ export class DashboardRepository {
        FROM generate_series(date_trunc('${p.trunc}', ${first}::timestamp), ${last}::timestamp,
          interval '${p.step}') AS g(ts)
        LEFT JOIN agg ON agg.p = g.ts::date
-       ORDER BY g.ts`,
+       ORDER BY g.ts ${limit === undefined ? '' : `LIMIT ${params.p(limit)}`}`,
       params.values,
     );
   }
@@ -191,17 +192,6 @@ export class DashboardRepository {
       missingRatesSql(params, `<> '${ORG_SCOPE}'`, bounds, to),
       params.values,
     );
-  }
-
-  /** First and last day with live transactions in the scope. */
-  async extent(scope: string): Promise<{ first: string | null; last: string | null }> {
-    const [row] = await query<{ first: string | null; last: string | null }>(
-      await this.reads.reader(PREPARED),
-      `SELECT (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day LIMIT 1) AS first,
-              (SELECT r.day::text FROM rollup_daily r WHERE r.scope_id = $1 AND r.count > 0 ORDER BY r.day DESC LIMIT 1) AS last`,
-      [scope],
-    );
-    return row;
   }
 
   /**

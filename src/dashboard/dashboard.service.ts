@@ -10,14 +10,7 @@ import {
   ownRowsOf,
   readsOrganisation,
 } from '../common/access';
-import {
-  addDays,
-  addMonths,
-  startOfIsoWeek,
-  startOfMonth,
-  startOfYear,
-  todayIn,
-} from '../common/dates';
+import { addDays, addMonths, startOfMonth, startOfYear, todayIn } from '../common/dates';
 import { minorUnits } from '../common/currencies';
 import { addMoney, compareMoney, roundConverted, shareOf, subtractMoney } from '../common/money';
 import { dateRangeIssues, validationProblem } from '../common/validation';
@@ -282,37 +275,29 @@ export class DashboardService {
     into: Conversion,
   ): Promise<TrendPointResponse[]> {
     const today = todayIn(this.config.reportTimeZone);
-    // Months and years are bounded by the valid dates (at most 13,200 months from 1900 to 2999),
-    // so the query resolves open bounds itself, in one statement; weeks are capped first.
-    const range = interval === 'week' ? await this.weekRange(scope, bounds, today) : bounds;
-    if (range === null) return [];
-    const points = await this.repo.trends(scope.id, interval, range, today, into);
-    await this.assertRates(points, () => this.repo.missingRates(scope.id, range, into));
-    return points.map((p) => ({ period: p.period, ...pointIn(into.currency, p) }));
-  }
-
-  /**
-   * Weekly trends' bounds, open ones from the first day with live transactions and the later of
-   * the last one and today (null: no points). Only weeks are capped, so a parameterless
-   * /dashboard or /trends (months) is never refused because one row sits far in the past or future.
-   */
-  private async weekRange(scope: Scope, bounds: Bounds, today: string): Promise<Bounds | null> {
-    let { from, to } = bounds;
-    if (!from || !to) {
-      const extent = await this.repo.extent(scope.id);
-      from ??= extent.first ?? undefined;
-      to ??= extent.last && extent.last > today ? extent.last : today;
-      if (!from || from > to) return null;
-    }
-    if (weekCount(from, to) > MAX_PERIODS) {
+    // One statement resolves open bounds too. Months and years are bounded by the valid dates (at
+    // most 13,200 months from 1900 to 2999), so a parameterless /dashboard or /trends is never
+    // refused because one row sits far in the past or future; weeks are capped: the query
+    // returns one point past the cap, and a range that reaches it is refused.
+    const cap = interval === 'week' ? MAX_PERIODS : undefined;
+    const points = await this.repo.trends(
+      scope.id,
+      interval,
+      bounds,
+      today,
+      into,
+      cap === undefined ? undefined : cap + 1,
+    );
+    if (cap !== undefined && points.length > cap) {
       throw validationProblem([
         {
           field: 'interval',
-          message: `the range spans more than ${MAX_PERIODS} periods; narrow it or use a longer interval`,
+          message: `the range spans more than ${cap} periods; narrow it or use a longer interval`,
         },
       ]);
     }
-    return { from, to };
+    await this.assertRates(points, () => this.repo.missingRates(scope.id, bounds, into));
+    return points.map((p) => ({ period: p.period, ...pointIn(into.currency, p) }));
   }
 }
 
@@ -339,9 +324,4 @@ function pointIn(
 ): Omit<TrendPointResponse, 'period'> {
   const { totalIncome, totalExpenses, netBalance } = totalsIn(currency, { count: 0, ...t });
   return { currency, income: totalIncome, expenses: totalExpenses, net: netBalance };
-}
-
-function weekCount(from: string, to: string): number {
-  const days = (Date.parse(startOfIsoWeek(to)) - Date.parse(startOfIsoWeek(from))) / 86_400_000;
-  return days / 7 + 1;
 }

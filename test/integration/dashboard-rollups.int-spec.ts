@@ -285,6 +285,8 @@ describe('dashboard rollups after a random run of writes', () => {
       { interval: 'week', label: 'IYYY-"W"IW', from: undefined, to: undefined },
       { interval: 'month', label: 'YYYY-MM', from: '2024-05-20', to: undefined },
       { interval: 'month', label: 'YYYY-MM', from: undefined, to: '2024-05-20' },
+      { interval: 'week', label: 'IYYY-"W"IW', from: '2024-05-20', to: undefined },
+      { interval: 'week', label: 'IYYY-"W"IW', from: undefined, to: '2024-05-20' },
     ] as const)(
       'matches the base table on /trends?interval=$interval with open bounds (from $from to $to)',
       async ({ interval, label, from, to }) => {
@@ -310,7 +312,7 @@ describe('dashboard rollups after a random run of writes', () => {
       },
     );
 
-    it.each(['month', 'year'] as const)(
+    it.each(['month', 'year', 'week'] as const)(
       'answers no %s points from a future day without `to` when no row lies after it',
       async (interval) => {
         const { query } = scopeOf(scope);
@@ -363,5 +365,18 @@ describe('dashboard rollups after a random run of writes', () => {
     expect(body[0].period).toBe(tomorrow.slice(0, 7));
     expect(body[body.length - 1]).toMatchObject({ period: later.slice(0, 7), expenses: '12.34' });
     expect(body.filter((p) => p.expenses !== '0.00')).toHaveLength(1);
+
+    const weeks = (await dashboard.trends(admin, {
+      userId: user.id,
+      interval: 'week',
+      from: tomorrow,
+    })) as Point[];
+    const { rows } = await h.sql.query<{ first: string; last: string }>(
+      `SELECT to_char($1::date, 'IYYY-"W"IW') AS first, to_char($2::date, 'IYYY-"W"IW') AS last`,
+      [tomorrow, later],
+    );
+    expect(weeks[0].period).toBe(rows[0].first);
+    expect(weeks[weeks.length - 1]).toMatchObject({ period: rows[0].last, expenses: '12.34' });
+    expect(weeks.filter((p) => p.expenses !== '0.00')).toHaveLength(1);
   });
 });
