@@ -1,6 +1,7 @@
 import BigJs from 'big.js';
 import fc from 'fast-check';
 import {
+  addMoney,
   compareMoney,
   fitsMinorUnits,
   formatMoney,
@@ -11,6 +12,7 @@ import {
   roundConverted,
   sameMoney,
   shareOf,
+  subtractMoney,
 } from './money';
 
 describe('parseMoney', () => {
@@ -162,6 +164,16 @@ describe('shareOf', () => {
   });
 });
 
+describe('addMoney and subtractMoney', () => {
+  it('adds and subtracts exactly at the minor units, signs and zero included', () => {
+    expect(subtractMoney('10.00', '12.50', 2)).toBe('-2.50');
+    expect(subtractMoney('12.5', '12.50', 2)).toBe('0.00');
+    expect(addMoney('0', '1.005', 3)).toBe('1.005');
+    expect(subtractMoney('1200', '200', 0)).toBe('1000');
+    expect(addMoney('999999999999.99', '0.01', 2)).toBe('1000000000000.00');
+  });
+});
+
 describe('ratio and sameMoney', () => {
   it('divides exactly and rounds once, half to even', () => {
     expect(ratio('1', '2048', 10)).toBe('0.0004882812');
@@ -190,6 +202,31 @@ describe('roundConverted', () => {
     expect(roundConverted('0.0250000000000000000000000000000000001', 2, 1)).toBe('0.03');
     expect(roundConverted('1200.4', 0, 1)).toBe('1200');
     expect(roundConverted('12', 2, 0)).toBe('12.00');
+  });
+
+  it('gives a sum already in minor units the same answer as the full rounding', () => {
+    // Trailing zeros past the minor units send the same value through the 40-decimal path.
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 1, max: 5 }),
+        (n, units, short, zeros) => {
+          const decimals = Math.min(short, units);
+          const digits = (n < 0n ? -n : n).toString().padStart(decimals + 1, '0');
+          const int = digits.slice(0, digits.length - decimals);
+          const text = `${n < 0n ? '-' : ''}${int}${decimals ? `.${digits.slice(-decimals)}` : ''}`;
+          const padded = `${text}${decimals ? '' : '.'}${'0'.repeat(units - decimals + zeros)}`;
+          expect(roundConverted(text, units, 3)).toBe(roundConverted(padded, units, 3));
+        },
+      ),
+    );
+    expect(roundConverted('0', 2, 0)).toBe('0.00');
+    expect(roundConverted('1234.5', 3, 1)).toBe('1234.500');
+    expect(roundConverted('007.50', 2, 1)).toBe('7.50');
+    expect(roundConverted('-0.00', 2, 1)).toBe('0.00');
+    expect(roundConverted('-0', 0, 1)).toBe('0');
   });
 
   it('widens the tolerance with the number of quotients summed', () => {

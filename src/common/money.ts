@@ -99,6 +99,8 @@ export function shareOf(part: string, whole: string): string {
 }
 
 const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+/** `"007"`, `"-0.00"`: written otherwise than `formatMoney` would write them. */
+const LEADING_ZERO = /^-?0\d|^-0(\.0*)?$/;
 
 /** A plain decimal times 10^scale (scale ≥ its decimals), as an integer. */
 function scaledInteger(text: string, scale: number): bigint {
@@ -114,8 +116,15 @@ function scaledInteger(text: string, scale: number): bigint {
  * digits than a rate may have, while ties do happen (0.045 KWD at 1 / 3 is exactly 0.015 USD).
  */
 export function roundConverted(sum: string, minorUnits: number, terms: number): string {
+  // A sum in the currency's own minor units (every unconverted total) is already rounded; the
+  // 40-decimal arithmetic below cost ~1.5 µs a figure, ~10 % of a trends request's CPU.
+  const decimals = decimalsOf(sum);
+  if (decimals <= minorUnits && PLAIN_DECIMAL.test(sum)) {
+    // PostgreSQL prints a NUMERIC sum of such amounts without leading zeros.
+    return decimals === minorUnits && !LEADING_ZERO.test(sum) ? sum : formatMoney(sum, minorUnits);
+  }
   // In integers scaled by 10^scale (BigInt): big.js was most of a trends request's arithmetic.
-  const scale = Math.max(decimalsOf(sum), TOLERANCE_DECIMALS);
+  const scale = Math.max(decimals, TOLERANCE_DECIMALS);
   const signed = scaledInteger(sum, scale);
   const x = signed < 0n ? -signed : signed;
   const unit = 10n ** BigInt(scale - minorUnits);
