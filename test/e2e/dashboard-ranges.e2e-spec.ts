@@ -156,6 +156,21 @@ describe('dashboard named ranges in UTC (the default)', () => {
       expect(overview.body.summary).toEqual(usdSummary('1.00', '2.00', '-1.00', 2));
     });
 
+    it('answers exactly 10,000 weeks and refuses one more', async () => {
+      // 1900-01-01 is a Monday; 69,993 days later starts the 10,000th week.
+      const from = '1900-01-01';
+      const lastWeek = addDays(from, 9_999 * 7);
+      const ok = await dash(app, dora, '/trends', { interval: 'week', from, to: lastWeek });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toHaveLength(10_000);
+      const over = await dash(app, dora, '/trends', {
+        interval: 'week',
+        from,
+        to: addDays(lastWeek, 7),
+      }).expect(400);
+      expect(over.body.errors).toEqual([expect.objectContaining({ field: 'interval' })]);
+    });
+
     it('refuses weekly trends over more than 10,000 weeks with a 400 naming interval', async () => {
       const res = await dash(app, dora, '/trends', { interval: 'week' }).expect(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);

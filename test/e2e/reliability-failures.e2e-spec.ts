@@ -106,16 +106,19 @@ describe('reliability', () => {
       await server.connect();
       try {
         await server.query(`ALTER DATABASE ${dbName} WITH ALLOW_CONNECTIONS false`);
+        // Until none is left: a connection that passed the ALLOW_CONNECTIONS check just before
+        // the ALTER, but was not yet in pg_stat_activity, survives a single termination.
+        await waitFor('no connection to the database', async () => {
+          const { rows } = await server.query<{ left: number }>(
+            `SELECT count(pg_terminate_backend(pid))::int AS left FROM pg_stat_activity WHERE datname = $1`,
+            [dbName],
+          );
+          return rows[0].left === 0;
+        });
         const seen: Response[] = [];
         await waitFor(
           'readiness to report 503',
           async () => {
-            // Terminated on every try: a connection that passed the ALLOW_CONNECTIONS check
-            // before the ALTER, but was not yet in pg_stat_activity, survives one termination.
-            await server.query(
-              `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`,
-              [dbName],
-            );
             const res = await app.http().get('/health/ready');
             seen.push(res);
             return res.status === 503;
