@@ -35,9 +35,6 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   // Fastify rather than Express: the adapter's own cost per request is a fifth of Express's
   // (bench/README.md, "The HTTP adapter's own cost").
   const adapter = new FastifyAdapter({
-    // No Nest middleware: what crosses every request is a Fastify hook (src/common/http), so
-    // @fastify/middie and its per-request hook are left out; Nest middleware would need it back.
-    skipMiddie: true,
     trustProxy: trustProxy(config.trustProxy),
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: requestId,
