@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { todayIn } from '../../src/common/dates';
 import { categoriesSql, type Interval, PERIOD, summarySql, trendsSql } from './dashboard-sql';
 import { fromMinor, minorUnits, shareOf, toMinor, totalsIn } from './money';
 import {
@@ -23,7 +24,6 @@ import {
   type SortKey,
   type SortSpec,
 } from './sql';
-import { todayIn } from '../../src/common/dates';
 
 export interface Principal {
   userId: string;

@@ -2,7 +2,8 @@
  * The product's SQL, copied rather than imported: the baseline must stay a plain compiled script
  * with no framework (src/ pulls in Nest and TypeORM; only framework-free helpers such as
  * src/common/dates.ts are imported). Each block names the file it was copied from; when the
- * product's SQL changes, change it here too, or the comparison measures two different queries. `npm run bench -- --check` compares both servers' answers.
+ * product's SQL changes, change it here too, or the comparison measures two different queries.
+ * `npm run bench -- --check` compares both servers' answers.
  */
 import { addDays, addMonths } from '../../src/common/dates';
 

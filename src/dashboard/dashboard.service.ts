@@ -104,7 +104,8 @@ export class DashboardService {
       start !== null && basedOnMonths > 0
         ? { historyFrom: start.slice(0, 7), historyTo: addMonths(current, -1).slice(0, 7) }
         : { historyFrom: null, historyTo: null };
-    if (basedOnMonths < 2) {
+    // No history (start null) is 0 months.
+    if (start === null || basedOnMonths < 2) {
       return {
         method: FORECAST_METHOD,
         currency: to.currency,
@@ -115,7 +116,7 @@ export class DashboardService {
       };
     }
     await this.assertRates(forecast.months, () =>
-      this.repo.missingRates(scope.id, { from: start!, to: addDays(current, -1) }, to),
+      this.repo.missingRates(scope.id, { from: start, to: addDays(current, -1) }, to),
     );
     const months = forecast.months.map((p) => ({ period: p.period, ...pointIn(to.currency, p) }));
     return {
