@@ -1,4 +1,4 @@
-import { serverSettings } from './server-settings';
+import { availableMemory, serverSettings } from './server-settings';
 
 const MB = 2 ** 20;
 const setting = (flags: string[], name: string) =>
@@ -18,5 +18,22 @@ describe('serverSettings (the embedded PostgreSQL)', () => {
     [24 * 1024 * MB, '1024MB'], // capped: the app shares the machine
   ])('sizes shared_buffers for %d bytes as %s', (memory, expected) => {
     expect(setting(serverSettings(memory), 'shared_buffers')).toBe(expected);
+  });
+});
+
+describe('availableMemory', () => {
+  it.each([
+    ['no limit (Node 20 says 0)', 0, 8192 * MB],
+    ['no limit (later Nodes say the largest number)', Number.MAX_SAFE_INTEGER, 8192 * MB],
+    ['a container limit below the machine memory', 512 * MB, 512 * MB],
+    ['unknown', undefined, 8192 * MB],
+  ])('%s', (_, constrained, expected) => {
+    expect(availableMemory(8192 * MB, constrained)).toBe(expected);
+  });
+
+  it('keeps a 512 MB container to 128 MB of shared buffers', () => {
+    expect(setting(serverSettings(availableMemory(24576 * MB, 512 * MB)), 'shared_buffers')).toBe(
+      '128MB',
+    );
   });
 });

@@ -8,7 +8,7 @@ import { totalmem } from 'node:os';
  * server (docs/performance.md, "CSV import and export"). Shared buffers get a quarter of the memory, the
  * usual advice, capped at 1 GB because the app shares the machine.
  */
-export function serverSettings(memoryBytes = totalmem()): string[] {
+export function serverSettings(memoryBytes = availableMemory()): string[] {
   const quarterMb = Math.floor(memoryBytes / 4 / 2 ** 20);
   const sharedBuffersMb = Math.min(1024, Math.max(128, quarterMb));
   return [
@@ -16,4 +16,13 @@ export function serverSettings(memoryBytes = totalmem()): string[] {
     ['max_wal_size', '4GB'],
     ['checkpoint_timeout', '15min'],
   ].flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}
+
+/** The machine's memory, or a container's limit when it has a lower one (cgroups). */
+export function availableMemory(
+  total = totalmem(),
+  constrained: number | undefined = process.constrainedMemory?.(),
+): number {
+  // Without a limit it is 0 or 2^64, depending on the Node version.
+  return constrained !== undefined && constrained > 0 && constrained < total ? constrained : total;
 }
