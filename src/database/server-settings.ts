@@ -5,8 +5,9 @@ import { totalmem } from 'node:os';
  * after every 1 GB of WAL) make a 1M-row CSV import, whose indexes alone take about 400 MB, run
  * through several checkpoints, each followed by full-page images of every index page it touches
  * again: 73-78 s and 2.3 GB of WAL with the defaults, 54-57 s and 1.7 GB with these, on the same
- * server (docs/performance.md, "CSV import and export"). Shared buffers get a quarter of the memory, the
- * usual advice, capped at 1 GB because the app shares the machine.
+ * server (docs/performance.md, "CSV import and export"). Shared buffers get a quarter of the
+ * memory, the usual advice, capped at 1 GB because the app shares the machine. The price: up to
+ * about 4 GB of WAL on disk between checkpoints, and a longer recovery after a crash.
  */
 export function serverSettings(memoryBytes = availableMemory()): string[] {
   const quarterMb = Math.floor(memoryBytes / 4 / 2 ** 20);

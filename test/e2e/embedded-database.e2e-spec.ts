@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { startApp, type TestApp } from '../app';
+
+/**
+ * `npm start` without DATABASE_URL (docs/operations.md, "Configuration"): the app starts its own
+ * PostgreSQL in DATA_DIR/pg, with the settings for imports (src/database/server-settings.ts).
+ */
+describe('the embedded PostgreSQL', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'finance-embedded-'));
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ DATABASE_URL: '', DATA_DIR: dataDir, LOG_LEVEL: 'info' });
+  }, 90_000);
+
+  afterAll(async () => {
+    await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves the API from its own server, started with the settings for imports', async () => {
+    await app.http().get('/health/ready').expect(200);
+    const port = /embedded PostgreSQL listening on 127\.0\.0\.1:(\d+)/.exec(app.logs())?.[1];
+    expect(port).toBeDefined();
+    const client = new Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/finance`,
+    });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ name: string; value: string }>(
+        `SELECT name, setting || coalesce(unit, '') AS value FROM pg_settings
+         WHERE name IN ('max_wal_size', 'checkpoint_timeout') ORDER BY name`,
+      );
+      expect(rows).toEqual([
+        { name: 'checkpoint_timeout', value: '900s' },
+        { name: 'max_wal_size', value: '4096MB' },
+      ]);
+      const { rows: buffers } = await client.query<{ mb: number }>(
+        `SELECT (setting::bigint * 8 / 1024)::int AS mb FROM pg_settings WHERE name = 'shared_buffers'`,
+      );
+      expect(buffers[0].mb).toBeGreaterThanOrEqual(128);
+      expect(buffers[0].mb).toBeLessThanOrEqual(1024);
+      // The migrated schema is there: the app runs on this server, not on the test server.
+      const { rows: tables } = await client.query(`SELECT to_regclass('transactions') AS t`);
+      expect(tables[0].t).toBe('transactions');
+    } finally {
+      await client.end();
+    }
+  });
+});
