@@ -15,6 +15,7 @@ import { IdempotencyModule } from './idempotency/idempotency.module';
 import { ProblemDetailsFilter } from './common/filters/problem-details.filter';
 import { JwtAuthGuard } from './common/guards/jwt-auth.guard';
 import { RolesGuard } from './common/guards/roles.guard';
+import { QueryParamsGuard } from './common/validation';
 import { AppThrottlerGuard } from './common/guards/throttler.guard';
 import { MemoryThrottlerStorage } from './common/guards/memory-throttler-storage';
 import { SharedThrottlerStorage } from './common/guards/throttler-storage';
@@ -111,6 +112,8 @@ export class AppModule {
         JwtAuthGuard,
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
+        // Unknown query parameters: a 400 only for a caller the guards above let through.
+        { provide: APP_GUARD, useClass: QueryParamsGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
           provide: 'POOL_GUARD',

@@ -12,7 +12,7 @@ import {
   routingProblem,
 } from './common/http/pipeline';
 import { requestId } from './common/http/request-id';
-import { queryParamsInterceptor, validationPipe } from './common/validation';
+import { validationPipe } from './common/validation';
 import type { AppConfig } from './config/app-config';
 import { type RunningDatabase, startEmbeddedDatabase } from './database/embedded-database';
 import { assertMigrated, migrate } from './database/migrate';
@@ -67,7 +67,6 @@ export async function bootstrap(config: AppConfig): Promise<void> {
   // The web dashboard (src/web) lives beside the API, not under its prefix.
   app.setGlobalPrefix('api/v1', { exclude: ['health/live', 'health/ready', '/', 'assets/:name'] });
   app.useGlobalPipes(validationPipe);
-  app.useGlobalInterceptors(queryParamsInterceptor);
   if (config.docsEnabled) setupSwagger(app);
   await app.init();
 

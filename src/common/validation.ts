@@ -1,9 +1,8 @@
 import {
   type ArgumentMetadata,
   BadRequestException,
-  type CallHandler,
+  type CanActivate,
   type ExecutionContext,
-  type NestInterceptor,
   ParseUUIDPipe,
   SetMetadata,
   ValidationPipe,
@@ -13,7 +12,6 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidatorOptions } from 'class-validator';
-import type { Observable } from 'rxjs';
 import type { FieldIssue } from './problem';
 
 /** Flattens class-validator's tree into `[{ field, message }]`, one entry per broken rule. */
@@ -126,14 +124,16 @@ export const AcceptsAnyQuery = () => SetMetadata(ANY_QUERY_KEY, true);
  * query DTO has the pipe refuse what the DTO does not list; but pipes run only for the parameters
  * a handler declares, so a handler without `@Query()` would take `?anything=` silently (`GET
  * /auth/me?x=1`, `GET /transactions/:id?catgory=Rent`). This closes that gap: on such a route
- * every query parameter is unknown. Registered globally, so it runs after the guards (a caller
- * who may not use the route learns nothing more) and before the route's own interceptors.
+ * every query parameter is unknown. The last global guard (app.module.ts), so it runs after the
+ * others (a caller who may not use the route learns nothing more) and before any interceptor.
+ * A guard rather than an interceptor: it only checks, and a route without interceptors is
+ * answered without an rxjs pipeline around its handler.
  */
-export class QueryParamsInterceptor implements NestInterceptor {
+export class QueryParamsGuard implements CanActivate {
   /** Handler → whether it reads the query string (declares `@Query()` or opts out). */
   private readonly takesQuery = new WeakMap<object, boolean>();
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+  canActivate(context: ExecutionContext): boolean {
     if (context.getType() === 'http') {
       const { query } = context.switchToHttp().getRequest<{ query?: unknown }>();
       const names = query !== null && typeof query === 'object' ? Object.keys(query) : [];
@@ -143,7 +143,7 @@ export class QueryParamsInterceptor implements NestInterceptor {
         );
       }
     }
-    return next.handle();
+    return true;
   }
 
   private readsQuery(context: ExecutionContext): boolean {
@@ -163,5 +163,3 @@ export class QueryParamsInterceptor implements NestInterceptor {
     return known;
   }
 }
-
-export const queryParamsInterceptor = new QueryParamsInterceptor();

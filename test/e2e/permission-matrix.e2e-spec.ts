@@ -550,6 +550,15 @@ describe('permission matrix (every route × role × API key)', () => {
     },
   );
 
+  it('judges the query string only for a caller the route admits: 401 and 403 come first', async () => {
+    const id = await tx(users.analyst);
+    const path = `/api/v1/transactions/${id}?notAParameter=1`;
+    expectProblem(await app.http().delete(path), 401);
+    expectProblem(await app.http().delete(path).set(bearer(users.viewer)), 403);
+    expectProblem(await app.http().get('/api/v1/auth/me?notAParameter=1'), 401);
+    expectProblem(await app.http().delete(path).set(bearer(admin)), 400, ['notAParameter']);
+  });
+
   it('leaves the row alone when DELETE /transactions/:id names an unknown parameter', async () => {
     const id = await tx(users.analyst);
     const res = await app.http().delete(`/api/v1/transactions/${id}?purge=true`).set(bearer(admin));
