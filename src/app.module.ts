@@ -106,7 +106,7 @@ export class AppModule {
         ...(config.uiEnabled ? [WebModule] : []),
       ],
       providers: [
-        // Order matters: rate limit first, then authenticate, then authorise.
+        // Order matters: rate limit first, then authenticate, authorise, and check the query.
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
         // Also injectable by class: the throttler asks it who the caller is.
         JwtAuthGuard,

@@ -1,8 +1,8 @@
 import { totalmem } from 'node:os';
 
 /**
- * The embedded server's settings. PostgreSQL's defaults (128 MB of shared buffers, a checkpoint
- * after every 1 GB of WAL) make a 1M-row CSV import, whose indexes alone take about 400 MB, run
+ * The embedded server's settings. PostgreSQL's defaults (128 MB of shared buffers, max_wal_size
+ * 1 GB) make a 1M-row CSV import, whose indexes alone take about 400 MB, run
  * through several checkpoints, each followed by full-page images of every index page it touches
  * again: 73-78 s and 2.3 GB of WAL with the defaults, 54-57 s and 1.7 GB with these, on the same
  * server (docs/performance.md, "CSV import and export"). Shared buffers get a quarter of the
