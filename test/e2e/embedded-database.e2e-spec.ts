@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -51,4 +51,18 @@ describe('the embedded PostgreSQL', () => {
       await client.end();
     }
   });
+
+  it("says why when its server refuses to start, with the server's own words", async () => {
+    // A data directory that only looks like a cluster: PG_VERSION and nothing else.
+    const broken = mkdtempSync(join(tmpdir(), 'finance-embedded-broken-'));
+    mkdirSync(join(broken, 'pg'));
+    writeFileSync(join(broken, 'pg', 'PG_VERSION'), '18\n');
+    try {
+      await expect(
+        startApp({ DATABASE_URL: '', DATA_DIR: broken, LOG_LEVEL: 'info' }),
+      ).rejects.toThrow(/the embedded PostgreSQL in .* did not start[\s\S]*postgresql\.conf/);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
