@@ -1,15 +1,20 @@
 import type { Role } from '../common/roles';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import {
   type Bounds,
   type Conversion,
+  convertedMonthsFill,
   convertedRollups,
   missingRatesSql,
   ORG_SCOPE,
 } from '../database/rollups';
 import { addDays } from '../common/dates';
+import { AppConfig } from '../config/app-config';
 import { ReadRouting } from '../database/replicas/read-routing';
-import { Params, query } from '../database/sql';
+import { poolReads } from '../database/transaction';
+import { Params, type Queryable, query } from '../database/sql';
 import type { TransactionType } from '../transactions/entities/transaction.entity';
 import type { Interval } from './dto/dashboard-query.dto';
 import type { MissingRate, UserCountsResponse } from './dto/dashboard.response';
@@ -58,10 +63,70 @@ const PERIOD: Record<Interval, { trunc: string; step: string; label: string }> =
  */
 const PREPARED = { prepare: true };
 
+/** Converted whole months come from `rollup_converted` (see `convertedRollups`). */
+const CACHED = { cached: true };
+
+/** How often one scope's converted months are brought up to date, at most. */
+const FILL_EVERY_MS = 1_000;
+
+/** The scope of the admin overview's per-user figures: every user's rollups. */
+export const EVERY_USER = `<> '${ORG_SCOPE}'`;
+
 @Injectable()
-export class DashboardRepository {
+export class DashboardRepository implements OnModuleDestroy {
+  private readonly logger = new Logger(DashboardRepository.name);
+  /** When each (scope, conversion) was last brought up to date, and the fills under way. */
+  private readonly filled = new Map<string, number>();
+  private readonly running = new Set<string>();
+  private readonly filling = new Set<Promise<void>>();
+
+  /** The fills' connection: the primary's pool, prepared as ReadRouting prepares reads. */
+  private readonly primary: Queryable;
+
   /** Every dashboard query is a read: from a replica when one is safe to read (ReadRouting). */
-  constructor(private readonly reads: ReadRouting) {}
+  constructor(
+    private readonly reads: ReadRouting,
+    @InjectDataSource() primary: DataSource,
+    config: AppConfig,
+  ) {
+    this.primary = poolReads(primary, !config.databaseDirectUrl);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.filling);
+  }
+
+  /**
+   * Brings the converted months of `scope` (a user, the organisation, or EVERY_USER) up to date
+   * now, on the primary (`convertedMonthsFill`).
+   */
+  async refreshConverted(scope: string, to: Conversion): Promise<void> {
+    const params = new Params();
+    const which = scope === EVERY_USER ? EVERY_USER : `= ${params.p(scope)}`;
+    await this.primary.query(convertedMonthsFill(params, which, to), params.values);
+  }
+
+  /**
+   * After a converted read: `refreshConverted` off the request (a read converts any month that
+   * is not current from its days, so this only decides how soon the next read is fast). At most
+   * once a second per scope and conversion, and never two at once; a failure is logged and a
+   * later read tries again.
+   */
+  private fillConverted(scope: string, to: Conversion): void {
+    const key = `${scope} ${to.currency} ${to.base} ${to.maxAgeDays}`;
+    const now = Date.now();
+    if (this.running.has(key) || now - (this.filled.get(key) ?? -Infinity) < FILL_EVERY_MS) return;
+    if (this.filled.size >= 10_000) this.filled.clear();
+    this.filled.set(key, now);
+    this.running.add(key);
+    const fill = this.refreshConverted(scope, to)
+      .catch((error: unknown) => this.logger.warn(`Converted months not stored: ${String(error)}`))
+      .finally(() => {
+        this.running.delete(key);
+        this.filling.delete(fill);
+      });
+    this.filling.add(fill);
+  }
 
   /** The totals in the reporting currency, and each currency's own (transactions counted). */
   async summary(
@@ -72,7 +137,7 @@ export class DashboardRepository {
     const params = new Params();
     const [row] = await query<ExactTotals & { byCurrency: CurrencyTotals[] }>(
       await this.reads.reader(PREPARED),
-      `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false })},
+      `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, ...CACHED })},
        by_currency AS (
          SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
            ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
@@ -83,6 +148,7 @@ export class DashboardRepository {
        FROM conv s`,
       params.values,
     );
+    this.fillConverted(scope, to);
     return row;
   }
 
@@ -93,9 +159,9 @@ export class DashboardRepository {
     userId?: string,
   ): Promise<(ExactTotals & { userId: string; name: string; email: string })[]> {
     const params = new Params();
-    const ctes = convertedRollups(params, `<> '${ORG_SCOPE}'`, bounds, to, { byCategory: false });
+    const ctes = convertedRollups(params, EVERY_USER, bounds, to, { byCategory: false, ...CACHED });
     const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
-    return query(
+    const rows = await query<ExactTotals & { userId: string; name: string; email: string }>(
       await this.reads.reader(PREPARED),
       `WITH ${ctes}
        SELECT u.id AS "userId", u.name, u.email, ${TOTALS}
@@ -103,6 +169,8 @@ export class DashboardRepository {
        ${only} GROUP BY u.id ORDER BY u.created_at, u.id`,
       params.values,
     );
+    this.fillConverted(EVERY_USER, to);
+    return rows;
   }
 
   /** Exact totals per (type, category) in the reporting currency. */
@@ -113,9 +181,11 @@ export class DashboardRepository {
     type?: TransactionType,
   ): Promise<(ExactTotals & { type: TransactionType; category: string; total: string })[]> {
     const params = new Params();
-    const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to);
+    const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to, CACHED);
     const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
-    return query(
+    const rows = await query<
+      ExactTotals & { type: TransactionType; category: string; total: string }
+    >(
       await this.reads.reader(PREPARED),
       `WITH ${ctes}
        SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
@@ -123,6 +193,8 @@ export class DashboardRepository {
        FROM conv s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0`,
       params.values,
     );
+    this.fillConverted(scope, to);
+    return rows;
   }
 
   /**
@@ -147,6 +219,7 @@ export class DashboardRepository {
       daily: interval === 'week',
       byCategory: false,
       dated: true,
+      ...CACHED,
     });
     const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
     const f = from && params.p(from);
@@ -158,7 +231,7 @@ export class DashboardRepository {
         ? `${f}::date`
         : `(CASE WHEN ${f}::date <= ${t}::date OR ${lived('max')} IS NOT NULL THEN ${f}::date END)`;
     const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${t}::date)`;
-    return query(
+    const points = await query<ExactTotals & { period: string }>(
       await this.reads.reader(PREPARED),
       `WITH ${ctes}, agg AS (
          SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
@@ -172,6 +245,8 @@ export class DashboardRepository {
        ORDER BY g.ts ${limit === undefined ? '' : `LIMIT ${params.p(limit)}`}`,
       params.values,
     );
+    if (interval !== 'week') this.fillConverted(scope, into);
+    return points;
   }
 
   /** The rates a conversion of this scope and range lacks (the 422's `missingRates`). */
@@ -216,7 +291,7 @@ export class DashboardRepository {
     const params = new Params();
     const sc = params.p(scope);
     const history = { from: earliest, to: addDays(end, -1) };
-    const ctes = convertedRollups(params, `= ${sc}`, history, to, { byCategory: false });
+    const ctes = convertedRollups(params, `= ${sc}`, history, to, { byCategory: false, ...CACHED });
     const s = params.p(earliest);
     const e = params.p(end);
     const [row] = await query<{
@@ -264,6 +339,7 @@ export class DashboardRepository {
           FROM proj) AS months`,
       params.values,
     );
+    this.fillConverted(scope, to);
     return { start: row.start, basedOn: row.basedOn, months: row.months ?? [] };
   }
 

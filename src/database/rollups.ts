@@ -27,25 +27,49 @@ export interface Bounds {
 export function rollupSource(
   params: Params,
   scope: string,
-  { from, to }: Bounds,
+  bounds: Bounds,
   { dated = false }: { dated?: boolean } = {},
 ): string {
-  if (!from && !to && !dated) {
+  if (!bounds.from && !bounds.to && !dated) {
     return `SELECT scope_id, NULL::date AS d, type, category, currency, total, count FROM rollup_totals WHERE scope_id ${scope}`;
   }
-  const firstFull = from && (from.endsWith('-01') ? from : addMonths(from, 1));
-  const endFull = to && startOfMonth(addDays(to, 1));
-  if (firstFull && endFull && firstFull >= endFull) return dailySource(params, scope, { from, to });
-  const monthly = [`scope_id ${scope}`];
-  if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
-  if (endFull) monthly.push(`month < ${params.p(endFull)}`);
-  const parts = [
-    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
-  ];
-  if (from && firstFull && firstFull > from)
-    parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
-  if (to && endFull && endFull <= to) parts.push(dailySource(params, scope, { from: endFull, to }));
+  const { months, edges } = wholeMonths(bounds);
+  const parts = edges.map((edge) => dailySource(params, scope, edge));
+  if (months) {
+    parts.unshift(
+      `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthsWhere(params, '', scope, months)}`,
+    );
+  }
   return parts.join(' UNION ALL ');
+}
+
+/** Whole months `[first, end)` (either open), when the bounds hold any. */
+interface Months {
+  first?: string;
+  end?: string;
+}
+
+/** The whole months within the bounds, and the days at their edges that the months leave out. */
+function wholeMonths({ from, to }: Bounds): { months?: Months; edges: Bounds[] } {
+  const first = from && (from.endsWith('-01') ? from : addMonths(from, 1));
+  const end = to && startOfMonth(addDays(to, 1));
+  if (first && end && first >= end) return { edges: [{ from, to }] };
+  const edges: Bounds[] = [];
+  if (from && first && first > from) edges.push({ from, to: addDays(first, -1) });
+  if (to && end && end <= to) edges.push({ from: end, to });
+  return { months: { first, end }, edges };
+}
+
+function monthsWhere(
+  params: Params,
+  prefix: string,
+  scope: string,
+  { first, end }: Months,
+): string {
+  const where = [`${prefix}scope_id ${scope}`];
+  if (first) where.push(`${prefix}month >= ${params.p(first)}`);
+  if (end) where.push(`${prefix}month < ${params.p(end)}`);
+  return where.join(' AND ');
 }
 
 export function dailySource(params: Params, scope: string, { from, to }: Bounds): string {
@@ -89,34 +113,180 @@ export function convertedRollups(
     daily = false,
     byCategory = true,
     dated = false,
-  }: { daily?: boolean; byCategory?: boolean; dated?: boolean } = {},
+    cached = false,
+  }: { daily?: boolean; byCategory?: boolean; dated?: boolean; cached?: boolean } = {},
 ): string {
   const r = params.p(to.currency);
-  // A day whose rows were all deleted keeps a zero row; it needs no rate.
-  const where = [`f.scope_id ${scope}`, `(f.currency < ${r} OR f.currency > ${r})`, 'f.count <> 0'];
-  if (bounds.from) where.push(`f.day >= ${params.p(bounds.from)}`);
-  if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
   const own = daily
     ? dailySource(params, scope, bounds)
     : rollupSource(params, scope, bounds, { dated });
   // Without categories, a day's categories are summed before the (costlier) 40-decimal division.
   const category = byCategory ? 'f.category' : 'NULL::varchar';
-  return `foreign_days AS (
+  const convertDays = (ctes: string, days: string) => `${ctes}foreign_days AS (
       SELECT f.scope_id, f.day, f.type, ${category} AS category, f.currency, sum(f.total) AS total,
         sum(f.count) AS count
-      FROM rollup_daily f WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3, 4, 5
-    ), day_rates AS MATERIALIZED (
+      FROM ${days} GROUP BY 1, 2, 3, 4, 5
+    ), ${dayRates(params, r, to)}`;
+  const convertedDays = `SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, ${CONVERTED}, x.num IS NULL
+      FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day`;
+  const ownRows = `SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
+      FROM (${own}) o WHERE o.currency = ${r}`;
+  const { months, edges } = wholeMonths(bounds);
+  if (!cached || daily || !months) {
+    const where = foreignDays(params, 'f.', scope, r, [bounds]);
+    return `${convertDays('', `rollup_daily f WHERE ${where}`)}, conv AS (
+      ${ownRows}
+      UNION ALL
+      ${convertedDays}
+    )`;
+  }
+  // Whole months come from rollup_converted where it is current; the rest from their days.
+  const edgeDays = edges.length
+    ? `SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count
+        FROM rollup_daily f WHERE ${foreignDays(params, 'f.', scope, r, edges)}
+        UNION ALL `
+    : '';
+  return `${convertDays(
+    `${foreignMonths(params, scope, months, to, r)}, `,
+    `(${edgeDays}${missedDays()}) f`,
+  )}, conv AS (
+      ${ownRows}
+      UNION ALL
+      SELECT scope_id, month, type, category, currency, total, count, amount, missing
+      FROM foreign_months WHERE cached
+      UNION ALL
+      ${convertedDays}
+    )`;
+}
+
+/** A day's sum in the reporting currency, to 40 decimals (see `convertedRollups`). */
+const CONVERTED = '(f.total * x.num)::numeric(1000, 40) / x.den';
+
+/** The rows of other currencies than `r` (a placeholder) on days within any of `ranges`. */
+function foreignDays(
+  params: Params,
+  prefix: string,
+  scope: string,
+  r: string,
+  ranges: Bounds[],
+): string {
+  // A day whose rows were all deleted keeps a zero row; it needs no rate.
+  const where = [
+    `${prefix}scope_id ${scope}`,
+    `(${prefix}currency < ${r} OR ${prefix}currency > ${r})`,
+    `${prefix}count <> 0`,
+  ];
+  const within = ranges.map(({ from, to }) => {
+    const range = [];
+    if (from) range.push(`${prefix}day >= ${params.p(from)}`);
+    if (to) range.push(`${prefix}day <= ${params.p(to)}`);
+    return range.length ? range.join(' AND ') : 'true';
+  });
+  where.push(within.length === 1 ? within[0] : `((${within.join(') OR (')}))`);
+  return where.join(' AND ');
+}
+
+/** `day_rates`: the rate of every (currency, day) of `foreign_days`, in one `fx_rates()` call. */
+function dayRates(params: Params, r: string, to: Conversion): string {
+  return `day_rates AS MATERIALIZED (
       SELECT x.currency, x.day, x.num, x.den
       FROM (SELECT array_agg(currency) AS cs, array_agg(day) AS ds
             FROM (SELECT DISTINCT currency, day FROM foreign_days) p HAVING count(*) > 0) a
       CROSS JOIN LATERAL fx_rates(a.cs, a.ds, ${r}, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
-    ), conv AS (
-      SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
-      FROM (${own}) o WHERE o.currency = ${r}
-      UNION ALL
-      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, (f.total * x.num)::numeric(1000, 40) / x.den, x.num IS NULL
-      FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day
     )`;
+}
+
+/**
+ * CTEs `foreign_months` and `missed`: the monthly rollup rows of other currencies than `r` in
+ * `months`, each with its converted sum from `rollup_converted`, and `cached` when every row of
+ * its (scope, month, currency) has a current one: computed from the same monthly row version,
+ * lookup rule and every rate change that could reach the month (the converted-months migration).
+ * `missed` are the other (scope, month, currency): converted from their days, whole. A month is
+ * missed or cached as a whole so that reading its days needs no join back to the rows, whose
+ * plan would depend on estimates that a cache table cannot give.
+ */
+function foreignMonths(
+  params: Params,
+  scope: string,
+  months: Months,
+  to: Conversion,
+  r: string,
+): string {
+  // A row computed at the current rates' version needs no look at the changes since.
+  return `foreign_months AS (
+      SELECT m.scope_id, m.month, m.type, m.category, m.currency, m.total, m.count,
+        m.xmin AS source, c.amount, c.missing,
+        bool_and(c.scope_id IS NOT NULL AND (c.rates_version = (SELECT version FROM fx_rates_version)
+          OR NOT EXISTS (SELECT 1 FROM fx_rate_changes x WHERE x.version > c.rates_version
+            AND x.earliest < (m.month + interval '1 month')::date)))
+          OVER (PARTITION BY m.scope_id, m.month, m.currency) AS cached
+      FROM rollup_monthly m
+      LEFT JOIN LATERAL (
+        SELECT * FROM rollup_converted c WHERE c.scope_id = m.scope_id AND c.into_currency = ${r}
+          AND c.month = m.month AND c.type = m.type AND c.category = m.category
+          AND c.currency = m.currency OFFSET 0
+      ) c ON c.source = m.xmin AND c.total = m.total AND c.count = m.count
+        AND c.rule = ${params.p(ruleOf(to))}
+      WHERE ${monthsWhere(params, 'm.', scope, months)}
+        AND (m.currency < ${r} OR m.currency > ${r}) AND m.count <> 0
+    ), missed AS (
+      SELECT DISTINCT scope_id, month, currency FROM foreign_months WHERE NOT cached
+    )`;
+}
+
+/**
+ * The days of the `missed` months, each (scope, month, currency) by index (`OFFSET 0` keeps the
+ * planner from turning the lookups into one scan of every day), so nothing is read when every
+ * month is cached.
+ */
+const missedDays = (
+  month = '',
+) => `SELECT ${month}f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count
+        FROM missed mm
+        CROSS JOIN LATERAL (
+          SELECT * FROM rollup_daily f WHERE f.scope_id = mm.scope_id AND f.currency = mm.currency
+            AND f.day >= mm.month AND f.day < (mm.month + interval '1 month')::date
+            AND f.count <> 0 OFFSET 0
+        ) f`;
+
+/** Which lookup rule converted a cached month: the base currency and the maximum rate age. */
+const ruleOf = (to: Conversion) => `${to.base}/${to.maxAgeDays}`;
+
+/**
+ * Brings `rollup_converted` up to date for every month of `scope` in the reporting currency:
+ * converts the months whose cached row is missing or out of date (see `foreignMonths`), each from
+ * its days exactly as a read would, and stores them with the versions they were computed from.
+ * Does nothing when every month is current. Rows are written in key order, so two fills of one
+ * scope cannot deadlock; a row computed from the same versions as the stored one is not written
+ * again, and any row carries the versions it was computed from, so a late fill can make a month
+ * slower to read, never wrong.
+ */
+export function convertedMonthsFill(params: Params, scope: string, to: Conversion): string {
+  const r = params.p(to.currency);
+  return `WITH ${foreignMonths(params, scope, {}, to, r)},
+    foreign_days AS (${missedDays('mm.month, ')}), ${dayRates(params, r, to)}, sums AS (
+      SELECT f.scope_id, f.month, f.type, f.category, f.currency, sum(${CONVERTED}) AS amount,
+        bool_or(x.num IS NULL) AS missing
+      FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day
+      GROUP BY 1, 2, 3, 4, 5
+    )
+    INSERT INTO rollup_converted AS c (scope_id, into_currency, month, type, category, currency,
+      source, total, count, rule, rates_version, amount, missing)
+    SELECT m.scope_id, ${r}, m.month, m.type, m.category, m.currency, m.source, m.total, m.count,
+      ${params.p(ruleOf(to))}, (SELECT version FROM fx_rates_version), s.amount,
+      coalesce(s.missing, false)
+    FROM foreign_months m
+    LEFT JOIN sums s ON s.scope_id = m.scope_id AND s.month = m.month AND s.type = m.type
+      AND s.category = m.category AND s.currency = m.currency
+    WHERE NOT m.cached
+    ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (scope_id, into_currency, month, type, category, currency) DO UPDATE SET
+      source = EXCLUDED.source, total = EXCLUDED.total, count = EXCLUDED.count,
+      rule = EXCLUDED.rule, rates_version = EXCLUDED.rates_version, amount = EXCLUDED.amount,
+      missing = EXCLUDED.missing
+    WHERE (c.source, c.total, c.count, c.rule, c.rates_version)
+      IS DISTINCT FROM (EXCLUDED.source, EXCLUDED.total, EXCLUDED.count, EXCLUDED.rule,
+        EXCLUDED.rates_version)`;
 }
 
 /** The missing rates behind a conversion: one per currency and day, oldest first, the first 100. */

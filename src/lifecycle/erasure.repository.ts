@@ -148,7 +148,8 @@ export class ErasureRepository {
    * What else copies the user's data: stored idempotent responses (the user's own, and anyone's
    * that returned the user or their rows), the outbox events about the user or their rows and
    * every webhook delivery that copied one, the transaction change log (whose DELETE images the
-   * purge above just added, notes included) and the user's rollup rows (zero by now).
+   * purge above just added, notes included) and the user's rollup rows (zero by now) with their
+   * converted months.
    */
   async deleteCopies(db: Queryable, user: ErasureTarget): Promise<Record<string, number>> {
     const mentions = [user.id, containing(user.id), containing(user.email)];
@@ -182,6 +183,7 @@ export class ErasureRepository {
       rollup_daily: await count(`DELETE FROM rollup_daily WHERE scope_id = $1`, [user.id]),
       rollup_monthly: await count(`DELETE FROM rollup_monthly WHERE scope_id = $1`, [user.id]),
       rollup_totals: await count(`DELETE FROM rollup_totals WHERE scope_id = $1`, [user.id]),
+      rollup_converted: await count(`DELETE FROM rollup_converted WHERE scope_id = $1`, [user.id]),
     };
   }
 

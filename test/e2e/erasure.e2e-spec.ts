@@ -301,6 +301,19 @@ describe('erasure: POST /users/:id/erase', () => {
     const victimBefore = await summary({ userId: victim.id });
     const bystanderBefore = await summary({ userId: bystander.id });
     expect(victimBefore.transactionCount).toBe(4);
+    // Converted into another currency, the victim's months are also kept in rollup_converted
+    // (with or without a rate: a 200 or a 422).
+    await a
+      .http()
+      .get('/api/v1/dashboard/summary')
+      .query({ from: '2026-01-01', to: '2026-12-31', userId: victim.id, currency: 'EUR' })
+      .set(bearer(admin));
+    await waitFor(
+      'the victim’s converted months',
+      async () =>
+        (await a.sql.query(`SELECT 1 FROM rollup_converted WHERE scope_id = $1`, [victim.id]))
+          .rowCount !== 0,
+    );
     const bystanderRows = (await a.http().get(TX).set(bearer(bystander)).expect(200)).body;
     // Both instances have the victim cached.
     expect(await status(a, victim.token)).toBe(200);
@@ -352,6 +365,7 @@ describe('erasure: POST /users/:id/erase', () => {
       ['rollup_daily', 'scope_id'],
       ['rollup_monthly', 'scope_id'],
       ['rollup_totals', 'scope_id'],
+      ['rollup_converted', 'scope_id'],
     ] as const;
     for (const [table, column] of owned)
       expect([

@@ -1,6 +1,7 @@
 import type { HttpException } from '@nestjs/common';
 import fc from 'fast-check';
 import { addDays, addMonths, startOfMonth, todayIn } from '../../src/common/dates';
+import { DashboardRepository } from '../../src/dashboard/dashboard.repository';
 import { DashboardService } from '../../src/dashboard/dashboard.service';
 import { ExchangeRatesService } from '../../src/exchange-rates/exchange-rates.service';
 import { TransactionsService } from '../../src/transactions/transactions.service';
@@ -233,6 +234,92 @@ describe('dashboards in a reporting currency', () => {
     });
   });
 
+  describe('whole months kept converted (rollup_converted)', () => {
+    // A year no other test uses: EUR->USD at 1.5 from January 10th, 2 from February 10th.
+    const jan = '2090-01-12';
+    const feb = '2090-02-12';
+    const janRate = { base: 'EUR', quote: 'USD', date: '2090-01-10' };
+    const febRate = { base: 'EUR', quote: 'USD', date: '2090-02-10' };
+    const range = { from: '2090-01-01', to: '2090-12-31' };
+    let repo: DashboardRepository;
+    let user: User;
+    let janId: string;
+
+    const toUsd = () => ({
+      currency: 'USD',
+      maxAgeDays: h.config.fxMaxAgeDays,
+      base: h.config.baseCurrency,
+    });
+    const income = async () => (await dashboard.summary(user, range)).totalIncome;
+    /** Every cached month of the user gains `by`: a read that shows it read the cache. */
+    const tamper = (by: string, month?: string) =>
+      h.sql.query(
+        `UPDATE rollup_converted SET amount = amount + $2::numeric
+         WHERE scope_id = $1 AND ($3::date IS NULL OR month = $3::date)`,
+        [user.id, by, month ?? null],
+      );
+
+    /** Stores every month afresh (a refresh leaves a row of current versions as it is). */
+    const storeAfresh = async () => {
+      await h.sql.query(`DELETE FROM rollup_converted WHERE scope_id = $1`, [user.id]);
+      await repo.refreshConverted(user.id, toUsd());
+    };
+
+    beforeAll(async () => {
+      repo = h.get(DashboardRepository);
+      await putRates([
+        { ...janRate, rate: '1.5' },
+        { ...febRate, rate: '2' },
+      ]);
+      user = await createUser(h, 'analyst');
+      const row = { type: 'income' as const, currency: 'EUR', category: 'Sales' };
+      janId = (await transactions.create(user, { ...row, amount: '100.00', date: jan })).id;
+      await transactions.create(user, { ...row, amount: '100.00', date: feb });
+    });
+
+    it('answers from the stored months once they are current, with the figures the days give', async () => {
+      expect(await income()).toBe('350.00');
+      await repo.refreshConverted(user.id, toUsd());
+      const stored = await h.sql.query<{ month: string; amount: string }>(
+        `SELECT month::text, amount::text FROM rollup_converted WHERE scope_id = $1 ORDER BY 1`,
+        [user.id],
+      );
+      expect(stored.rows.map((r) => [r.month, Number(r.amount)])).toEqual([
+        ['2090-01-01', 150],
+        ['2090-02-01', 200],
+      ]);
+      expect(await income()).toBe('350.00');
+      await tamper('1000');
+      expect(await income()).toBe('2350.00');
+    });
+
+    it('converts a month from its days again once a row in it changes, even to the same total', async () => {
+      await storeAfresh();
+      await tamper('1000');
+      // Another day of the month: January's total and count stay as they were.
+      await transactions.update(user, janId, { date: '2090-01-16' });
+      expect(await income()).toBe('1350.00');
+      // Stored again: January from its new version, February (unchanged) left as it was.
+      await repo.refreshConverted(user.id, toUsd());
+      await tamper('10', '2090-01-01');
+      expect(await income()).toBe('1360.00');
+    });
+
+    it('converts the months a rate change can reach again, and keeps the months before it', async () => {
+      await storeAfresh();
+      await tamper('1000');
+      const { created } = await rates.set(h.admin, febRate, '3');
+      expect(created).toBe(false);
+      // February: 100 EUR at 3; January keeps its stored (tampered) figure.
+      expect(await income()).toBe('1450.00');
+      await rates.set(h.admin, janRate, '1.25');
+      expect(await income()).toBe('425.00');
+      await repo.refreshConverted(user.id, toUsd());
+      await tamper('1000', '2090-02-01');
+      expect(await income()).toBe('1425.00');
+    });
+  });
+
   it('property: for random rows and rates, every figure equals the exact sum rounded once', async () => {
     let run = 0;
     const amount = (units: number) =>
@@ -294,6 +381,13 @@ describe('dashboards in a reporting currency', () => {
           if (outcome.error) throw outcome.error;
           const summary = outcome.body;
           expect(summary).toEqual(expectedSummary(runRates, rows, reporting));
+          // The figures below come from the months as stored converted (rollup_converted).
+          await h.get(DashboardRepository).refreshConverted(user.id, {
+            currency: reporting,
+            maxAgeDays: h.config.fxMaxAgeDays,
+            base: h.config.baseCurrency,
+          });
+          expect(await dashboard.summary(user, { currency: reporting })).toEqual(summary);
           const units = UNITS[reporting];
           const cats = await dashboard.categories(user, { currency: reporting });
           for (const c of cats) {
