@@ -7,6 +7,7 @@ import {
   type Conversion,
   convertedMonthsFill,
   convertedRollups,
+  convertedTotalsFill,
   missingRatesSql,
   ORG_SCOPE,
 } from '../database/rollups';
@@ -97,13 +98,16 @@ export class DashboardRepository implements OnModuleDestroy {
   }
 
   /**
-   * Brings the converted months of `scope` (a user, the organisation, or EVERY_USER) up to date
-   * now, on the primary (`convertedMonthsFill`).
+   * Brings the converted months and all-time totals of `scope` (a user, the organisation, or
+   * EVERY_USER) up to date now, on the primary (`convertedMonthsFill`, then `convertedTotalsFill`
+   * from those months).
    */
   async refreshConverted(scope: string, to: Conversion): Promise<void> {
-    const params = new Params();
-    const which = scope === EVERY_USER ? EVERY_USER : `= ${params.p(scope)}`;
-    await this.primary.query(convertedMonthsFill(params, which, to), params.values);
+    for (const fill of [convertedMonthsFill, convertedTotalsFill]) {
+      const params = new Params();
+      const which = scope === EVERY_USER ? EVERY_USER : `= ${params.p(scope)}`;
+      await this.primary.query(fill(params, which, to), params.values);
+    }
   }
 
   /**

@@ -140,18 +140,28 @@ export function convertedRollups(
       ${convertedDays}
     )`;
   }
-  // Whole months come from rollup_converted where it is current; the rest from their days.
+  // Whole months come from rollup_converted where it is current; the rest from their days. All
+  // time (no dates asked) comes from rollup_converted_totals for each scope whose every total is
+  // current there, and through the months for the others.
+  const allTime = !bounds.from && !bounds.to && !dated;
   const edgeDays = edges.length
     ? `SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count
         FROM rollup_daily f WHERE ${foreignDays(params, 'f.', scope, r, edges)}
         UNION ALL `
     : '';
-  return `${convertDays(
-    `${foreignMonths(params, scope, months, to, r)}, `,
-    `(${edgeDays}${missedDays()}) f`,
-  )}, conv AS (
+  const ctes = allTime
+    ? `${foreignTotals(params, scope, to, r)}, ${foreignMonths(params, scope, months, to, r, true)}, `
+    : `${foreignMonths(params, scope, months, to, r)}, `;
+  return `${convertDays(ctes, `(${edgeDays}${missedDays()}) f`)}, conv AS (
       ${ownRows}
-      UNION ALL
+      UNION ALL${
+        allTime
+          ? `
+      SELECT scope_id, NULL::date, type, category, currency, total, count, amount, missing
+      FROM foreign_totals WHERE cached
+      UNION ALL`
+          : ''
+      }
       SELECT scope_id, month, type, category, currency, total, count, amount, missing
       FROM foreign_months WHERE cached
       UNION ALL
@@ -211,7 +221,13 @@ function foreignMonths(
   months: Months,
   to: Conversion,
   r: string,
+  exceptWhole = false,
 ): string {
+  // Scopes answered from `foreign_totals` need no months; when every one is, none are read.
+  const except = exceptWhole
+    ? `AND NOT (SELECT coalesce(bool_and(cached), false) FROM foreign_totals)
+        AND NOT EXISTS (SELECT 1 FROM foreign_totals w WHERE w.cached AND w.scope_id = m.scope_id)`
+    : '';
   // A row computed at the current rates' version needs no look at the changes since.
   return `foreign_months AS (
       SELECT m.scope_id, m.month, m.type, m.category, m.currency, m.total, m.count,
@@ -228,7 +244,7 @@ function foreignMonths(
       ) c ON c.source = m.xmin AND c.total = m.total AND c.count = m.count
         AND c.rule = ${params.p(ruleOf(to))}
       WHERE ${monthsWhere(params, 'm.', scope, months)}
-        AND (m.currency < ${r} OR m.currency > ${r}) AND m.count <> 0
+        AND (m.currency < ${r} OR m.currency > ${r}) AND m.count <> 0 ${except}
     ), missed AS (
       SELECT DISTINCT scope_id, month, currency FROM foreign_months WHERE NOT cached
     )`;
@@ -248,6 +264,74 @@ const missedDays = (
             AND f.day >= mm.month AND f.day < (mm.month + interval '1 month')::date
             AND f.count <> 0 OFFSET 0
         ) f`;
+
+/**
+ * CTE `foreign_totals`: the all-time rollup rows of other currencies than `r`, each with its
+ * converted sum from `rollup_converted_totals`, and `cached` when every such row of its scope has
+ * a current one: computed from the same all-time row version (which every change to a day of the
+ * key renews) and lookup rule, at the rates' current version (any rate change may reach some day
+ * of all time).
+ */
+function foreignTotals(params: Params, scope: string, to: Conversion, r: string): string {
+  return `foreign_totals AS (
+      SELECT t.scope_id, t.type, t.category, t.currency, t.total, t.count, c.amount, c.missing,
+        bool_and(c.scope_id IS NOT NULL AND c.rates_version = (SELECT version FROM fx_rates_version))
+          OVER (PARTITION BY t.scope_id) AS cached
+      FROM rollup_totals t
+      LEFT JOIN LATERAL (
+        SELECT * FROM rollup_converted_totals c WHERE c.scope_id = t.scope_id
+          AND c.into_currency = ${r} AND c.type = t.type AND c.category = t.category
+          AND c.currency = t.currency OFFSET 0
+      ) c ON c.source = t.xmin AND c.total = t.total AND c.count = t.count
+        AND c.rule = ${params.p(ruleOf(to))}
+      WHERE t.scope_id ${scope} AND (t.currency < ${r} OR t.currency > ${r}) AND t.count <> 0
+    )`;
+}
+
+/**
+ * Brings `rollup_converted_totals` up to date for `scope` (run after `convertedMonthsFill`): each
+ * all-time row that is not current and whose every month is, gets the sum of its months.
+ */
+export function convertedTotalsFill(params: Params, scope: string, to: Conversion): string {
+  const r = params.p(to.currency);
+  const rule = params.p(ruleOf(to));
+  return `WITH version AS (SELECT version FROM fx_rates_version)
+    INSERT INTO rollup_converted_totals AS c (scope_id, into_currency, type, category, currency,
+      source, total, count, rule, rates_version, amount, missing)
+    SELECT t.scope_id, ${r}, t.type, t.category, t.currency, t.xmin, t.total, t.count, ${rule},
+      (SELECT version FROM version), a.amount, a.missing
+    FROM rollup_totals t
+    LEFT JOIN LATERAL (
+      SELECT * FROM rollup_converted_totals c WHERE c.scope_id = t.scope_id
+        AND c.into_currency = ${r} AND c.type = t.type AND c.category = t.category
+        AND c.currency = t.currency OFFSET 0
+    ) o ON o.source = t.xmin AND o.total = t.total AND o.count = t.count AND o.rule = ${rule}
+      AND o.rates_version = (SELECT version FROM version)
+    CROSS JOIN LATERAL (
+      SELECT sum(mc.amount) AS amount, coalesce(bool_or(mc.missing), false) AS missing,
+        bool_and(mc.scope_id IS NOT NULL AND (mc.rates_version = (SELECT version FROM version)
+          OR NOT EXISTS (SELECT 1 FROM fx_rate_changes x WHERE x.version > mc.rates_version
+            AND x.earliest < (m.month + interval '1 month')::date))) AS complete
+      FROM rollup_monthly m
+      LEFT JOIN LATERAL (
+        SELECT * FROM rollup_converted mc WHERE mc.scope_id = m.scope_id
+          AND mc.into_currency = ${r} AND mc.month = m.month AND mc.type = m.type
+          AND mc.category = m.category AND mc.currency = m.currency OFFSET 0
+      ) mc ON mc.source = m.xmin AND mc.total = m.total AND mc.count = m.count AND mc.rule = ${rule}
+      WHERE m.scope_id = t.scope_id AND m.type = t.type AND m.category = t.category
+        AND m.currency = t.currency AND m.count <> 0
+    ) a
+    WHERE t.scope_id ${scope} AND (t.currency < ${r} OR t.currency > ${r}) AND t.count <> 0
+      AND o.scope_id IS NULL AND a.complete
+    ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (scope_id, into_currency, type, category, currency) DO UPDATE SET
+      source = EXCLUDED.source, total = EXCLUDED.total, count = EXCLUDED.count,
+      rule = EXCLUDED.rule, rates_version = EXCLUDED.rates_version, amount = EXCLUDED.amount,
+      missing = EXCLUDED.missing
+    WHERE (c.source, c.total, c.count, c.rule, c.rates_version)
+      IS DISTINCT FROM (EXCLUDED.source, EXCLUDED.total, EXCLUDED.count, EXCLUDED.rule,
+        EXCLUDED.rates_version)`;
+}
 
 /** Which lookup rule converted a cached month: the base currency and the maximum rate age. */
 const ruleOf = (to: Conversion) => `${to.base}/${to.maxAgeDays}`;

@@ -170,6 +170,12 @@ export class ErasureRepository {
       `DELETE FROM idempotency_keys WHERE user_id = $1 OR response LIKE $2 OR response ILIKE $3`,
       mentions,
     );
+    // A fill of converted rollups that read the user's rows before this transaction deleted them
+    // could store them after it: wait for any in flight, and hold new ones off until commit (a
+    // fill takes its snapshot after its table locks, so it then finds nothing of the user).
+    await db.query(
+      `LOCK TABLE rollup_converted, rollup_converted_totals IN SHARE ROW EXCLUSIVE MODE`,
+    );
     // A reset makes every cached list total that spans this change count again, instead of
     // trusting a log that no longer holds the deleted images.
     await db.query(`INSERT INTO transaction_change_resets (owner_id) VALUES ($1)`, [user.id]);
@@ -184,6 +190,10 @@ export class ErasureRepository {
       rollup_monthly: await count(`DELETE FROM rollup_monthly WHERE scope_id = $1`, [user.id]),
       rollup_totals: await count(`DELETE FROM rollup_totals WHERE scope_id = $1`, [user.id]),
       rollup_converted: await count(`DELETE FROM rollup_converted WHERE scope_id = $1`, [user.id]),
+      rollup_converted_totals: await count(
+        `DELETE FROM rollup_converted_totals WHERE scope_id = $1`,
+        [user.id],
+      ),
     };
   }
 

@@ -301,8 +301,8 @@ describe('erasure: POST /users/:id/erase', () => {
     const victimBefore = await summary({ userId: victim.id });
     const bystanderBefore = await summary({ userId: bystander.id });
     expect(victimBefore.transactionCount).toBe(4);
-    // Converted into another currency, the victim's months are also kept in rollup_converted
-    // (with or without a rate: a 200 or a 422).
+    // Converted into another currency, the victim's months and all-time totals are also kept
+    // (rollup_converted, then rollup_converted_totals; with or without a rate: a 200 or a 422).
     await a
       .http()
       .get('/api/v1/dashboard/summary')
@@ -311,8 +311,11 @@ describe('erasure: POST /users/:id/erase', () => {
     await waitFor(
       'the victim’s converted months',
       async () =>
-        (await a.sql.query(`SELECT 1 FROM rollup_converted WHERE scope_id = $1`, [victim.id]))
-          .rowCount !== 0,
+        (
+          await a.sql.query(`SELECT 1 FROM rollup_converted_totals WHERE scope_id = $1`, [
+            victim.id,
+          ])
+        ).rowCount !== 0,
     );
     const bystanderRows = (await a.http().get(TX).set(bearer(bystander)).expect(200)).body;
     // Both instances have the victim cached.
@@ -366,6 +369,7 @@ describe('erasure: POST /users/:id/erase', () => {
       ['rollup_monthly', 'scope_id'],
       ['rollup_totals', 'scope_id'],
       ['rollup_converted', 'scope_id'],
+      ['rollup_converted_totals', 'scope_id'],
     ] as const;
     for (const [table, column] of owned)
       expect([

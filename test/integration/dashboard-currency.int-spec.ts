@@ -320,6 +320,76 @@ describe('dashboards in a reporting currency', () => {
     });
   });
 
+  describe('all time kept converted (rollup_converted_totals)', () => {
+    // A year of its own: EUR->USD at 1.5 from January 10th.
+    const rate = { base: 'EUR', quote: 'USD', date: '2091-01-10' };
+    let user: User;
+    let firstId: string;
+
+    const toUsd = () => ({
+      currency: 'USD',
+      maxAgeDays: h.config.fxMaxAgeDays,
+      base: h.config.baseCurrency,
+    });
+    /** No dates: all time. */
+    const income = async () => (await dashboard.summary(user, {})).totalIncome;
+    const storeAfresh = async () => {
+      await h.sql.query(`DELETE FROM rollup_converted_totals WHERE scope_id = $1`, [user.id]);
+      await h.get(DashboardRepository).refreshConverted(user.id, toUsd());
+    };
+    /** Every stored all-time figure of the user gains 1000: a read that shows it read them. */
+    const tamper = () =>
+      h.sql.query(`UPDATE rollup_converted_totals SET amount = amount + 1000 WHERE scope_id = $1`, [
+        user.id,
+      ]);
+    const sales = { type: 'income' as const, currency: 'EUR', category: 'Sales' };
+
+    beforeAll(async () => {
+      await putRates([{ ...rate, rate: '1.5' }]);
+      user = await createUser(h, 'analyst');
+      firstId = (
+        await transactions.create(user, { ...sales, amount: '100.00', date: '2091-01-12' })
+      ).id;
+      await transactions.create(user, { ...sales, amount: '100.00', date: '2091-01-14' });
+    });
+
+    it('answers all time from the stored totals once they are current', async () => {
+      expect(await income()).toBe('300.00');
+      await storeAfresh();
+      const stored = await h.sql.query<{ amount: string }>(
+        `SELECT amount::text FROM rollup_converted_totals WHERE scope_id = $1`,
+        [user.id],
+      );
+      expect(stored.rows.map((r) => Number(r.amount))).toEqual([300]);
+      await tamper();
+      expect(await income()).toBe('1300.00');
+    });
+
+    it('stops using them once a row moves to another day, even with the same total', async () => {
+      await storeAfresh();
+      await tamper();
+      await transactions.update(user, firstId, { date: '2091-01-15' });
+      expect(await income()).toBe('300.00');
+    });
+
+    it('stops using them after any rate change, and counts nothing twice meanwhile', async () => {
+      await storeAfresh();
+      await tamper();
+      await putRates([{ base: 'EUR', quote: 'USD', date: '2091-06-01', rate: '9' }]);
+      expect(await income()).toBe('300.00');
+      await storeAfresh();
+      await tamper();
+      // A new category: one total of the scope is not stored yet, so the scope reads its months.
+      await transactions.create(user, {
+        ...sales,
+        category: 'Fees',
+        amount: '10.00',
+        date: '2091-01-12',
+      });
+      expect(await income()).toBe('315.00');
+    });
+  });
+
   it('property: for random rows and rates, every figure equals the exact sum rounded once', async () => {
     let run = 0;
     const amount = (units: number) =>

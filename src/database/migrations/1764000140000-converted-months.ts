@@ -2,16 +2,17 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
 const UPSERT = `DO UPDATE SET total = r.total + EXCLUDED.total, count = r.count + EXCLUDED.count`;
+const CHANGED = `HAVING sum(n) <> 0 OR sum(total) <> 0`;
 
 /**
- * The update trigger of the rollup-hierarchy migration, but a month is written whenever a day in
- * it changes (`months_touched`), even when the changes cancel out at the month: a row moved to
- * another day of its month leaves the month's total and count alone, yet its converted sum
- * changes with the day's rate, so the monthly row must get a new version. The statement keeps its
+ * The update trigger of the rollup-hierarchy migration, but a month and an all-time row are
+ * written whenever a day in them changes (`touched`), even when the changes cancel out there: a
+ * row moved to another day leaves its month's (or all time's) total and count alone, yet the
+ * converted sum changes with the day's rate, so the row must get a new version. The statement keeps its
  * shape (daily and all-time totals as CTEs in that order, monthly as the main INSERT), so it
  * still locks in `lockRollups`' order.
  */
-const updateTrigger = (monthsTouched: boolean) => `
+const updateTrigger = (touched: boolean) => `
   CREATE OR REPLACE FUNCTION rollup_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
     WITH d AS (
@@ -26,7 +27,7 @@ const updateTrigger = (monthsTouched: boolean) => `
     ),
     changed_days AS (
       SELECT scope_id, date, type, category, currency, sum(total) AS total, sum(n) AS n FROM scoped
-      GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0 OR sum(total) <> 0
+      GROUP BY 1, 2, 3, 4, 5 ${CHANGED}
     ),
     daily AS (
       INSERT INTO rollup_daily AS r (scope_id, day, type, category, currency, total, count)
@@ -35,14 +36,15 @@ const updateTrigger = (monthsTouched: boolean) => `
     ),
     totals AS (
       INSERT INTO rollup_totals AS r (scope_id, type, category, currency, total, count)
-      SELECT scope_id, type, category, currency, sum(total), sum(n) FROM scoped
-      GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(total) <> 0 ORDER BY 1, 2, 3, 4
+      SELECT scope_id, type, category, currency, sum(total), sum(n)
+      FROM ${touched ? 'changed_days' : 'scoped'}
+      GROUP BY 1, 2, 3, 4 ${touched ? '' : CHANGED} ORDER BY 1, 2, 3, 4
       ON CONFLICT (scope_id, type, category, currency) ${UPSERT}
     )
     INSERT INTO rollup_monthly AS r (scope_id, month, type, category, currency, total, count)
     SELECT scope_id, date_trunc('month', date)::date, type, category, currency, sum(total), sum(n)
-    FROM ${monthsTouched ? 'changed_days' : 'scoped'}
-    GROUP BY 1, 2, 3, 4, 5 ${monthsTouched ? '' : 'HAVING sum(n) <> 0 OR sum(total) <> 0'} ORDER BY 1, 2, 3, 4, 5
+    FROM ${touched ? 'changed_days' : 'scoped'}
+    GROUP BY 1, 2, 3, 4, 5 ${touched ? '' : CHANGED} ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (scope_id, month, type, category, currency) ${UPSERT};
     RETURN NULL;
   END $$`;
@@ -66,7 +68,10 @@ const updateTrigger = (monthsTouched: boolean) => `
  *   their converted rows. The counter is one row: writers of rates queue on it until they commit,
  *   so versions become visible in order and a reader that sees version v has seen every change
  *   up to v.
- * - The update trigger writes a month whenever a day in it changes (`updateTrigger`).
+ * - `rollup_converted_totals`: the same for all time, per all-time rollup row (`rollup_totals`),
+ *   the sum of its converted months, current only at the rates' current version.
+ * - The update trigger writes a month and an all-time row whenever a day in them changes
+ *   (`updateTrigger`).
  */
 export class ConvertedMonths1764000140000 implements MigrationInterface {
   name = 'ConvertedMonths1764000140000';
@@ -88,6 +93,22 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
         amount        numeric,
         missing       boolean NOT NULL,
         PRIMARY KEY (scope_id, into_currency, month, type, category, currency)
+      )`);
+    await q.query(`
+      CREATE TABLE rollup_converted_totals (
+        scope_id      uuid NOT NULL,
+        into_currency char(3) NOT NULL,
+        type          transaction_type NOT NULL,
+        category      varchar(64) NOT NULL,
+        currency      char(3) NOT NULL,
+        source        xid NOT NULL,
+        total         numeric NOT NULL,
+        count         bigint NOT NULL,
+        rule          text NOT NULL,
+        rates_version bigint NOT NULL,
+        amount        numeric,
+        missing       boolean NOT NULL,
+        PRIMARY KEY (scope_id, into_currency, type, category, currency)
       )`);
     await q.query(`CREATE TABLE fx_rates_version (version bigint NOT NULL)`);
     await q.query(`INSERT INTO fx_rates_version VALUES (0)`);
@@ -138,6 +159,8 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
     for (const op of ['insert', 'update', 'delete', 'truncate'])
       await q.query(`DROP TRIGGER exchange_rates_changed_${op} ON exchange_rates`);
     await q.query(`DROP FUNCTION fx_rates_changed()`);
-    await q.query(`DROP TABLE fx_rate_changes, fx_rates_version, rollup_converted`);
+    await q.query(
+      `DROP TABLE fx_rate_changes, fx_rates_version, rollup_converted_totals, rollup_converted`,
+    );
   }
 }
