@@ -78,8 +78,9 @@ export class DashboardRepository implements OnModuleDestroy {
   private readonly logger = new Logger(DashboardRepository.name);
   /** When each (scope, conversion) was last brought up to date, and the fills under way. */
   private readonly filled = new Map<string, number>();
-  private readonly running = new Set<string>();
-  private readonly filling = new Set<Promise<void>>();
+  /** The one fill under way: fills share the primary's pool with requests, so one at a time. */
+  private filling?: Promise<void>;
+  private closing = false;
 
   /** The fills' connection: the primary's pool, prepared as ReadRouting prepares reads. */
   private readonly primary: Queryable;
@@ -94,7 +95,8 @@ export class DashboardRepository implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all(this.filling);
+    this.closing = true;
+    await this.filling;
   }
 
   /**
@@ -113,23 +115,20 @@ export class DashboardRepository implements OnModuleDestroy {
   /**
    * After a converted read: `refreshConverted` off the request (a read converts any month that
    * is not current from its days, so this only decides how soon the next read is fast). At most
-   * once a second per scope and conversion, and never two at once; a failure is logged and a
-   * later read tries again.
+   * once a second per scope and conversion, one fill at a time per instance (a read while one
+   * runs stores nothing; the next read after it does), none once the app is closing; a failure
+   * is logged and a later read tries again.
    */
   private fillConverted(scope: string, to: Conversion): void {
+    if (this.filling || this.closing) return;
     const key = `${scope} ${to.currency} ${to.base} ${to.maxAgeDays}`;
     const now = Date.now();
-    if (this.running.has(key) || now - (this.filled.get(key) ?? -Infinity) < FILL_EVERY_MS) return;
+    if (now - (this.filled.get(key) ?? -Infinity) < FILL_EVERY_MS) return;
     if (this.filled.size >= 10_000) this.filled.clear();
     this.filled.set(key, now);
-    this.running.add(key);
-    const fill = this.refreshConverted(scope, to)
+    this.filling = this.refreshConverted(scope, to)
       .catch((error: unknown) => this.logger.warn(`Converted months not stored: ${String(error)}`))
-      .finally(() => {
-        this.running.delete(key);
-        this.filling.delete(fill);
-      });
-    this.filling.add(fill);
+      .finally(() => (this.filling = undefined));
   }
 
   /** The totals in the reporting currency, and each currency's own (transactions counted). */

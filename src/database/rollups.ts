@@ -231,7 +231,7 @@ function foreignMonths(
   // A row computed at the current rates' version needs no look at the changes since.
   return `foreign_months AS (
       SELECT m.scope_id, m.month, m.type, m.category, m.currency, m.total, m.count,
-        m.xmin AS source, c.amount, c.missing,
+        m.xmin AS source, c.amount, c.missing, c.rates_version,
         bool_and(c.scope_id IS NOT NULL AND (c.rates_version = (SELECT version FROM fx_rates_version)
           OR NOT EXISTS (SELECT 1 FROM fx_rate_changes x WHERE x.version > c.rates_version
             AND x.earliest < (m.month + interval '1 month')::date)))
@@ -333,13 +333,18 @@ export function convertedTotalsFill(params: Params, scope: string, to: Conversio
         EXCLUDED.rates_version)`;
 }
 
-/** Which lookup rule converted a cached month: the base currency and the maximum rate age. */
-const ruleOf = (to: Conversion) => `${to.base}/${to.maxAgeDays}`;
+/** Which lookup rule converted a cached month: its version, the base currency, the maximum age. */
+const ruleOf = (to: Conversion) => `${RULE_VERSION}/${to.base}/${to.maxAgeDays}`;
+
+/** Raise it when the lookup rule or the arithmetic changes: every stored conversion is redone. */
+const RULE_VERSION = 1;
 
 /**
  * Brings `rollup_converted` up to date for every month of `scope` in the reporting currency:
  * converts the months whose cached row is missing or out of date (see `foreignMonths`), each from
  * its days exactly as a read would, and stores them with the versions they were computed from.
+ * A current row stored at an older rates' version is stamped with the current one, so a read
+ * checks it against no rate change it has already outlived.
  * Does nothing when every month is current. Rows are written in key order, so two fills of one
  * scope cannot deadlock; a row computed from the same versions as the stored one is not written
  * again, and any row carries the versions it was computed from, so a late fill can make a month
@@ -357,12 +362,13 @@ export function convertedMonthsFill(params: Params, scope: string, to: Conversio
     INSERT INTO rollup_converted AS c (scope_id, into_currency, month, type, category, currency,
       source, total, count, rule, rates_version, amount, missing)
     SELECT m.scope_id, ${r}, m.month, m.type, m.category, m.currency, m.source, m.total, m.count,
-      ${params.p(ruleOf(to))}, (SELECT version FROM fx_rates_version), s.amount,
-      coalesce(s.missing, false)
+      ${params.p(ruleOf(to))}, (SELECT version FROM fx_rates_version),
+      CASE WHEN m.cached THEN m.amount ELSE s.amount END,
+      CASE WHEN m.cached THEN m.missing ELSE coalesce(s.missing, false) END
     FROM foreign_months m
     LEFT JOIN sums s ON s.scope_id = m.scope_id AND s.month = m.month AND s.type = m.type
       AND s.category = m.category AND s.currency = m.currency
-    WHERE NOT m.cached
+    WHERE NOT m.cached OR m.rates_version <> (SELECT version FROM fx_rates_version)
     ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (scope_id, into_currency, month, type, category, currency) DO UPDATE SET
       source = EXCLUDED.source, total = EXCLUDED.total, count = EXCLUDED.count,

@@ -312,8 +312,22 @@ describe('dashboards in a reporting currency', () => {
       expect(created).toBe(false);
       // February: 100 EUR at 3; January keeps its stored (tampered) figure.
       expect(await income()).toBe('1450.00');
+      // Stored again: February converted anew, January kept and stamped with the rates' version.
+      await repo.refreshConverted(user.id, toUsd());
+      expect(await income()).toBe('1450.00');
+      const behind = await h.sql.query(
+        `SELECT 1 FROM rollup_converted WHERE scope_id = $1
+           AND rates_version <> (SELECT version FROM fx_rates_version)`,
+        [user.id],
+      );
+      expect(behind.rowCount).toBe(0);
       await rates.set(h.admin, janRate, '1.25');
       expect(await income()).toBe('425.00');
+      // The January change covers all the February one did: only one is kept from then on.
+      const kept = await h.sql.query(`SELECT 1 FROM fx_rate_changes WHERE earliest >= $1`, [
+        janRate.date,
+      ]);
+      expect(kept.rowCount).toBe(1);
       await repo.refreshConverted(user.id, toUsd());
       await tamper('1000', '2090-02-01');
       expect(await income()).toBe('1425.00');

@@ -58,7 +58,7 @@ const updateTrigger = (touched: boolean) => `
  *   and reporting currency, holding that month's days converted at each day's rate and summed
  *   (`convertedMonthsFill` in src/database/rollups.ts writes it). A row says what it was computed
  *   from: the monthly row's version (its `xmin`, which every UPDATE renews; its total and count
- *   too, so even a transaction id that wrapped around cannot pass for a later version), the
+ *   too, so a transaction id reused after wraparound would also need the same total and count), the
  *   lookup rule (base currency and maximum rate age) and the rates' version. A read uses a row
  *   only when all of them still hold, and converts that month from its days otherwise, so the
  *   cache can be behind but never wrong. Not UNLOGGED: replicas read it too.
@@ -67,7 +67,8 @@ const updateTrigger = (touched: boolean) => `
  *   days D to D + max age (or, once removed, its fallback does), so months ending before D keep
  *   their converted rows. The counter is one row: writers of rates queue on it until they commit,
  *   so versions become visible in order and a reader that sees version v has seen every change
- *   up to v.
+ *   up to v. A change makes every older one from the same date on redundant, so those are
+ *   deleted: the list stays short, and so does each stale row's look at it.
  * - `rollup_converted_totals`: the same for all time, per all-time rollup row (`rollup_totals`),
  *   the sum of its converted months, current only at the rates' current version.
  * - The update trigger writes a month and an all-time row whenever a day in them changes
@@ -121,22 +122,27 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION fx_rates_changed() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
-        earliest date;
+        since date;
+        bumped bigint;
       BEGIN
         IF TG_OP = 'INSERT' THEN
-          SELECT min(date) INTO earliest FROM new_rows;
+          SELECT min(date) INTO since FROM new_rows;
         ELSIF TG_OP = 'UPDATE' THEN
-          SELECT min(date) INTO earliest FROM (SELECT date FROM new_rows UNION ALL SELECT date FROM old_rows) d;
+          SELECT min(date) INTO since FROM (SELECT date FROM new_rows UNION ALL SELECT date FROM old_rows) d;
         ELSIF TG_OP = 'DELETE' THEN
-          SELECT min(date) INTO earliest FROM old_rows;
+          SELECT min(date) INTO since FROM old_rows;
         ELSE
-          earliest := '-infinity';
+          since := '-infinity';
         END IF;
-        IF earliest IS NULL THEN
+        IF since IS NULL THEN
           RETURN NULL;
         END IF;
-        WITH v AS (UPDATE fx_rates_version SET version = version + 1 RETURNING version)
-        INSERT INTO fx_rate_changes (version, earliest) SELECT version, earliest FROM v;
+        -- The counter first: from here on this transaction has the changes to itself.
+        UPDATE fx_rates_version SET version = version + 1 RETURNING version INTO bumped;
+        -- An older change from the same date on says nothing the new one does not: whatever it
+        -- made out of date, the new one does too.
+        DELETE FROM fx_rate_changes WHERE earliest >= since;
+        INSERT INTO fx_rate_changes (version, earliest) VALUES (bumped, since);
         RETURN NULL;
       END $$`);
     for (const [op, refs] of [
@@ -151,6 +157,8 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
     await q.query(`
       CREATE TRIGGER exchange_rates_changed_truncate AFTER TRUNCATE ON exchange_rates
       FOR EACH STATEMENT EXECUTE FUNCTION fx_rates_changed()`);
+    // As in the rollup-hierarchy migration: no writer may be inside the old trigger body.
+    await q.query(`LOCK TABLE transactions IN SHARE ROW EXCLUSIVE MODE`);
     await q.query(updateTrigger(true));
   }
 
