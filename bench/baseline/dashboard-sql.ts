@@ -21,7 +21,7 @@ export const PERIOD: Record<Interval, { trunc: string; step: string; label: stri
 
 export function summarySql(scope: string, bounds: Bounds, to: Conversion) {
   const params = new Params();
-  const text = `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false })},
+  const text = `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, cached: true })},
      by_currency AS (
        SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
          ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
@@ -35,7 +35,7 @@ export function summarySql(scope: string, bounds: Bounds, to: Conversion) {
 
 export function categoriesSql(scope: string, bounds: Bounds, to: Conversion, type?: string) {
   const params = new Params();
-  const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to);
+  const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { cached: true });
   const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
   const text = `WITH ${ctes}
      SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
@@ -63,6 +63,7 @@ export function trendsSql(
     daily: interval === 'week',
     byCategory: false,
     dated: true,
+    cached: true,
   });
   const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
   const f = from && params.p(from);

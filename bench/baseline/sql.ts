@@ -1,110 +1,18 @@
 /**
  * The product's SQL, copied rather than imported: the baseline must stay a plain compiled script
- * with no framework (src/ pulls in Nest and TypeORM; only framework-free helpers such as
- * src/common/dates.ts are imported). Each block names the file it was copied from; when the
+ * with no framework (src/ pulls in Nest and TypeORM; only framework-free modules such as
+ * src/database/rollups.ts are imported). Each block names the file it was copied from; when the
  * product's SQL changes, change it here too, or the comparison measures two different queries.
  * `npm run bench -- --check` compares both servers' answers.
  */
-import { addDays, addMonths } from '../../src/common/dates';
+import { ORG_SCOPE, rollupSource } from '../../src/database/rollups';
+import { Params } from '../../src/database/sql';
 
-/** The organisation's rollup scope (src/database/migrations/1764000002000-rollups.ts). */
-export const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
-
-/** Collects parameters while a statement is assembled (src/database/sql.ts). */
-export class Params {
-  readonly values: unknown[] = [];
-
-  p(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
-const startOfMonth = (date: string) => `${date.slice(0, 7)}-01`;
-
-// ---- src/database/rollups.ts ----
-
-export interface Bounds {
-  from?: string;
-  to?: string;
-}
-
-/** All-time totals without bounds (unless `dated`); else whole months, the edges from days. */
-export function rollupSource(
-  params: Params,
-  scope: string,
-  { from, to }: Bounds,
-  { dated = false }: { dated?: boolean } = {},
-): string {
-  if (!from && !to && !dated) {
-    return `SELECT scope_id, NULL::date AS d, type, category, currency, total, count FROM rollup_totals WHERE scope_id ${scope}`;
-  }
-  const firstFull = from && (from.endsWith('-01') ? from : addMonths(from, 1));
-  const endFull = to && startOfMonth(addDays(to, 1));
-  if (firstFull && endFull && firstFull >= endFull) return dailySource(params, scope, { from, to });
-  const monthly = [`scope_id ${scope}`];
-  if (firstFull) monthly.push(`month >= ${params.p(firstFull)}`);
-  if (endFull) monthly.push(`month < ${params.p(endFull)}`);
-  const parts = [
-    `SELECT scope_id, month AS d, type, category, currency, total, count FROM rollup_monthly WHERE ${monthly.join(' AND ')}`,
-  ];
-  if (from && firstFull && firstFull > from)
-    parts.push(dailySource(params, scope, { from, to: addDays(firstFull, -1) }));
-  if (to && endFull && endFull <= to) parts.push(dailySource(params, scope, { from: endFull, to }));
-  return parts.join(' UNION ALL ');
-}
-
-export function dailySource(params: Params, scope: string, { from, to }: Bounds): string {
-  const where = [`scope_id ${scope}`];
-  if (from) where.push(`day >= ${params.p(from)}`);
-  if (to) where.push(`day <= ${params.p(to)}`);
-  return `SELECT scope_id, day AS d, type, category, currency, total, count FROM rollup_daily WHERE ${where.join(' AND ')}`;
-}
-
-/** Into which currency rollup sums are converted (BASE_CURRENCY here: no `currency=`). */
-export interface Conversion {
-  currency: string;
-  maxAgeDays: number;
-  base: string;
-}
-
-/** convertedRollups(): CTEs ending in `conv`, each rollup row with its amount in `to.currency`. */
-export function convertedRollups(
-  params: Params,
-  scope: string,
-  bounds: Bounds,
-  to: Conversion,
-  {
-    daily = false,
-    byCategory = true,
-    dated = false,
-  }: { daily?: boolean; byCategory?: boolean; dated?: boolean } = {},
-): string {
-  const r = params.p(to.currency);
-  const where = [`f.scope_id ${scope}`, `(f.currency < ${r} OR f.currency > ${r})`, 'f.count <> 0'];
-  if (bounds.from) where.push(`f.day >= ${params.p(bounds.from)}`);
-  if (bounds.to) where.push(`f.day <= ${params.p(bounds.to)}`);
-  const own = daily
-    ? dailySource(params, scope, bounds)
-    : rollupSource(params, scope, bounds, { dated });
-  const category = byCategory ? 'f.category' : 'NULL::varchar';
-  return `foreign_days AS (
-      SELECT f.scope_id, f.day, f.type, ${category} AS category, f.currency, sum(f.total) AS total,
-        sum(f.count) AS count
-      FROM rollup_daily f WHERE ${where.join(' AND ')} GROUP BY 1, 2, 3, 4, 5
-    ), day_rates AS MATERIALIZED (
-      SELECT x.currency, x.day, x.num, x.den
-      FROM (SELECT array_agg(currency) AS cs, array_agg(day) AS ds
-            FROM (SELECT DISTINCT currency, day FROM foreign_days) p HAVING count(*) > 0) a
-      CROSS JOIN LATERAL fx_rates(a.cs, a.ds, ${r}, ${params.p(to.maxAgeDays)}, ${params.p(to.base)}) x
-    ), conv AS (
-      SELECT o.scope_id, o.d, o.type, o.category, o.currency, o.total, o.count, o.total AS amount, false AS missing
-      FROM (${own}) o WHERE o.currency = ${r}
-      UNION ALL
-      SELECT f.scope_id, f.day, f.type, f.category, f.currency, f.total, f.count, (f.total * x.num)::numeric(1000, 40) / x.den, x.num IS NULL
-      FROM foreign_days f JOIN day_rates x ON x.currency = f.currency AND x.day = f.day
-    )`;
-}
+// The rollup reads are the product's own module (src/database/rollups.ts, framework-free):
+// imported, so the dashboards' SQL cannot drift apart. The baseline stores no converted months
+// (`convertedMonthsFill`): it reads what the product stored, as the product's reads do.
+export { type Bounds, type Conversion, convertedRollups } from '../../src/database/rollups';
+export { ORG_SCOPE, Params };
 
 // ---- src/transactions/transactions.repository.ts and transaction-list.repository.ts ----
 

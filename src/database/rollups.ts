@@ -223,9 +223,11 @@ function foreignMonths(
   r: string,
   exceptWhole = false,
 ): string {
-  // Scopes answered from `foreign_totals` need no months; when every one is, none are read.
+  // Scopes answered from `foreign_totals` need no months; when every one is (or there is no
+  // other currency at all: months count only live rows, so all time would count them), none are
+  // read.
   const except = exceptWhole
-    ? `AND NOT (SELECT coalesce(bool_and(cached), false) FROM foreign_totals)
+    ? `AND NOT (SELECT coalesce(bool_and(cached), true) FROM foreign_totals)
         AND NOT EXISTS (SELECT 1 FROM foreign_totals w WHERE w.cached AND w.scope_id = m.scope_id)`
     : '';
   // A row computed at the current rates' version needs no look at the changes since.

@@ -111,6 +111,12 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
         missing       boolean NOT NULL,
         PRIMARY KEY (scope_id, into_currency, type, category, currency)
       )`);
+    // The months of other currencies than the reporting one, as rollup_daily_currency_idx for
+    // days: a dashboard over one currency then reads no monthly row to find there is nothing
+    // to convert.
+    await q.query(
+      `CREATE INDEX rollup_monthly_currency_idx ON rollup_monthly (scope_id, currency, month)`,
+    );
     await q.query(`CREATE TABLE fx_rates_version (version bigint NOT NULL)`);
     await q.query(`INSERT INTO fx_rates_version VALUES (0)`);
     await q.query(`
@@ -170,5 +176,6 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
     await q.query(
       `DROP TABLE fx_rate_changes, fx_rates_version, rollup_converted_totals, rollup_converted`,
     );
+    await q.query(`DROP INDEX rollup_monthly_currency_idx`);
   }
 }
