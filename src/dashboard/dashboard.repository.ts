@@ -70,6 +70,9 @@ const CACHED = { cached: true };
 /** How often one scope's converted months are brought up to date, at most. */
 const FILL_EVERY_MS = 1_000;
 
+/** How many scopes' fills may wait at once; a read of a scope beyond them stores nothing. */
+const MAX_QUEUED = 1_000;
+
 /** The scope of the admin overview's per-user figures: every user's rollups. */
 export const EVERY_USER = `<> '${ORG_SCOPE}'`;
 
@@ -78,7 +81,9 @@ export class DashboardRepository implements OnModuleDestroy {
   private readonly logger = new Logger(DashboardRepository.name);
   /** When each (scope, conversion) was last brought up to date, and the fills under way. */
   private readonly filled = new Map<string, number>();
-  /** The one fill under way: fills share the primary's pool with requests, so one at a time. */
+  /** Fills waiting, by (scope, conversion); they run one at a time (`drain`). */
+  private readonly queued = new Map<string, { scope: string; to: Conversion }>();
+  /** The fills under way: they share the primary's pool with requests, so one at a time. */
   private filling?: Promise<void>;
   private closing = false;
 
@@ -115,20 +120,37 @@ export class DashboardRepository implements OnModuleDestroy {
   /**
    * After a converted read: `refreshConverted` off the request (a read converts any month that
    * is not current from its days, so this only decides how soon the next read is fast). At most
-   * once a second per scope and conversion, one fill at a time per instance (a read while one
-   * runs stores nothing; the next read after it does), none once the app is closing; a failure
-   * is logged and a later read tries again.
+   * once a second per scope and conversion, queued behind the fill under way (one at a time per
+   * instance, at most MAX_QUEUED waiting), none once the app is closing; a failure is logged and
+   * a later read tries again.
    */
   private fillConverted(scope: string, to: Conversion): void {
-    if (this.filling || this.closing) return;
     const key = `${scope} ${to.currency} ${to.base} ${to.maxAgeDays}`;
-    const now = Date.now();
-    if (now - (this.filled.get(key) ?? -Infinity) < FILL_EVERY_MS) return;
-    if (this.filled.size >= 10_000) this.filled.clear();
-    this.filled.set(key, now);
-    this.filling = this.refreshConverted(scope, to)
-      .catch((error: unknown) => this.logger.warn(`Converted months not stored: ${String(error)}`))
-      .finally(() => (this.filling = undefined));
+    if (this.closing || this.queued.has(key) || this.queued.size >= MAX_QUEUED) return;
+    if (Date.now() - (this.filled.get(key) ?? -Infinity) < FILL_EVERY_MS) return;
+    this.queued.set(key, { scope, to });
+    if (!this.filling) this.startFilling();
+  }
+
+  private startFilling(): void {
+    this.filling = this.drain().finally(() => {
+      this.filling = undefined;
+      // Queued after the loop ended but before this ran: nothing else would start them.
+      if (this.queued.size > 0 && !this.closing) this.startFilling();
+    });
+  }
+
+  /** Runs the queued fills in turn, those queued meanwhile too (a Map iterates its additions). */
+  private async drain(): Promise<void> {
+    for (const [key, { scope, to }] of this.queued) {
+      if (this.closing) return;
+      if (this.filled.size >= 10_000) this.filled.clear();
+      this.filled.set(key, Date.now());
+      await this.refreshConverted(scope, to).catch((error: unknown) =>
+        this.logger.warn(`Converted months not stored: ${String(error)}`),
+      );
+      this.queued.delete(key);
+    }
   }
 
   /** The totals in the reporting currency, and each currency's own (transactions counted). */

@@ -326,14 +326,20 @@ export function convertedTotalsFill(params: Params, scope: string, to: Conversio
     WHERE t.scope_id ${scope} AND (t.currency < ${r} OR t.currency > ${r}) AND t.count <> 0
       AND o.scope_id IS NULL AND a.complete
     ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (scope_id, into_currency, type, category, currency) DO UPDATE SET
+    ${storeUnlessSame('scope_id, into_currency, type, category, currency')}`;
+}
+
+/**
+ * The upsert of a stored conversion (target alias `c`): a row computed from the same versions as
+ * the stored one is left as it is.
+ */
+const storeUnlessSame = (key: string) => `ON CONFLICT (${key}) DO UPDATE SET
       source = EXCLUDED.source, total = EXCLUDED.total, count = EXCLUDED.count,
       rule = EXCLUDED.rule, rates_version = EXCLUDED.rates_version, amount = EXCLUDED.amount,
       missing = EXCLUDED.missing
     WHERE (c.source, c.total, c.count, c.rule, c.rates_version)
       IS DISTINCT FROM (EXCLUDED.source, EXCLUDED.total, EXCLUDED.count, EXCLUDED.rule,
         EXCLUDED.rates_version)`;
-}
 
 /** Which lookup rule converted a cached month: its version, the base currency, the maximum age. */
 const ruleOf = (to: Conversion) => `${RULE_VERSION}/${to.base}/${to.maxAgeDays}`;
@@ -372,13 +378,7 @@ export function convertedMonthsFill(params: Params, scope: string, to: Conversio
       AND s.category = m.category AND s.currency = m.currency
     WHERE NOT m.cached OR m.rates_version <> (SELECT version FROM fx_rates_version)
     ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (scope_id, into_currency, month, type, category, currency) DO UPDATE SET
-      source = EXCLUDED.source, total = EXCLUDED.total, count = EXCLUDED.count,
-      rule = EXCLUDED.rule, rates_version = EXCLUDED.rates_version, amount = EXCLUDED.amount,
-      missing = EXCLUDED.missing
-    WHERE (c.source, c.total, c.count, c.rule, c.rates_version)
-      IS DISTINCT FROM (EXCLUDED.source, EXCLUDED.total, EXCLUDED.count, EXCLUDED.rule,
-        EXCLUDED.rates_version)`;
+    ${storeUnlessSame('scope_id, into_currency, month, type, category, currency')}`;
 }
 
 /** The missing rates behind a conversion: one per currency and day, oldest first, the first 100. */

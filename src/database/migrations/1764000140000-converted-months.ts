@@ -4,6 +4,10 @@ const ORG_SCOPE = '00000000-0000-0000-0000-000000000000';
 const UPSERT = `DO UPDATE SET total = r.total + EXCLUDED.total, count = r.count + EXCLUDED.count`;
 const CHANGED = `HAVING sum(n) <> 0 OR sum(total) <> 0`;
 
+/** What a stored conversion was computed from, and its figure (NULL when a rate is missing). */
+const STORED = `source xid NOT NULL, total numeric NOT NULL, count bigint NOT NULL,
+  rule text NOT NULL, rates_version bigint NOT NULL, amount numeric, missing boolean NOT NULL,`;
+
 /**
  * The update trigger of the rollup-hierarchy migration, but a month and an all-time row are
  * written whenever a day in them changes (`touched`), even when the changes cancel out there: a
@@ -86,13 +90,7 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
         type          transaction_type NOT NULL,
         category      varchar(64) NOT NULL,
         currency      char(3) NOT NULL,
-        source        xid NOT NULL,
-        total         numeric NOT NULL,
-        count         bigint NOT NULL,
-        rule          text NOT NULL,
-        rates_version bigint NOT NULL,
-        amount        numeric,
-        missing       boolean NOT NULL,
+        ${STORED}
         PRIMARY KEY (scope_id, into_currency, month, type, category, currency)
       )`);
     await q.query(`
@@ -102,13 +100,7 @@ export class ConvertedMonths1764000140000 implements MigrationInterface {
         type          transaction_type NOT NULL,
         category      varchar(64) NOT NULL,
         currency      char(3) NOT NULL,
-        source        xid NOT NULL,
-        total         numeric NOT NULL,
-        count         bigint NOT NULL,
-        rule          text NOT NULL,
-        rates_version bigint NOT NULL,
-        amount        numeric,
-        missing       boolean NOT NULL,
+        ${STORED}
         PRIMARY KEY (scope_id, into_currency, type, category, currency)
       )`);
     // The months of other currencies than the reporting one, as rollup_daily_currency_idx for
