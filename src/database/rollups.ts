@@ -99,10 +99,12 @@ export interface Conversion {
  * decimals, so a quotient that ends within 40 decimals is exact and any other is off by at most
  * half of 1e-40 (`roundConverted` accounts for that). `day_rates` is MATERIALIZED: inlined into
  * `conv`, the planner could look rates up once per rollup row (26k at 1M rows) instead of once
- * per currency and day (2k), ten times the cost. Columns: scope_id, d (NULL in the all-time rows
- * of the reporting currency unless `dated`), type, category,
- * currency, total (in its own currency), count, amount (in the reporting currency; NULL when the
- * rate is missing), missing (whether the rate is). Nothing is rounded to money here.
+ * per currency and day (2k), ten times the cost. With `cached`, whole months (and all time) of
+ * other currencies come from their stored conversions where current (`foreignMonths`,
+ * `foreignTotals`). Columns: scope_id, d (a day or a month start; NULL in all-time rows, which
+ * come only without dates unless `dated`), type, category, currency, total (in its own currency),
+ * count, amount (in the reporting currency; NULL when the rate is missing), missing (whether the
+ * rate is). Nothing is rounded to money here.
  */
 export function convertedRollups(
   params: Params,
@@ -223,9 +225,10 @@ function foreignMonths(
   r: string,
   exceptWhole = false,
 ): string {
-  // Scopes answered from `foreign_totals` need no months; when every one is (or there is no
-  // other currency at all: months count only live rows, so all time would count them), none are
-  // read.
+  // A scope whose every foreign total is stored current reads no months. When that holds for
+  // every scope, the first condition is false once for the whole statement and no monthly row is
+  // read. No foreign totals at all means no foreign months either (a month's live rows count in
+  // all time), so that case reads none too.
   const except = exceptWhole
     ? `AND NOT (SELECT coalesce(bool_and(cached), true) FROM foreign_totals)
         AND NOT EXISTS (SELECT 1 FROM foreign_totals w WHERE w.cached AND w.scope_id = m.scope_id)`
@@ -297,20 +300,11 @@ function foreignTotals(params: Params, scope: string, to: Conversion, r: string)
 export function convertedTotalsFill(params: Params, scope: string, to: Conversion): string {
   const r = params.p(to.currency);
   const rule = params.p(ruleOf(to));
-  return `WITH version AS (SELECT version FROM fx_rates_version)
-    INSERT INTO rollup_converted_totals AS c (scope_id, into_currency, type, category, currency,
-      source, total, count, rule, rates_version, amount, missing)
-    SELECT t.scope_id, ${r}, t.type, t.category, t.currency, t.xmin, t.total, t.count, ${rule},
-      (SELECT version FROM version), a.amount, a.missing
-    FROM rollup_totals t
-    LEFT JOIN LATERAL (
-      SELECT * FROM rollup_converted_totals c WHERE c.scope_id = t.scope_id
-        AND c.into_currency = ${r} AND c.type = t.type AND c.category = t.category
-        AND c.currency = t.currency OFFSET 0
-    ) o ON o.source = t.xmin AND o.total = t.total AND o.count = t.count AND o.rule = ${rule}
-      AND o.rates_version = (SELECT version FROM version)
-    CROSS JOIN LATERAL (
-      SELECT sum(mc.amount) AS amount, coalesce(bool_or(mc.missing), false) AS missing,
+  // Every month of the scope once, grouped by key; each all-time row then by its key.
+  return `WITH version AS (SELECT version FROM fx_rates_version),
+    months AS (
+      SELECT m.scope_id, m.type, m.category, m.currency, sum(mc.amount) AS amount,
+        coalesce(bool_or(mc.missing), false) AS missing,
         bool_and(mc.scope_id IS NOT NULL AND (mc.rates_version = (SELECT version FROM version)
           OR NOT EXISTS (SELECT 1 FROM fx_rate_changes x WHERE x.version > mc.rates_version
             AND x.earliest < (m.month + interval '1 month')::date))) AS complete
@@ -320,11 +314,25 @@ export function convertedTotalsFill(params: Params, scope: string, to: Conversio
           AND mc.into_currency = ${r} AND mc.month = m.month AND mc.type = m.type
           AND mc.category = m.category AND mc.currency = m.currency OFFSET 0
       ) mc ON mc.source = m.xmin AND mc.total = m.total AND mc.count = m.count AND mc.rule = ${rule}
-      WHERE m.scope_id = t.scope_id AND m.type = t.type AND m.category = t.category
-        AND m.currency = t.currency AND m.count <> 0
-    ) a
-    WHERE t.scope_id ${scope} AND (t.currency < ${r} OR t.currency > ${r}) AND t.count <> 0
-      AND o.scope_id IS NULL AND a.complete
+      WHERE m.scope_id ${scope} AND (m.currency < ${r} OR m.currency > ${r}) AND m.count <> 0
+      GROUP BY 1, 2, 3, 4
+    )
+    INSERT INTO rollup_converted_totals AS c (scope_id, into_currency, type, category, currency,
+      source, total, count, rule, rates_version, amount, missing)
+    SELECT t.scope_id, ${r}, t.type, t.category, t.currency, t.source, t.total, t.count, ${rule},
+      (SELECT version FROM version), a.amount, a.missing
+    FROM months a
+    CROSS JOIN LATERAL (
+      SELECT t.*, t.xmin AS source FROM rollup_totals t WHERE t.scope_id = a.scope_id
+        AND t.type = a.type AND t.category = a.category AND t.currency = a.currency OFFSET 0
+    ) t
+    LEFT JOIN LATERAL (
+      SELECT * FROM rollup_converted_totals o WHERE o.scope_id = t.scope_id
+        AND o.into_currency = ${r} AND o.type = t.type AND o.category = t.category
+        AND o.currency = t.currency OFFSET 0
+    ) o ON o.source = t.source AND o.total = t.total AND o.count = t.count AND o.rule = ${rule}
+      AND o.rates_version = (SELECT version FROM version)
+    WHERE a.complete AND t.count <> 0 AND o.scope_id IS NULL
     ORDER BY 1, 2, 3, 4, 5
     ${storeUnlessSame('scope_id, into_currency, type, category, currency')}`;
 }
@@ -347,12 +355,16 @@ const ruleOf = (to: Conversion) => `${RULE_VERSION}/${to.base}/${to.maxAgeDays}`
 /** Raise it when the lookup rule or the arithmetic changes: every stored conversion is redone. */
 const RULE_VERSION = 1;
 
+/** How many rate writes a current stored month may fall behind before a fill restamps it. */
+const RESTAMP_AFTER = 50;
+
 /**
  * Brings `rollup_converted` up to date for every month of `scope` in the reporting currency:
  * converts the months whose cached row is missing or out of date (see `foreignMonths`), each from
  * its days exactly as a read would, and stores them with the versions they were computed from.
- * A current row stored at an older rates' version is stamped with the current one, so a read
- * checks it against no rate change it has already outlived.
+ * A current row stored more than RESTAMP_AFTER rates' versions ago is stamped with the current one,
+ * so a read checks it against few rate changes it has already outlived, without every rate write
+ * rewriting every stored month.
  * Does nothing when every month is current. Rows are written in key order, so two fills of one
  * scope cannot deadlock; a row computed from the same versions as the stored one is not written
  * again, and any row carries the versions it was computed from, so a late fill can make a month
@@ -376,7 +388,7 @@ export function convertedMonthsFill(params: Params, scope: string, to: Conversio
     FROM foreign_months m
     LEFT JOIN sums s ON s.scope_id = m.scope_id AND s.month = m.month AND s.type = m.type
       AND s.category = m.category AND s.currency = m.currency
-    WHERE NOT m.cached OR m.rates_version <> (SELECT version FROM fx_rates_version)
+    WHERE NOT m.cached OR m.rates_version < (SELECT version FROM fx_rates_version) - ${RESTAMP_AFTER}
     ORDER BY 1, 2, 3, 4, 5, 6
     ${storeUnlessSame('scope_id, into_currency, month, type, category, currency')}`;
 }

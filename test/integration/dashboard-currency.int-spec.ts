@@ -1,7 +1,7 @@
 import type { HttpException } from '@nestjs/common';
 import fc from 'fast-check';
 import { addDays, addMonths, startOfMonth, todayIn } from '../../src/common/dates';
-import { DashboardRepository } from '../../src/dashboard/dashboard.repository';
+import { DashboardRepository, EVERY_USER } from '../../src/dashboard/dashboard.repository';
 import { DashboardService } from '../../src/dashboard/dashboard.service';
 import { ExchangeRatesService } from '../../src/exchange-rates/exchange-rates.service';
 import { TransactionsService } from '../../src/transactions/transactions.service';
@@ -312,15 +312,26 @@ describe('dashboards in a reporting currency', () => {
       expect(created).toBe(false);
       // February: 100 EUR at 3; January keeps its stored (tampered) figure.
       expect(await income()).toBe('1450.00');
-      // Stored again: February converted anew, January kept and stamped with the rates' version.
+      // Stored again: February converted anew, January kept as it was stored.
       await repo.refreshConverted(user.id, toUsd());
       expect(await income()).toBe('1450.00');
-      const behind = await h.sql.query(
-        `SELECT 1 FROM rollup_converted WHERE scope_id = $1
-           AND rates_version <> (SELECT version FROM fx_rates_version)`,
-        [user.id],
-      );
-      expect(behind.rowCount).toBe(0);
+      const behind = () =>
+        h.sql.query(
+          `SELECT 1 FROM rollup_converted WHERE scope_id = $1
+             AND rates_version <> (SELECT version FROM fx_rates_version)`,
+          [user.id],
+        );
+      expect((await behind()).rowCount).toBe(1);
+      // Rate writes that reach no stored month: past 50 of them, a fill stamps January afresh.
+      for (let day = 1; day <= 51; day++)
+        await rates.set(
+          h.admin,
+          { base: 'EUR', quote: 'USD', date: `2095-01-${String((day % 28) + 1).padStart(2, '0')}` },
+          String(day),
+        );
+      await repo.refreshConverted(user.id, toUsd());
+      expect((await behind()).rowCount).toBe(0);
+      expect(await income()).toBe('1450.00');
       await rates.set(h.admin, janRate, '1.25');
       expect(await income()).toBe('425.00');
       // The January change covers all the February one did: only one is kept from then on.
@@ -401,6 +412,27 @@ describe('dashboards in a reporting currency', () => {
         date: '2091-01-12',
       });
       expect(await income()).toBe('315.00');
+    });
+
+    it('answers the per-user overview from stored totals for some users and months for others', async () => {
+      const repo = h.get(DashboardRepository);
+      const other = await createUser(h, 'analyst');
+      await transactions.create(other, { ...sales, amount: '10.00', date: '2091-01-12' });
+      await h.sql.query(`DELETE FROM rollup_converted_totals WHERE scope_id = $1`, [user.id]);
+      await repo.refreshConverted(EVERY_USER, toUsd());
+      // The user's two stored totals (Sales, Fees) gain 1000 each.
+      await tamper();
+      // A category the other user's totals have not stored: that user reads months.
+      await transactions.create(other, {
+        ...sales,
+        category: 'Fees',
+        amount: '2.00',
+        date: '2091-01-12',
+      });
+      const rows = await repo.summaryByUser({}, toUsd());
+      const incomeOf = (id: string) => Number(rows.find((r) => r.userId === id)!.income);
+      expect(incomeOf(user.id)).toBe(2315);
+      expect(incomeOf(other.id)).toBe(18);
     });
   });
 
