@@ -79,7 +79,7 @@ export const EVERY_USER = `<> '${ORG_SCOPE}'`;
 @Injectable()
 export class DashboardRepository implements OnModuleDestroy {
   private readonly logger = new Logger(DashboardRepository.name);
-  /** When each (scope, conversion) was last brought up to date, and the fills under way. */
+  /** When each (scope, conversion) was last brought up to date. */
   private readonly filled = new Map<string, number>();
   /** Fills waiting, by (scope, conversion); they run one at a time (`drain`). */
   private readonly queued = new Map<string, { scope: string; to: Conversion }>();

@@ -295,27 +295,19 @@ function foreignTotals(params: Params, scope: string, to: Conversion, r: string)
 
 /**
  * Brings `rollup_converted_totals` up to date for `scope` (run after `convertedMonthsFill`): each
- * all-time row that is not current and whose every month is, gets the sum of its months.
+ * all-time row that is not current and whose every month is (`foreignMonths`), gets the sum of
+ * its months.
  */
 export function convertedTotalsFill(params: Params, scope: string, to: Conversion): string {
   const r = params.p(to.currency);
   const rule = params.p(ruleOf(to));
   // Every month of the scope once, grouped by key; each all-time row then by its key.
   return `WITH version AS (SELECT version FROM fx_rates_version),
+    ${foreignMonths(params, scope, {}, to, r)},
     months AS (
-      SELECT m.scope_id, m.type, m.category, m.currency, sum(mc.amount) AS amount,
-        coalesce(bool_or(mc.missing), false) AS missing,
-        bool_and(mc.scope_id IS NOT NULL AND (mc.rates_version = (SELECT version FROM version)
-          OR NOT EXISTS (SELECT 1 FROM fx_rate_changes x WHERE x.version > mc.rates_version
-            AND x.earliest < (m.month + interval '1 month')::date))) AS complete
-      FROM rollup_monthly m
-      LEFT JOIN LATERAL (
-        SELECT * FROM rollup_converted mc WHERE mc.scope_id = m.scope_id
-          AND mc.into_currency = ${r} AND mc.month = m.month AND mc.type = m.type
-          AND mc.category = m.category AND mc.currency = m.currency OFFSET 0
-      ) mc ON mc.source = m.xmin AND mc.total = m.total AND mc.count = m.count AND mc.rule = ${rule}
-      WHERE m.scope_id ${scope} AND (m.currency < ${r} OR m.currency > ${r}) AND m.count <> 0
-      GROUP BY 1, 2, 3, 4
+      SELECT scope_id, type, category, currency, sum(amount) AS amount,
+        coalesce(bool_or(missing), false) AS missing, bool_and(cached) AS complete
+      FROM foreign_months GROUP BY 1, 2, 3, 4
     )
     INSERT INTO rollup_converted_totals AS c (scope_id, into_currency, type, category, currency,
       source, total, count, rule, rates_version, amount, missing)
