@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$(mktemp -d)
 log="$data/app.log"
-port=${SMOKE_PORT:-38080}
+# Below the ephemeral range (32768 and up), which outgoing connections take: a fixed port there
+# can be held by any client socket on the machine (CI once failed here with EADDRINUSE).
+port=${SMOKE_PORT:-28080}
 start=$(date +%s%N)
 env -u DATABASE_URL -u ADMIN_EMAIL -u ADMIN_PASSWORD DATA_DIR="$data" PORT="$port" node dist/src/main.js >"$log" 2>&1 &
 pid=$!

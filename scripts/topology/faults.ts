@@ -22,10 +22,10 @@ const ROOT = resolve(__dirname, '..', '..', '..');
 const WORKERS = Number(process.env.FAULTS_WORKERS ?? 6);
 const state = process.env.FAULTS_TOPOLOGY_DIR ?? mkdtempSync(join(tmpdir(), 'finance-faults-'));
 const ports = {
-  TOPOLOGY_PG_PRIMARY_PORT: '55542',
-  TOPOLOGY_PG_REPLICA_PORT: '55543',
-  TOPOLOGY_PGBOUNCER_PORT: '56542',
-  TOPOLOGY_REDIS_PORT: '56579',
+  TOPOLOGY_PG_PRIMARY_PORT: '25542',
+  TOPOLOGY_PG_REPLICA_PORT: '25543',
+  TOPOLOGY_PGBOUNCER_PORT: '26542',
+  TOPOLOGY_REDIS_PORT: '26579',
   TOPOLOGY_LB_PORT: '3300',
   TOPOLOGY_APP_BASE_PORT: '3300',
 };
