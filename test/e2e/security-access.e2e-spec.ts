@@ -447,6 +447,29 @@ describe('security: access control', () => {
       expect(problemCore(res)).toEqual(baseline);
     });
 
+    it('answers a token it accepted before with the generic 401 once its user is deactivated', async () => {
+      const user = await createUser(app, admin, 'analyst');
+      // Accepted twice: the second time from the verified-token cache (src/auth/verified-tokens.ts).
+      await as(user, 'get', '/api/v1/auth/me').expect(200);
+      await as(user, 'get', '/api/v1/auth/me').expect(200);
+      await as(admin, 'patch', `/api/v1/users/${user.id}`).send({ isActive: false }).expect(200);
+      const res = await as(user, 'get', '/api/v1/auth/me');
+      expectProblem(res, 401);
+      expect(problemCore(res)).toEqual(baseline);
+    });
+
+    it('answers a token it accepted before with the generic 401 once its exp has passed', async () => {
+      const exp = now() + 3;
+      const token = craftToken({ sub: viewer.id, exp });
+      const me = () => app.http().get('/api/v1/auth/me').set('Authorization', `Bearer ${token}`);
+      await me().expect(200);
+      await me().expect(200);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 50));
+      const res = await me();
+      expectProblem(res, 401);
+      expect(problemCore(res)).toEqual(baseline);
+    });
+
     it('answers the token of a user deleted from the database with the generic 401', async () => {
       const user = await createUser(app, admin, 'viewer');
       await as(user, 'get', '/api/v1/auth/me').expect(200);
