@@ -134,6 +134,8 @@ bootstrap:
         max_replication_slots: 10
         wal_keep_size: 256MB
         synchronous_commit: 'on'
+        # The app asks for it per session, but not through PgBouncer (docs/operations.md).
+        jit: 'off'
   initdb:
     - encoding: UTF8
     - locale: C

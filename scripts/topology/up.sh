@@ -135,6 +135,7 @@ unix_socket_directories = ''     # TCP only: no socket in a shared /var/run/post
 wal_level = replica              # the defaults, spelled out: streaming replication
 max_wal_senders = 10
 hot_standby = on                 # the replica answers read-only queries
+jit = off                        # the app asks for it per session, but not through PgBouncer
 EOF
 fi
 say "starting the primary on 127.0.0.1:$PG_PRIMARY_PORT"

@@ -1,12 +1,23 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 
+/**
+ * Session settings sent in the startup packet beside `statement_timeout`: JIT off. The converted
+ * dashboard statements (database/rollups.ts) are priced above `jit_above_cost` from the plan's
+ * guesses, and compiling them took 0.1-1.8 s a statement against 30-50 ms of real work: the
+ * organisation's per-user overview in another currency answered in 170-200 ms with JIT and 30 ms
+ * without (docs/performance.md, "JIT"). A pooler refuses startup options like the timeout; set it
+ * on the server there (docs/operations.md).
+ */
+export const SESSION_OPTIONS = '-c jit=off';
+
 export interface DatabaseSettings {
   url: string;
   poolMax?: number;
   /**
-   * Sent in the startup packet. Undefined: none is sent, as a transaction-pooling PgBouncer
-   * refuses the parameter; the pooler's server connections then carry it (docs/operations.md).
+   * Sent in the startup packet with SESSION_OPTIONS. Undefined: neither is sent, as a
+   * transaction-pooling PgBouncer refuses them; the pooler's server connections then carry them
+   * (docs/operations.md).
    */
   statementTimeoutMs?: number;
   poolTimeoutMs?: number;
@@ -29,7 +40,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
       // Bounds every statement so one runaway query cannot hold a pooled connection forever.
       ...(settings.statementTimeoutMs === undefined
         ? {}
-        : { statement_timeout: settings.statementTimeoutMs }),
+        : { statement_timeout: settings.statementTimeoutMs, options: SESSION_OPTIONS }),
       application_name: 'finance-api',
     },
   };

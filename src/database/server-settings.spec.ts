@@ -10,6 +10,7 @@ describe('serverSettings (the embedded PostgreSQL)', () => {
     expect(flags.filter((_, i) => i % 2 === 0).every((f) => f === '-c')).toBe(true);
     expect(setting(flags, 'max_wal_size')).toBe('4GB');
     expect(setting(flags, 'checkpoint_timeout')).toBe('15min');
+    expect(setting(flags, 'jit')).toBe('off');
   });
 
   it.each([

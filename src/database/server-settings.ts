@@ -16,6 +16,8 @@ export function serverSettings(memoryBytes = availableMemory()): string[] {
     ['shared_buffers', `${sharedBuffersMb}MB`],
     ['max_wal_size', '4GB'],
     ['checkpoint_timeout', '15min'],
+    // As the app's sessions ask (data-source-options.ts SESSION_OPTIONS), for every client.
+    ['jit', 'off'],
   ].flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 }
 

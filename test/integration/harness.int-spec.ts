@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { UsersService } from '../../src/users/users.service';
 import { type Harness, startHarness } from './harness';
 
@@ -14,5 +15,13 @@ describe('in-process harness', () => {
       role: 'analyst',
     });
     expect(users.role).toBe('analyst');
+  });
+
+  it("opens the app's sessions with JIT off and the statement timeout (startup settings)", async () => {
+    const db = h.get(DataSource);
+    const [jit] = await db.query<{ jit: string }[]>('SHOW jit');
+    const [timeout] = await db.query<{ statement_timeout: string }[]>('SHOW statement_timeout');
+    expect(jit.jit).toBe('off');
+    expect(timeout.statement_timeout).not.toBe('0');
   });
 });

@@ -10,6 +10,7 @@ import { DataSource, QueryFailedError } from 'typeorm';
 import { currentRequest } from '../../common/request-context';
 import { AppConfig } from '../../config/app-config';
 import { type Queryable, query } from '../sql';
+import { SESSION_OPTIONS } from '../data-source-options';
 import { guardPool, inClientTransaction, poolReads } from '../transaction';
 import {
   type CallerPositions,
@@ -84,6 +85,7 @@ export class ReadRouting implements OnApplicationBootstrap, OnApplicationShutdow
         connectionString: url,
         application_name: 'finance-api',
         statement_timeout: config.dbStatementTimeoutMs,
+        options: SESSION_OPTIONS,
         // A replica that does not answer quickly is skipped for the primary, not waited for.
         connectionTimeoutMillis: Math.min(config.dbPoolTimeoutMs, 1_000),
       };
