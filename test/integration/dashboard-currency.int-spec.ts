@@ -430,9 +430,10 @@ describe('dashboards in a reporting currency', () => {
         date: '2091-01-12',
       });
       const rows = await repo.summaryByUser({}, toUsd());
-      const incomeOf = (id: string) => Number(rows.find((r) => r.userId === id)!.income);
-      expect(incomeOf(user.id)).toBe(2315);
-      expect(incomeOf(other.id)).toBe(18);
+      // Exactly: the unrounded 40-decimal sums as rationals, not as floating point.
+      const incomeOf = (id: string) => Rational.of(rows.find((r) => r.userId === id)!.income);
+      expect(incomeOf(user.id)).toEqual(Rational.of('2315'));
+      expect(incomeOf(other.id)).toEqual(Rational.of('18'));
     });
   });
 
