@@ -2,9 +2,22 @@
  * The dashboard's SQL, copied from src/dashboard/dashboard.repository.ts (see sql.ts for why it
  * is copied). Reads only the rollup tables; figures leave exact and unrounded, as text, in the
  * reporting currency (BASE_CURRENCY: the baseline takes no `currency=`), each with whether a rate
- * was missing; routes.ts rounds them as the product's service does.
+ * was missing; routes.ts rounds them as the product's service does. Each statement comes in two
+ * forms, as in the product: `own` reads the reporting currency's rows alone and says whether any
+ * other currency's are in range (`otherCurrencies`); routes.ts then sends the converting form.
  */
-import { type Bounds, type Conversion, convertedRollups, Params } from './sql';
+import {
+  type Bounds,
+  type Conversion,
+  convertedRollups,
+  OTHER_CURRENCIES,
+  ownRollups,
+  Params,
+} from './sql';
+
+export type Form = 'own' | 'converted';
+const rollupsOf = (form: Form) => (form === 'own' ? ownRollups : convertedRollups);
+const flagOf = (form: Form) => (form === 'own' ? `, ${OTHER_CURRENCIES} AS "otherCurrencies"` : '');
 
 const exact = (expr: string) => `coalesce(${expr}, 0)::text`;
 const income = `sum(s.amount) FILTER (WHERE s.type = 'income')`;
@@ -19,27 +32,33 @@ export const PERIOD: Record<Interval, { trunc: string; step: string; label: stri
   year: { trunc: 'year', step: '1 year', label: 'YYYY' },
 };
 
-export function summarySql(scope: string, bounds: Bounds, to: Conversion) {
+export function summarySql(scope: string, bounds: Bounds, to: Conversion, form: Form) {
   const params = new Params();
-  const text = `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, cached: true })},
+  const text = `WITH ${rollupsOf(form)(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, cached: true })},
      by_currency AS (
        SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
          ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
        FROM conv GROUP BY currency HAVING sum(count) > 0
      )
      SELECT ${TOTALS},
-       (SELECT coalesce(json_agg(b ORDER BY b.currency), '[]') FROM by_currency b) AS "byCurrency"
+       (SELECT coalesce(json_agg(b ORDER BY b.currency), '[]') FROM by_currency b) AS "byCurrency"${flagOf(form)}
      FROM conv s`;
   return { text, values: params.values };
 }
 
-export function categoriesSql(scope: string, bounds: Bounds, to: Conversion, type?: string) {
+export function categoriesSql(
+  scope: string,
+  bounds: Bounds,
+  to: Conversion,
+  type: string | undefined,
+  form: Form,
+) {
   const params = new Params();
-  const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { cached: true });
+  const ctes = rollupsOf(form)(params, `= ${params.p(scope)}`, bounds, to, { cached: true });
   const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
   const text = `WITH ${ctes}
      SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
-       coalesce(bool_or(s.missing), false) AS incomplete
+       coalesce(bool_or(s.missing), false) AS incomplete${flagOf(form)}
      FROM conv s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0`;
   return { text, values: params.values };
 }
@@ -55,11 +74,12 @@ export function trendsSql(
   { from, to }: Bounds,
   today: string,
   into: Conversion,
+  form: Form,
 ) {
   const params = new Params();
   const p = PERIOD[interval];
   // Weeks straddle months, so they are built from days; months and years from whole months.
-  const ctes = convertedRollups(params, `= ${params.p(scope)}`, { from, to }, into, {
+  const ctes = rollupsOf(form)(params, `= ${params.p(scope)}`, { from, to }, into, {
     daily: interval === 'week',
     byCategory: false,
     dated: true,
@@ -80,7 +100,7 @@ export function trendsSql(
      )
      SELECT to_char(g.ts, '${p.label}') AS period, coalesce(agg.income, '0') AS income,
        coalesce(agg.expenses, '0') AS expenses, coalesce(agg.count, 0) AS count,
-       coalesce(agg.incomplete, false) AS incomplete
+       coalesce(agg.incomplete, false) AS incomplete${flagOf(form)}
      FROM generate_series(date_trunc('${p.trunc}', ${first}::timestamp), ${last}::timestamp,
        interval '${p.step}') AS g(ts)
      LEFT JOIN agg ON agg.p = g.ts::date

@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { todayIn } from '../../src/common/dates';
-import { categoriesSql, type Interval, PERIOD, summarySql, trendsSql } from './dashboard-sql';
+import {
+  categoriesSql,
+  type Form,
+  type Interval,
+  PERIOD,
+  summarySql,
+  trendsSql,
+} from './dashboard-sql';
 import { fromMinor, minorUnits, shareOf, toMinor, totalsIn } from './money';
 import {
   type Conversion,
@@ -208,7 +215,9 @@ export class Routes {
 
   /** DashboardService.summaryOf(): rounded totals in BASE_CURRENCY, and each currency's own. */
   async summary(actor: Principal, q: Query): Promise<Row> {
-    const [row] = await this.prepared(summarySql(scopeOf(actor), bounds(q), REPORTING));
+    const [row] = await this.inReporting((form) =>
+      summarySql(scopeOf(actor), bounds(q), REPORTING, form),
+    );
     assertRates([row]);
     const exact = row as { income: string; expenses: string; count: number };
     const byCurrency = row.byCurrency as {
@@ -227,8 +236,8 @@ export class Routes {
   async categories(actor: Principal, q: Query): Promise<Row[]> {
     analystOrAdmin(actor);
     const type = match(q, 'type', ['income', 'expense']);
-    const rows = (await this.prepared(
-      categoriesSql(scopeOf(actor), bounds(q), REPORTING, type),
+    const rows = (await this.inReporting((form) =>
+      categoriesSql(scopeOf(actor), bounds(q), REPORTING, type, form),
     )) as {
       type: string;
       category: string;
@@ -263,8 +272,10 @@ export class Routes {
     analystOrAdmin(actor);
     const scope = scopeOf(actor);
     const interval = (match(q, 'interval', Object.keys(PERIOD)) ?? 'month') as Interval;
-    const sql = trendsSql(scope, interval, bounds(q), todayIn(TIME_ZONE), REPORTING);
-    const points = (await this.prepared(sql)) as {
+    const today = todayIn(TIME_ZONE);
+    const points = (await this.inReporting((form) =>
+      trendsSql(scope, interval, bounds(q), today, REPORTING, form),
+    )) as {
       period: string;
       income: string;
       expenses: string;
@@ -281,6 +292,20 @@ export class Routes {
         net: t.netBalance,
       };
     });
+  }
+
+  /**
+   * DashboardRepository.inReportingCurrency: the reporting currency's own rows answer unless
+   * another currency has live rows in range (or nothing came back); then the converting form.
+   */
+  private async inReporting(
+    sql: (form: Form) => { text: string; values: unknown[] },
+  ): Promise<Row[]> {
+    const own = await this.prepared(sql('own'));
+    if (own.length > 0 && !own[0].otherCurrencies) {
+      return own.map(({ otherCurrencies: _, ...row }) => row);
+    }
+    return this.prepared(sql('converted'));
   }
 
   private async rows(sql: { text: string; values: unknown[] }): Promise<Row[]> {

@@ -12,7 +12,13 @@ import { Params } from '../../src/database/sql';
 // The rollup reads are the product's own module (src/database/rollups.ts, framework-free):
 // imported, so the dashboards' SQL cannot drift apart. The baseline stores no converted months
 // (`convertedMonthsFill`): it reads what the product stored, as the product's reads do.
-export { type Bounds, type Conversion, convertedRollups } from '../../src/database/rollups';
+export {
+  type Bounds,
+  type Conversion,
+  convertedRollups,
+  OTHER_CURRENCIES,
+  ownRollups,
+} from '../../src/database/rollups';
 export { ORG_SCOPE, Params };
 
 // ---- src/transactions/transactions.repository.ts and transaction-list.repository.ts ----

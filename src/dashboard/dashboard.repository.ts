@@ -10,6 +10,9 @@ import {
   convertedTotalsFill,
   missingRatesSql,
   ORG_SCOPE,
+  OTHER_CURRENCIES,
+  ownRollups,
+  type RollupShape,
 } from '../database/rollups';
 import { addDays } from '../common/dates';
 import { AppConfig } from '../config/app-config';
@@ -75,6 +78,23 @@ const MAX_QUEUED = 1_000;
 
 /** The scope of the admin overview's per-user figures: every user's rollups. */
 export const EVERY_USER = `<> '${ORG_SCOPE}'`;
+
+/**
+ * A dashboard statement, built either on `ownRollups` (`own`) or on `convertedRollups`: `rollups`
+ * gives the CTEs ending in `conv`, and `flag` goes last in the select list (the fast path's
+ * `otherCurrencies`; empty otherwise).
+ */
+type Statement = (
+  params: Params,
+  rollups: (
+    params: Params,
+    scope: string,
+    bounds: Bounds,
+    to: Conversion,
+    shape?: RollupShape,
+  ) => string,
+  flag: string,
+) => string;
 
 @Injectable()
 export class DashboardRepository implements OnModuleDestroy {
@@ -159,21 +179,20 @@ export class DashboardRepository implements OnModuleDestroy {
     bounds: Bounds,
     to: Conversion,
   ): Promise<ExactTotals & { byCurrency: CurrencyTotals[] }> {
-    const params = new Params();
-    const [row] = await query<ExactTotals & { byCurrency: CurrencyTotals[] }>(
-      await this.reads.reader(PREPARED),
-      `WITH ${convertedRollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, ...CACHED })},
+    const [row] = await this.inReportingCurrency<ExactTotals & { byCurrency: CurrencyTotals[] }>(
+      scope,
+      to,
+      (params, rollups, flag) =>
+        `WITH ${rollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, ...CACHED })},
        by_currency AS (
          SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
            ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
          FROM conv GROUP BY currency HAVING sum(count) > 0
        )
        SELECT ${TOTALS},
-         (SELECT coalesce(json_agg(b ORDER BY b.currency), '[]') FROM by_currency b) AS "byCurrency"
+         (SELECT coalesce(json_agg(b ORDER BY b.currency), '[]') FROM by_currency b) AS "byCurrency"${flag}
        FROM conv s`,
-      params.values,
     );
-    this.fillConverted(scope, to);
     return row;
   }
 
@@ -183,19 +202,14 @@ export class DashboardRepository implements OnModuleDestroy {
     to: Conversion,
     userId?: string,
   ): Promise<(ExactTotals & { userId: string; name: string; email: string })[]> {
-    const params = new Params();
-    const ctes = convertedRollups(params, EVERY_USER, bounds, to, { byCategory: false, ...CACHED });
-    const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
-    const rows = await query<ExactTotals & { userId: string; name: string; email: string }>(
-      await this.reads.reader(PREPARED),
-      `WITH ${ctes}
-       SELECT u.id AS "userId", u.name, u.email, ${TOTALS}
+    return this.inReportingCurrency(EVERY_USER, to, (params, rollups, flag) => {
+      const ctes = rollups(params, EVERY_USER, bounds, to, { byCategory: false, ...CACHED });
+      const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
+      return `WITH ${ctes}
+       SELECT u.id AS "userId", u.name, u.email, ${TOTALS}${flag}
        FROM users u LEFT JOIN conv s ON s.scope_id = u.id
-       ${only} GROUP BY u.id ORDER BY u.created_at, u.id`,
-      params.values,
-    );
-    this.fillConverted(EVERY_USER, to);
-    return rows;
+       ${only} GROUP BY u.id ORDER BY u.created_at, u.id`;
+    });
   }
 
   /** Exact totals per (type, category) in the reporting currency. */
@@ -205,21 +219,14 @@ export class DashboardRepository implements OnModuleDestroy {
     to: Conversion,
     type?: TransactionType,
   ): Promise<(ExactTotals & { type: TransactionType; category: string; total: string })[]> {
-    const params = new Params();
-    const ctes = convertedRollups(params, `= ${params.p(scope)}`, bounds, to, CACHED);
-    const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
-    const rows = await query<
-      ExactTotals & { type: TransactionType; category: string; total: string }
-    >(
-      await this.reads.reader(PREPARED),
-      `WITH ${ctes}
+    return this.inReportingCurrency(scope, to, (params, rollups, flag) => {
+      const ctes = rollups(params, `= ${params.p(scope)}`, bounds, to, CACHED);
+      const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
+      return `WITH ${ctes}
        SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
-         coalesce(bool_or(s.missing), false) AS incomplete
-       FROM conv s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0`,
-      params.values,
-    );
-    this.fillConverted(scope, to);
-    return rows;
+         coalesce(bool_or(s.missing), false) AS incomplete${flag}
+       FROM conv s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0`;
+    });
   }
 
   /**
@@ -237,41 +244,71 @@ export class DashboardRepository implements OnModuleDestroy {
     into: Conversion,
     limit?: number,
   ): Promise<(ExactTotals & { period: string })[]> {
-    const params = new Params();
     const p = PERIOD[interval];
-    // Weeks straddle months, so they are built from days; months and years from whole months.
-    const ctes = convertedRollups(params, `= ${params.p(scope)}`, { from, to }, into, {
-      daily: interval === 'week',
-      byCategory: false,
-      dated: true,
-      ...CACHED,
-    });
-    const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
-    const f = from && params.p(from);
-    const t = to ? undefined : params.p(today);
-    // `conv` starts at `from`, so any live row in `agg` lies on or after it.
-    const first = !f
-      ? lived('min')
-      : to
-        ? `${f}::date`
-        : `(CASE WHEN ${f}::date <= ${t}::date OR ${lived('max')} IS NOT NULL THEN ${f}::date END)`;
-    const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${t}::date)`;
-    const points = await query<ExactTotals & { period: string }>(
-      await this.reads.reader(PREPARED),
-      `WITH ${ctes}, agg AS (
+    const statement: Statement = (params, rollups, flag) => {
+      // Weeks straddle months, so they are built from days; months and years from whole months.
+      const ctes = rollups(params, `= ${params.p(scope)}`, { from, to }, into, {
+        daily: interval === 'week',
+        byCategory: false,
+        dated: true,
+        ...CACHED,
+      });
+      const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
+      const f = from && params.p(from);
+      const t = to ? undefined : params.p(today);
+      // `conv` starts at `from`, so any live row in `agg` lies on or after it.
+      const first = !f
+        ? lived('min')
+        : to
+          ? `${f}::date`
+          : `(CASE WHEN ${f}::date <= ${t}::date OR ${lived('max')} IS NOT NULL THEN ${f}::date END)`;
+      const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${t}::date)`;
+      return `WITH ${ctes}, agg AS (
          SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
        )
        SELECT to_char(g.ts, '${p.label}') AS period, coalesce(agg.income, '0') AS income,
          coalesce(agg.expenses, '0') AS expenses, coalesce(agg.count, 0) AS count,
-         coalesce(agg.incomplete, false) AS incomplete
+         coalesce(agg.incomplete, false) AS incomplete${flag}
        FROM generate_series(date_trunc('${p.trunc}', ${first}::timestamp), ${last}::timestamp,
          interval '${p.step}') AS g(ts)
        LEFT JOIN agg ON agg.p = g.ts::date
-       ORDER BY g.ts ${limit === undefined ? '' : `LIMIT ${params.p(limit)}`}`,
+       ORDER BY g.ts ${limit === undefined ? '' : `LIMIT ${params.p(limit)}`}`;
+    };
+    // Weekly trends convert from days, never from the stored months.
+    return this.inReportingCurrency(scope, into, statement, interval !== 'week');
+  }
+
+  /**
+   * A dashboard read in the reporting currency. First from that currency's rollup rows alone
+   * (`ownRollups`): one small statement, the answer whenever the range holds no live rows of
+   * another currency. Else, or when that gave no rows (an empty scope, or one of other currencies
+   * only), the converting statement (`convertedRollups`), after which the scope's stored
+   * conversions are brought up to date off the request (`fillConverted`, unless `fill` is false).
+   */
+  private async inReportingCurrency<T extends object>(
+    scope: string,
+    to: Conversion,
+    statement: Statement,
+    fill = true,
+  ): Promise<T[]> {
+    const reader = await this.reads.reader(PREPARED);
+    const own = new Params();
+    const rows = await query<T & { otherCurrencies: boolean }>(
+      reader,
+      statement(own, ownRollups, `, ${OTHER_CURRENCIES} AS "otherCurrencies"`),
+      own.values,
+    );
+    if (rows.length > 0 && !rows[0].otherCurrencies) {
+      return rows.map(({ otherCurrencies: _, ...row }) => row as unknown as T);
+    }
+    const params = new Params();
+    const converted = await query<T>(
+      reader,
+      statement(params, convertedRollups, ''),
       params.values,
     );
-    if (interval !== 'week') this.fillConverted(scope, into);
-    return points;
+    if (fill) this.fillConverted(scope, to);
+    return converted;
   }
 
   /** The rates a conversion of this scope and range lacks (the 422's `missingRates`). */
@@ -313,19 +350,17 @@ export class DashboardRepository implements OnModuleDestroy {
     basedOn: number;
     months: { period: string; income: string; expenses: string; incomplete: boolean }[];
   }> {
-    const params = new Params();
-    const sc = params.p(scope);
     const history = { from: earliest, to: addDays(end, -1) };
-    const ctes = convertedRollups(params, `= ${sc}`, history, to, { byCategory: false, ...CACHED });
-    const s = params.p(earliest);
-    const e = params.p(end);
-    const [row] = await query<{
+    const [row] = await this.inReportingCurrency<{
       start: string | null;
       basedOn: number;
       months: { period: string; income: string; expenses: string; incomplete: boolean }[] | null;
-    }>(
-      await this.reads.reader(PREPARED),
-      `WITH ${ctes}, first AS (
+    }>(scope, to, (params, rollups, flag) => {
+      const sc = params.p(scope);
+      const ctes = rollups(params, `= ${sc}`, history, to, { byCategory: false, ...CACHED });
+      const s = params.p(earliest);
+      const e = params.p(end);
+      return `WITH ${ctes}, first AS (
          SELECT (SELECT r.month FROM rollup_monthly r WHERE r.scope_id = ${sc} AND r.count > 0
                  ORDER BY r.month LIMIT 1) AS m
        ), span AS (
@@ -361,10 +396,8 @@ export class DashboardRepository implements OnModuleDestroy {
             'period', to_char(${e}::date::timestamp + make_interval(months => k), 'YYYY-MM'),
             'income', inc::text, 'expenses', exp::text,
             'incomplete', coalesce((SELECT bool_or(c.missing) FROM conv c), false)) ORDER BY k)
-          FROM proj) AS months`,
-      params.values,
-    );
-    this.fillConverted(scope, to);
+          FROM proj) AS months${flag}`;
+    });
     return { start: row.start, basedOn: row.basedOn, months: row.months ?? [] };
   }
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { addDays, addMonths, startOfMonth, todayIn } from '../../src/common/dates';
 import { DashboardRepository, EVERY_USER } from '../../src/dashboard/dashboard.repository';
 import { DashboardService } from '../../src/dashboard/dashboard.service';
+import { ReadRouting } from '../../src/database/replicas/read-routing';
 import { ExchangeRatesService } from '../../src/exchange-rates/exchange-rates.service';
 import { TransactionsService } from '../../src/transactions/transactions.service';
 import type { User } from '../../src/users/entities/user.entity';
@@ -529,5 +530,117 @@ describe('dashboards in a reporting currency', () => {
       ),
       { numRuns: 12 },
     );
+  });
+  /**
+   * Which statements a read sends (DashboardRepository.inReportingCurrency): a range holding only
+   * the reporting currency's live rows is answered by one statement on its own rollup rows; any
+   * other currency in the range adds the converting one. The figures are the reference's either
+   * way (the tests above cover the converting path).
+   */
+  describe('one statement unless something needs converting', () => {
+    let sent: string[];
+
+    beforeEach(() => {
+      sent = [];
+      const routing = h.get(ReadRouting);
+      const reader = routing.reader.bind(routing);
+      jest.spyOn(routing, 'reader').mockImplementation(async (options) => {
+        const inner = await reader(options);
+        return {
+          query: (sql: string, params?: unknown[]) => {
+            sent.push(sql);
+            return inner.query(sql, params);
+          },
+        };
+      });
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    const converting = () => sent.filter((sql) => sql.includes('day_rates'));
+
+    it('reads only the reporting currency’s rows for a scope that holds no other', async () => {
+      const rows: Tx[] = [
+        {
+          type: 'income',
+          amount: '100.00',
+          currency: 'USD',
+          category: 'Sales',
+          date: '2026-02-02',
+        },
+        { type: 'expense', amount: '12.34', currency: 'USD', category: 'Food', date: '2026-03-04' },
+      ];
+      const user = await userWith(rows);
+      expect(await dashboard.summary(user, {})).toEqual(expectedSummary(RATES, rows, 'USD'));
+      const cats = await dashboard.categories(user, {});
+      const trends = await dashboard.trends(user, { from: '2026-02-01', to: '2026-03-31' });
+      const forecast = await dashboard.forecast(user, {});
+      expect(sent).toHaveLength(4);
+      expect(converting()).toEqual([]);
+      expect(cats.map((c) => [c.category, c.total])).toEqual(
+        expect.arrayContaining([
+          ['Sales', '100.00'],
+          ['Food', '12.34'],
+        ]),
+      );
+      expect(trends.map((t) => [t.period, t.income, t.expenses])).toEqual([
+        ['2026-02', '100.00', '0.00'],
+        ['2026-03', '0.00', '12.34'],
+      ]);
+      expect(forecast.currency).toBe('USD');
+    });
+
+    it('converts when another currency has live rows in the range, and only then', async () => {
+      const usd: Tx = {
+        type: 'expense',
+        amount: '10.00',
+        currency: 'USD',
+        category: 'Food',
+        date: '2026-01-05',
+      };
+      const eur: Tx = {
+        type: 'income',
+        amount: '100.00',
+        currency: 'EUR',
+        category: 'Sales',
+        date: '2026-01-12',
+      };
+      const user = await userWith([usd]);
+      const created = await transactions.create(user, { ...eur });
+
+      expect(await dashboard.summary(user, {})).toEqual(expectedSummary(RATES, [usd, eur], 'USD'));
+      expect(sent).toHaveLength(2);
+      expect(converting()).toHaveLength(1);
+
+      // The EUR row lies outside this range: nothing to convert there.
+      sent = [];
+      const before = await dashboard.summary(user, { from: '2026-01-01', to: '2026-01-10' });
+      expect(before).toEqual(expectedSummary(RATES, [usd], 'USD'));
+      expect(sent).toHaveLength(1);
+
+      // Deleted, it leaves zero rollup rows behind in EUR, which need no rate.
+      await transactions.remove(user, created.id);
+      sent = [];
+      expect(await dashboard.summary(user, {})).toEqual(expectedSummary(RATES, [usd], 'USD'));
+      expect(sent).toHaveLength(1);
+    });
+
+    it('converts an empty answer’s scope the full way: no rows tell nothing', async () => {
+      const eur: Tx = {
+        type: 'income',
+        amount: '50.00',
+        currency: 'EUR',
+        category: 'Sales',
+        date: '2026-01-12',
+      };
+      const user = await userWith([eur]);
+      const cats = await dashboard.categories(user, { currency: 'EUR' });
+      expect(cats.map((c) => [c.category, c.total])).toEqual([['Sales', '50.00']]);
+      // In USD the own-currency read finds no USD rows, so the converting one answers.
+      const inUsd = await dashboard.categories(user, {});
+      expect(inUsd.map((c) => [c.category, c.total])).toEqual([
+        ['Sales', convertedSum(RATES, [eur], 'USD').toMoney(UNITS.USD)],
+      ]);
+      expect(converting()).toHaveLength(1);
+    });
   });
 });
