@@ -624,6 +624,104 @@ describe('dashboards in a reporting currency', () => {
       expect(sent).toHaveLength(1);
     });
 
+    it('property: over random ranges, one statement exactly when no other currency is in range, and the reference figures either way', async () => {
+      // USD rows from November to March; EUR rows only where RATES converts them (in January),
+      // so ranges of whole months with ragged edges hold them in a month, at an edge, or not at all.
+      const day = (n: number) => addDays('2025-11-01', n);
+      const usd = fc.record({
+        type: fc.constantFrom('income' as const, 'expense' as const),
+        amount: fc.integer({ min: 1, max: 99_999 }).map((c) => (c / 100).toFixed(2)),
+        currency: fc.constant('USD'),
+        category: fc.constantFrom('Food', 'Rent'),
+        date: fc.integer({ min: 0, max: 150 }).map(day),
+      });
+      const eur = fc.record({
+        type: fc.constantFrom('income' as const, 'expense' as const),
+        amount: fc.integer({ min: 1, max: 99_999 }).map((c) => (c / 100).toFixed(2)),
+        currency: fc.constant('EUR'),
+        category: fc.constantFrom('Food', 'Sales'),
+        // The 9th is 8 days after the 1st's rate and before the 10th's: none converts it.
+        date: fc
+          .integer({ min: 1, max: 16 })
+          .map((d) => `2026-01-${String(d < 9 ? d : d + 1).padStart(2, '0')}`),
+      });
+      const edge = fc.option(fc.integer({ min: 0, max: 150 }).map(day), { nil: undefined });
+      const bounds = fc
+        .tuple(edge, edge)
+        .map(([a, b]) => (a && b && a > b ? { from: b, to: a } : { from: a, to: b }));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(usd, { minLength: 1, maxLength: 6 }),
+          fc.array(eur, { maxLength: 2 }),
+          fc.array(bounds, { minLength: 3, maxLength: 3 }),
+          async (usdRows, eurRows, ranges) => {
+            const rows = [...usdRows, ...eurRows];
+            const user = await userWith(rows);
+            for (const range of ranges) {
+              const within = rows.filter(
+                (t) => (!range.from || t.date >= range.from) && (!range.to || t.date <= range.to),
+              );
+              const converts = within.some((t) => t.currency === 'EUR');
+              sent = [];
+              expect(await dashboard.summary(user, range)).toEqual(
+                expectedSummary(RATES, within, 'USD'),
+              );
+              expect(sent).toHaveLength(converts ? 2 : 1);
+
+              const cats = await dashboard.categories(user, range);
+              const keys = new Set(within.map((t) => `${t.type} ${t.category}`));
+              expect(cats).toHaveLength(keys.size);
+              for (const c of cats) {
+                const these = within.filter((t) => t.type === c.type && t.category === c.category);
+                expect([c.total, c.count]).toEqual([
+                  convertedSum(RATES, these, 'USD').toMoney(UNITS.USD),
+                  these.length,
+                ]);
+              }
+
+              for (const point of await dashboard.trends(user, range)) {
+                const month = within.filter((t) => t.date.startsWith(point.period));
+                const sum = (type: Tx['type']) =>
+                  convertedSum(
+                    RATES,
+                    month.filter((t) => t.type === type),
+                    'USD',
+                  ).toMoney(UNITS.USD);
+                expect([point.period, point.income, point.expenses]).toEqual([
+                  point.period,
+                  sum('income'),
+                  sum('expense'),
+                ]);
+              }
+            }
+          },
+        ),
+        { numRuns: 15 },
+      );
+    });
+
+    it('answers weekly trends and the categories of one type from own rows too', async () => {
+      const rows: Tx[] = [
+        { type: 'income', amount: '40.00', currency: 'USD', category: 'Sales', date: '2026-02-02' },
+        { type: 'expense', amount: '5.50', currency: 'USD', category: 'Food', date: '2026-02-04' },
+        { type: 'expense', amount: '4.50', currency: 'USD', category: 'Food', date: '2026-02-10' },
+      ];
+      const user = await userWith(rows);
+      const weeks = await dashboard.trends(user, {
+        interval: 'week',
+        from: '2026-02-02',
+        to: '2026-02-15',
+      });
+      expect(weeks.map((w) => [w.period, w.income, w.expenses])).toEqual([
+        ['2026-W06', '40.00', '5.50'],
+        ['2026-W07', '0.00', '4.50'],
+      ]);
+      const expenses = await dashboard.categories(user, { type: 'expense' });
+      expect(expenses.map((c) => [c.category, c.total, c.count])).toEqual([['Food', '10.00', 2]]);
+      expect(converting()).toEqual([]);
+      expect(sent).toHaveLength(2);
+    });
+
     it('converts an empty answer’s scope the full way: no rows tell nothing', async () => {
       const eur: Tx = {
         type: 'income',
