@@ -174,16 +174,16 @@ export function convertedRollups(
     )`;
 }
 
-/** After `ownRollups`: whether its range holds live rows of another currency than the reporting one. */
+/** After `ownRollups`: whether its range holds live rows of a currency other than the reporting one. */
 export const OTHER_CURRENCIES = '(SELECT present FROM other_currencies)';
 
 /**
- * `convertedRollups` for the common case where nothing needs converting: CTEs `conv` (the
- * rows of `rollupSource`, or of days when `daily`, in the reporting currency, with the same
- * columns) and `other_currencies`, one row whose `present` says whether that source holds live
- * rows of another currency. When it does not, this `conv` is exactly `convertedRollups`' (every part that
- * converts reads only such rows), at a fraction of the planning cost (docs/performance.md,
- * "Rollup hierarchy"); when it does, the caller answers with `convertedRollups` instead.
+ * `convertedRollups` for the common case where nothing needs converting: CTEs `conv` (the rows
+ * of `rollupSource`, or of days when `daily`, in the reporting currency, with the same columns)
+ * and `other_currencies`, one row whose `present` says whether that source holds live rows of
+ * another currency. When it does not, this `conv` is exactly `convertedRollups`' (every part
+ * that converts reads only such rows), at a fraction of the planning cost (docs/performance.md,
+ * "Own-currency reads first"); when it does, the caller answers with `convertedRollups`.
  */
 export function ownRollups(
   params: Params,

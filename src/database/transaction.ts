@@ -181,7 +181,8 @@ export function poolReads(db: DataSource | Pool, prepare: boolean): Queryable {
 
 /**
  * The read statements the app prepares, by text. Their texts carry no values (parameters only),
- * so there are a few dozen; past the cap a text runs unnamed, so a caller that put values in its
+ * so there are about a hundred (each dashboard read in two forms, own-currency and converting,
+ * times the shapes of its range); past the cap a text runs unnamed, so a caller that put values in its
  * text could not grow every connection's prepared statements without bound.
  */
 const PREPARED_CAP = 500;
