@@ -73,6 +73,12 @@ const CACHED = { cached: true };
 /** How often one scope's converted months are brought up to date, at most. */
 const FILL_EVERY_MS = 1_000;
 
+/**
+ * How long a read that needed converting sends the same scope, range and currency straight to
+ * the converting statement (`inReportingCurrency`).
+ */
+const CONVERTING_HINT_MS = 1_000;
+
 /** How many scopes' fills may wait at once; a read of a scope beyond them stores nothing. */
 const MAX_QUEUED = 1_000;
 
@@ -101,6 +107,8 @@ export class DashboardRepository implements OnModuleDestroy {
   private readonly logger = new Logger(DashboardRepository.name);
   /** When each (scope, conversion) was last brought up to date. */
   private readonly filled = new Map<string, number>();
+  /** When a read of each (scope, currency, range) last needed the converting statement. */
+  private readonly converting = new Map<string, number>();
   /** Fills waiting, by (scope, conversion); they run one at a time (`drain`). */
   private readonly queued = new Map<string, { scope: string; to: Conversion }>();
   /** The fills under way: they share the primary's pool with requests, so one at a time. */
@@ -181,6 +189,7 @@ export class DashboardRepository implements OnModuleDestroy {
   ): Promise<ExactTotals & { byCurrency: CurrencyTotals[] }> {
     const [row] = await this.inReportingCurrency<ExactTotals & { byCurrency: CurrencyTotals[] }>(
       scope,
+      bounds,
       to,
       (params, rollups, flag) =>
         `WITH ${rollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, ...CACHED })},
@@ -202,7 +211,7 @@ export class DashboardRepository implements OnModuleDestroy {
     to: Conversion,
     userId?: string,
   ): Promise<(ExactTotals & { userId: string; name: string; email: string })[]> {
-    return this.inReportingCurrency(EVERY_USER, to, (params, rollups, flag) => {
+    return this.inReportingCurrency(EVERY_USER, bounds, to, (params, rollups, flag) => {
       const ctes = rollups(params, EVERY_USER, bounds, to, { byCategory: false, ...CACHED });
       const only = userId ? `WHERE u.id = ${params.p(userId)}` : '';
       return `WITH ${ctes}
@@ -219,7 +228,7 @@ export class DashboardRepository implements OnModuleDestroy {
     to: Conversion,
     type?: TransactionType,
   ): Promise<(ExactTotals & { type: TransactionType; category: string; total: string })[]> {
-    return this.inReportingCurrency(scope, to, (params, rollups, flag) => {
+    return this.inReportingCurrency(scope, bounds, to, (params, rollups, flag) => {
       const ctes = rollups(params, `= ${params.p(scope)}`, bounds, to, CACHED);
       const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
       return `WITH ${ctes}
@@ -275,7 +284,7 @@ export class DashboardRepository implements OnModuleDestroy {
        ORDER BY g.ts ${limit === undefined ? '' : `LIMIT ${params.p(limit)}`}`;
     };
     // Weekly trends convert from days, never from the stored months.
-    return this.inReportingCurrency(scope, into, statement, interval !== 'week');
+    return this.inReportingCurrency(scope, { from, to }, into, statement, interval !== 'week');
   }
 
   /**
@@ -284,22 +293,31 @@ export class DashboardRepository implements OnModuleDestroy {
    * another currency. Else, or when that gave no rows (an empty scope, or one of other currencies
    * only), the converting statement (`convertedRollups`), after which the scope's stored
    * conversions are brought up to date off the request (`fillConverted`, unless `fill` is false).
+   * For CONVERTING_HINT_MS after the first statement was not enough, the same scope, range and
+   * currency go straight to the converting one: a hint only, since that statement is right for
+   * any rows.
    */
   private async inReportingCurrency<T extends object>(
     scope: string,
+    bounds: Bounds,
     to: Conversion,
     statement: Statement,
     fill = true,
   ): Promise<T[]> {
     const reader = await this.reads.reader(PREPARED);
-    const own = new Params();
-    const rows = await query<T & { otherCurrencies: boolean }>(
-      reader,
-      statement(own, ownRollups, `, ${OTHER_CURRENCIES} AS "otherCurrencies"`),
-      own.values,
-    );
-    if (rows.length > 0 && !rows[0].otherCurrencies) {
-      return rows.map(({ otherCurrencies: _, ...row }) => row as unknown as T);
+    const key = `${scope} ${to.currency} ${bounds.from ?? ''} ${bounds.to ?? ''}`;
+    if (Date.now() - (this.converting.get(key) ?? -Infinity) >= CONVERTING_HINT_MS) {
+      const own = new Params();
+      const rows = await query<T & { otherCurrencies: boolean }>(
+        reader,
+        statement(own, ownRollups, `, ${OTHER_CURRENCIES} AS "otherCurrencies"`),
+        own.values,
+      );
+      if (rows.length > 0 && !rows[0].otherCurrencies) {
+        return rows.map(({ otherCurrencies: _, ...row }) => row as unknown as T);
+      }
+      if (this.converting.size >= 10_000) this.converting.clear();
+      this.converting.set(key, Date.now());
     }
     const params = new Params();
     const converted = await query<T>(
@@ -355,7 +373,7 @@ export class DashboardRepository implements OnModuleDestroy {
       start: string | null;
       basedOn: number;
       months: { period: string; income: string; expenses: string; incomplete: boolean }[] | null;
-    }>(scope, to, (params, rollups, flag) => {
+    }>(scope, history, to, (params, rollups, flag) => {
       const sc = params.p(scope);
       const ctes = rollups(params, `= ${sc}`, history, to, { byCategory: false, ...CACHED });
       const s = params.p(earliest);
