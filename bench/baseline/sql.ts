@@ -16,7 +16,6 @@ export {
   type Bounds,
   type Conversion,
   convertedRollups,
-  OTHER_CURRENCIES,
   ownRollups,
 } from '../../src/database/rollups';
 export { ORG_SCOPE, Params };

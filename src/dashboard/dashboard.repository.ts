@@ -10,9 +10,7 @@ import {
   convertedTotalsFill,
   missingRatesSql,
   ORG_SCOPE,
-  OTHER_CURRENCIES,
   ownRollups,
-  type RollupShape,
 } from '../database/rollups';
 import { addDays } from '../common/dates';
 import { AppConfig } from '../config/app-config';
@@ -20,12 +18,22 @@ import { ReadRouting } from '../database/replicas/read-routing';
 import { poolReads } from '../database/transaction';
 import { Params, type Queryable, query } from '../database/sql';
 import type { TransactionType } from '../transactions/entities/transaction.entity';
+import {
+  CACHED,
+  categoriesStatement,
+  OWN_FLAG,
+  type Statement,
+  summaryStatement,
+  TOTALS,
+  trendsStatement,
+} from './dashboard-statements';
 import type { Interval } from './dto/dashboard-query.dto';
 import type { MissingRate, UserCountsResponse } from './dto/dashboard.response';
 
 /**
- * All dashboard SQL. Reads only the rollup tables (see the rollups and money migrations), never
- * the transactions table, so the cost depends on the number of days, categories and currencies in
+ * The dashboard's reads (the statements the benchmark compares are built in
+ * dashboard-statements.ts). Reads only the rollup tables (see the rollups and money migrations),
+ * never the transactions table, so the cost depends on the number of days, categories and currencies in
  * the range, not on the number of transactions. Figures leave exact and unrounded, as text, in
  * the reporting currency (`convertedRollups`), each with whether a rate was missing; the service
  * rounds each once.
@@ -49,26 +57,13 @@ export interface CurrencyTotals {
   count: number;
 }
 
-const exact = (expr: string) => `coalesce(${expr}, 0)::text`;
-const income = `sum(s.amount) FILTER (WHERE s.type = 'income')`;
-const expenses = `sum(s.amount) FILTER (WHERE s.type = 'expense')`;
-const TOTALS = `${exact(income)} AS income, ${exact(expenses)} AS expenses,
-  coalesce(sum(s.count), 0)::int AS count, coalesce(bool_or(s.missing), false) AS incomplete`;
-
-const PERIOD: Record<Interval, { trunc: string; step: string; label: string }> = {
-  month: { trunc: 'month', step: '1 month', label: 'YYYY-MM' },
-  week: { trunc: 'week', step: '1 week', label: 'IYYY-"W"IW' },
-  year: { trunc: 'year', step: '1 year', label: 'YYYY' },
-};
-
 /**
  * Every statement here reads only the rollup tables by their keys, so its best plan does not
- * depend on the scope or the dates: prepared, it is planned once per connection, not per request.
+ * depend on the scope or the dates: prepared, it is parsed once per connection (PostgreSQL
+ * decides whether to plan it again per execution; docs/performance.md, "Own-currency reads
+ * first").
  */
 const PREPARED = { prepare: true };
-
-/** Converted whole months come from `rollup_converted` (see `convertedRollups`). */
-const CACHED = { cached: true };
 
 /** How often one scope's converted months are brought up to date, at most. */
 const FILL_EVERY_MS = 1_000;
@@ -84,23 +79,6 @@ const MAX_QUEUED = 1_000;
 
 /** The scope of the admin overview's per-user figures: every user's rollups. */
 export const EVERY_USER = `<> '${ORG_SCOPE}'`;
-
-/**
- * A dashboard statement, built either on `ownRollups` (`own`) or on `convertedRollups`: `rollups`
- * gives the CTEs ending in `conv`, and `flag` goes last in the select list (the fast path's
- * `otherCurrencies`; empty otherwise).
- */
-type Statement = (
-  params: Params,
-  rollups: (
-    params: Params,
-    scope: string,
-    bounds: Bounds,
-    to: Conversion,
-    shape?: RollupShape,
-  ) => string,
-  flag: string,
-) => string;
 
 @Injectable()
 export class DashboardRepository implements OnModuleDestroy {
@@ -191,16 +169,7 @@ export class DashboardRepository implements OnModuleDestroy {
       scope,
       bounds,
       to,
-      (params, rollups, flag) =>
-        `WITH ${rollups(params, `= ${params.p(scope)}`, bounds, to, { byCategory: false, ...CACHED })},
-       by_currency AS (
-         SELECT currency, ${exact(`sum(total) FILTER (WHERE type = 'income')`)} AS income,
-           ${exact(`sum(total) FILTER (WHERE type = 'expense')`)} AS expenses, sum(count)::int AS count
-         FROM conv GROUP BY currency HAVING sum(count) > 0
-       )
-       SELECT ${TOTALS},
-         (SELECT coalesce(json_agg(b ORDER BY b.currency), '[]') FROM by_currency b) AS "byCurrency"${flag}
-       FROM conv s`,
+      summaryStatement(scope, bounds, to),
     );
     return row;
   }
@@ -228,22 +197,17 @@ export class DashboardRepository implements OnModuleDestroy {
     to: Conversion,
     type?: TransactionType,
   ): Promise<(ExactTotals & { type: TransactionType; category: string; total: string })[]> {
-    return this.inReportingCurrency(scope, bounds, to, (params, rollups, flag) => {
-      const ctes = rollups(params, `= ${params.p(scope)}`, bounds, to, CACHED);
-      const onlyType = type ? `WHERE s.type = ${params.p(type)}` : '';
-      return `WITH ${ctes}
-       SELECT s.type, s.category, ${exact('sum(s.amount)')} AS total, sum(s.count)::int AS count,
-         coalesce(bool_or(s.missing), false) AS incomplete${flag}
-       FROM conv s ${onlyType} GROUP BY s.type, s.category HAVING sum(s.count) > 0`;
-    });
+    return this.inReportingCurrency(
+      scope,
+      bounds,
+      to,
+      categoriesStatement(scope, bounds, to, type),
+    );
   }
 
   /**
-   * One point per period from `from` to `to`, zeros included: exact sums in the reporting
-   * currency. An open `from` starts at the first period with live transactions (no points when
-   * there are none); an open `to` ends at the later of the last such period and `today`, so a
-   * `from` after today has points only when rows lie on or after it. `limit` caps the points
-   * returned (the service's cap on weeks, checked without reading the range's extent first).
+   * Trend points in the reporting currency (`trendsStatement`). `limit` is the service's cap on
+   * weeks, checked without reading the range's extent first.
    */
   async trends(
     scope: string,
@@ -253,36 +217,7 @@ export class DashboardRepository implements OnModuleDestroy {
     into: Conversion,
     limit?: number,
   ): Promise<(ExactTotals & { period: string })[]> {
-    const p = PERIOD[interval];
-    const statement: Statement = (params, rollups, flag) => {
-      // Weeks straddle months, so they are built from days; months and years from whole months.
-      const ctes = rollups(params, `= ${params.p(scope)}`, { from, to }, into, {
-        daily: interval === 'week',
-        byCategory: false,
-        dated: true,
-        ...CACHED,
-      });
-      const lived = (edge: 'min' | 'max') => `(SELECT ${edge}(p) FROM agg WHERE agg.count > 0)`;
-      const f = from && params.p(from);
-      const t = to ? undefined : params.p(today);
-      // `conv` starts at `from`, so any live row in `agg` lies on or after it.
-      const first = !f
-        ? lived('min')
-        : to
-          ? `${f}::date`
-          : `(CASE WHEN ${f}::date <= ${t}::date OR ${lived('max')} IS NOT NULL THEN ${f}::date END)`;
-      const last = to ? `${params.p(to)}::date` : `greatest(${lived('max')}, ${t}::date)`;
-      return `WITH ${ctes}, agg AS (
-         SELECT date_trunc('${p.trunc}', s.d::timestamp)::date AS p, ${TOTALS} FROM conv s GROUP BY 1
-       )
-       SELECT to_char(g.ts, '${p.label}') AS period, coalesce(agg.income, '0') AS income,
-         coalesce(agg.expenses, '0') AS expenses, coalesce(agg.count, 0) AS count,
-         coalesce(agg.incomplete, false) AS incomplete${flag}
-       FROM generate_series(date_trunc('${p.trunc}', ${first}::timestamp), ${last}::timestamp,
-         interval '${p.step}') AS g(ts)
-       LEFT JOIN agg ON agg.p = g.ts::date
-       ORDER BY g.ts ${limit === undefined ? '' : `LIMIT ${params.p(limit)}`}`;
-    };
+    const statement = trendsStatement(scope, interval, { from, to }, today, into, limit);
     // Weekly trends convert from days, never from the stored months.
     return this.inReportingCurrency(scope, { from, to }, into, statement, interval !== 'week');
   }
@@ -310,7 +245,7 @@ export class DashboardRepository implements OnModuleDestroy {
       const own = new Params();
       const rows = await query<T & { otherCurrencies: boolean }>(
         reader,
-        statement(own, ownRollups, `, ${OTHER_CURRENCIES} AS "otherCurrencies"`),
+        statement(own, ownRollups, OWN_FLAG),
         own.values,
       );
       if (rows.length > 0 && !rows[0].otherCurrencies) {
