@@ -1,9 +1,9 @@
 /**
  * The product's SQL: imported where it lives in a framework-free module (the rollup reads, from
- * src/database/rollups.ts), else copied, since the baseline must stay a plain compiled script with
- * no framework (the repositories pull in Nest and TypeORM). Each copied block names the file it
- * was copied from; when the product's SQL changes, change it here too, or the comparison
- * measures two different queries.
+ * src/database/rollups.ts; the dashboards' statements, see dashboard-sql.ts), else copied, since
+ * the baseline must stay a plain compiled script with no framework (the repositories pull in Nest
+ * and TypeORM). Each copied block names the file it was copied from; when the product's SQL
+ * changes, change it here too, or the comparison measures two different queries.
  * `npm run bench -- --check` compares both servers' answers.
  */
 import { ORG_SCOPE, rollupSource } from '../../src/database/rollups';

@@ -60,8 +60,8 @@ export interface CurrencyTotals {
 /**
  * Every statement here reads only the rollup tables by their keys, so its best plan does not
  * depend on the scope or the dates: prepared, it is parsed once per connection (PostgreSQL
- * decides whether to plan it again per execution; docs/performance.md, "Own-currency reads
- * first").
+ * decides whether to plan it again per execution; docs/performance.md,
+ * "Own-currency reads first").
  */
 const PREPARED = { prepare: true };
 
@@ -69,8 +69,8 @@ const PREPARED = { prepare: true };
 const FILL_EVERY_MS = 1_000;
 
 /**
- * How long a read that needed converting sends the same scope, range and currency straight to
- * the converting statement (`inReportingCurrency`).
+ * How long a read that found other currencies in range sends the same scope, range and currency
+ * straight to the converting statement (`inReportingCurrency`).
  */
 const CONVERTING_HINT_MS = 1_000;
 
@@ -85,7 +85,7 @@ export class DashboardRepository implements OnModuleDestroy {
   private readonly logger = new Logger(DashboardRepository.name);
   /** When each (scope, conversion) was last brought up to date. */
   private readonly filled = new Map<string, number>();
-  /** When a read of each (scope, currency, range) last needed the converting statement. */
+  /** When a read of each (scope, currency, range) last found other currencies in range. */
   private readonly converting = new Map<string, number>();
   /** Fills waiting, by (scope, conversion); they run one at a time (`drain`). */
   private readonly queued = new Map<string, { scope: string; to: Conversion }>();
@@ -228,9 +228,9 @@ export class DashboardRepository implements OnModuleDestroy {
    * another currency. Else, or when that gave no rows (an empty scope, or one of other currencies
    * only), the converting statement (`convertedRollups`), after which the scope's stored
    * conversions are brought up to date off the request (`fillConverted`, unless `fill` is false).
-   * For CONVERTING_HINT_MS after the first statement was not enough, the same scope, range and
-   * currency go straight to the converting one: a hint only, since that statement is right for
-   * any rows.
+   * For CONVERTING_HINT_MS after the first statement found other currencies in range, the same
+   * scope, range and currency go straight to the converting one: a hint only, since that
+   * statement is right for any rows.
    */
   private async inReportingCurrency<T extends object>(
     scope: string,
@@ -251,8 +251,12 @@ export class DashboardRepository implements OnModuleDestroy {
       if (rows.length > 0 && !rows[0].otherCurrencies) {
         return rows.map(({ otherCurrencies: _, ...row }) => row as unknown as T);
       }
-      if (this.converting.size >= 10_000) this.converting.clear();
-      this.converting.set(key, Date.now());
+      // Only a range known to hold other currencies: an empty answer says nothing of the range
+      // (categories of a type without rows), and would send other kinds of read the long way.
+      if (rows.length > 0) {
+        if (this.converting.size >= 10_000) this.converting.clear();
+        this.converting.set(key, Date.now());
+      }
     }
     const params = new Params();
     const converted = await query<T>(

@@ -736,6 +736,22 @@ describe('dashboards in a reporting currency', () => {
       expect(sent).toHaveLength(2);
     });
 
+    it('sets no hint on an empty answer: the next read of the range answers from own rows', async () => {
+      const food: Tx = {
+        type: 'expense',
+        amount: '3.00',
+        currency: 'USD',
+        category: 'Food',
+        date: '2026-02-03',
+      };
+      const user = await userWith([food]);
+      expect(await dashboard.categories(user, { type: 'income' })).toEqual([]);
+      expect(sent).toHaveLength(2);
+      sent = [];
+      expect(await dashboard.summary(user, {})).toEqual(expectedSummary(RATES, [food], 'USD'));
+      expect([sent.length, converting().length]).toEqual([1, 0]);
+    });
+
     it('converts an empty answer’s scope the full way: no rows tell nothing', async () => {
       const eur: Tx = {
         type: 'income',
