@@ -153,9 +153,12 @@ describe('a failover reaching the pool', () => {
   let analyst: TestUser;
 
   // One pooled connection: whatever the pool hands out next is the connection the last request
-  // used, unless it was discarded.
+  // used, unless it was discarded. The webhook dispatcher polls on the same pool (every 250 ms by
+  // default); a poll landing between the last refused write and the promotion would open a
+  // read-only connection of its own and hand it to the next write, so it is slowed to once a
+  // minute here (a CI run failed that way once).
   beforeAll(async () => {
-    app = await startApp({ DB_POOL_MAX: '1' });
+    app = await startApp({ DB_POOL_MAX: '1', WEBHOOK_DISPATCH_INTERVAL_MS: '60000' });
     analyst = await createUser(app, await loginAdmin(app), 'analyst');
   });
   afterAll(() => app.stop());
