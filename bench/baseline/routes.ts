@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { todayIn } from '../../src/common/dates';
+import { ownAnswer } from '../../src/dashboard/dashboard-statements';
 import {
   categoriesSql,
   type Form,
@@ -301,11 +302,7 @@ export class Routes {
   private async inReporting(
     sql: (form: Form) => { text: string; values: unknown[] },
   ): Promise<Row[]> {
-    const own = await this.prepared(sql('own'));
-    if (own.length > 0 && !own[0].otherCurrencies) {
-      return own.map(({ otherCurrencies: _, ...row }) => row);
-    }
-    return this.prepared(sql('converted'));
+    return ownAnswer(await this.prepared(sql('own'))) ?? this.prepared(sql('converted'));
   }
 
   private async rows(sql: { text: string; values: unknown[] }): Promise<Row[]> {

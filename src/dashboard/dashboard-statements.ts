@@ -30,6 +30,18 @@ export type Statement = (
 /** Last in the select list of a statement on `ownRollups`. */
 export const OWN_FLAG = `, ${OTHER_CURRENCIES} AS "otherCurrencies"`;
 
+/**
+ * The rows of a statement on `ownRollups`, without OWN_FLAG's column, when they are the whole
+ * answer: some came back and no other currency is in range. Undefined when the statement on
+ * `convertedRollups` must answer instead (no rows tell nothing of the range).
+ */
+export function ownAnswer<T extends object>(
+  rows: readonly (T & { otherCurrencies?: unknown })[],
+): T[] | undefined {
+  if (rows.length === 0 || rows[0].otherCurrencies) return undefined;
+  return rows.map(({ otherCurrencies: _, ...row }) => row as T);
+}
+
 export const exact = (expr: string) => `coalesce(${expr}, 0)::text`;
 const income = `sum(s.amount) FILTER (WHERE s.type = 'income')`;
 const expenses = `sum(s.amount) FILTER (WHERE s.type = 'expense')`;

@@ -22,6 +22,7 @@ import {
   CACHED,
   categoriesStatement,
   OWN_FLAG,
+  ownAnswer,
   type Statement,
   summaryStatement,
   TOTALS,
@@ -248,12 +249,11 @@ export class DashboardRepository implements OnModuleDestroy {
         statement(own, ownRollups, OWN_FLAG),
         own.values,
       );
-      if (rows.length > 0 && !rows[0].otherCurrencies) {
-        return rows.map(({ otherCurrencies: _, ...row }) => row as unknown as T);
-      }
+      const answer = ownAnswer<T>(rows);
+      if (answer) return answer;
       // Only a range known to hold other currencies: an empty answer says nothing of the range
       // (categories of a type without rows), and would send other kinds of read the long way.
-      if (rows.length > 0) {
+      if (rows[0]?.otherCurrencies) {
         if (this.converting.size >= 10_000) this.converting.clear();
         this.converting.set(key, Date.now());
       }
