@@ -169,10 +169,15 @@ defaults
     # a request refused by a dead instance is retried on another one
     retries 2
     option redispatch
+    # A read (GET, HEAD) whose instance died before answering is sent again, to another one; a
+    # write is not, since it may have committed (a client resends it with its Idempotency-Key).
+    retry-on conn-failure empty-response
 ${errorfile:+    errorfile 503 $errorfile}
 
 frontend api
     bind 127.0.0.1:$LB_PORT
+    # Only reads are sent again (METH_GET matches GET and HEAD): see retry-on above.
+    http-request disable-l7-retry if !METH_GET
     # HAProxy is the edge: drop a client's own X-Forwarded-For, so the app (TRUST_PROXY=loopback,
     # which trusts every 127.0.0.1 hop) sees exactly the address HAProxy adds.
     http-request del-header X-Forwarded-For
