@@ -169,8 +169,8 @@ defaults
     # a request refused by a dead instance is retried on another one
     retries 2
     option redispatch
-    # A read (GET, HEAD) whose instance died before answering is sent again, to another one; a
-    # write is not, since it may have committed (a client resends it with its Idempotency-Key).
+    # A read (GET, HEAD) whose instance closed the connection before sending anything is sent
+    # again, to another one; a write is not once it reached an instance, as it may have committed.
     retry-on conn-failure empty-response
 ${errorfile:+    errorfile 503 $errorfile}
 
