@@ -172,6 +172,9 @@ defaults
     # A read (GET, HEAD) whose instance closed the connection before sending anything is sent
     # again, to another one; a write is not once it reached an instance, as it may have committed.
     retry-on conn-failure empty-response
+    # Read the request (up to a buffer) before answering or connecting: a 503 sent while a client
+    # is still sending its body, then the close, reaches that client as a reset, not as the 503.
+    option http-buffer-request
 ${errorfile:+    errorfile 503 $errorfile}
 
 frontend api
