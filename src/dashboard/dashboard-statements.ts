@@ -42,7 +42,7 @@ export function ownAnswer<T extends object>(
   return rows.map(({ otherCurrencies: _, ...row }) => row as T);
 }
 
-export const exact = (expr: string) => `coalesce(${expr}, 0)::text`;
+const exact = (expr: string) => `coalesce(${expr}, 0)::text`;
 const income = `sum(s.amount) FILTER (WHERE s.type = 'income')`;
 const expenses = `sum(s.amount) FILTER (WHERE s.type = 'expense')`;
 export const TOTALS = `${exact(income)} AS income, ${exact(expenses)} AS expenses,
@@ -97,15 +97,16 @@ export function categoriesStatement(
 export function trendsStatement(
   scope: string,
   interval: Interval,
-  { from, to }: Bounds,
+  bounds: Bounds,
   today: string,
   into: Conversion,
   limit?: number,
 ): Statement {
   const p = PERIOD[interval];
+  const { from, to } = bounds;
   return (params, rollups, flag) => {
     // Weeks straddle months, so they are built from days; months and years from whole months.
-    const ctes = rollups(params, `= ${params.p(scope)}`, { from, to }, into, {
+    const ctes = rollups(params, `= ${params.p(scope)}`, bounds, into, {
       daily: interval === 'week',
       byCategory: false,
       dated: true,

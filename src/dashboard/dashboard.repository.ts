@@ -213,14 +213,14 @@ export class DashboardRepository implements OnModuleDestroy {
   async trends(
     scope: string,
     interval: Interval,
-    { from, to }: Bounds,
+    bounds: Bounds,
     today: string,
     into: Conversion,
     limit?: number,
   ): Promise<(ExactTotals & { period: string })[]> {
-    const statement = trendsStatement(scope, interval, { from, to }, today, into, limit);
+    const statement = trendsStatement(scope, interval, bounds, today, into, limit);
     // Weekly trends convert from days, never from the stored months.
-    return this.inReportingCurrency(scope, { from, to }, into, statement, interval !== 'week');
+    return this.inReportingCurrency(scope, bounds, into, statement, interval !== 'week');
   }
 
   /**
